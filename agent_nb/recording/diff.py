@@ -1,0 +1,217 @@
+"""What an event changed in the State: messages added / removed / replaced, and changed keys.
+
+Usage:
+    >>> from haystack.dataclasses import ChatMessage
+    >>> q = ChatMessage.from_user("hi")
+    >>> d = state_diff({"messages": [q], "step_count": 0}, {"messages": [q, ChatMessage.from_assistant("hello")],
+    ...                                                     "step_count": 1})
+    >>> d.messages_added, d.changed
+    ([MessageChange(index=1, role='assistant', text='hello')], {'step_count': (0, 1)})
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from haystack.dataclasses import ChatMessage
+
+TEXT_LIMIT = 120
+
+
+def message_text(message: ChatMessage, limit: int | None = TEXT_LIMIT) -> str:
+    """A one-line readable rendering of a message: its text, tool calls, or tool result.
+
+    Usage:
+        >>> message_text(ChatMessage.from_user("What is 2 + 3?"))
+        'What is 2 + 3?'
+    """
+    if message.tool_calls:
+        text = ", ".join(f"{tc.tool_name}({format_args(tc.arguments)})" for tc in message.tool_calls)
+        if message.text:
+            text = f"{message.text} {text}"
+    elif message.tool_call_result is not None:
+        res = message.tool_call_result
+        text = f"{res.origin.tool_name} -> {res.result}" + (" (error)" if res.error else "")
+    else:
+        text = message.text or ""
+    text = " ".join(text.split())
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text
+
+
+def format_args(arguments: dict[str, Any]) -> str:
+    """`a=2, b=3` for a tool call's arguments.
+
+    Usage:
+        >>> format_args({"a": 2, "city": "Paris"})
+        "a=2, city='Paris'"
+    """
+    return ", ".join(f"{k}={v!r}" for k, v in arguments.items())
+
+
+@dataclass(frozen=True)
+class MessageChange:
+    """One message that an event added, removed or replaced (role and readable text).
+
+    Usage:
+        >>> MessageChange(0, "system", "Today is 2026-11-22.").role
+        'system'
+    """
+
+    index: int
+    role: str
+    text: str
+
+
+@dataclass
+class StateDiff:
+    """The difference between two State snapshots.
+
+    `changed` maps each changed non-message key to `(old, new)`; `flow` is the run-control the event set.
+
+    Usage:
+        >>> StateDiff().is_empty
+        True
+    """
+
+    messages_added: list[MessageChange] = field(default_factory=list)
+    messages_removed: list[MessageChange] = field(default_factory=list)
+    messages_replaced: list[tuple[MessageChange, MessageChange]] = field(default_factory=list)
+    changed: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    flow: str | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        """True when the event changed nothing."""
+        return not (self.messages_added or self.messages_removed or self.messages_replaced or self.changed)
+
+    def __str__(self) -> str:
+        lines = [f"+{c.role}[{c.index}]: {c.text}" for c in self.messages_added]
+        lines += [f"-{c.role}[{c.index}]: {c.text}" for c in self.messages_removed]
+        lines += [f"~{a.role}[{a.index}]: {a.text}  =>  {b.role}: {b.text}" for a, b in self.messages_replaced]
+        lines += [f"{k}: {_short(old)} -> {_short(new)}" for k, (old, new) in self.changed.items()]
+        if self.flow:
+            lines.append(f"flow: {self.flow}")
+        return "\n".join(lines) if lines else "(no change)"
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return "<pre>" + html.escape(str(self)) + "</pre>"
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    try:
+        text = json.dumps(value, default=repr, ensure_ascii=False)
+    except Exception:
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _role(message: Any) -> str:
+    role = getattr(message, "role", None)
+    return getattr(role, "value", str(role)) if role is not None else type(message).__name__
+
+
+def _change(index: int, message: Any) -> MessageChange:
+    text = message_text(message) if isinstance(message, ChatMessage) else repr(message)
+    return MessageChange(index, _role(message), text)
+
+
+def message_counts(before: list[Any], after: list[Any]) -> tuple[int, int]:
+    """(added, removed) between two message lists, by identity of the shared messages.
+
+    The common case (messages appended) is a C-level prefix comparison.
+
+    Usage:
+        >>> message_counts([1, 2], [1, 2, 3])
+        (1, 0)
+    """
+    nb, na = len(before), len(after)
+    if na >= nb and after[:nb] == before:
+        return na - nb, 0
+    prefix, suffix = _common_ends(before, after)
+    return na - prefix - suffix, nb - prefix - suffix
+
+
+def _common_ends(before: list[Any], after: list[Any]) -> tuple[int, int]:
+    limit = min(len(before), len(after))
+    prefix = 0
+    while prefix < limit and (before[prefix] is after[prefix] or before[prefix] == after[prefix]):
+        prefix += 1
+    suffix = 0
+    while suffix < limit - prefix and (
+        before[-1 - suffix] is after[-1 - suffix] or before[-1 - suffix] == after[-1 - suffix]
+    ):
+        suffix += 1
+    return prefix, suffix
+
+
+def changed_keys(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """State keys whose value differs between two snapshots (messages included).
+
+    Snapshots share unchanged values, so identity is checked first.
+
+    Usage:
+        >>> changed_keys({"a": 1, "b": 2}, {"a": 1, "b": 3, "c": 0})
+        ['b', 'c']
+    """
+    keys = []
+    for key, value in after.items():
+        old = before.get(key, _MISSING)
+        if old is value:
+            continue
+        try:
+            if old == value:
+                continue
+        except Exception:
+            pass
+        keys.append(key)
+    keys.extend(k for k in before if k not in after)
+    return keys
+
+
+def flow_of(before: dict[str, Any], after: dict[str, Any]) -> str | None:
+    """The run-control an event set: `continue_run`, `stop_run:<reason>`, or None.
+
+    Usage:
+        >>> flow_of({"continue_run": False}, {"continue_run": True})
+        'continue_run'
+    """
+    stop = after.get("stop_run")
+    if stop is not None and stop != before.get("stop_run"):
+        return f"stop_run:{stop}"
+    if after.get("continue_run") and not before.get("continue_run"):
+        return "continue_run"
+    return None
+
+
+def state_diff(before: dict[str, Any], after: dict[str, Any]) -> StateDiff:
+    """The full diff between two snapshots, for the inspector and `Run.diff`.
+
+    Usage:
+        >>> state_diff({"step_count": 0}, {"step_count": 1}).changed
+        {'step_count': (0, 1)}
+    """
+    diff = StateDiff(flow=flow_of(before, after))
+    old_msgs = list(before.get("messages") or [])
+    new_msgs = list(after.get("messages") or [])
+    prefix, suffix = _common_ends(old_msgs, new_msgs)
+    old_mid = old_msgs[prefix : len(old_msgs) - suffix]
+    new_mid = new_msgs[prefix : len(new_msgs) - suffix]
+    paired = min(len(old_mid), len(new_mid))
+    # A message changed in place at the same position reads better as "replaced" than as remove + add.
+    for i in range(paired):
+        diff.messages_replaced.append((_change(prefix + i, old_mid[i]), _change(prefix + i, new_mid[i])))
+    diff.messages_removed = [_change(prefix + i, m) for i, m in enumerate(old_mid[paired:], start=paired)]
+    diff.messages_added = [_change(prefix + i, m) for i, m in enumerate(new_mid[paired:], start=paired)]
+    for key in changed_keys(before, after):
+        if key != "messages":
+            diff.changed[key] = (before.get(key), after.get(key))
+    return diff
+
+
+_MISSING = object()

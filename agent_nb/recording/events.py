@@ -1,0 +1,118 @@
+"""The Event (one timeline row) and the columnar build of the timeline DataFrame.
+
+Usage:
+    >>> ev = Event(run_id="r1", seq=0, step=None, kind="hook", hook_point="before_run", name="memory",
+    ...            status="ok", offset_ms=0.1, duration_ms=0.2)
+    >>> build_timeline([ev])[["seq", "kind", "hook_point", "name"]].to_dict("records")
+    [{'seq': 0, 'kind': 'hook', 'hook_point': 'before_run', 'name': 'memory'}]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+KINDS: tuple[str, ...] = ("hook", "llm", "tool")
+HOOK_POINTS: tuple[str, ...] = ("before_run", "before_llm", "before_tool", "after_tool", "on_exit", "after_run")
+STATUSES: tuple[str, ...] = ("ok", "error", "skipped", "cached")
+
+#: Timeline columns in order, with their pandas dtypes (see DESIGN.md, "Data model").
+TIMELINE_DTYPES: dict[str, Any] = {
+    "run_id": "string",
+    "seq": "int64",
+    "step": "Int64",
+    "kind": pd.CategoricalDtype(KINDS),
+    "hook_point": pd.CategoricalDtype(HOOK_POINTS),
+    "name": "string",
+    "status": pd.CategoricalDtype(STATUSES),
+    "offset_ms": "float64",
+    "duration_ms": "float64",
+    "changed": "object",
+    "messages_added": "Int64",
+    "messages_removed": "Int64",
+    "flow": "string",
+    "prompt_tokens": "Int64",
+    "completion_tokens": "Int64",
+    "summary": "string",
+    "error": "string",
+}
+TIMELINE_COLUMNS: tuple[str, ...] = tuple(TIMELINE_DTYPES)
+
+
+@dataclass(slots=True, eq=False)
+class Event:
+    """One hook invocation, LLM call or tool call of a run: a row of `Run.timeline` plus what is behind it.
+
+    `before` / `after` are State snapshots (dicts, see `snapshots.py`), `detail` holds kind-specific data:
+    LLM rows: `input_digest`, `replies` (ChatMessage list), `tool_names`, `input_messages` count;
+    tool rows: `arguments`, `result`, `tool_call_id`.
+
+    Usage:
+        >>> ev = Event(run_id="r1", seq=3, step=0, kind="tool", hook_point=None, name="add",
+        ...            status="ok", offset_ms=1.0, duration_ms=0.5, summary="add(a=2, b=3) -> 5")
+        >>> ev.summary
+        'add(a=2, b=3) -> 5'
+    """
+
+    run_id: str
+    seq: int
+    step: int | None
+    kind: str
+    hook_point: str | None
+    name: str
+    status: str
+    offset_ms: float
+    duration_ms: float
+    changed: list[str] = field(default_factory=list)
+    messages_added: int | None = None
+    messages_removed: int | None = None
+    flow: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    summary: str = ""
+    error: str | None = None
+    before: dict[str, Any] | None = field(default=None, repr=False)
+    after: dict[str, Any] | None = field(default=None, repr=False)
+    detail: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def row(self) -> dict[str, Any]:
+        """The event as a timeline row (a dict of the timeline columns).
+
+        Usage:
+            >>> Event("r", 0, None, "hook", "after_run", "h", "ok", 0.0, 0.0).row()["hook_point"]
+            'after_run'
+        """
+        return {col: getattr(self, col) for col in TIMELINE_COLUMNS}
+
+
+def empty_timeline() -> pd.DataFrame:
+    """A timeline with no rows and the declared columns and dtypes.
+
+    Usage:
+        >>> list(empty_timeline().columns)[:3]
+        ['run_id', 'seq', 'step']
+    """
+    return pd.DataFrame({col: pd.Series([], dtype=dtype) for col, dtype in TIMELINE_DTYPES.items()})
+
+
+def build_timeline(events: list[Event]) -> pd.DataFrame:
+    """Build the timeline DataFrame from events, column by column (cheap at 100k events).
+
+    Usage:
+        >>> build_timeline([]).shape
+        (0, 17)
+    """
+    if not events:
+        return empty_timeline()
+    columns: dict[str, Any] = {}
+    for col, dtype in TIMELINE_DTYPES.items():
+        values = [getattr(e, col) for e in events]
+        if isinstance(dtype, pd.CategoricalDtype):
+            columns[col] = pd.Categorical(values, dtype=dtype)
+        elif dtype == "object":
+            columns[col] = pd.Series(values, dtype=object)
+        else:
+            columns[col] = pd.array(values, dtype=dtype)
+    return pd.DataFrame(columns)

@@ -1,0 +1,535 @@
+"""`Recorder`: runs a haystack Agent with every hook, LLM call and tool call recorded into a `Run`.
+
+The Recorder runs a clone of the Agent (`agent.clone(hooks=proxies, chat_generator=wrapper, tools=wrapped)`):
+the user's Agent is never changed. A contextvar keeps concurrent runs on one Recorder apart.
+
+Usage:
+    >>> from agent_nb import Recorder, demo_agent                    # doctest: +SKIP
+    >>> rec = Recorder(demo_agent())                                  # doctest: +SKIP
+    >>> run = rec.run("What is 2 + 3, and the weather in Paris?")     # doctest: +SKIP
+    >>> rec.disable("before_llm", "inject_date"); rec.run("Hello")    # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from haystack.components.agents import Agent
+from haystack.dataclasses import ChatMessage
+from haystack.hooks import VALID_HOOK_POINTS, FunctionHook
+from haystack.tools import Tool, flatten_tools_or_toolsets
+
+from agent_nb.recording.context import CURRENT, ReplySource, RunContext, ToolSource
+from agent_nb.recording.events import Event
+from agent_nb.recording.proxies import HookProxy, RecordingChatGenerator, RunEnd, RunStart, StepStart, wrap_tool
+from agent_nb.recording.run import Run
+from agent_nb.recording.snapshots import SNAPSHOT_MODES, Snapshotter, copy_value
+
+Listener = Callable[[Run, Event | None], None]
+HookConfig = dict[str, dict[str, bool]]
+
+
+def hook_name(hook: Any) -> str:
+    """A readable name: the function's qualname for `@hook` functions, else the class name.
+
+    Usage:
+        >>> from haystack.hooks import hook
+        >>> @hook
+        ... def inject_date(state) -> None: ...
+        >>> hook_name(inject_date)
+        'inject_date'
+    """
+    if isinstance(hook, FunctionHook):
+        fn = hook.function or hook.async_function
+        qualname = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
+        if qualname:
+            return qualname.rsplit("<locals>.", 1)[-1]
+    return type(hook).__name__
+
+
+def hook_doc(hook: Any) -> str:
+    """First line of the hook's docstring (of the wrapped function for `@hook` functions).
+
+    Usage:
+        >>> class Budget:
+        ...     '''Stop the run once the token budget is spent.'''
+        >>> hook_doc(Budget())
+        'Stop the run once the token budget is spent.'
+    """
+    target = hook
+    if isinstance(hook, FunctionHook):
+        target = hook.function or hook.async_function
+    doc = (getattr(target, "__doc__", None) or "").strip()
+    return doc.splitlines()[0].strip() if doc else ""
+
+
+@dataclass
+class HookSlot:
+    """One hook at one hook point, with the name it has in the timeline and whether it is switched on.
+
+    Usage:
+        >>> HookSlot("on_exit", "RequireToolHook", object()).enabled
+        True
+    """
+
+    point: str
+    name: str
+    hook: Any
+    enabled: bool = True
+
+
+@dataclass
+class RunSpec:
+    """Everything one recorded execution needs; the replay layer builds these for replays and forks.
+
+    Usage:
+        >>> from haystack.dataclasses import ChatMessage
+        >>> RunSpec(messages=[ChatMessage.from_user("hi")]).kind
+        'run'
+    """
+
+    messages: list[ChatMessage]
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    kind: str = "run"
+    hooks: HookConfig | None = None
+    parent: Run | None = None
+    fork_step: int | None = None
+    resume: dict[str, Any] | None = None
+    reply_source: ReplySource | None = None
+    tool_source: ToolSource | None = None
+    label: str = ""
+    on_event: Listener | None = None
+    on_start: Callable[[Run], None] | None = None
+    inherited: dict[str, Any] = field(default_factory=dict)
+
+
+def as_messages(messages: str | ChatMessage | list[ChatMessage]) -> list[ChatMessage]:
+    """A prompt as a message list: a str becomes one user message.
+
+    Usage:
+        >>> as_messages("hi")[0].text
+        'hi'
+    """
+    if isinstance(messages, str):
+        return [ChatMessage.from_user(messages)]
+    if isinstance(messages, ChatMessage):
+        return [messages]
+    messages = list(messages)
+    for i, m in enumerate(messages):
+        if not isinstance(m, ChatMessage):
+            raise TypeError(f"messages[{i}] is a {type(m).__name__}, not a ChatMessage")
+    return messages
+
+
+class Recorder:
+    """Records runs of a haystack Agent: every hook invocation, LLM call and tool call, with State snapshots.
+
+    `snapshots`: "fast" (default; shares messages, copies what changed), "deep" (copies everything), or
+    "off" (no State kept; timeline only).
+
+    Usage:
+        >>> from agent_nb import Recorder, demo_agent                 # doctest: +SKIP
+        >>> rec = Recorder(demo_agent())                               # doctest: +SKIP
+        >>> run = rec.run("What is 2 + 3?")                            # doctest: +SKIP
+        >>> rec.hooks                                                  # doctest: +SKIP
+        >>> rec.disable("before_llm", "inject_date")                   # doctest: +SKIP
+    """
+
+    def __init__(self, agent: Agent, snapshots: str = "fast") -> None:
+        if not isinstance(agent, Agent):
+            raise TypeError(f"Recorder needs a haystack Agent, got {type(agent).__name__}")
+        if snapshots not in SNAPSHOT_MODES:
+            raise ValueError(f"snapshots must be one of {SNAPSHOT_MODES}, got {snapshots!r}")
+        self.agent = agent
+        self.snapshots = snapshots
+        self.runs: list[Run] = []
+        self._listeners: list[Listener] = []
+        self._slots: list[HookSlot] = []
+        for point in VALID_HOOK_POINTS:
+            for hook in (agent.hooks or {}).get(point, []):
+                self._slots.append(HookSlot(point, self._unique_name(point, hook_name(hook)), hook))
+        self._clone: Agent | None = None
+
+    # ---- hook slots ----------------------------------------------------------------------------------------
+    def _unique_name(self, point: str, base: str) -> str:
+        taken = {s.name for s in self._slots if s.point == point}
+        if base not in taken:
+            return base
+        n = 2
+        while f"{base}#{n}" in taken:
+            n += 1
+        return f"{base}#{n}"
+
+    def _slot(self, point: str, name: str) -> HookSlot:
+        for slot in self._slots:
+            if slot.point == point and slot.name == name:
+                return slot
+        known = [f"{s.point}/{s.name}" for s in self._slots]
+        raise KeyError(f"no hook {name!r} at {point!r}; hooks: {', '.join(known) or 'none'}")
+
+    @property
+    def hook_slots(self) -> list[HookSlot]:
+        """The hook slots in run order (a copy)."""
+        return list(self._slots)
+
+    @property
+    def hooks(self) -> pd.DataFrame:
+        """The hook slots as a DataFrame: point, name, enabled, doc (first docstring line), type.
+
+        Usage:
+            >>> rec.hooks.query("point == 'before_llm'")   # doctest: +SKIP
+        """
+        rows = [
+            {
+                "point": s.point,
+                "name": s.name,
+                "enabled": s.enabled,
+                "doc": hook_doc(s.hook),
+                "type": type(s.hook).__name__,
+            }
+            for s in self._slots
+        ]
+        frame = pd.DataFrame(rows, columns=["point", "name", "enabled", "doc", "type"])
+        return frame.astype({"point": "string", "name": "string", "enabled": "bool", "doc": "string", "type": "string"})
+
+    @property
+    def hook_config(self) -> HookConfig:
+        """`{point: {name: enabled}}` for every slot: what the next run uses.
+
+        Usage:
+            >>> again = run.replay(hooks=rec.hook_config)   # doctest: +SKIP
+        """
+        config: HookConfig = {}
+        for slot in self._slots:
+            config.setdefault(slot.point, {})[slot.name] = slot.enabled
+        return config
+
+    def disable(self, point: str, name: str) -> None:
+        """Switch a hook off for the next runs; it still appears in the timeline, as `skipped`.
+
+        Usage:
+            >>> rec.disable("before_llm", "inject_date")   # doctest: +SKIP
+        """
+        self._slot(point, name).enabled = False
+
+    def enable(self, point: str, name: str) -> None:
+        """Switch a hook back on.
+
+        Usage:
+            >>> rec.enable("before_llm", "inject_date")   # doctest: +SKIP
+        """
+        self._slot(point, name).enabled = True
+
+    def set_enabled(self, point: str, name: str, enabled: bool) -> None:
+        """Switch a hook on or off."""
+        self._slot(point, name).enabled = bool(enabled)
+
+    def add_hook(self, point: str, hook: Any, name: str | None = None) -> str:
+        """Add a hook at the end of `point`'s list for the next runs; returns its (unique) name.
+
+        Usage:
+            >>> rec.add_hook("on_exit", my_hook)   # doctest: +SKIP
+            'my_hook'
+        """
+        if point not in VALID_HOOK_POINTS:
+            raise ValueError(f"unknown hook point {point!r}; valid points: {', '.join(VALID_HOOK_POINTS)}")
+        if not callable(getattr(hook, "run", None)):
+            hint = " (wrap a function with haystack.hooks.hook)" if callable(hook) else ""
+            raise TypeError(f"a hook needs a callable run(state), got {type(hook).__name__}{hint}")
+        allowed = getattr(hook, "allowed_hook_points", None)
+        if allowed is not None and point not in allowed:
+            raise ValueError(f"{type(hook).__name__} cannot run at {point!r}; it allows: {', '.join(allowed)}")
+        slot = HookSlot(point, self._unique_name(point, name or hook_name(hook)), hook)
+        self._slots.append(slot)
+        self._clone = None
+        return slot.name
+
+    def remove_hook(self, point: str, name: str) -> None:
+        """Remove a hook slot (added or original) for the next runs."""
+        self._slots.remove(self._slot(point, name))
+        self._clone = None
+
+    def resolve_hooks(self, overrides: HookConfig | None) -> HookConfig:
+        """The slot configuration with `overrides` applied; unknown points or names raise a KeyError.
+
+        Usage:
+            >>> rec.resolve_hooks({"before_llm": {"inject_date": False}})   # doctest: +SKIP
+        """
+        config = self.hook_config
+        for point, names in (overrides or {}).items():
+            if not isinstance(names, dict):
+                raise TypeError(f"hooks[{point!r}] must map hook names to True/False, got {type(names).__name__}")
+            for name, enabled in names.items():
+                self._slot(point, name)
+                if not isinstance(enabled, bool):
+                    raise TypeError(f"hooks[{point!r}][{name!r}] must be True or False, got {enabled!r}")
+                config[point][name] = enabled
+        return config
+
+    # ---- the instrumented clone ----------------------------------------------------------------------------
+    @property
+    def instrumented_agent(self) -> Agent:
+        """The clone of the Agent that recorded runs execute (built once, rebuilt after add_hook)."""
+        if self._clone is None:
+            self._clone = self._build_clone()
+        return self._clone
+
+    def _build_clone(self) -> Agent:
+        hooks: dict[str, list[Any]] = {}
+        lifecycle_owners: set[int] = set()
+        for point in VALID_HOOK_POINTS:
+            chain: list[Any] = []
+            if point == "before_run":
+                chain.append(RunStart())
+            elif point == "before_llm":
+                chain.append(StepStart())
+            for slot in self._slots:
+                if slot.point == point:
+                    owns = id(slot.hook) not in lifecycle_owners
+                    lifecycle_owners.add(id(slot.hook))
+                    chain.append(HookProxy(slot.hook, point, slot.name, owns_lifecycle=owns))
+            if point == "after_run":
+                chain.append(RunEnd())
+            if chain:
+                hooks[point] = chain
+        tools = [wrap_tool(t) for t in flatten_tools_or_toolsets(self.agent.tools)]
+        return self.agent.clone(
+            hooks=hooks, chat_generator=RecordingChatGenerator(self.agent.chat_generator), tools=tools
+        )
+
+    # ---- listeners -----------------------------------------------------------------------------------------
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call `listener(run, event)` for every event of every run (event None at run start and end).
+
+        Returns a function that unsubscribes. Listener errors are logged, never raised into the run.
+
+        Usage:
+            >>> unsubscribe = rec.subscribe(lambda run, ev: print(ev.summary if ev else run.status))   # doctest: +SKIP
+        """
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    # ---- running -------------------------------------------------------------------------------------------
+    def run(
+        self,
+        messages: str | ChatMessage | list[ChatMessage],
+        *,
+        hooks: HookConfig | None = None,
+        on_event: Listener | None = None,
+        **agent_kwargs: Any,
+    ) -> Run:
+        """Run the Agent on `messages` (a str or ChatMessages) plus `Agent.run` kwargs, recorded.
+
+        `hooks` switches hooks on / off for this run only. A run that raises is kept in `rec.runs` with its
+        error set, and the exception reaches the caller unchanged.
+
+        Usage:
+            >>> run = rec.run("What is 2 + 3?", user_profile={"name": "Ada"})   # doctest: +SKIP
+        """
+        return self.execute(self._spec(messages, hooks, on_event, agent_kwargs))
+
+    async def run_async(
+        self,
+        messages: str | ChatMessage | list[ChatMessage],
+        *,
+        hooks: HookConfig | None = None,
+        on_event: Listener | None = None,
+        **agent_kwargs: Any,
+    ) -> Run:
+        """`run` through `Agent.run_async`.
+
+        Usage:
+            >>> run = await rec.run_async("What is 2 + 3?")   # doctest: +SKIP
+        """
+        return await self.execute_async(self._spec(messages, hooks, on_event, agent_kwargs))
+
+    def _spec(
+        self, messages: Any, hooks: HookConfig | None, on_event: Listener | None, kwargs: dict[str, Any]
+    ) -> RunSpec:
+        if "messages" in kwargs:
+            raise TypeError("pass the messages as the first argument, not as messages=")
+        return RunSpec(messages=as_messages(messages), kwargs=kwargs, hooks=hooks, on_event=on_event)
+
+    def _start(self, spec: RunSpec) -> tuple[Run, RunContext, Agent, dict[str, Any]]:
+        config = self.resolve_hooks(spec.hooks)
+        agent = self.instrumented_agent
+        kwargs = dict(spec.kwargs)
+        if isinstance(kwargs.get("tools"), list):
+            kwargs["tools"] = [wrap_tool(t) if isinstance(t, Tool) else t for t in kwargs["tools"]]
+        run = Run(
+            kind=spec.kind,  # type: ignore[arg-type]
+            parent_id=spec.parent.run_id if spec.parent is not None else None,
+            fork_step=spec.fork_step,
+            label=spec.label,
+            inputs={"messages": list(spec.messages), "kwargs": dict(spec.kwargs)},
+            hook_config=config,
+            generator=type(self.agent.chat_generator).__name__,
+            snapshots=self.snapshots,
+            inherited=dict(spec.inherited),
+            recorder=self,
+        )
+        listeners = list(self._listeners) + ([spec.on_event] if spec.on_event else [])
+        enabled = {(p, n): on for p, names in config.items() for n, on in names.items()}
+        snapshotter = Snapshotter("fast" if self.snapshots == "off" else self.snapshots)  # type: ignore[arg-type]
+        ctx = RunContext(
+            run=run,
+            snapshotter=snapshotter,
+            enabled=enabled,
+            listeners=listeners,
+            resume=spec.resume,
+            reply_source=spec.reply_source,
+            tool_source=spec.tool_source,
+        )
+        run._ctx = ctx
+        self.runs.append(run)
+        if spec.on_start is not None:
+            spec.on_start(run)
+        ctx.notify(None)
+        call = {"messages": list(spec.messages), **kwargs}
+        return run, ctx, agent, call
+
+    def _finish(self, run: Run, ctx: RunContext, started: float, result: Any, exc: BaseException | None) -> None:
+        ctx.settle()
+        run.duration_ms = (time.perf_counter() - started) * 1000.0
+        if exc is not None:
+            run.status, run.error, run.exception = "error", f"{type(exc).__name__}: {exc}", exc
+        else:
+            run.result = result
+            run.status = "stopped" if (result or {}).get("exit_reason") == "stopped_by_user" else "ok"
+        if self.snapshots == "off":
+            for event in run.events:
+                event.before = event.after = None
+            run.step_starts.clear()
+            run.initial_state = run.final_state = None
+        run._ctx = None
+        ctx.notify(None)
+
+    def execute(self, spec: RunSpec) -> Run:
+        """Run one `RunSpec` synchronously (what `run`, replays and forks use).
+
+        Usage:
+            >>> rec.execute(RunSpec(messages=as_messages("hi")))   # doctest: +SKIP
+        """
+        run, ctx, agent, call = self._start(spec)
+        started = time.perf_counter()
+        token = CURRENT.set(ctx)
+        try:
+            result = agent.run(**call)
+        except BaseException as exc:
+            self._finish(run, ctx, started, None, exc)
+            raise
+        finally:
+            CURRENT.reset(token)
+        self._finish(run, ctx, started, result, None)
+        return run
+
+    async def execute_async(self, spec: RunSpec) -> Run:
+        """Run one `RunSpec` through `Agent.run_async`.
+
+        Usage:
+            >>> await rec.execute_async(RunSpec(messages=as_messages("hi")))   # doctest: +SKIP
+        """
+        run, ctx, agent, call = self._start(spec)
+        started = time.perf_counter()
+        token = CURRENT.set(ctx)
+        try:
+            result = await agent.run_async(**call)
+        except BaseException as exc:
+            self._finish(run, ctx, started, None, exc)
+            raise
+        finally:
+            CURRENT.reset(token)
+        self._finish(run, ctx, started, result, None)
+        return run
+
+    # ---- history -------------------------------------------------------------------------------------------
+    @property
+    def last_run(self) -> Run | None:
+        """The most recent run, or None."""
+        return self.runs[-1] if self.runs else None
+
+    def get(self, run_id: str) -> Run:
+        """The run with this id (KeyError naming the known ids otherwise)."""
+        for run in self.runs:
+            if run.run_id == run_id:
+                return run
+        raise KeyError(f"no run {run_id!r}; runs: {', '.join(r.run_id for r in self.runs) or 'none'}")
+
+    @property
+    def tree(self) -> pd.DataFrame:
+        """The run history with lineage: run_id, kind, parent_id, fork_step, depth, status, exit_reason, events,
+        llm_calls, cached_llm_calls, tokens, label.
+
+        Usage:
+            >>> rec.tree   # doctest: +SKIP
+        """
+        by_id = {r.run_id: r for r in self.runs}
+        rows = []
+        for run in self.runs:
+            depth, parent = 0, run.parent_id
+            while parent is not None and parent in by_id and depth < 100:
+                depth += 1
+                parent = by_id[parent].parent_id
+            u = run.usage
+            rows.append(
+                {
+                    "run_id": run.run_id,
+                    "kind": run.kind,
+                    "parent_id": run.parent_id,
+                    "fork_step": run.fork_step,
+                    "depth": depth,
+                    "status": run.status,
+                    "exit_reason": run.exit_reason,
+                    "events": len(run.events),
+                    "llm_calls": u["llm_calls"],
+                    "cached_llm_calls": u["cached_llm_calls"],
+                    "tokens": u["prompt_tokens"] + u["completion_tokens"],
+                    "label": run.label,
+                }
+            )
+        cols = [
+            "run_id",
+            "kind",
+            "parent_id",
+            "fork_step",
+            "depth",
+            "status",
+            "exit_reason",
+            "events",
+            "llm_calls",
+            "cached_llm_calls",
+            "tokens",
+            "label",
+        ]
+        frame = pd.DataFrame(rows, columns=cols)
+        return frame.astype({"fork_step": "Int64"})
+
+    def replay(self, run: Run, **kwargs: Any) -> Run:
+        """Replay a run (also a loaded one) on this Recorder's Agent. See `agent_nb.replay.replay`.
+
+        Usage:
+            >>> rec.replay(Run.load("run.json"))   # doctest: +SKIP
+        """
+        from agent_nb.replay import replay
+
+        return replay(run, recorder=self, **kwargs)
+
+    def fork(self, run: Run, step: int, **kwargs: Any) -> Run:
+        """Fork a run (also a loaded one) on this Recorder's Agent. See `agent_nb.replay.fork`.
+
+        Usage:
+            >>> rec.fork(Run.load("run.json"), step=1, edit={"user_profile": {"name": "Ada"}})   # doctest: +SKIP
+        """
+        from agent_nb.replay import fork
+
+        return fork(run, step, recorder=self, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<Recorder {type(self.agent.chat_generator).__name__}, {len(self._slots)} hooks, {len(self.runs)} runs>"
+
+
+__all__ = ["HookSlot", "Recorder", "RunSpec", "as_messages", "copy_value", "hook_doc", "hook_name"]

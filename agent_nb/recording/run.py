@@ -1,0 +1,303 @@
+"""`Run`: one recorded Agent run: its events, timeline, State snapshots, result and lineage.
+
+A Run is live while the Agent runs (events appear as they happen) and read-only afterwards.
+
+Usage:
+    >>> from agent_nb import Recorder, demo_agent          # doctest: +SKIP
+    >>> run = Recorder(demo_agent()).run("What is 2 + 3?")  # doctest: +SKIP
+    >>> run.timeline[["seq", "kind", "name", "summary"]]    # doctest: +SKIP
+    >>> run.state_at(3)["messages"], run.diff(3)            # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import pandas as pd
+from haystack.dataclasses import ChatMessage
+
+from agent_nb.recording.diff import StateDiff, state_diff
+from agent_nb.recording.events import Event, build_timeline
+from agent_nb.recording.snapshots import restore_value
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from agent_nb.recording.context import RunContext
+    from agent_nb.recording.recorder import Recorder
+
+RunKind = Literal["run", "replay", "fork"]
+
+
+def new_run_id() -> str:
+    """A short unique run id.
+
+    Usage:
+        >>> len(new_run_id())
+        8
+    """
+    return uuid.uuid4().hex[:8]
+
+
+@dataclass(eq=False)
+class Run:
+    """One recorded run. Built by `Recorder.run`, `Run.replay`, `Run.fork` or `Run.load`.
+
+    Attributes: `run_id`, `kind` ("run", "replay", "fork"), `parent_id` and `fork_step` (lineage), `inputs`
+    (`{"messages": [...], "kwargs": {...}}`), `hook_config` (`{point: {name: enabled}}`), `result` (what
+    `agent.run` returned), `error` (text, when the run raised; the partial run is kept), `events`.
+
+    Usage:
+        >>> run = Run(run_id="demo")
+        >>> run.timeline.empty, run.status
+        (True, 'running')
+    """
+
+    run_id: str = field(default_factory=new_run_id)
+    kind: RunKind = "run"
+    parent_id: str | None = None
+    fork_step: int | None = None
+    label: str = ""
+    inputs: dict[str, Any] = field(default_factory=dict)
+    hook_config: dict[str, dict[str, bool]] = field(default_factory=dict)
+    generator: str = ""
+    snapshots: str = "fast"
+    started_at: str = field(default_factory=lambda: _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
+    duration_ms: float | None = None
+    status: str = "running"
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    events: list[Event] = field(default_factory=list, repr=False)
+    step_starts: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
+    initial_state: dict[str, Any] | None = field(default=None, repr=False)
+    final_state: dict[str, Any] | None = field(default=None, repr=False)
+    #: Token usage and tool calls the fork inherited from its source (subtracted from the fork's own cost).
+    inherited: dict[str, Any] = field(default_factory=dict, repr=False)
+    exception: BaseException | None = field(default=None, repr=False)
+    recorder: Recorder | None = field(default=None, repr=False)
+    _ctx: RunContext | None = field(default=None, repr=False)
+    _timeline: pd.DataFrame | None = field(default=None, repr=False)
+
+    # ---- reading -------------------------------------------------------------------------------------------
+    @property
+    def timeline(self) -> pd.DataFrame:
+        """The run as a DataFrame, one row per event (columns and dtypes of DESIGN.md).
+
+        Usage:
+            >>> Run(run_id="x").timeline.columns[0]
+            'run_id'
+        """
+        if self.status == "running":
+            return build_timeline(list(self.events))
+        if self._timeline is None or len(self._timeline) != len(self.events):
+            self._timeline = build_timeline(self.events)
+        # A shallow copy: a user adding a column must not change what the next call returns.
+        return self._timeline.copy(deep=False)
+
+    def event(self, seq: int) -> Event:
+        """The event with sequence number `seq` (an IndexError names the valid range).
+
+        Usage:
+            >>> Run(run_id="x").event(0)
+            Traceback (most recent call last):
+            ...
+            IndexError: run x has no event 0 (it has 0 events)
+        """
+        if not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq < len(self.events):
+            raise IndexError(f"run {self.run_id} has no event {seq!r} (it has {len(self.events)} events)")
+        event = self.events[seq]
+        if event.seq != seq:  # tool rows may be re-sorted while live
+            event = next(e for e in self.events if e.seq == seq)
+        return event
+
+    def state_at(self, seq: int, when: Literal["before", "after"] = "before") -> dict[str, Any]:
+        """The State around event `seq`: a dict of every State key (messages as ChatMessage objects).
+
+        Returns private copies: mutating the result never changes the recording.
+
+        Usage:
+            >>> run.state_at(4, when="after")["messages"][-1].text   # doctest: +SKIP
+        """
+        if when not in ("before", "after"):
+            raise ValueError(f"when must be 'before' or 'after', got {when!r}")
+        event = self.event(seq)
+        snap = event.before if when == "before" else event.after
+        if snap is None:
+            if self.snapshots == "off":
+                raise ValueError(f"run {self.run_id} was recorded with snapshots='off': no State was kept")
+            raise ValueError(f"event {seq} of run {self.run_id} has no State {when} it (the run ended first)")
+        return {k: restore_value(v) for k, v in snap.items()}
+
+    def diff(self, seq: int) -> StateDiff:
+        """What event `seq` changed: messages added / removed / replaced (role, text), changed keys, flow.
+
+        Usage:
+            >>> print(run.diff(2))   # doctest: +SKIP
+            +assistant[2]: add(a=2, b=3)
+            token_usage: {...} -> {...}
+        """
+        event = self.event(seq)
+        if event.before is None or event.after is None:
+            raise ValueError(f"event {seq} of run {self.run_id} has no snapshots (snapshots={self.snapshots!r})")
+        return state_diff(event.before, event.after)
+
+    def state_at_step(self, step: int) -> dict[str, Any]:
+        """The State at the start of `step`, before its before_llm hooks: what a fork resumes from.
+
+        Usage:
+            >>> run.state_at_step(1)["step_count"]   # doctest: +SKIP
+            1
+        """
+        if step not in self.step_starts:
+            known = sorted(self.step_starts)
+            raise IndexError(f"run {self.run_id} has no step {step!r}; steps with a snapshot: {known}")
+        return {k: restore_value(v) for k, v in self.step_starts[step].items()}
+
+    @property
+    def steps(self) -> int:
+        """How many steps began (before_llm reached)."""
+        return len(self.step_starts)
+
+    @property
+    def exit_reason(self) -> str | None:
+        """Why the Agent stopped (from the result), or None while running / after an error."""
+        return (self.result or {}).get("exit_reason")
+
+    @property
+    def usage(self) -> dict[str, int]:
+        """Token usage and tool calls of this run's own LLM / tool events (a fork excludes what it inherited).
+
+        Usage:
+            >>> Run(run_id="x").usage
+            {'llm_calls': 0, 'prompt_tokens': 0, 'completion_tokens': 0, 'tool_calls': 0, 'cached_llm_calls': 0}
+        """
+        llm = [e for e in self.events if e.kind == "llm"]
+        return {
+            "llm_calls": sum(e.status != "cached" for e in llm),
+            "prompt_tokens": sum(e.prompt_tokens or 0 for e in llm if e.status != "cached"),
+            "completion_tokens": sum(e.completion_tokens or 0 for e in llm if e.status != "cached"),
+            "tool_calls": sum(e.kind == "tool" and e.status != "cached" for e in self.events),
+            "cached_llm_calls": sum(e.status == "cached" for e in llm),
+        }
+
+    @property
+    def final_answer(self) -> str | None:
+        """Text of the last message of the result."""
+        last = (self.result or {}).get("last_message")
+        return last.text if isinstance(last, ChatMessage) else None
+
+    # ---- control -------------------------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Ask a live run to stop at the next step boundary (it ends with exit_reason `stopped_by_user`).
+
+        Usage:
+            >>> Run(run_id="x").stop()   # no effect on a run that is not live
+        """
+        if self._ctx is not None:
+            self._ctx.stop_requested = True
+
+    # ---- views, replay, persistence (implemented in the layers above; imported when used) -------------------
+    def plot(self, **kwargs: Any) -> Figure:
+        """A matplotlib Figure of the run: events by time, one band per step, coloured by kind / hook point.
+
+        Usage:
+            >>> fig = run.plot(); fig.savefig("run.png")   # doctest: +SKIP
+        """
+        from agent_nb.views.plot import plot_run
+
+        return plot_run(self, **kwargs)
+
+    def to_html(self, path: str | None = None) -> str:
+        """A self-contained HTML report (timeline, chart, State diffs, lineage); written to `path` if given.
+
+        Usage:
+            >>> run.to_html("run.html")   # doctest: +SKIP
+        """
+        from agent_nb.views.report import run_report
+
+        return run_report(self, path)
+
+    def replay(self, **kwargs: Any) -> Run:
+        """Re-run from the same inputs, LLM replies served from this recording while inputs match.
+
+        See `agent_nb.replay.replay` for the options (hooks, tools, on_miss).
+
+        Usage:
+            >>> again = run.replay(hooks={"before_llm": {"inject_date": False}})   # doctest: +SKIP
+        """
+        from agent_nb.replay import replay
+
+        return replay(self, **kwargs)
+
+    def fork(self, step: int, **kwargs: Any) -> Run:
+        """Resume from the State at the start of `step`, optionally edited, or with a replacement reply.
+
+        See `agent_nb.replay.fork` for the options (edit, reply, hooks, tools, on_miss).
+
+        Usage:
+            >>> fork = run.fork(step=1, edit={"user_profile": {"name": "Ada"}})   # doctest: +SKIP
+        """
+        from agent_nb.replay import fork
+
+        return fork(self, step, **kwargs)
+
+    async def replay_async(self, **kwargs: Any) -> Run:
+        """`replay` through `Agent.run_async`."""
+        from agent_nb.replay import replay_async
+
+        return await replay_async(self, **kwargs)
+
+    async def fork_async(self, step: int, **kwargs: Any) -> Run:
+        """`fork` through `Agent.run_async`."""
+        from agent_nb.replay import fork_async
+
+        return await fork_async(self, step, **kwargs)
+
+    def save(self, path: str) -> str:
+        """Save to one JSON document (gzipped if the path ends in .gz); atomic. Returns the path.
+
+        Usage:
+            >>> run.save("run.json")   # doctest: +SKIP
+        """
+        from agent_nb.replay.persist import save_run
+
+        return save_run(self, path)
+
+    @classmethod
+    def load(cls, path: str) -> Run:
+        """Load a saved run (JSON only: loading never executes code).
+
+        Usage:
+            >>> Run.load("run.json").timeline   # doctest: +SKIP
+        """
+        from agent_nb.replay.persist import load_run
+
+        return load_run(path)
+
+    # ---- display -------------------------------------------------------------------------------------------
+    def describe(self) -> str:
+        """One line: id, kind, lineage, status, exit reason, events, steps, tokens.
+
+        Usage:
+            >>> Run(run_id="x").describe()
+            'run x: running, 0 events, 0 steps'
+        """
+        lineage = ""
+        if self.parent_id:
+            lineage = f" of {self.parent_id}" + (f" at step {self.fork_step}" if self.fork_step is not None else "")
+        text = f"{self.kind} {self.run_id}{lineage}: {self.status}"
+        if self.exit_reason:
+            text += f" ({self.exit_reason})"
+        text += f", {len(self.events)} events, {self.steps} steps"
+        u = self.usage
+        if u["prompt_tokens"] or u["completion_tokens"]:
+            text += f", {u['prompt_tokens'] + u['completion_tokens']} tokens"
+        if self.error:
+            text += f", error: {self.error}"
+        return text
+
+    def __repr__(self) -> str:
+        return f"<Run {self.describe()}>"
