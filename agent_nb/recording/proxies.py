@@ -33,7 +33,7 @@ from haystack.dataclasses import ChatMessage
 from haystack.tools import Tool
 
 from agent_nb.recording.context import current, finish_event
-from agent_nb.recording.diff import format_args, message_text
+from agent_nb.recording.diff import format_args, message_text, state_diff
 from agent_nb.recording.digest import llm_digest, usage_of
 from agent_nb.recording.events import Event
 from agent_nb.recording.snapshots import restore_value
@@ -58,10 +58,12 @@ def _hook_summary(event: Event) -> str:
     if event.messages_added and not event.messages_removed and new_msgs[: len(old_msgs)] == old_msgs:
         for msg in new_msgs[len(old_msgs) :][:2]:
             parts.append(f'+{msg.role.value}: "{message_text(msg, 60)}"')
-    elif event.messages_added or event.messages_removed:
-        parts.append(f"messages +{event.messages_added or 0} -{event.messages_removed or 0}")
     elif "messages" in event.changed:
-        parts.append("messages rewritten")
+        # Rare (a hook rewrote history): the full diff is affordable here.
+        diff = state_diff({"messages": old_msgs}, {"messages": new_msgs})
+        parts += [f'~{b.role}: "{b.text[:60]}"' for _, b in diff.messages_replaced[:2]]
+        parts += [f'+{c.role}: "{c.text[:60]}"' for c in diff.messages_added[:2]]
+        parts += [f"-{c.role}" for c in diff.messages_removed[:2]]
     keys = [k for k in event.changed if k not in ("messages", "continue_run", "stop_run")]
     parts += [f"{k}={_brief(after.get(k))}" for k in keys[:3]]
     if event.flow:
