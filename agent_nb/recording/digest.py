@@ -58,6 +58,32 @@ def llm_digest(
     return h.hexdigest()
 
 
+class LLMDetail(dict):
+    """The `detail` of an LLM event; its `input_digest` is computed on first use, not during the run.
+
+    Digesting the conversation costs more than recording the call, and only replays, compare and save need
+    it, so the event keeps a reference to its input messages and digests them when asked.
+
+    Usage:
+        >>> d = LLMDetail(input_messages=[ChatMessage.from_user("hi")], tool_names=[])
+        >>> d["input_digest"] == llm_digest([ChatMessage.from_user("hi")], [])
+        True
+    """
+
+    def __missing__(self, key: str) -> Any:
+        if key != "input_digest" or "input_messages" not in self:
+            raise KeyError(key)
+        digest = llm_digest(list(self["input_messages"]), list(self.get("tool_names") or []))
+        self["input_digest"] = digest
+        return digest
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+
 def usage_of(replies: list[ChatMessage]) -> tuple[int | None, int | None]:
     """(prompt_tokens, completion_tokens) summed over replies' `meta["usage"]` (OpenAI or Anthropic names).
 

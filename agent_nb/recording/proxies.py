@@ -34,7 +34,7 @@ from haystack.tools import Tool
 
 from agent_nb.recording.context import current, finish_event
 from agent_nb.recording.diff import format_args, message_text, state_diff
-from agent_nb.recording.digest import llm_digest, usage_of
+from agent_nb.recording.digest import LLMDetail, llm_digest, usage_of
 from agent_nb.recording.events import Event
 from agent_nb.recording.snapshots import restore_value
 
@@ -261,11 +261,16 @@ class RecordingChatGenerator:
             return None, None, None
         ctx.settle()
         tool_names = [t.name for t in (tools or []) if hasattr(t, "name")]
-        digest = llm_digest(messages, tool_names, ctx.digest_cache)
         event = Event(ctx.run.run_id, -1, ctx.step, "llm", None, self.name, "ok", ctx.now_ms(), 0.0)
         event.before = ctx.snap()
-        event.detail = {"input_digest": digest, "tool_names": tool_names, "input_messages": len(messages)}
-        cached = ctx.reply_source(ctx.step, digest, messages, tool_names) if ctx.reply_source else None
+        # The before snapshot's message list is the LLM input; share it rather than copy it again.
+        inputs = event.before["messages"] if event.before and "messages" in event.before else list(messages)
+        event.detail = LLMDetail(tool_names=tool_names, input_messages=inputs)
+        cached = None
+        if ctx.reply_source is not None:
+            digest = llm_digest(messages, tool_names, ctx.digest_cache)
+            event.detail["input_digest"] = digest
+            cached = ctx.reply_source(ctx.step, digest, messages, tool_names)
         if cached is not None:
             event.status = "cached"
         return ctx, event, cached

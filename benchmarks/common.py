@@ -1,0 +1,72 @@
+"""Shared pieces of the benchmarks: a latency-free scripted model that runs exactly N steps, and a timer.
+
+Every benchmark measures ratios side by side in one process, interleaving the two sides so machine noise
+hits both alike.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
+
+from haystack.components.agents import Agent  # noqa: E402
+from haystack.components.agents.state import State  # noqa: E402
+from haystack.components.generators.chat import MockChatGenerator  # noqa: E402
+from haystack.dataclasses import ChatMessage, ToolCall  # noqa: E402
+from haystack.tools import tool  # noqa: E402
+
+
+@tool
+def add(a: int, b: int) -> int:
+    """Add two integers."""
+    return a + b
+
+
+def steps_fn(messages: list[ChatMessage], tools: Any = None) -> ChatMessage:
+    """Call `add` until the conversation holds as many assistant messages as the first user message asks."""
+    wanted = int(next(m.text for m in messages if m.role.value == "user").split()[-1])
+    done = sum(m.role.value == "assistant" for m in messages)
+    usage = {"prompt_tokens": 10 * len(messages), "completion_tokens": 5}
+    if done + 1 >= wanted:
+        return ChatMessage.from_assistant("finished", meta={"usage": usage})
+    return ChatMessage.from_assistant(tool_calls=[ToolCall("add", {"a": done, "b": 1})], meta={"usage": usage})
+
+
+class Noop:
+    """A trivial hook."""
+
+    def run(self, state: State) -> None:
+        state.data.get("step_count")
+
+
+def six_hook_agent(max_agent_steps: int = 200) -> Agent:
+    points = ("before_run", "before_llm", "before_tool", "after_tool", "on_exit", "after_run")
+    return Agent(
+        chat_generator=MockChatGenerator(response_fn=steps_fn),
+        tools=[add],
+        hooks={p: [Noop()] for p in points},
+        max_agent_steps=max_agent_steps,
+    )
+
+
+def interleaved(sides: dict[str, Callable[[], Any]], reps: int, warmup: int = 3) -> dict[str, float]:
+    """Median seconds per call of each side, calls interleaved."""
+    for _ in range(warmup):
+        for fn in sides.values():
+            fn()
+    times: dict[str, list[float]] = {name: [] for name in sides}
+    for _ in range(reps):
+        for name, fn in sides.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def report(title: str, value: float, target: str, unit: str = "x") -> None:
+    print(f"{title:<64} {value:8.3f}{unit}   (target {target})")
