@@ -13,13 +13,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from common import Noop, interleaved, report, six_hook_agent  # noqa: E402
-from haystack.components.agents.state import State  # noqa: E402
-from haystack.dataclasses import ChatMessage  # noqa: E402
+from common import Noop, interleaved, report, six_hook_agent
+from haystack.components.agents.state import State
+from haystack.dataclasses import ChatMessage
 
-from agent_nb import Recorder  # noqa: E402
-from agent_nb.recording.context import CURRENT  # noqa: E402
-from agent_nb.recording.proxies import HookProxy  # noqa: E402
+from agent_nb import Recorder
+from agent_nb.recording.context import CURRENT
+from agent_nb.recording.proxies import HookProxy
 
 
 def overhead(reps: int = 40) -> float:

@@ -14,11 +14,11 @@ from typing import Any
 
 os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
 
-from haystack.components.agents import Agent  # noqa: E402
-from haystack.components.agents.state import State  # noqa: E402
-from haystack.components.generators.chat import MockChatGenerator  # noqa: E402
-from haystack.dataclasses import ChatMessage, ToolCall  # noqa: E402
-from haystack.tools import tool  # noqa: E402
+from haystack.components.agents import Agent
+from haystack.components.agents.state import State
+from haystack.components.generators.chat import MockChatGenerator
+from haystack.dataclasses import ChatMessage, ToolCall
+from haystack.tools import tool
 
 
 @tool
