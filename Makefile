@@ -1,0 +1,39 @@
+# Two commands do all the set-up on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench browser-deps clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## Run the demo agent offline on the scripted model; writes out/demo/ and says where.
+demo: $(STAMP)
+	$(PY) -m agent_nb demo --out out/demo
+
+## Every test: unit, property, nbval over notebooks/, and the JupyterLab browser test.
+test: $(STAMP) browser-deps
+	$(PY) -m pytest -p no:cacheprovider tests notebooks --nbval-lax --nbval-current-env
+
+## Debian's chromium for the browser test (installed when missing and we are root).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || \
+	  { if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+	    else echo "the browser test needs Debian's chromium: sudo apt-get install -y chromium" >&2; exit 1; fi; }
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check agent_nb tests benchmarks
+	$(VENV)/bin/ruff format --check agent_nb tests benchmarks
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_recorder.py
+	$(PY) benchmarks/bench_replay.py
+	$(PY) benchmarks/bench_views.py
+
+clean:
+	rm -rf $(VENV) out
