@@ -1,0 +1,183 @@
+"""Colours and timeline styling shared by the chart, the HTML report and the notebook table.
+
+One colour per LLM / tool call and per hook point, from the Okabe-Ito palette (distinguishable with the
+common forms of colour blindness) plus one colour from Paul Tol's palette for the eighth slot. Status is
+never shown by colour alone: the chart adds hatching, dotted edges and markers, the table adds text style.
+
+Usage:
+    >>> COLORS["llm"], color_key("hook", "before_llm")
+    ('#0072B2', 'before_llm')
+    >>> styler = style_timeline(run.timeline)   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from agent_nb.recording.events import HOOK_POINTS
+
+if TYPE_CHECKING:
+    from pandas.io.formats.style import Styler
+
+#: Fill colour per LLM / tool call and per hook point (keys: "llm", "tool" and the six hook points).
+COLORS: dict[str, str] = {
+    "llm": "#0072B2",  # blue
+    "tool": "#009E73",  # bluish green
+    "before_run": "#CC79A7",  # reddish purple
+    "before_llm": "#56B4E9",  # sky blue: the hooks that prepare an LLM call
+    "before_tool": "#E69F00",  # orange
+    "after_tool": "#F0E442",  # yellow
+    "on_exit": "#D55E00",  # vermillion
+    "after_run": "#882255",  # wine (Tol)
+}
+
+#: Readable legend label per colour key.
+LABELS: dict[str, str] = {
+    "llm": "LLM call",
+    "tool": "tool call",
+    **{point: f"hook: {point}" for point in HOOK_POINTS},
+}
+
+#: Colour for anything without a known kind / hook point.
+FALLBACK_COLOR = "#999999"
+#: Edge and marker colour of events that raised.
+ERROR_COLOR = "#D00000"
+#: Outline colour of skipped (switched-off) hooks.
+SKIPPED_EDGE = "#7F7F7F"
+
+#: Table cell styles per status (CSS declarations) for `style_timeline` and the HTML report.
+STATUS_CSS: dict[str, str] = {
+    "ok": "",
+    "error": "background-color: #FDE2E2; color: #9B0000; font-weight: bold",
+    "skipped": "color: #6B6B6B; font-style: italic; background-color: #F2F2F2",
+    "cached": "background-color: #E4F1FB; color: #1F4E79",
+}
+
+#: Order of the colour keys in legends and tables.
+KEY_ORDER: tuple[str, ...] = (
+    "before_run",
+    "before_llm",
+    "llm",
+    "before_tool",
+    "tool",
+    "after_tool",
+    "on_exit",
+    "after_run",
+)
+
+
+def color_key(kind: Any, hook_point: Any) -> str:
+    """The COLORS key of an event: its kind for LLM and tool calls, its hook point for hooks.
+
+    Usage:
+        >>> color_key("tool", None), color_key("hook", "on_exit")
+        ('tool', 'on_exit')
+    """
+    if kind == "hook" and isinstance(hook_point, str):
+        return hook_point
+    return str(kind)
+
+
+def color_for(kind: Any, hook_point: Any = None) -> str:
+    """The fill colour (hex) of an event.
+
+    Usage:
+        >>> color_for("hook", "after_tool")
+        '#F0E442'
+    """
+    return COLORS.get(color_key(kind, hook_point), FALLBACK_COLOR)
+
+
+def tint(color: str, amount: float) -> str:
+    """`color` mixed with white: `amount` 0 keeps the colour, 1 gives white (for lighter cached/skipped fills).
+
+    Usage:
+        >>> tint("#000000", 0.5)
+        '#808080'
+    """
+    c = color.lstrip("#")
+    r, g, b = (int(c[i : i + 2], 16) for i in (0, 2, 4))
+    mix = [round(v + (255 - v) * amount) for v in (r, g, b)]
+    return "#" + "".join(f"{v:02X}" for v in mix)
+
+
+def text_color_on(color: str) -> str:
+    """Black or white, whichever reads better on a fill of `color`.
+
+    Usage:
+        >>> text_color_on("#F0E442"), text_color_on("#0072B2")
+        ('#000000', '#FFFFFF')
+    """
+    c = color.lstrip("#")
+    r, g, b = (int(c[i : i + 2], 16) / 255 for i in (0, 2, 4))
+    # Approximate relative luminance (WCAG, gamma 2.2); 0.2 gives the more readable text on every palette colour.
+    lum = 0.2126 * r**2.2 + 0.7152 * g**2.2 + 0.0722 * b**2.2
+    return "#000000" if lum > 0.2 else "#FFFFFF"
+
+
+def _kind_cell(value: Any) -> str:
+    if not isinstance(value, str) or value not in COLORS:
+        return ""
+    fill = tint(COLORS[value], 0.55)
+    return f"background-color: {fill}; color: #000000"
+
+
+def _status_cell(value: Any) -> str:
+    return STATUS_CSS.get(value, "") if isinstance(value, str) else ""
+
+
+def style_timeline(df: pd.DataFrame, *, precision: int = 2) -> Styler:
+    """A pandas Styler for a timeline: kind and hook-point cells in their chart colours, status cells styled.
+
+    Errors are red and bold, skipped hooks grey and italic, cached calls light blue; hook rows take the
+    colour of their hook point in the `kind` cell so the table matches the chart. Works on any frame with
+    some of the timeline columns (a filtered or concatenated timeline too).
+
+    Usage:
+        >>> style_timeline(run.timeline)                       # doctest: +SKIP
+        >>> style_timeline(run.timeline.query("kind == 'hook'")).to_html()   # doctest: +SKIP
+    """
+    frame = df
+    styler = frame.style
+    if "kind" in frame.columns:
+        keys = [
+            color_key(k, h)
+            for k, h in zip(
+                frame["kind"].astype(object),
+                frame["hook_point"].astype(object) if "hook_point" in frame.columns else [None] * len(frame),
+                strict=True,
+            )
+        ]
+        css = pd.DataFrame("", index=frame.index, columns=frame.columns)
+        key_series = pd.Series(keys, index=frame.index)
+        css["kind"] = key_series.map(_kind_cell)
+        if "hook_point" in frame.columns:
+            css["hook_point"] = [
+                _kind_cell(k) if isinstance(h, str) else ""
+                for k, h in zip(keys, frame["hook_point"].astype(object), strict=True)
+            ]
+        styler = styler.apply(lambda _: css, axis=None)
+    if "status" in frame.columns:
+        styler = styler.map(_status_cell, subset=["status"])
+    floats = [c for c in ("offset_ms", "duration_ms") if c in frame.columns]
+    if floats:
+        styler = styler.format(precision=precision, subset=floats)
+    return styler
+
+
+__all__ = [
+    "COLORS",
+    "ERROR_COLOR",
+    "FALLBACK_COLOR",
+    "KEY_ORDER",
+    "LABELS",
+    "SKIPPED_EDGE",
+    "STATUS_CSS",
+    "color_for",
+    "color_key",
+    "style_timeline",
+    "text_color_on",
+    "tint",
+]
