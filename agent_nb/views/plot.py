@@ -17,6 +17,7 @@ Usage:
 from __future__ import annotations
 
 import math
+import types
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -441,66 +442,74 @@ def plot_run(
     return fig  # type: ignore[return-value]
 
 
-def first_divergence(a: Run, b: Run) -> tuple[int | None, int | None] | None:
-    """(seq in a, seq in b) of the first event where two runs differ, or None when they agree.
+def first_divergence(a: Run, b: Run) -> dict[str, Any] | None:
+    """Where two runs first differ: `{"seq_a", "seq_b", "reason"}`, or None when they agree.
 
-    Uses `agent_nb.replay.compare` when it is installed; otherwise aligns the events in order by
-    (step, kind, hook_point, name) and compares status and summary. A None seq means that run has no
-    event at that position (it ended earlier).
+    Uses `agent_nb.replay.compare` (events aligned by step, kind, hook point, name and occurrence; a fork's
+    inherited history counts as shared). Without it, events are aligned in order and compared on status and
+    summary. A seq is None when that run has no event at the divergence (it ended earlier, or inherited it).
 
     Usage:
         >>> first_divergence(run, fork)   # doctest: +SKIP
-        (7, 7)
+        {'seq_a': 7, 'seq_b': 0, 'reason': "summary differs: '...' vs '...'"}
     """
     found = _divergence_from_compare(a, b)
     if found is not False:
         return found  # type: ignore[return-value]
     cols = ["step", "kind", "hook_point", "name", "status", "summary"]
-    ta, tb = _timeline(a)[[*cols, "seq"]], _timeline(b)[[*cols, "seq"]]
-    rows_a = list(ta[cols].astype(object).itertuples(index=False, name=None))
-    rows_b = list(tb[cols].astype(object).itertuples(index=False, name=None))
+    ta, tb = _timeline(a), _timeline(b)
+    rows_a = [tuple(_norm(v) for v in r) for r in ta[cols].astype(object).itertuples(index=False, name=None)]
+    rows_b = [tuple(_norm(v) for v in r) for r in tb[cols].astype(object).itertuples(index=False, name=None)]
     for i, (ra, rb) in enumerate(zip(rows_a, rows_b, strict=False)):
-        if [_norm(v) for v in ra] != [_norm(v) for v in rb]:
-            return int(ta["seq"].iloc[i]), int(tb["seq"].iloc[i])
+        if ra != rb:
+            what = next(c for c, x, y in zip(cols, ra, rb, strict=True) if x != y)
+            reason = f"{what} differs: {ra[cols.index(what)]!r} vs {rb[cols.index(what)]!r}"
+            return {"seq_a": int(ta["seq"].iloc[i]), "seq_b": int(tb["seq"].iloc[i]), "reason": reason}
     if len(rows_a) == len(rows_b):
         return None
     i = min(len(rows_a), len(rows_b))
-    return (int(ta["seq"].iloc[i]) if i < len(ta) else None, int(tb["seq"].iloc[i]) if i < len(tb) else None)
+    longer = "a" if len(rows_a) > len(rows_b) else "b"
+    return {
+        "seq_a": int(ta["seq"].iloc[i]) if i < len(ta) else None,
+        "seq_b": int(tb["seq"].iloc[i]) if i < len(tb) else None,
+        "reason": f"only run {longer} goes on",
+    }
 
 
 def _norm(value: Any) -> Any:
     return None if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)) else value
 
 
-def _divergence_from_compare(a: Run, b: Run) -> tuple[int | None, int | None] | bool | None:
+def _divergence_from_compare(a: Run, b: Run) -> dict[str, Any] | bool | None:
     """The first divergence as `agent_nb.replay.compare` marks it; False when compare is unavailable."""
     try:
         from agent_nb.replay import compare
     except ImportError:
         return False
+    if isinstance(compare, types.ModuleType):  # the submodule, when the package does not re-export the function
+        compare = compare.compare
+    if isinstance(a, pd.DataFrame) or isinstance(b, pd.DataFrame):
+        return False  # compare needs Runs
     try:
         frame = compare(a, b)
     except Exception:
         return False
-    flag = next((c for c in ("first_divergence", "is_first_divergence") if c in frame.columns), None)
-    if flag is None:
-        return False
-    hit = frame[frame[flag].fillna(False).astype(bool)]
-    if hit.empty:
-        return None
-    row = hit.iloc[0]
-
-    def seq(side: str) -> int | None:
-        for col in (f"seq_{side}", f"{side}_seq", f"seq.{side}"):
-            if col in frame.columns:
-                value = row[col]
-                return None if pd.isna(value) else int(value)
-        return None
-
-    return seq("a"), seq("b")
+    first = frame.attrs.get("first_divergence")
+    if first is None:
+        return None if "first_divergence" in frame.columns else False
+    seq_a, seq_b = first.get("seq_a"), first.get("seq_b")
+    return {
+        "seq_a": None if seq_a is None else int(seq_a),
+        "seq_b": None if seq_b is None else int(seq_b),
+        "reason": str(first.get("reason") or ""),
+    }
 
 
-def _mark_divergence(ax: Axes, df: pd.DataFrame, bands: _Bands, seq: int | None) -> None:
+def _mark_divergence(ax: Axes, df: pd.DataFrame, bands: _Bands, seq: int | None, span: float) -> None:
+    """A dashed red line through the diverging event, a red box around its bar, the caption at the top."""
+    from matplotlib.patches import Rectangle
+    from matplotlib.transforms import blended_transform_factory
+
     if seq is None:
         return
     pos = np.flatnonzero(df["seq"].to_numpy() == seq)
@@ -508,11 +517,19 @@ def _mark_divergence(ax: Axes, df: pd.DataFrame, bands: _Bands, seq: int | None)
         return
     i = int(pos[0])
     x = float(df["offset_ms"].iloc[i])
-    ax.axvline(x, color=ERROR_COLOR, linestyle="--", linewidth=1.2, zorder=8, gid="divergence")
-    ax.annotate(
-        f"first divergence (event {seq})", (x, bands.y[i]), xytext=(6, -14), textcoords="offset points",
-        fontsize=8, color=ERROR_COLOR, fontweight="bold", arrowprops={"arrowstyle": "->", "color": ERROR_COLOR},
-        zorder=9,
+    w = max(float(df["duration_ms"].iloc[i]), span * MIN_WIDTH_FRACTION)
+    ax.axvline(x, color=ERROR_COLOR, linestyle="--", linewidth=1.1, zorder=2, gid="divergence")
+    pad = span * 0.004
+    ax.add_patch(
+        Rectangle(
+            (x - pad, bands.y[i] - BAR_HEIGHT / 2 - 0.08), w + 2 * pad, BAR_HEIGHT + 0.16, fill=False,
+            edgecolor=ERROR_COLOR, linewidth=1.6, zorder=8, gid="divergence-box",
+        )
+    )  # fmt: skip
+    ax.text(
+        x, 1.0, f" first divergence (event {seq})", transform=blended_transform_factory(ax.transData, ax.transAxes),
+        ha="left", va="top", fontsize=8, color=ERROR_COLOR, fontweight="bold", zorder=9,
+        bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1.5},
     )  # fmt: skip
 
 
@@ -561,8 +578,10 @@ def plot_compare(
     ax_a.tick_params(axis="x", labelbottom=True)
     div = first_divergence(a, b) if not (da.empty and db.empty) else None
     if div is not None:
-        _mark_divergence(ax_a, da, ba, div[0])
-        _mark_divergence(ax_b, db, bb, div[1])
+        _mark_divergence(ax_a, da, ba, div["seq_a"], span)
+        _mark_divergence(ax_b, db, bb, div["seq_b"], span)
+        reason = div["reason"] if len(div["reason"]) <= 150 else div["reason"][:149] + "…"
+        fig.suptitle(f"first divergence: {reason}", fontsize=9, color=ERROR_COLOR, x=0.01, ha="left")
     order = {k: i for i, k in enumerate(KEY_ORDER)}
     keys.sort(key=lambda k: order.get(k, len(order)))
     _add_legend(fig, None, _legend_handles(keys, statuses, flows), True)
@@ -580,7 +599,10 @@ def plot_runs_overview(
     frames, labels = [], []
     for i, run in enumerate(runs):
         df = _timeline(run)
-        lineage = f" ← {run.parent_id}@{run.fork_step}" if getattr(run, "parent_id", None) else ""
+        lineage = ""
+        if getattr(run, "parent_id", None):
+            at = getattr(run, "fork_step", None)
+            lineage = f" ← {run.parent_id}" + (f" @ step {at}" if at is not None else "")
         labels.append(f"{getattr(run, 'run_id', i)} {getattr(run, 'kind', '')}{lineage}".strip())
         frames.append(df.assign(_band=float(i)))
     fig = _new_figure(figsize, len(labels))

@@ -1,0 +1,25 @@
+"""Views of recorded runs: matplotlib charts, a styled timeline table and a self-contained HTML report.
+
+matplotlib is imported inside the plotting functions, so importing this package stays cheap.
+
+Usage:
+    >>> from agent_nb.views import plot_run, plot_compare, run_report, style_timeline   # doctest: +SKIP
+    >>> plot_run(run).savefig("run.png")                                               # doctest: +SKIP
+    >>> style_timeline(run.timeline)                                                   # doctest: +SKIP
+    >>> run_report(run, "run.html")                                                    # doctest: +SKIP
+"""
+
+from agent_nb.views.plot import first_divergence, plot_compare, plot_run, plot_runs_overview
+from agent_nb.views.report import run_report
+from agent_nb.views.style import COLORS, color_for, style_timeline
+
+__all__ = [
+    "COLORS",
+    "color_for",
+    "first_divergence",
+    "plot_compare",
+    "plot_run",
+    "plot_runs_overview",
+    "run_report",
+    "style_timeline",
+]
