@@ -25,9 +25,10 @@ def __getattr__(name: str):  # lazy: widgets and matplotlib are heavy, the demo 
 
         return getattr(demo, name)
     if name in {"compare", "ReplayDivergence", "replay", "fork"}:
-        from agent_nb import replay
+        # `from agent_nb import replay` here would ask this __getattr__ for "replay" again (endless recursion).
+        import importlib
 
-        return getattr(replay, name)
+        return getattr(importlib.import_module("agent_nb.replay"), name)
     if name == "Workbench":
         from agent_nb.widgets import Workbench
 
