@@ -1,0 +1,278 @@
+"""`agent-nb`: the demo agent from a terminal, and HTML reports of saved runs.
+
+Commands:
+    agent-nb demo [--out DIR] [--prompt TEXT]   run demo_agent() offline (scripted model) through a Recorder;
+                                                print the timeline; write timeline.csv, timeline.png, run.json
+                                                and report.html to DIR (default ./out/demo)
+    agent-nb report RUN.json [-o OUT.html]      write the HTML report of a saved run (JSON only: loading a run
+                                                never executes code)
+
+Errors the user can fix (a missing or unreadable file) print one line and exit with status 2.
+
+Usage:
+    $ agent-nb demo --out out/demo
+    $ agent-nb report out/demo/run.json -o run.html
+    $ python -m agent_nb demo --prompt "Weather in Tokyo?"
+    >>> from agent_nb.cli import main
+    >>> main(["report", "missing.json"])   # doctest: +SKIP
+    agent-nb: error: no such file: missing.json
+    2
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from agent_nb.recording.run import Run
+
+DEFAULT_OUT = os.path.join("out", "demo")
+#: Shows the hooks at work: the memory and date hooks add context, and the on_exit hook makes the model save a
+#: note before it may finish (continue_run), so the run has four steps.
+DEFAULT_PROMPT = "What is 2 + 3, and the weather in Paris and Tokyo?"
+EXIT_USAGE = 2
+
+#: Columns printed by `agent-nb demo`, with their maximum widths.
+PRINT_COLUMNS: tuple[tuple[str, int], ...] = (
+    ("seq", 4),
+    ("step", 4),
+    ("kind", 4),
+    ("hook_point", 11),
+    ("name", 22),
+    ("status", 7),
+    ("duration_ms", 11),
+    ("summary", 58),
+)
+
+
+class CliError(Exception):
+    """A problem the user can fix; printed as one line, exit status 2."""
+
+
+def _one_line(text: str, limit: int = 240) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def format_timeline(df: pd.DataFrame) -> str:
+    """A compact, readable text table of a timeline (seq, step, kind, hook_point, name, status, ms, summary).
+
+    Usage:
+        >>> from agent_nb.recording.events import build_timeline, Event
+        >>> print(format_timeline(build_timeline([Event("r", 0, 0, "tool", None, "add", "ok", 1.0, 0.25,
+        ...                                                summary="add(a=2, b=3) -> 5")])))
+        seq  step kind hook_point  name  status duration_ms summary
+          0     0 tool             add   ok            0.25 add(a=2, b=3) -> 5
+    """
+    if df.empty:
+        return "(no events)"
+    cols = [(c, w) for c, w in PRINT_COLUMNS if c in df.columns]
+    cells: list[list[str]] = []
+    for rec in df[[c for c, _ in cols]].astype(object).to_dict("records"):
+        row = []
+        for col, width in cols:
+            value = rec[col]
+            if pd.isna(value):
+                text = "-" if col == "step" else ""
+            elif col == "duration_ms":
+                text = f"{float(value):.2f}"
+            else:
+                text = _one_line(str(value))
+            if len(text) > width:
+                text = text[: width - 1] + "…"
+            row.append(text)
+        cells.append(row)
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, (c, _) in enumerate(cols)]
+    numeric = {"seq", "step", "duration_ms"}
+
+    def fmt(values: Sequence[str]) -> str:
+        parts = [v.rjust(w) if c in numeric else v.ljust(w) for v, w, (c, _) in zip(values, widths, cols, strict=True)]
+        return " ".join(parts).rstrip()
+
+    return "\n".join([fmt([c for c, _ in cols]), *(fmt(r) for r in cells)])
+
+
+def _atomic_write(path: Path, write: Callable[[str], Any]) -> Path:
+    """Write through `write(tmp_path)` then move into place, so a crash never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def _timeline_csv(df: pd.DataFrame) -> pd.DataFrame:
+    # `changed` holds lists; in a CSV cell "messages;token_usage" reads better than a Python repr.
+    return df.assign(changed=[";".join(map(str, v)) if isinstance(v, list) else "" for v in df["changed"]])
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """`agent-nb demo`: run the demo agent offline, print its timeline, write the artefacts."""
+    from agent_nb.demo import demo_agent
+    from agent_nb.recording import Recorder
+    from agent_nb.views.report import run_report
+
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise CliError(f"--out {out} exists and is not a directory")
+    rec = Recorder(demo_agent())
+    failure: BaseException | None = None
+    try:
+        run = rec.run(args.prompt)
+    except Exception as exc:  # the partial run is kept: still show and write what was recorded
+        failure = exc
+        run = rec.runs[-1]
+    print(f"prompt: {args.prompt}")
+    print(run.describe())
+    if run.final_answer:
+        print(f"answer: {_one_line(run.final_answer, 400)}")
+    print()
+    print(format_timeline(run.timeline))
+    print()
+
+    written: list[tuple[str, str]] = []
+    timeline = run.timeline
+    written.append(
+        ("timeline", str(_atomic_write(out / "timeline.csv", lambda p: _timeline_csv(timeline).to_csv(p, index=False))))
+    )
+    fig = run.plot()
+    written.append(("chart", str(_atomic_write(out / "timeline.png", lambda p: fig.savefig(p, dpi=120, format="png")))))
+    try:
+        import agent_nb.replay.persist  # noqa: F401  (saving needs the replay layer's persist module)
+    except ImportError:
+        written.append(("run", "not written (agent_nb.replay.persist is not available)"))
+    else:
+        written.append(("run", str(Path(run.save(str(out / "run.json"))))))
+    written.append(("report", str(_atomic_write(out / "report.html", lambda p: run_report(run, p, runs=rec.runs)))))
+    for what, where in written:
+        print(f"{what:>8}: {where}")
+    if failure is not None:
+        print(f"agent-nb: the run failed: {_one_line(f'{type(failure).__name__}: {failure}')}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _default_report_path(src: Path) -> Path:
+    name = src.name
+    for suffix in (".json.gz", ".json", ".gz"):
+        if name.endswith(suffix):
+            return src.with_name(name[: -len(suffix)] + ".html")
+    return src.with_name(name + ".html")
+
+
+def load_saved_run(path: str | os.PathLike[str]) -> Run:
+    """Load a saved run for the CLI, turning every failure into a one-line `CliError`.
+
+    Usage:
+        >>> load_saved_run("missing.json")
+        Traceback (most recent call last):
+        ...
+        agent_nb.cli.CliError: no such file: missing.json
+    """
+    src = Path(path)
+    if not src.exists():
+        raise CliError(f"no such file: {src}")
+    if src.is_dir():
+        raise CliError(f"{src} is a directory, not a saved run")
+    try:
+        from agent_nb.replay.persist import RunFileError, load_run
+    except ImportError as exc:
+        raise CliError(f"cannot load {src}: agent_nb.replay.persist is not available ({exc})") from exc
+    try:
+        return load_run(str(src))
+    except RunFileError as exc:  # already names the file and what is wrong with it
+        raise CliError(_one_line(str(exc))) from exc
+    except Exception as exc:  # any other parse / schema failure: the file is not a run we can read
+        raise CliError(
+            f"cannot read {src} as a saved agent_nb run: {_one_line(f'{type(exc).__name__}: {exc}')}"
+        ) from exc
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """`agent-nb report`: write the HTML report of a saved run."""
+    from agent_nb.views.report import run_report
+
+    src = Path(args.run)
+    run = load_saved_run(src)
+    out = Path(args.output) if args.output else _default_report_path(src)
+    if out.exists() and out.is_dir():
+        raise CliError(f"-o {out} is a directory; give a file name")
+    try:
+        run_report(run, out)
+    except OSError as exc:
+        raise CliError(f"cannot write {out}: {exc.strerror or exc}") from exc
+    print(f"report: {out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `agent-nb` argument parser (subcommands demo and report).
+
+    Usage:
+        >>> build_parser().parse_args(["demo", "--out", "tmp"]).out
+        'tmp'
+    """
+    from agent_nb import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="agent-nb", description="See inside a Haystack Agent: record a demo run, or report on a saved run."
+    )
+    parser.add_argument("--version", action="version", version=f"agent-nb {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{demo,report}")
+    demo = sub.add_parser(
+        "demo",
+        help="run the demo agent offline and write timeline.csv, timeline.png, run.json, report.html",
+        description="Run demo_agent() on the offline scripted model through a Recorder, print the timeline and "
+        "write timeline.csv, timeline.png, run.json and report.html.",
+    )
+    demo.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"output folder (default: {DEFAULT_OUT})")
+    demo.add_argument(
+        "--prompt", default=DEFAULT_PROMPT, metavar="TEXT", help=f'the user message (default: "{DEFAULT_PROMPT}")'
+    )
+    demo.set_defaults(func=cmd_demo)
+    report = sub.add_parser(
+        "report",
+        help="write the HTML report of a saved run",
+        description="Write the self-contained HTML report of a run saved with run.save (JSON; never executes code).",
+    )
+    report.add_argument("run", metavar="RUN.json", help="a run saved with run.save (.json or .json.gz)")
+    report.add_argument("-o", "--output", metavar="OUT.html", help="where to write (default: next to RUN, .html)")
+    report.set_defaults(func=cmd_report)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `agent-nb` console script; returns the exit status.
+
+    Usage:
+        >>> main(["demo", "--out", "out/demo"])   # doctest: +SKIP
+        0
+    """
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except CliError as exc:
+        print(f"agent-nb: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("agent-nb: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
