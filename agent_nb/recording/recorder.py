@@ -12,6 +12,7 @@ Usage:
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -105,6 +106,33 @@ class RunSpec:
     on_event: Listener | None = None
     on_start: Callable[[Run], None] | None = None
     inherited: dict[str, Any] = field(default_factory=dict)
+
+
+#: Agent.run kwargs recorded as they are: live objects, not State values.
+_LIVE_KWARGS = frozenset({"hook_context", "tools", "streaming_callback"})
+
+
+def recorded_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The `Agent.run` kwargs as a run records them: State values copied, live objects as they are.
+
+    The Agent puts kwargs into its State as given, so a hook that mutates one in place (a profile dict) would
+    otherwise change the recorded input, and a replay would start from the mutated value.
+
+    Usage:
+        >>> profile = {"name": "Ada"}
+        >>> recorded_kwargs({"user_profile": profile})["user_profile"] is profile
+        False
+    """
+    out: dict[str, Any] = {}
+    for key, value in kwargs.items():
+        if key in _LIVE_KWARGS:
+            out[key] = value
+            continue
+        try:
+            out[key] = copy.deepcopy(value)
+        except Exception:  # an uncopyable value is recorded as it is rather than failing the run
+            out[key] = value
+    return out
 
 
 def as_messages(messages: str | ChatMessage | list[ChatMessage]) -> list[ChatMessage]:
@@ -365,7 +393,7 @@ class Recorder:
             parent_id=spec.parent.run_id if spec.parent is not None else None,
             fork_step=spec.fork_step,
             label=spec.label,
-            inputs={"messages": list(spec.messages), "kwargs": dict(spec.kwargs)},
+            inputs={"messages": list(spec.messages), "kwargs": recorded_kwargs(spec.kwargs)},
             hook_config=config,
             generator=type(self.agent.chat_generator).__name__,
             snapshots=self.snapshots,
