@@ -270,7 +270,11 @@ class RecordingChatGenerator:
         if ctx.reply_source is not None:
             digest = llm_digest(messages, tool_names, ctx.digest_cache)
             event.detail["input_digest"] = digest
-            cached = ctx.reply_source(ctx.step, digest, messages, tool_names)
+            try:
+                cached = ctx.reply_source(ctx.step, digest, messages, tool_names)
+            except BaseException as exc:  # a replay divergence: keep the row that stopped the run
+                self._end(ctx, event, None, exc)
+                raise
         if cached is not None:
             event.status = "cached"
         return ctx, event, cached
@@ -350,7 +354,11 @@ def _begin_tool(name: str, kwargs: dict[str, Any]) -> tuple[Any, Event | None, t
     event = Event(ctx.run.run_id, -1, ctx.step, "tool", None, name, "ok", ctx.now_ms(), 0.0)
     event.before = ctx.snap()
     event.detail = {"arguments": args}
-    served = ctx.tool_source(ctx.step, name, args) if ctx.tool_source else (False, None)
+    try:
+        served = ctx.tool_source(ctx.step, name, args) if ctx.tool_source else (False, None)
+    except BaseException as exc:  # a replay divergence: keep the row that stopped the run
+        _end_tool(ctx, event, None, exc)
+        raise
     if served[0]:
         event.status = "cached"
     return ctx, event, served
