@@ -1,0 +1,170 @@
+# Source of notebooks/01_quickstart.ipynb; build with `python notebooks/build.py 01`.
+
+# %% [markdown]
+# # Quickstart: a Haystack Agent under glass
+#
+# `agent_nb` records every hook invocation, LLM call and tool call of a Haystack `Agent` run as one row of a
+# pandas DataFrame, with the Agent's State before and after it. This notebook records one run, reads it as a
+# table, a State diff and a chart, switches a hook off, and opens the workbench.
+#
+# Everything here runs offline: `demo_agent()` is a real `haystack.components.agents.Agent` whose chat generator
+# is a small scripted model (`ScriptedChatGenerator`). It understands arithmetic, "weather in <city>",
+# "save a note", "search for ..." and "what day is it", and it obeys the instructions hooks inject.
+# Notebook 09 shows the same thing on a real model.
+
+# %%
+# %matplotlib inline
+import pandas as pd
+
+from agent_nb import Recorder, demo_agent
+
+pd.set_option("display.max_colwidth", 80)
+pd.set_option("display.width", 200)
+
+# %% [markdown]
+# ## Record a run
+#
+# `Recorder(agent)` instruments a *clone* of the Agent: your `agent` object is never changed. `rec.run(...)` takes
+# a string (or a list of `ChatMessage`) plus any `Agent.run` keyword argument and returns a `Run`. We pin the date
+# the `inject_date` hook reports through `hook_context`, so this page reads the same every time it is rebuilt.
+
+# %%
+agent = demo_agent()
+rec = Recorder(agent)
+run = rec.run("What is 2 + 3, and the weather in Paris?", hook_context={"today": "2026-11-22"})
+
+print(run.describe())
+print("answer:", run.final_answer)
+
+# %% [markdown]
+# Four steps for a two-part question: the demo agent carries an `on_exit` hook, `RequireToolHook("save_note")`,
+# that refuses to let the run end before the model has saved a note. The timeline shows how that happened.
+#
+# ## Read the timeline
+#
+# `run.timeline` is a DataFrame with one row per event. The columns used most:
+#
+# | column | what it holds |
+# |---|---|
+# | `seq` | order of the event in the run (use it with `run.diff`, `run.state_at`) |
+# | `step` | the Agent step (0-based); empty for `before_run` / `after_run` hooks |
+# | `kind` | `hook`, `llm` or `tool` |
+# | `hook_point` | where a hook ran: `before_run`, `before_llm`, `before_tool`, `after_tool`, `on_exit`, `after_run` |
+# | `name` | hook name, generator class, or tool name |
+# | `status` | `ok`, `error`, `skipped` (hook switched off), `cached` (served from a recording) |
+# | `changed` | State keys whose value changed across the event |
+# | `flow` | run control the event set: `continue_run` or `stop_run:<reason>` |
+# | `summary` | one readable line: the message a hook added, the tool call and its result, the model's answer |
+
+# %%
+cols = ["seq", "step", "kind", "hook_point", "name", "status", "changed", "flow", "summary"]
+run.timeline[cols]
+
+# %% [markdown]
+# What to look at:
+#
+# - **seq 0**: `MemoryRetrievalHook` (before_run) added a system message with memories that match the task.
+# - **seq 1**: `inject_date` added "Today is ..." once; on every later step it reports `no change`.
+# - **seq 3 to 5**: the model asked for `add` and `get_weather` in one reply; both tools ran in step 0.
+# - **seq 8 to 9**: the model answered in text, which would end the run, but `RequireToolHook` appended a reminder
+#   and set `continue_run` (see the `flow` column). Steps 2 and 3 exist only because of that hook.
+#
+# The other columns carry timing (`offset_ms`, `duration_ms`, in ms since the run started), the message counts
+# (`messages_added`, `messages_removed`), token usage of LLM rows and the error of a failed event:
+
+# %%
+llm_cols = ["seq", "step", "offset_ms", "duration_ms", "prompt_tokens", "completion_tokens"]
+run.timeline.query("kind == 'llm'")[llm_cols].round(2)
+
+# %%
+run.usage
+
+# %% [markdown]
+# `agent_nb.views.style_timeline` gives the same table with the chart's colours (kind and hook point) and status
+# styles (skipped rows grey and italic, errors red). Colours show in Jupyter; some static renderers drop them.
+
+# %%
+from agent_nb.views import style_timeline
+
+style_timeline(run.timeline[["seq", "step", "kind", "hook_point", "name", "status", "summary"]].head(10))
+
+# %% [markdown]
+# ## What did one event change? `run.diff(seq)`
+#
+# A `StateDiff` lists the messages added (`+`), removed (`-`) or replaced (`~`), with their index in the message
+# list, then every other State key that changed, old -> new. Here: the first LLM call, then the `on_exit` hook.
+
+# %%
+print(run.diff(3))
+
+# %%
+print(run.diff(9))
+
+# %% [markdown]
+# ## The full State around an event: `run.state_at(seq)`
+#
+# `run.state_at(seq)` returns the State *before* the event (`when="after"` for after) as a plain dict of copies:
+# change it freely, the recording stays as it was. `tools` and `hook_context` are never copied into snapshots.
+
+# %%
+from agent_nb.recording.diff import message_text  # one readable line per ChatMessage
+
+before = run.state_at(9)
+after = run.state_at(9, when="after")
+print(sorted(after))
+print("step_count:", after["step_count"], "| continue_run:", before["continue_run"], "->", after["continue_run"])
+for i, message in enumerate(after["messages"]):
+    print(f"{i:2d} {message.role.value:9s} {message_text(message, limit=90)}")
+
+# %% [markdown]
+# ## The run as a chart: `run.plot()`
+#
+# One band per step (plus "run start" and "run end" for the `before_run` / `after_run` hooks), time on the x axis,
+# bars coloured by kind and hook point. Hooks take microseconds, so their bars are drawn with a minimum width.
+# The `continue_run` marker at the end of step 1 is the `RequireToolHook` decision.
+
+# %%
+run.plot()
+
+# %% [markdown]
+# ## The hooks, and switching one off
+#
+# `rec.hooks` lists the hook slots the next run uses, in the order they run: point, name, on/off, and the first
+# line of the hook's docstring.
+
+# %%
+rec.hooks
+
+# %% [markdown]
+# To see what a hook is worth, switch it off and run again. A switched-off hook is not removed: it still gets a
+# row, with status `skipped`, so you can see where it would have run. Here we ask for the date with
+# `inject_date` on, then off.
+
+# %%
+with_date = rec.run("What day is it?", hook_context={"today": "2026-11-22"})
+rec.disable("before_llm", "inject_date")
+without_date = rec.run("What day is it?", hook_context={"today": "2026-11-22"})
+
+print("inject_date on: ", with_date.final_answer)
+print("inject_date off:", without_date.final_answer)
+without_date.timeline.query("name == 'inject_date'")[["seq", "step", "hook_point", "name", "status", "summary"]]
+
+# %% [markdown]
+# Without the hook the model never learns the date. `rec.enable(...)` switches it back on; `rec.tree` lists every
+# run of this Recorder (replays and forks appear there too, with their parent).
+
+# %%
+rec.enable("before_llm", "inject_date")
+rec.tree[["run_id", "kind", "status", "exit_reason", "events", "llm_calls", "tokens"]]
+
+# %% [markdown]
+# ## The workbench
+#
+# `Workbench(rec)` puts all of this in one widget: a prompt box with Run / Stop, a switch per hook, the timeline
+# as a table and a chart, an inspector for one event (State before, after, diff), a fork editor and the run
+# history. It needs a live kernel: on a static page you only see its placeholder.
+
+# %%
+from agent_nb import Workbench
+
+Workbench(rec)
