@@ -187,7 +187,8 @@ def apply_edit(snapshot: Mapping[str, Any], edit: Edit, schema: Mapping[str, Any
 
     `edit` is None, a mapping of State keys to new values, or a function that gets a private copy of the
     State (a dict; its message list is a copy, the ChatMessage objects in it are shared and immutable) and
-    mutates it in place or returns a new dict.
+    mutates it in place, or returns a new State (a dict with a "messages" key; any other return value is
+    ignored, so `lambda s: s["messages"].pop()` works).
 
     Usage:
         >>> from haystack.dataclasses import ChatMessage
@@ -211,15 +212,9 @@ def apply_edit(snapshot: Mapping[str, Any], edit: Edit, schema: Mapping[str, Any
             returned = edit(state)
         except Exception as exc:
             raise InvalidEdit(f"edit function raised {type(exc).__name__}: {exc}") from exc
-        if returned is None:
-            result = state
-        elif isinstance(returned, Mapping):
-            result = dict(returned)
-        else:
-            raise InvalidEdit(
-                f"edit function must change the State in place (return None) or return a dict, "
-                f"returned {type(returned).__name__}"
-            )
+        # Expression lambdas return whatever their call returns (`lambda s: s["messages"].pop()` gives the
+        # popped message): only a whole State (a mapping with messages) replaces the edited copy.
+        result = dict(returned) if isinstance(returned, Mapping) and "messages" in returned else state
         for key in result:
             if key not in snapshot or _changed(snapshot[key], result[key]):
                 _check_key(key, allowed)
