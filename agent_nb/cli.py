@@ -69,8 +69,8 @@ def format_timeline(df: pd.DataFrame) -> str:
         >>> from agent_nb.recording.events import build_timeline, Event
         >>> print(format_timeline(build_timeline([Event("r", 0, 0, "tool", None, "add", "ok", 1.0, 0.25,
         ...                                                summary="add(a=2, b=3) -> 5")])))
-        seq  step kind hook_point  name  status duration_ms summary
-          0     0 tool             add   ok            0.25 add(a=2, b=3) -> 5
+        seq step kind hook_point name status duration_ms summary
+          0    0 tool            add  ok            0.25 add(a=2, b=3) -> 5
     """
     if df.empty:
         return "(no events)"
