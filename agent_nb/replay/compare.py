@@ -111,7 +111,13 @@ def _in_zone(key: Key, run: Run, resumed: bool) -> bool:
     return point == "before_run" or (step is not None and step < start_step(run))
 
 
-def _reason(ea: Event | None, eb: Event | None, a: Run, b: Run) -> str:
+def _reason(ea: Event | None, eb: Event | None, a: Run, b: Run, zone_a: bool, zone_b: bool) -> str:
+    for zone, run, other in ((zone_a, a, b), (zone_b, b, a)):
+        if zone:  # and not inherited from `other`, or the row would be `same`
+            return (
+                f"history {run.run_id} inherited from {run.parent_id} (it resumed at step {start_step(run)}), "
+                f"not from {other.run_id}: not compared"
+            )
     if ea is None:
         return f"only in {b.run_id}" + (" (inherited by the other run)" if is_resumed(a) else "")
     if eb is None:
@@ -182,7 +188,7 @@ def compare(a: Run, b: Run) -> pd.DataFrame:
                 "occurrence": occ,
                 "seq_a": ea.seq if ea is not None else None,
                 "seq_b": eb.seq if eb is not None else None,
-                "reason": _reason(ea, eb, a, b),
+                "reason": _reason(ea, eb, a, b, zone_a, zone_b),
             }
     data: dict[str, Any] = {}
     for col, dtype in COMPARE_DTYPES.items():
