@@ -414,7 +414,9 @@ def plot_run(
     the bars, or next to them where there is room, for at most `max_labels` events.
 
     `run` is a Run (live or finished) or a timeline DataFrame of one run. Pass `ax` to draw into an existing
-    Axes (the legend then goes inside it); otherwise a new Figure of about 11 in x (0.5 in per band + 2 in).
+    Axes (the legend then goes inside it, `figsize` is ignored); otherwise a new Figure of 11 in by 0.5 in per
+    band + 2 in (at most 18 in; above 40 bands only every n-th band is labelled). `legend=False` leaves the
+    legend out; `title=""` the title.
 
     Usage:
         >>> fig = plot_run(run)                                   # doctest: +SKIP
