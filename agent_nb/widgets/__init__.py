@@ -1,0 +1,38 @@
+"""The Workbench widget and its panels (ipywidgets 8, no custom JavaScript).
+
+Usage:
+    >>> from agent_nb import Recorder, demo_agent             # doctest: +SKIP
+    >>> from agent_nb.widgets import Workbench                # doctest: +SKIP
+    >>> wb = Workbench(Recorder(demo_agent()), prompt="Weather in Paris and Tokyo, then save a note")   # doctest: +SKIP
+    >>> wb                                                    # doctest: +SKIP
+"""
+
+from agent_nb.widgets.confirmation import (
+    ConfirmationPanel,
+    PendingConfirmation,
+    WidgetConfirmationUI,
+    confirmation_hook,
+)
+from agent_nb.widgets.fork_editor import ForkEditor
+from agent_nb.widgets.hooks_panel import HooksPanel
+from agent_nb.widgets.inspector import InspectorPanel
+from agent_nb.widgets.runner import Job, Runner
+from agent_nb.widgets.runs_panel import RunsPanel
+from agent_nb.widgets.timeline_panel import TimelinePanel, filter_timeline
+from agent_nb.widgets.workbench import Workbench
+
+__all__ = [
+    "ConfirmationPanel",
+    "ForkEditor",
+    "HooksPanel",
+    "InspectorPanel",
+    "Job",
+    "PendingConfirmation",
+    "Runner",
+    "RunsPanel",
+    "TimelinePanel",
+    "WidgetConfirmationUI",
+    "Workbench",
+    "confirmation_hook",
+    "filter_timeline",
+]

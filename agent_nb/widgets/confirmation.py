@@ -1,0 +1,301 @@
+"""Human in the loop: a widget UI for haystack's `ConfirmationHook`.
+
+`WidgetConfirmationUI` implements haystack's `ConfirmationUI` protocol. When the Agent (running on the
+workbench's background thread) asks to confirm a tool call, the UI publishes a `PendingConfirmation` and the
+Agent's thread waits on a `threading.Event` until someone answers: the panel's buttons, or the programmatic
+`approve()` / `reject()`. With `timeout` set, no answer in time means a rejection.
+
+CSS classes: `anb-confirmation` (panel), `anb-confirm-args` (arguments JSON), `anb-approve-button`,
+`anb-approve-edited-button`, `anb-reject-button`, `anb-reject-feedback`, `anb-confirm-error`.
+
+Usage:
+    >>> from agent_nb import Recorder, Workbench, demo_agent                   # doctest: +SKIP
+    >>> rec = Recorder(demo_agent())                                            # doctest: +SKIP
+    >>> wb = Workbench(rec)                                                     # doctest: +SKIP
+    >>> rec.add_hook("before_tool", wb.confirmation_hook())   # ask before every tool call   # doctest: +SKIP
+    >>> run = wb.run("What is 2 + 40?", wait=False)                             # doctest: +SKIP
+    >>> wb.wait_for_confirmation(10).tool_name                                   # doctest: +SKIP
+    'add'
+    >>> wb.approve(arguments={"a": 2, "b": 41})                                 # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import ipywidgets as W
+from haystack.core.serialization import default_to_dict
+from haystack.hooks.human_in_the_loop import (
+    AlwaysAskPolicy,
+    BlockingConfirmationStrategy,
+    ConfirmationHook,
+    ConfirmationUIResult,
+)
+
+from agent_nb.widgets.style import button, css, error_label, set_error, show
+
+
+@dataclass(eq=False)
+class PendingConfirmation:
+    """A tool call waiting for the user's answer.
+
+    Usage:
+        >>> p = PendingConfirmation("add", "Add two numbers.", {"a": 2, "b": 3})
+        >>> p.answered
+        False
+    """
+
+    tool_name: str
+    tool_description: str
+    tool_params: dict[str, Any]
+    result: ConfirmationUIResult | None = None
+    event: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    @property
+    def answered(self) -> bool:
+        """True once approved or rejected."""
+        return self.event.is_set()
+
+    def answer(self, result: ConfirmationUIResult) -> None:
+        """Give the answer and release the waiting Agent thread (a second answer is ignored)."""
+        if not self.event.is_set():
+            self.result = result
+            self.event.set()
+
+
+class WidgetConfirmationUI:
+    """haystack `ConfirmationUI` answered from widgets (or code): approve, approve with edited arguments, reject.
+
+    `timeout`: seconds to wait for an answer before rejecting (None waits until answered or `cancel()`).
+
+    Usage:
+        >>> ui = WidgetConfirmationUI(timeout=0.01)
+        >>> ui.get_user_confirmation("add", "Add.", {"a": 1}).action   # nobody answers in time
+        'reject'
+    """
+
+    def __init__(self, timeout: float | None = None) -> None:
+        self.timeout = timeout
+        self._pending: PendingConfirmation | None = None
+        self._listeners: list[Callable[[PendingConfirmation | None], None]] = []
+        self._ask_lock = threading.Lock()  # concurrent runs ask one at a time
+        self._changed = threading.Condition()
+        self._widget: ConfirmationPanel | None = None
+
+    @property
+    def pending(self) -> PendingConfirmation | None:
+        """The tool call waiting for an answer, or None (an answered one is no longer pending)."""
+        request = self._pending
+        return request if request is not None and not request.answered else None
+
+    # ---- the ConfirmationUI protocol -------------------------------------------------------------------------
+    def get_user_confirmation(
+        self, tool_name: str, tool_description: str, tool_params: dict[str, Any]
+    ) -> ConfirmationUIResult:
+        """Publish the request and block the calling (Agent) thread until it is answered or times out."""
+        with self._ask_lock:
+            request = PendingConfirmation(tool_name, tool_description, dict(tool_params))
+            self._publish(request)
+            try:
+                answered = request.event.wait(self.timeout)
+            finally:
+                self._publish(None)
+            if not answered or request.result is None:
+                return ConfirmationUIResult(action="reject", feedback=f"No answer within {self.timeout} s.")
+            return request.result
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize (the widgets are not: a loaded Agent gets a fresh, unconnected UI)."""
+        return default_to_dict(self, timeout=self.timeout)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> WidgetConfirmationUI:
+        """Deserialize."""
+        return cls(**data.get("init_parameters", {}))
+
+    # ---- answering -------------------------------------------------------------------------------------------
+    def approve(self, arguments: dict[str, Any] | None = None, feedback: str | None = None) -> None:
+        """Approve the pending call, with edited `arguments` if given (a "modify"); ValueError if none is pending.
+
+        Usage:
+            >>> ui.approve(arguments={"a": 2, "b": 40})   # doctest: +SKIP
+        """
+        request = self._require_pending()
+        if arguments is not None and not isinstance(arguments, dict):
+            raise TypeError(f"arguments must be a dict, got {type(arguments).__name__}")
+        if arguments is not None and arguments != request.tool_params:
+            request.answer(ConfirmationUIResult(action="modify", feedback=feedback or None, new_tool_params=arguments))
+        else:
+            request.answer(ConfirmationUIResult(action="confirm", feedback=feedback or None))
+        self._notify(None)
+
+    def reject(self, feedback: str | None = None) -> None:
+        """Reject the pending call; the feedback reaches the model in the rejection message.
+
+        Usage:
+            >>> ui.reject("not this city")   # doctest: +SKIP
+        """
+        self._require_pending().answer(ConfirmationUIResult(action="reject", feedback=feedback or None))
+        self._notify(None)
+
+    def cancel(self, feedback: str = "Cancelled: the run was stopped.") -> None:
+        """Reject whatever is pending (used by Stop, so a waiting run can reach its step boundary)."""
+        request = self.pending
+        if request is not None:
+            request.answer(ConfirmationUIResult(action="reject", feedback=feedback))
+            self._notify(None)
+
+    def wait_pending(self, timeout: float | None = None) -> PendingConfirmation | None:
+        """Wait until a confirmation is pending (or `timeout` passes); returns it or None.
+
+        Usage:
+            >>> ui.wait_pending(timeout=10).tool_params   # doctest: +SKIP
+            {'a': 2, 'b': 40}
+        """
+        with self._changed:
+            self._changed.wait_for(lambda: self.pending is not None, timeout)
+        return self.pending
+
+    def _require_pending(self) -> PendingConfirmation:
+        request = self.pending
+        if request is None:
+            raise ValueError("no tool call is waiting for confirmation")
+        return request
+
+    # ---- observers -------------------------------------------------------------------------------------------
+    def subscribe(self, listener: Callable[[PendingConfirmation | None], None]) -> Callable[[], None]:
+        """Call `listener(pending_or_None)` whenever a request appears or is answered; returns an unsubscriber."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def _publish(self, request: PendingConfirmation | None) -> None:
+        with self._changed:
+            self._pending = request
+            self._changed.notify_all()
+        self._notify(request)
+
+    def _notify(self, request: PendingConfirmation | None) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(request)
+            except Exception:  # the Agent thread must never die of a view
+                import logging
+
+                logging.getLogger("agent_nb").exception("confirmation listener failed")
+
+    @property
+    def widget(self) -> ConfirmationPanel:
+        """The panel for this UI (built once); display it when you use the UI without a Workbench."""
+        if self._widget is None:
+            self._widget = ConfirmationPanel(self)
+        return self._widget
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+
+def confirmation_hook(
+    ui: WidgetConfirmationUI, tools: str | list[str] | tuple[str, ...] = "*", policy: Any = None
+) -> ConfirmationHook:
+    """A haystack `ConfirmationHook` (before_tool) that asks `ui` about the calls of `tools` ("*" means all).
+
+    `policy` defaults to `AlwaysAskPolicy()`; `AskOncePolicy()` asks once per tool and arguments.
+
+    Usage:
+        >>> hook = confirmation_hook(WidgetConfirmationUI(), tools=["save_note"])
+        >>> hook.allowed_hook_points
+        ('before_tool',)
+    """
+    key: str | tuple[str, ...] = tools if isinstance(tools, str) else tuple(tools)
+    strategy = BlockingConfirmationStrategy(confirmation_policy=policy or AlwaysAskPolicy(), confirmation_ui=ui)
+    return ConfirmationHook(confirmation_strategies={key: strategy})
+
+
+class ConfirmationPanel(W.VBox):
+    """The pending tool call with its arguments (editable JSON) and Approve / Approve edited / Reject buttons.
+
+    Hidden while nothing is pending. Invalid edited JSON shows in red and nothing is sent.
+
+    Usage:
+        >>> panel = ConfirmationPanel(WidgetConfirmationUI())
+        >>> panel.layout.display
+        'none'
+    """
+
+    def __init__(self, ui: WidgetConfirmationUI) -> None:
+        self.ui = ui
+        self.title = W.HTML()
+        self.args = css(
+            W.Textarea(layout=W.Layout(width="100%", height="90px"), placeholder="arguments as JSON"),
+            "anb-confirm-args",
+        )
+        self.feedback = css(
+            W.Text(placeholder="feedback for the model (optional)", layout=W.Layout(width="320px")),
+            "anb-reject-feedback",
+        )
+        self.approve_button = button("Approve", "anb-approve-button", style="success", icon="check")
+        self.approve_edited_button = button(
+            "Approve edited arguments", "anb-approve-edited-button", style="warning", icon="pencil"
+        )
+        self.reject_button = button("Reject", "anb-reject-button", style="danger", icon="times")
+        self.error = error_label("anb-confirm-error")
+        self.approve_button.on_click(lambda _: self._answer("approve"))
+        self.approve_edited_button.on_click(lambda _: self._answer("edited"))
+        self.reject_button.on_click(lambda _: self._answer("reject"))
+        buttons = W.HBox([self.approve_button, self.approve_edited_button, self.reject_button, self.feedback])
+        super().__init__(
+            [self.title, self.args, self.error, buttons],
+            layout=W.Layout(padding="6px 8px", margin="4px 0", width="100%"),
+        )
+        css(self, "anb-confirmation")
+        show(self, False)
+        self._unsubscribe = ui.subscribe(self._update)
+        self._update(ui.pending)
+
+    def _update(self, request: PendingConfirmation | None) -> None:
+        if request is None:
+            show(self, False)
+            return
+        desc = html.escape((request.tool_description or "").strip().splitlines()[0] if request.tool_description else "")
+        self.title.value = (
+            f"<b>The agent wants to call <code>{html.escape(request.tool_name)}</code></b> "
+            f'<span class="anb-muted">{desc}</span><br>'
+            '<span class="anb-muted">Approve, edit the arguments and approve, or reject (with feedback). '
+            "The run waits for your answer.</span>"
+        )
+        self.args.value = json.dumps(request.tool_params, indent=2, ensure_ascii=False, default=repr)
+        self.feedback.value = ""
+        set_error(self.error, None)
+        show(self, True)
+
+    def _answer(self, action: str) -> None:
+        if self.ui.pending is None:
+            set_error(self.error, "Nothing is waiting for confirmation any more.")
+            return
+        if action == "reject":
+            self.ui.reject(self.feedback.value.strip() or None)
+            return
+        if action == "approve":
+            self.ui.approve(feedback=self.feedback.value.strip() or None)
+            return
+        try:
+            arguments = json.loads(self.args.value)
+        except json.JSONDecodeError as exc:
+            set_error(self.error, f"Arguments are not valid JSON: {exc}")
+            return
+        if not isinstance(arguments, dict):
+            set_error(self.error, 'Arguments must be a JSON object, like {"a": 2, "b": 40}.')
+            return
+        self.ui.approve(arguments=arguments, feedback=self.feedback.value.strip() or None)
+
+    def close(self) -> None:
+        """Stop listening to the UI and close the widgets."""
+        self._unsubscribe()
+        super().close()

@@ -1,0 +1,127 @@
+"""`HooksPanel`: one switch per hook slot, grouped by hook point in run order, with each hook's first doc line.
+
+Switching calls `Recorder.set_enabled`: the next run, replay or fork uses it; a switched-off hook still shows
+in the timeline, as `skipped`. The panel rebuilds itself when the Recorder's slots change (`add_hook`).
+
+CSS classes: `anb-hooks` (panel), `anb-hook-point` (group header), `anb-hook-toggle` (each Checkbox, also
+`anb-hook-<point>`), `anb-hook-doc`.
+
+Usage:
+    >>> from agent_nb import Recorder, demo_agent     # doctest: +SKIP
+    >>> panel = HooksPanel(Recorder(demo_agent()))     # doctest: +SKIP
+    >>> panel.toggles[("before_llm", "inject_date")].value = False   # same as rec.disable(...)   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+
+import ipywidgets as W
+from haystack.hooks import VALID_HOOK_POINTS
+
+from agent_nb.recording import Recorder
+from agent_nb.widgets.style import css, section_title
+
+POINT_HINTS = {
+    "before_run": "once, before step 0",
+    "before_llm": "every step, before the LLM call",
+    "before_tool": "before the tools of a step run",
+    "after_tool": "after the tool results are added",
+    "on_exit": "when the model answers in text",
+    "after_run": "once, at the end",
+}
+
+
+class HooksPanel(W.VBox):
+    """Hook switches grouped by hook point.
+
+    `toggles` maps `(point, name)` to its Checkbox; `on_change(point, name, enabled)` is called after a switch.
+
+    Usage:
+        >>> panel = HooksPanel(rec)                                   # doctest: +SKIP
+        >>> panel.toggles[("on_exit", "RequireToolHook")].value = False   # doctest: +SKIP
+        >>> rec.hook_config["on_exit"]                                # doctest: +SKIP
+        {'RequireToolHook': False}
+    """
+
+    def __init__(self, recorder: Recorder, on_change: Callable[[str, str, bool], None] | None = None) -> None:
+        self.recorder = recorder
+        self.on_change = on_change
+        self.toggles: dict[tuple[str, str], W.Checkbox] = {}
+        self._signature: tuple[tuple[str, str], ...] = ()
+        self._syncing = False
+        super().__init__(layout=W.Layout(width="100%", overflow="auto", max_height="640px"))
+        css(self, "anb-hooks")
+        self.sync()
+
+    def _slots_signature(self) -> tuple[tuple[str, str], ...]:
+        return tuple((s.point, s.name) for s in self.recorder.hook_slots)
+
+    def sync(self) -> None:
+        """Rebuild if the Recorder's slots changed; else set each switch from the slot (no callbacks fired).
+
+        Usage:
+            >>> rec.disable("before_llm", "inject_date"); panel.sync()   # doctest: +SKIP
+        """
+        signature = self._slots_signature()
+        if signature != self._signature:
+            self._build()
+            return
+        self._syncing = True
+        try:
+            for slot in self.recorder.hook_slots:
+                box = self.toggles.get((slot.point, slot.name))
+                if box is not None and box.value != slot.enabled:
+                    box.value = slot.enabled
+        finally:
+            self._syncing = False
+
+    def _build(self) -> None:
+        self._signature = self._slots_signature()
+        hooks = self.recorder.hooks
+        children: list[W.Widget] = [
+            section_title("Hooks", hint="switches apply to the next run, replay or fork"),
+        ]
+        self.toggles = {}
+        for point in VALID_HOOK_POINTS:
+            rows = hooks[hooks["point"] == point]
+            if rows.empty:
+                continue
+            header = W.HTML(
+                f'<b>{html.escape(point)}</b> <span class="anb-muted">{html.escape(POINT_HINTS.get(point, ""))}</span>'
+            )
+            children.append(css(header, "anb-hook-point"))
+            for row in rows.itertuples(index=False):
+                box = W.Checkbox(
+                    value=bool(row.enabled),
+                    description=str(row.name),
+                    indent=False,
+                    tooltip=f"{point} / {row.name} ({row.type})",
+                    layout=W.Layout(width="auto", margin="0 0 0 6px"),
+                )
+                css(box, "anb-hook-toggle", f"anb-hook-{point}")
+                box.observe(self._switched(point, str(row.name)), names="value")
+                self.toggles[(point, str(row.name))] = box
+                children.append(box)
+                doc = str(row.doc) if isinstance(row.doc, str) else ""
+                if doc:
+                    children.append(css(W.HTML(f'<div class="anb-hook-doc">{html.escape(doc)}</div>'), "anb-hook-doc"))
+        if not self.toggles:
+            children.append(
+                W.HTML(
+                    '<div class="anb-muted">This Agent has no hooks. Add one with '
+                    "<code>wb.add_hook(point, hook)</code>.</div>"
+                )
+            )
+        self.children = children
+
+    def _switched(self, point: str, name: str) -> Callable[[dict], None]:
+        def handler(change: dict) -> None:
+            if self._syncing:
+                return
+            self.recorder.set_enabled(point, name, bool(change["new"]))
+            if self.on_change is not None:
+                self.on_change(point, name, bool(change["new"]))
+
+        return handler

@@ -1,0 +1,204 @@
+"""`Runner`: runs one recorded job (run, replay or fork) on a background thread, with a throttled refresh tick.
+
+The kernel's main thread stays free, so the widgets answer clicks (Stop, hook switches, confirmations) while
+the Agent runs. The Recorder's listener only sets flags; a ticker thread calls `on_tick` at most every
+`interval` seconds, so a fast run sends a handful of widget updates instead of one per event.
+
+Usage:
+    >>> from agent_nb import Recorder, demo_agent                                    # doctest: +SKIP
+    >>> rec = Recorder(demo_agent())                                                 # doctest: +SKIP
+    >>> runner = Runner(rec, on_tick=lambda chart: print("tick"))                    # doctest: +SKIP
+    >>> job = runner.start(lambda: rec.run("What is 2 + 3?"), "run")                 # doctest: +SKIP
+    >>> runner.wait(10); job.run.status                                              # doctest: +SKIP
+    'ok'
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from agent_nb.recording import Event, Recorder, Run
+
+logger = logging.getLogger("agent_nb")
+
+
+@dataclass(eq=False)
+class Job:
+    """One background job: what it is, its live Run once started, and its outcome.
+
+    Usage:
+        >>> Job("run").busy
+        True
+    """
+
+    label: str
+    run: Run | None = None
+    result: Run | None = None
+    error: BaseException | None = None
+    started_at: float = field(default_factory=time.perf_counter)
+    stop_requested: bool = False
+    started: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
+
+    @property
+    def busy(self) -> bool:
+        """True until the job's work has ended (the final refresh may still be running; `Runner.wait` covers it)."""
+        return not self.done.is_set()
+
+    @property
+    def elapsed_s(self) -> float:
+        """Seconds since the job started."""
+        return time.perf_counter() - self.started_at
+
+
+class Runner:
+    """Runs one job at a time on a daemon thread and keeps the views in step, throttled.
+
+    Callbacks (all optional; exceptions in them are logged, never raised into the run):
+    - `on_start(job)`: the job's Run exists (called on the job's thread, before the Agent's first step);
+    - `on_tick(chart_due)`: periodic refresh while the job runs; `chart_due` is True at most every `chart_every` s
+      and only when new events arrived;
+    - `on_done(job)`: the job ended (ok, stopped or raised), on the job's thread; `wait()` returns after it;
+    - `on_other(run)`: a run not started by this Runner began or ended (e.g. `rec.run` in another cell).
+
+    Usage:
+        >>> runner = Runner(rec, on_done=lambda job: print(job.run.describe()))   # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        recorder: Recorder,
+        *,
+        on_start: Callable[[Job], None] | None = None,
+        on_tick: Callable[[bool], None] | None = None,
+        on_done: Callable[[Job], None] | None = None,
+        on_other: Callable[[Run], None] | None = None,
+        interval: float = 0.3,
+        chart_every: float = 1.5,
+    ) -> None:
+        self.recorder = recorder
+        self.on_start, self.on_tick, self.on_done, self.on_other = on_start, on_tick, on_done, on_other
+        self.interval, self.chart_every = interval, chart_every
+        self.job: Job | None = None
+        self.dirty = False
+        self._last_chart = 0.0
+        self._lock = threading.Lock()
+        self._unsubscribe = recorder.subscribe(self._listen)
+
+    # ---- state -----------------------------------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        """True while a job's run executes."""
+        return self.job is not None and self.job.busy
+
+    @property
+    def live(self) -> Run | None:
+        """The Run of the current job while it runs, else None."""
+        job = self.job
+        return job.run if job is not None and job.busy else None
+
+    # ---- control ---------------------------------------------------------------------------------------------
+    def start(self, fn: Callable[[], Run], label: str = "run") -> Job:
+        """Start `fn` (which records one run and returns it) on a background thread; RuntimeError when busy.
+
+        Usage:
+            >>> job = runner.start(lambda: rec.run("hi"), "run")   # doctest: +SKIP
+        """
+        with self._lock:
+            if self.busy:
+                raise RuntimeError("a run is in progress: stop it or wait for it (wb.stop(), wb.wait())")
+            job = Job(label)
+            self.job = job
+            self.dirty = True
+            job.thread = threading.Thread(target=self._work, args=(job, fn), name=f"agent_nb-{label}", daemon=True)
+        job.thread.start()
+        threading.Thread(target=self._tick_loop, args=(job,), name="agent_nb-refresh", daemon=True).start()
+        return job
+
+    def stop(self) -> bool:
+        """Ask the current job's run to stop at the next step boundary; True if there was one to stop.
+
+        Usage:
+            >>> runner.stop()   # doctest: +SKIP
+            True
+        """
+        job = self.job
+        if job is None or not job.busy:
+            return False
+        job.stop_requested = True
+        if job.run is not None:
+            job.run.stop()
+        return True
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the current job (and its final refresh); True when nothing is running any more.
+
+        Usage:
+            >>> runner.wait(timeout=30)   # doctest: +SKIP
+            True
+        """
+        job = self.job
+        if job is None or job.thread is None:
+            return True
+        job.thread.join(timeout)
+        return not job.thread.is_alive()
+
+    def close(self) -> None:
+        """Stop listening to the Recorder."""
+        self._unsubscribe()
+
+    # ---- threads ---------------------------------------------------------------------------------------------
+    def _listen(self, run: Run, event: Event | None) -> None:
+        job = self.job
+        # The job's own run announces itself (event None) from the job's thread; foreign runs do not.
+        if (
+            job is not None
+            and job.run is None
+            and event is None
+            and threading.current_thread() is job.thread
+            and run.status == "running"
+        ):
+            job.run = run
+            if job.stop_requested:
+                run.stop()
+            self._call(self.on_start, job)
+            job.started.set()
+            self.dirty = True
+            return
+        if job is not None and run is job.run:
+            self.dirty = True
+        elif event is None:
+            self._call(self.on_other, run)
+
+    def _work(self, job: Job, fn: Callable[[], Run]) -> None:
+        try:
+            job.result = fn()
+        except BaseException as exc:  # shown in the workbench; a partial run keeps its events
+            job.error = exc
+        finally:
+            job.started.set()
+            job.done.set()
+            self.dirty = False
+            self._call(self.on_done, job)
+
+    def _tick_loop(self, job: Job) -> None:
+        while not job.done.wait(self.interval):
+            chart_due = self.dirty and time.perf_counter() - self._last_chart >= self.chart_every
+            if chart_due:
+                self._last_chart = time.perf_counter()
+            self.dirty = False
+            self._call(self.on_tick, chart_due)
+
+    @staticmethod
+    def _call(callback: Callable[..., None] | None, *args: object) -> None:
+        if callback is None:
+            return
+        try:
+            callback(*args)
+        except Exception:  # a broken view must never break the run it shows
+            logger.exception("agent_nb workbench refresh failed")

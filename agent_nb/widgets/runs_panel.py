@@ -1,0 +1,210 @@
+"""`RunsPanel`: the run history with lineage, and the compare view of two runs.
+
+The history lists every run of the Recorder, indented under the run it replays or forks (from `rec.tree`);
+picking one shows it in the other tabs. Compare aligns two runs (`agent_nb.replay.compare`): a table with
+differing rows tinted and the first divergence marked, and both charts on one time axis (`plot_compare`).
+
+CSS classes: `anb-runs`, `anb-run-list`, `anb-run-details`, `anb-compare-a`, `anb-compare-b`,
+`anb-compare-button`, `anb-compare-table`, `anb-compare-chart`.
+
+Usage:
+    >>> panel = RunsPanel(rec, on_select=print, on_compare=lambda a, b: None)   # doctest: +SKIP
+    >>> panel.refresh()                                                          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as W
+import pandas as pd
+
+from agent_nb.recording import Recorder, Run
+from agent_nb.widgets.render import compare_table_html
+from agent_nb.widgets.style import button, css, error_label, section_title, set_error, set_options, show
+
+NBSP = "\u00a0"
+
+
+def run_label(row: Any) -> str:
+    """One line for a `rec.tree` row: indented by lineage depth, with kind, parent, status, size and tokens.
+
+    Usage:
+        >>> import pandas as pd
+        >>> row = pd.Series({"run_id": "b2", "kind": "fork", "parent_id": "a1", "fork_step": 1, "depth": 1,
+        ...                  "status": "ok", "exit_reason": "text", "events": 9, "tokens": 120, "label": ""})
+        >>> run_label(row).strip(NBSP)
+        '↳ fork b2 of a1 @ step 1 · ok (text) · 9 events · 120 tokens'
+    """
+    depth = int(row["depth"])
+    text = (NBSP * 3 * depth) + ("↳ " if depth else "") + f"{row['kind']} {row['run_id']}"
+    if row["parent_id"]:
+        text += f" of {row['parent_id']}"
+        if not pd.isna(row["fork_step"]):
+            text += f" @ step {int(row['fork_step'])}"
+    text += f" · {row['status']}"
+    if row["exit_reason"]:
+        text += f" ({row['exit_reason']})"
+    text += f" · {row['events']} events · {row['tokens']} tokens"
+    if row["label"]:
+        text += f" · {row['label']}"
+    return text
+
+
+def lineage_order(tree: pd.DataFrame) -> list[int]:
+    """Row positions of `rec.tree` ordered so each run follows its parent (depth-first, oldest first).
+
+    Usage:
+        >>> t = pd.DataFrame({"run_id": ["a", "b", "c"], "parent_id": [None, None, "a"]})
+        >>> lineage_order(t)
+        [0, 2, 1]
+    """
+    ids = list(tree["run_id"])
+    children: dict[Any, list[int]] = {}
+    for i, parent in enumerate(tree["parent_id"]):
+        key = parent if parent in ids else None
+        children.setdefault(key, []).append(i)
+    order: list[int] = []
+
+    def visit(key: Any) -> None:
+        for i in children.get(key, []):
+            order.append(i)
+            visit(ids[i])
+
+    visit(None)
+    return order
+
+
+class RunsPanel(W.VBox):
+    """Run history with lineage, and compare.
+
+    `on_select(run)` when a run is picked; `on_compare(a, b)` when Compare is clicked.
+
+    Usage:
+        >>> panel = RunsPanel(rec, on_select=wb.select, on_compare=wb.compare)   # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        recorder: Recorder,
+        *,
+        on_select: Callable[[Run], None] | None = None,
+        on_compare: Callable[[Run, Run], Any] | None = None,
+    ) -> None:
+        self.recorder = recorder
+        self.on_select = on_select
+        self.on_compare = on_compare
+        self._syncing = False
+        self._options: list[tuple[str, str]] = []
+        self.list = css(W.Select(options=[], rows=8, layout=W.Layout(width="100%")), "anb-run-list")
+        self.list.observe(self._picked, names="value")
+        self.details = css(W.HTML(), "anb-run-details")
+        self.compare_a = css(W.Dropdown(options=[], description="A", layout=W.Layout(width="330px")), "anb-compare-a")
+        self.compare_b = css(W.Dropdown(options=[], description="B", layout=W.Layout(width="330px")), "anb-compare-b")
+        self.compare_button = button("Compare", "anb-compare-button", style="info", icon="columns", width="120px")
+        self.compare_button.on_click(lambda _: self._compare_clicked())
+        self.compare_error = error_label("anb-compare-error")
+        self.compare_table = css(W.HTML(), "anb-compare-table")
+        self.compare_chart = css(W.Image(format="png", layout=W.Layout(width="100%")), "anb-compare-chart")
+        show(self.compare_chart, False)
+        table_box = W.Box([self.compare_table], layout=W.Layout(max_height="360px", overflow="auto", width="100%"))
+        super().__init__(
+            [
+                section_title("History", hint="replays and forks sit under their source; pick one to view it"),
+                self.list,
+                self.details,
+                section_title("Compare two runs", hint="aligned by step, kind, hook point and name"),
+                W.HBox([self.compare_a, self.compare_b, self.compare_button], layout=W.Layout(align_items="center")),
+                self.compare_error,
+                self.compare_chart,
+                table_box,
+            ],
+            layout=W.Layout(width="100%"),
+        )
+        css(self, "anb-runs")
+        self.refresh()
+
+    def refresh(self, selected: Run | None = None) -> None:
+        """Rebuild the history from `rec.tree` (only if it changed) and mark `selected`."""
+        tree = self.recorder.tree
+        options = [(run_label(tree.iloc[i]), str(tree.iloc[i]["run_id"])) for i in lineage_order(tree)]
+        self._syncing = True
+        try:
+            ids = [value for _, value in options]
+            if options != self._options:
+                self._options = options
+                plain = [(label.replace(NBSP, "").lstrip("↳ "), value) for label, value in options]
+                for box in (self.compare_a, self.compare_b):
+                    set_options(box, plain, box.value)
+            wanted = selected.run_id if selected is not None and selected.run_id in ids else self.list.value
+            set_options(self.list, options, wanted if wanted in ids else None)
+        finally:
+            self._syncing = False
+        run = selected if selected is not None else self._run(self.list.value)
+        self.details.value = self._details(run)
+
+    def suggest_compare(self, run: Run) -> None:
+        """Preset A / B: the run's parent (or the run before it) against the run."""
+        ids = [value for _, value in self._options]
+        if run.run_id not in ids:
+            return
+        other = run.parent_id if run.parent_id in ids else None
+        if other is None:
+            i = ids.index(run.run_id)
+            earlier = [r.run_id for r in self.recorder.runs if r.run_id != run.run_id and r.run_id in ids]
+            other = earlier[-1] if earlier and i > 0 else None
+        self._syncing = True
+        try:
+            self.compare_b.value = run.run_id
+            if other is not None:
+                self.compare_a.value = other
+        finally:
+            self._syncing = False
+
+    def show_compare(self, frame: pd.DataFrame, png: bytes | None) -> None:
+        """Show a compare result (the table, and the chart when given)."""
+        set_error(self.compare_error, None)
+        self.compare_table.value = compare_table_html(frame)
+        if png:
+            self.compare_chart.value = png
+        show(self.compare_chart, bool(png))
+
+    def _run(self, run_id: str | None) -> Run | None:
+        if not run_id:
+            return None
+        try:
+            return self.recorder.get(run_id)
+        except KeyError:
+            return None
+
+    @staticmethod
+    def _details(run: Run | None) -> str:
+        if run is None:
+            return ""
+        lines = [f"<b>{html.escape(run.describe())}</b>"]
+        if run.final_answer:
+            lines.append(f'<div class="anb-pre">answer: {html.escape(run.final_answer)}</div>')
+        if run.error:
+            lines.append(f'<div class="anb-error-text">{html.escape(run.error)}</div>')
+        return "".join(lines)
+
+    def _picked(self, change: dict) -> None:
+        if self._syncing or not change["new"]:
+            return
+        run = self._run(change["new"])
+        if run is not None and self.on_select is not None:
+            self.on_select(run)
+
+    def _compare_clicked(self) -> None:
+        a, b = self._run(self.compare_a.value), self._run(self.compare_b.value)
+        if a is None or b is None:
+            set_error(self.compare_error, "Pick two runs, A and B.")
+            return
+        if self.on_compare is None:
+            return
+        try:
+            self.on_compare(a, b)
+        except Exception as exc:  # shown, never raised into the frontend
+            set_error(self.compare_error, f"{type(exc).__name__}: {exc}")

@@ -1,0 +1,170 @@
+"""Shared look of the workbench: widths, the scoped stylesheet, and small widget helpers.
+
+Everything is standard ipywidgets 8: sizes go through `Layout`, the extra look through one `<style>` element in
+an HTML widget, scoped to `.anb-workbench` so it never leaks into the rest of the notebook. If a frontend drops
+the stylesheet, the layout still holds (it never depends on the CSS).
+
+Usage:
+    >>> title = section_title("Hooks")
+    >>> "anb-section-title" in title._dom_classes
+    True
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any, TypeVar
+
+import ipywidgets as W
+
+#: The whole workbench never gets wider than this (fits a 1200px laptop screen with the notebook's margins).
+MAX_WIDTH = "1150px"
+SIDEBAR_WIDTH = "250px"
+MONO = "ui-monospace, SFMono-Regular, Menlo, Consolas, 'Liberation Mono', monospace"
+
+# Colours chosen to read on light and dark themes (mid-tone backgrounds with alpha).
+KIND_COLOURS = {"hook": "#7b61ff", "llm": "#1f77b4", "tool": "#2ca02c"}
+STATUS_COLOURS = {"ok": "#2e7d32", "error": "#c62828", "skipped": "#757575", "cached": "#1565c0"}
+
+STYLESHEET = f"""
+<style>
+.anb-workbench {{ font-size: 13px; }}
+.anb-workbench .anb-section-title {{ margin: 6px 0 2px 0; }}
+.anb-workbench .anb-section-title h4 {{ margin: 0; font-size: 13px; font-weight: 600; opacity: .85; }}
+.anb-workbench .anb-muted {{ opacity: .7; font-size: 12px; }}
+.anb-workbench .anb-error-text {{ color: #c62828; font-size: 12px; white-space: pre-wrap; }}
+.anb-workbench table.anb-table {{ border-collapse: collapse; width: 100%; font-size: 12px; }}
+.anb-workbench table.anb-table th {{ position: sticky; top: 0; background: var(--jp-layout-color2, #eee);
+  text-align: left; padding: 3px 6px; font-weight: 600; }}
+.anb-workbench table.anb-table td {{ padding: 2px 6px; vertical-align: top;
+  border-top: 1px solid var(--jp-border-color2, #ddd); }}
+.anb-workbench table.anb-table td.anb-num {{ text-align: right; font-variant-numeric: tabular-nums; }}
+.anb-workbench table.anb-table td.anb-summary {{ font-family: {MONO}; word-break: break-word; }}
+.anb-workbench tr.anb-status-skipped td {{ opacity: .55; font-style: italic; }}
+.anb-workbench tr.anb-status-error td {{ background: rgba(198, 40, 40, .10); }}
+.anb-workbench tr.anb-status-cached td.anb-status {{ color: #1565c0; }}
+.anb-workbench tr.anb-differs td {{ background: rgba(255, 193, 7, .12); }}
+.anb-workbench tr.anb-first-divergence td {{ background: rgba(255, 112, 67, .25); font-weight: 600; }}
+.anb-workbench .anb-badge {{ display: inline-block; padding: 0 5px; border-radius: 3px; color: white;
+  font-size: 11px; }}
+.anb-workbench .anb-pre {{ font-family: {MONO}; font-size: 12px; white-space: pre-wrap; word-break: break-word;
+  margin: 0; }}
+.anb-workbench .anb-diff-add {{ color: #2e7d32; }}
+.anb-workbench .anb-diff-del {{ color: #c62828; }}
+.anb-workbench .anb-diff-rep {{ color: #b26a00; }}
+.anb-workbench .anb-diff-flow {{ color: #6a1b9a; font-weight: 600; }}
+.anb-workbench .anb-hook-doc {{ opacity: .7; font-size: 11px; line-height: 1.25; margin: -4px 0 4px 22px; }}
+.anb-workbench .anb-confirmation {{ border: 2px solid #ef6c00; border-radius: 4px; }}
+.anb-workbench .anb-state-json textarea, .anb-workbench .anb-reply-text textarea,
+.anb-workbench .anb-confirm-args textarea, .anb-workbench .anb-message-text textarea {{ font-family: {MONO};
+  font-size: 12px; }}
+</style>
+"""
+
+WidgetT = TypeVar("WidgetT", bound=W.DOMWidget)
+
+
+def css(widget: WidgetT, *classes: str) -> WidgetT:
+    """Add stable CSS classes to a widget and return it (the browser test and user CSS target them).
+
+    Usage:
+        >>> css(W.Button(description="Run"), "anb-run-button")._dom_classes
+        ('anb-run-button',)
+    """
+    for name in classes:
+        widget.add_class(name)
+    return widget
+
+
+def section_title(text: str, *, hint: str = "") -> W.HTML:
+    """A small section header, with an optional muted hint after it.
+
+    Usage:
+        >>> section_title("Diff", hint="what the event changed").value.startswith("<h4>")
+        True
+    """
+    extra = f' <span class="anb-muted">{html.escape(hint)}</span>' if hint else ""
+    return css(W.HTML(f"<h4>{html.escape(text)}{extra}</h4>"), "anb-section-title")
+
+
+def error_label(cls: str = "") -> W.HTML:
+    """An (initially empty) red error text placed next to a field.
+
+    Usage:
+        >>> set_error(error_label(), "bad JSON").value
+        '<div class="anb-error-text">bad JSON</div>'
+    """
+    label = css(W.HTML(""), "anb-error")
+    if cls:
+        label.add_class(cls)
+    return label
+
+
+def set_error(label: W.HTML, message: str | None) -> W.HTML:
+    """Show `message` (escaped) in an error label, or clear it with None / "".
+
+    Usage:
+        >>> set_error(error_label(), None).value
+        ''
+    """
+    label.value = f'<div class="anb-error-text">{html.escape(message)}</div>' if message else ""
+    return label
+
+
+def error_text(label: W.HTML) -> str:
+    """The plain text an error label shows ("" when none).
+
+    Usage:
+        >>> error_text(set_error(error_label(), "a < b"))
+        'a < b'
+    """
+    value = label.value
+    if not value:
+        return ""
+    inner = value.split(">", 1)[1].rsplit("<", 1)[0]
+    return html.unescape(inner)
+
+
+def show(widget: W.DOMWidget, visible: bool) -> None:
+    """Show or hide a widget without removing it from the layout tree.
+
+    Usage:
+        >>> b = W.Button(); show(b, False); b.layout.display
+        'none'
+    """
+    widget.layout.display = None if visible else "none"
+
+
+def button(
+    description: str, cls: str, *, style: str = "", tooltip: str = "", width: str = "auto", **kw: Any
+) -> W.Button:
+    """A Button with a CSS class, an optional button_style and tooltip.
+
+    Usage:
+        >>> button("Run", "anb-run-button", style="primary").button_style
+        'primary'
+    """
+    b = W.Button(description=description, button_style=style, tooltip=tooltip or description, **kw)
+    b.layout.width = width
+    return css(b, cls)
+
+
+def set_options(select: W.widgets.widget_selection._Selection, options: list[tuple[str, Any]], value: Any) -> None:
+    """Replace a selection widget's options and pick `value` (else the first option, else none).
+
+    Clearing the index first keeps ipywidgets from selecting the first option on the way (one spurious change
+    less for observers; they should still ignore changes made while a panel updates itself).
+
+    Usage:
+        >>> box = W.Dropdown(options=[("a", 1)])
+        >>> set_options(box, [("b", 2), ("c", 3)], 3); box.value
+        3
+    """
+    values = [v for _, v in options]
+    if value not in values:
+        value = values[0] if values else None
+    if list(select.options) == list(options) and select.value == value:
+        return
+    select.index = None
+    select.options = options
+    select.value = value

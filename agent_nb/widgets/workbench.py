@@ -1,0 +1,661 @@
+"""`Workbench`: the whole toolkit as one widget: run, watch, switch hooks, inspect, fork, compare, confirm.
+
+Layout (fits a ~1200px laptop screen; never wider than 1150px):
+
+    ┌ agent_nb workbench · generator · tools · hooks ──────────────────────── view: [run ▾] ┐
+    │ [prompt ........................................................] [Run] [Stop]       │
+    │                                                                   [Replay] □ cached  │
+    │ ▓▓▓▓░░ ● running · step 2 of 12 · 1.4 s · 268 tokens · 14 events · run 1a2b3c4d      │
+    │ (confirmation panel, only while a tool call waits for approval)                      │
+    ├ Hooks (sidebar) ──┬ [Timeline] [Inspector] [Fork] [Runs] ────────────────────────────┤
+    │ before_llm        │ filters · chart · table · export                                 │
+    │ ☑ inject_date     │                                                                  │
+    └───────────────────┴──────────────────────────────────────────────────────────────────┘
+
+The hook switches sit in a sidebar rather than a tab because switching a hook and running again is the loop
+people repeat most. Runs execute on a background thread (the widgets stay live); the views refresh at most
+every 0.3 s (the chart every 1.5 s) while a run is live, and once more when it ends.
+
+Stable CSS classes (the browser test and user CSS rely on them):
+- root and header: `anb-workbench`, `anb-title`, `anb-view-run`, `anb-prompt`, `anb-run-button`,
+  `anb-stop-button`, `anb-replay-button`, `anb-tools-cached`, `anb-progress-bar`, `anb-progress`, `anb-tabs`;
+- hooks: `anb-hooks`, `anb-hook-point`, `anb-hook-toggle` (+ `anb-hook-<point>`), `anb-hook-doc`;
+- timeline: `anb-timeline`, `anb-filter-kind`, `anb-filter-point`, `anb-filter-status`, `anb-filter-steps`,
+  `anb-filter-search`, `anb-filter-reset`, `anb-row-count`, `anb-chart`, `anb-table` (rows: `tr.anb-row` with
+  `data-seq`, `anb-kind-<kind>`, `anb-status-<status>`), `anb-export-csv`, `anb-export-json`, `anb-export-path`;
+- inspector: `anb-inspector`, `anb-event-picker`, `anb-prev-button`, `anb-next-button`, `anb-fork-here-button`,
+  `anb-event-header`, `anb-diff`, `anb-state-before`, `anb-state-after`;
+- fork: `anb-fork`, `anb-fork-step`, `anb-message-row`, `anb-message-role`, `anb-message-text`, `anb-message-up`,
+  `anb-message-down`, `anb-message-delete`, `anb-add-message`, `anb-messages-error`, `anb-state-json`,
+  `anb-state-error`, `anb-reply-toggle`, `anb-reply-mode`, `anb-reply-text`, `anb-reply-error`,
+  `anb-fork-tools-cached`, `anb-fork-button`, `anb-fork-reset`, `anb-fork-status`;
+- runs: `anb-runs`, `anb-run-list`, `anb-run-details`, `anb-compare-a`, `anb-compare-b`, `anb-compare-button`,
+  `anb-compare-error`, `anb-compare-table`, `anb-compare-chart`;
+- confirmation: `anb-confirmation`, `anb-confirm-args`, `anb-approve-button`, `anb-approve-edited-button`,
+  `anb-reject-button`, `anb-reject-feedback`, `anb-confirm-error`.
+
+Usage:
+    >>> from agent_nb import Recorder, Workbench, demo_agent   # doctest: +SKIP
+    >>> wb = Workbench(Recorder(demo_agent()))                  # doctest: +SKIP
+    >>> wb                                                      # displays it   # doctest: +SKIP
+    >>> run = wb.run("Weather in Paris and Tokyo, then save a note")            # doctest: +SKIP
+    >>> wb.set_hook("before_llm", "inject_date", False); again = wb.replay()    # doctest: +SKIP
+    >>> fork = wb.fork(1, edit={"user_profile": {"name": "Ada"}})               # doctest: +SKIP
+    >>> wb.compare(run, fork)                                                   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as W
+import pandas as pd
+from haystack.components.agents import Agent
+from haystack.dataclasses import ChatMessage
+from haystack.hooks.human_in_the_loop import ConfirmationHook
+from haystack.tools import flatten_tools_or_toolsets
+
+from agent_nb.recording import Recorder, Run, RunSpec, as_messages
+from agent_nb.widgets import export
+from agent_nb.widgets.confirmation import PendingConfirmation, WidgetConfirmationUI, confirmation_hook
+from agent_nb.widgets.fork_editor import ForkEditor
+from agent_nb.widgets.hooks_panel import HooksPanel
+from agent_nb.widgets.inspector import InspectorPanel
+from agent_nb.widgets.render import figure_png
+from agent_nb.widgets.runner import Job, Runner
+from agent_nb.widgets.runs_panel import RunsPanel
+from agent_nb.widgets.style import MAX_WIDTH, SIDEBAR_WIDTH, STYLESHEET, button, css, set_options
+from agent_nb.widgets.timeline_panel import TimelinePanel
+
+TABS = ("Timeline", "Inspector", "Fork", "Runs")
+STATUS_MARKS = {"running": "●", "ok": "✓", "stopped": "■", "error": "✗"}
+STATUS_COLOURS = {"running": "#1565c0", "ok": "#2e7d32", "stopped": "#ef6c00", "error": "#c62828"}
+
+
+class Workbench(W.VBox):
+    """The agent_nb workbench widget. `target` is a `Recorder`, or a haystack `Agent` (wrapped in a new Recorder).
+
+    Everything the buttons do is also a method: `run`, `stop`, `wait`, `replay`, `fork`, `select`, `compare`,
+    `inspect`, `set_hook`, `add_hook`, `export_csv`, `export_json`, and for human-in-the-loop
+    `confirmation_hook`, `pending_confirmation`, `wait_for_confirmation`, `approve`, `reject`.
+
+    Usage:
+        >>> from agent_nb import Workbench, demo_agent   # doctest: +SKIP
+        >>> wb = Workbench(demo_agent(), prompt="What is 2 + 3?")   # doctest: +SKIP
+        >>> wb                                           # the last line of a cell displays it   # doctest: +SKIP
+    """
+
+    def __init__(self, target: Recorder | Agent, *, prompt: str = "", max_table_rows: int = 200) -> None:
+        if isinstance(target, Recorder):
+            recorder = target
+        elif isinstance(target, Agent):
+            recorder = Recorder(target)
+        else:
+            raise TypeError(f"Workbench needs a Recorder or a haystack Agent, got {type(target).__name__}")
+        self.recorder = recorder
+        self.max_table_rows = max_table_rows
+        self.confirmation_ui = WidgetConfirmationUI()
+        self._lock = threading.RLock()
+        self._view: Run | None = None
+        self._last_error: str | None = None
+        self._notice: str = ""
+        self._picking = False
+
+        # ---- header ----
+        self.title = css(W.HTML(self._title_html()), "anb-title")
+        self.view_picker = css(
+            W.Dropdown(options=[], description="view", layout=W.Layout(width="360px")), "anb-view-run"
+        )
+        self.view_picker.observe(self._view_picked, names="value")
+        self.prompt = css(
+            W.Textarea(
+                value=prompt,
+                placeholder="Ask the agent something, e.g. Weather in Paris and Tokyo, then save a note",
+                layout=W.Layout(width="100%", height="64px", flex="1 1 auto"),
+            ),
+            "anb-prompt",
+        )
+        self.run_button = button("Run", "anb-run-button", style="primary", icon="play", width="100px")
+        self.stop_button = button("Stop", "anb-stop-button", style="danger", icon="stop", width="100px")
+        self.replay_button = button(
+            "Replay", "anb-replay-button", icon="repeat", width="100px",
+            tooltip="re-run the shown run with the current hook switches; LLM replies come from the recording",
+        )  # fmt: skip
+        self.tools_cached = css(
+            W.Checkbox(value=False, description="tools cached", indent=False, layout=W.Layout(width="110px")),
+            "anb-tools-cached",
+        )
+        self.run_button.on_click(lambda _: self._clicked(self.run, wait=False))
+        self.stop_button.on_click(lambda _: self.stop())
+        self.replay_button.on_click(lambda _: self._clicked(self.replay, wait=False))
+        self.progress_bar = css(
+            W.FloatProgress(value=0, min=0, max=1, layout=W.Layout(width="140px", height="14px")), "anb-progress-bar"
+        )
+        self.progress = css(W.HTML(), "anb-progress")
+
+        # ---- panels ----
+        tools = [t.name for t in flatten_tools_or_toolsets(recorder.agent.tools)]
+        self.hooks_panel = HooksPanel(recorder)
+        self.inspector = InspectorPanel(on_fork=self._fork_here)  # before the timeline: it lists the timeline's rows
+        self.timeline_panel = TimelinePanel(max_rows=max_table_rows, on_filter=self._rows_filtered)
+        self.timeline_panel.export_csv_button.on_click(lambda _: self._clicked(self.export_csv))
+        self.timeline_panel.export_json_button.on_click(lambda _: self._clicked(self.export_json))
+        self.fork_editor = ForkEditor(agent=recorder.agent, tool_names=tools, on_fork=self._fork_from_editor)
+        self.runs_panel = RunsPanel(recorder, on_select=self.select, on_compare=self.compare)
+        self.confirmation_panel = self.confirmation_ui.widget
+        self.confirmation_ui.subscribe(lambda _request: self._refresh_progress())
+        self.tabs = css(
+            W.Tab(
+                children=[self.timeline_panel, self.inspector, self.fork_editor, self.runs_panel],
+                layout=W.Layout(flex="1 1 auto", min_width="0", width="auto"),
+            ),
+            "anb-tabs",
+        )
+        self.tabs.titles = TABS
+        sidebar = W.VBox(
+            [self.hooks_panel],
+            layout=W.Layout(flex=f"0 0 {SIDEBAR_WIDTH}", width=SIDEBAR_WIDTH, padding="0 8px 0 0", min_width="0"),
+        )
+        header = W.VBox(
+            [
+                W.HBox(
+                    [self.title, self.view_picker],
+                    layout=W.Layout(justify_content="space-between", align_items="center", width="100%"),
+                ),
+                W.HBox(
+                    [
+                        self.prompt,
+                        W.VBox(
+                            [
+                                W.HBox([self.run_button, self.stop_button], layout=W.Layout()),
+                                W.HBox([self.replay_button, self.tools_cached], layout=W.Layout()),
+                            ],
+                            layout=W.Layout(flex="0 0 auto"),
+                        ),
+                    ],
+                    layout=W.Layout(width="100%"),
+                ),
+                W.HBox([self.progress_bar, self.progress], layout=W.Layout(align_items="center")),
+                self.confirmation_panel,
+            ],
+            layout=W.Layout(width="100%"),
+        )
+        body = W.HBox([sidebar, self.tabs], layout=W.Layout(width="100%", align_items="flex-start"))
+        super().__init__(
+            [W.HTML(STYLESHEET), header, body],
+            layout=W.Layout(width="100%", max_width=MAX_WIDTH, padding="4px"),
+        )
+        css(self, "anb-workbench")
+
+        self.runner = Runner(
+            recorder, on_start=self._job_started, on_tick=self._tick, on_done=self._job_done, on_other=self._other_run
+        )
+        self._show(recorder.last_run)
+
+    # ---- public API: running ---------------------------------------------------------------------------------
+    @property
+    def runs(self) -> list[Run]:
+        """Every run of the Recorder, oldest first (a copy).
+
+        Usage:
+            >>> [r.kind for r in wb.runs]   # doctest: +SKIP
+            ['run', 'replay', 'fork']
+        """
+        return list(self.recorder.runs)
+
+    @property
+    def current(self) -> Run | None:
+        """The run the panels show (the live run while one runs)."""
+        return self._view
+
+    @property
+    def busy(self) -> bool:
+        """True while a run, replay or fork executes."""
+        return self.runner.busy
+
+    def run(
+        self, prompt: str | None = None, *, wait: bool = True, timeout: float | None = None, **agent_kwargs: Any
+    ) -> Run:
+        """Run the Agent on `prompt` (default: the prompt box) on the background thread; returns the Run.
+
+        `wait=True` waits for the end (at most `timeout` s); `wait=False` returns the live Run at once.
+        A run that raises is returned with `run.error` set and its partial timeline (the error is shown).
+        `agent_kwargs` go to `Agent.run` (e.g. `user_profile={...}`).
+
+        Usage:
+            >>> run = wb.run("What is 2 + 3?")                       # doctest: +SKIP
+            >>> live = wb.run("Weather in Paris", wait=False); wb.stop()   # doctest: +SKIP
+        """
+        if prompt is None:
+            prompt = self.prompt.value
+        else:
+            self.prompt.value = prompt
+        if not prompt.strip():
+            raise ValueError("Type a prompt first.")
+        spec = RunSpec(messages=as_messages(prompt), kwargs=dict(agent_kwargs))
+        job = self.runner.start(lambda: self.recorder.execute(spec), "run")
+        return self._outcome(job, wait, timeout)
+
+    def replay(
+        self, run: Run | str | None = None, *, tools: str | None = None, wait: bool = True, timeout: float | None = None
+    ) -> Run:
+        """Replay `run` (default: the shown run) with the current hook switches; LLM replies from the recording.
+
+        `tools`: "live" or "cached" (default: the "tools cached" checkbox).
+
+        Usage:
+            >>> wb.set_hook("before_llm", "inject_date", False)   # doctest: +SKIP
+            >>> again = wb.replay()                                # doctest: +SKIP
+        """
+        source = self._resolve(run)
+        tools = tools or ("cached" if self.tools_cached.value else "live")
+        hooks = self.recorder.hook_config
+        try:
+            from agent_nb.replay.resume import execute_spec, replay_spec
+        except ImportError:  # older replay layer: validate and run in one go, on the background thread
+            from agent_nb.replay import replay as _replay
+
+            def job_fn() -> Run:
+                return _replay(source, hooks=hooks, tools=tools, recorder=self.recorder)
+        else:
+            spec = replay_spec(source, self.recorder, hooks=hooks, tools=tools)
+
+            def job_fn() -> Run:
+                return execute_spec(self.recorder, spec)
+
+        job = self.runner.start(job_fn, "replay")
+        return self._outcome(job, wait, timeout)
+
+    def fork(
+        self,
+        step: int,
+        *,
+        edit: Mapping[str, Any] | Callable[[dict[str, Any]], Any] | None = None,
+        reply: ChatMessage | list[ChatMessage] | None = None,
+        run: Run | str | None = None,
+        tools: str = "live",
+        wait: bool = True,
+        timeout: float | None = None,
+    ) -> Run:
+        """Fork `run` (default: the shown run) from the start of `step`, with the current hook switches.
+
+        `edit` and `reply` are as for `agent_nb.replay.fork`; a bad edit raises `InvalidEdit` before anything runs.
+
+        Usage:
+            >>> fork = wb.fork(1, edit={"user_profile": {"name": "Ada"}})   # doctest: +SKIP
+        """
+        source = self._resolve(run)
+        # before_run hooks never run in a fork (their effect is in the State it resumes from): leave them out.
+        hooks = {p: names for p, names in self.recorder.hook_config.items() if p != "before_run"}
+        try:
+            from agent_nb.replay.resume import execute_spec, fork_spec
+        except ImportError:
+            from agent_nb.replay import fork as _fork
+
+            def job_fn() -> Run:
+                return _fork(source, step, edit=edit, reply=reply, hooks=hooks, tools=tools, recorder=self.recorder)
+        else:
+            # Built (and validated) here, on the caller's thread: a bad edit raises before anything runs.
+            spec = fork_spec(source, step, self.recorder, edit=edit, reply=reply, hooks=hooks, tools=tools)
+
+            def job_fn() -> Run:
+                return execute_spec(self.recorder, spec)
+
+        job = self.runner.start(job_fn, "fork")
+        return self._outcome(job, wait, timeout)
+
+    def stop(self) -> bool:
+        """Stop the live run at its next step boundary (exit_reason `stopped_by_user`); True if one was running.
+
+        A tool call waiting for confirmation is rejected so the run can reach the boundary.
+
+        Usage:
+            >>> wb.run("Weather in Paris and Tokyo", wait=False); wb.stop()   # doctest: +SKIP
+            True
+        """
+        stopped = self.runner.stop()
+        self.confirmation_ui.cancel()
+        if stopped:
+            self._notice = "stopping at the next step boundary…"
+            self._refresh_progress()
+        return stopped
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the background run (and the views' final refresh); True when nothing runs any more.
+
+        Usage:
+            >>> wb.run("What is 2 + 3?", wait=False); wb.wait(timeout=30)   # doctest: +SKIP
+            True
+        """
+        return self.runner.wait(timeout)
+
+    # ---- public API: viewing ---------------------------------------------------------------------------------
+    def select(self, run: Run | str) -> Run:
+        """Show `run` (or a run id) in the timeline, inspector and fork editor.
+
+        Usage:
+            >>> wb.select(wb.runs[0])   # doctest: +SKIP
+        """
+        target = self._resolve(run)
+        self._show(target)
+        return target
+
+    def inspect(self, seq: int, run: Run | str | None = None) -> Any:
+        """Open the Inspector at event `seq` of `run` (default: the shown run); returns its StateDiff.
+
+        Usage:
+            >>> print(wb.inspect(3))   # doctest: +SKIP
+        """
+        if run is not None:
+            self.select(run)
+        with self._lock:
+            self.inspector.inspect(seq)
+            self.tabs.selected_index = TABS.index("Inspector")
+        return self._resolve(None).diff(seq)
+
+    def compare(self, a: Run | str, b: Run | str) -> pd.DataFrame:
+        """Compare two runs: the aligned table (first divergence marked) and both charts; returns the DataFrame.
+
+        Usage:
+            >>> wb.compare(run, fork).query("not same")   # doctest: +SKIP
+        """
+        from agent_nb.replay import compare
+        from agent_nb.views.plot import plot_compare
+
+        run_a, run_b = self._resolve(a), self._resolve(b)
+        frame = compare(run_a, run_b)
+        png = figure_png(plot_compare(run_a, run_b), dpi=100)
+        with self._lock:
+            self.runs_panel.refresh(self._view)
+            self.runs_panel.compare_a.value = run_a.run_id
+            self.runs_panel.compare_b.value = run_b.run_id
+            self.runs_panel.show_compare(frame, png)
+            self.tabs.selected_index = TABS.index("Runs")
+        return frame
+
+    # ---- public API: hooks -----------------------------------------------------------------------------------
+    def set_hook(self, point: str, name: str, enabled: bool) -> None:
+        """Switch a hook on or off for the next runs (the switch in the sidebar follows).
+
+        Usage:
+            >>> wb.set_hook("before_llm", "inject_date", False)   # doctest: +SKIP
+        """
+        self.recorder.set_enabled(point, name, enabled)
+        with self._lock:
+            self.hooks_panel.sync()
+
+    def add_hook(self, point: str, hook: Any, name: str | None = None) -> str:
+        """Add a hook to the Recorder for the next runs and show its switch; returns its name.
+
+        Usage:
+            >>> wb.add_hook("before_tool", wb.confirmation_hook())   # doctest: +SKIP
+            'ConfirmationHook'
+        """
+        added = self.recorder.add_hook(point, hook, name)
+        with self._lock:
+            self.hooks_panel.sync()
+        return added
+
+    # ---- public API: human in the loop -----------------------------------------------------------------------
+    def confirmation_hook(self, tools: str | list[str] = "*", policy: Any = None) -> ConfirmationHook:
+        """A haystack ConfirmationHook that asks this workbench before the calls of `tools` ("*": every tool).
+
+        Usage:
+            >>> wb.add_hook("before_tool", wb.confirmation_hook(["save_note"]))   # doctest: +SKIP
+        """
+        return confirmation_hook(self.confirmation_ui, tools, policy)
+
+    @property
+    def pending_confirmation(self) -> PendingConfirmation | None:
+        """The tool call waiting for approval (tool_name, tool_description, tool_params), or None."""
+        return self.confirmation_ui.pending
+
+    def wait_for_confirmation(self, timeout: float | None = None) -> PendingConfirmation | None:
+        """Wait until a tool call waits for approval (at most `timeout` s); returns it or None.
+
+        Usage:
+            >>> wb.wait_for_confirmation(10).tool_params   # doctest: +SKIP
+            {'a': 2, 'b': 40}
+        """
+        return self.confirmation_ui.wait_pending(timeout)
+
+    def approve(self, arguments: dict[str, Any] | None = None, feedback: str | None = None) -> None:
+        """Approve the pending tool call, with edited `arguments` if given.
+
+        Usage:
+            >>> wb.approve(arguments={"a": 2, "b": 41})   # doctest: +SKIP
+        """
+        self.confirmation_ui.approve(arguments=arguments, feedback=feedback)
+
+    def reject(self, feedback: str | None = None) -> None:
+        """Reject the pending tool call; `feedback` reaches the model.
+
+        Usage:
+            >>> wb.reject("not that city")   # doctest: +SKIP
+        """
+        self.confirmation_ui.reject(feedback)
+
+    # ---- public API: export ----------------------------------------------------------------------------------
+    def export_csv(self, path: str | Path | None = None) -> str:
+        """Write the shown run's timeline as CSV (default `./agent_nb_exports/<kind>-<id>.csv`); returns the path.
+
+        Usage:
+            >>> wb.export_csv()   # doctest: +SKIP
+            'agent_nb_exports/run-1a2b3c4d.csv'
+        """
+        run = self._resolve(None)
+        target = export.export_csv(run, path)
+        link = export.download_link(target.read_text(encoding="utf-8"), target.name)
+        self._exported(target, link)
+        return str(target)
+
+    def export_json(self, path: str | Path | None = None) -> str:
+        """Save the shown run as JSON (default `./agent_nb_exports/<kind>-<id>.json`); returns the path.
+
+        Usage:
+            >>> Run.load(wb.export_json())   # doctest: +SKIP
+        """
+        target = export.export_json(self._resolve(None), path)
+        self._exported(target, "")
+        return str(target)
+
+    def close(self) -> None:
+        """Stop listening to the Recorder and close the widgets."""
+        # Defensive: ipywidgets calls close() from __del__, also on a half-built Workbench.
+        runner, panel = self.__dict__.get("runner"), self.__dict__.get("confirmation_panel")
+        if runner is not None:
+            runner.close()
+        if panel is not None:
+            panel.close()
+        super().close()
+
+    def __repr__(self) -> str:
+        return f"<Workbench {self.recorder!r}, showing {self._view.run_id if self._view else 'nothing'}>"
+
+    # ---- internals: jobs -------------------------------------------------------------------------------------
+    def _resolve(self, run: Run | str | None) -> Run:
+        if isinstance(run, Run):
+            return run
+        if isinstance(run, str):
+            return self.recorder.get(run)
+        if self._view is None:
+            raise ValueError("No run yet: run the agent first.")
+        return self._view
+
+    def _outcome(self, job: Job, wait: bool, timeout: float | None) -> Run:
+        if wait:
+            self.wait(timeout)
+        else:
+            job.started.wait(timeout if timeout is not None else 60)
+        if job.run is None and job.error is not None:
+            raise job.error
+        run = job.run or job.result
+        if run is None:
+            raise TimeoutError("the run did not start in time")
+        return run
+
+    def _clicked(self, action: Callable[..., Any], **kwargs: Any) -> None:
+        """Button handler: run an API method and show its error instead of raising into the frontend."""
+        try:
+            action(**kwargs)
+        except Exception as exc:
+            self._last_error = f"{type(exc).__name__}: {exc}"
+            self._refresh_progress()
+
+    def _fork_from_editor(self, *, step: int, edit: Any, reply: Any, tools: str) -> None:
+        self.fork(step, edit=edit, reply=reply, tools=tools, run=self.fork_editor.run, wait=False)
+
+    def _fork_here(self, step: int) -> None:
+        with self._lock:
+            self.fork_editor.select_step(step)
+            self.tabs.selected_index = TABS.index("Fork")
+
+    def _job_started(self, job: Job) -> None:
+        self._last_error = None
+        self._notice = ""
+        self._show(job.run)
+
+    def _job_done(self, job: Job) -> None:
+        with self._lock:
+            self._notice = ""
+            if job.run is None and job.error is not None:
+                # Failed before its run began (a bad fork edit found late): shown where the user acted.
+                if job.label == "fork":
+                    self.fork_editor.show_error(job.error)
+                self._last_error = f"{type(job.error).__name__}: {job.error}"
+            self._refresh(chart=True)
+
+    def _tick(self, chart_due: bool) -> None:
+        self._refresh(chart=chart_due)
+
+    def _other_run(self, _run: Run) -> None:
+        with self._lock:
+            self.runs_panel.refresh(self._view)
+            self._refresh_view_picker()
+
+    # ---- internals: views ------------------------------------------------------------------------------------
+    def _show(self, run: Run | None) -> None:
+        with self._lock:
+            self._view = run
+            self.timeline_panel.show_run(run)  # calls back _rows_filtered for the inspector
+            self.inspector.show_run(run)
+            self.inspector.set_rows(self.timeline_panel.frame if run is not None else pd.DataFrame({"seq": []}))
+            self.fork_editor.show_run(run)
+            if run is not None:
+                self.runs_panel.refresh(run)
+                self.runs_panel.suggest_compare(run)
+            self._refresh_view_picker()
+            self._refresh_progress()
+            self._refresh_buttons()
+
+    def _refresh(self, *, chart: bool = False) -> None:
+        with self._lock:
+            self.hooks_panel.sync()
+            self.title.value = self._title_html()
+            self.timeline_panel.refresh(chart=chart)
+            self.fork_editor.refresh_steps()
+            self.runs_panel.refresh(self._view)
+            self._refresh_view_picker()
+            self._refresh_progress()
+            self._refresh_buttons()
+
+    def _rows_filtered(self, frame: pd.DataFrame) -> None:
+        self.inspector.set_rows(frame)
+
+    def _refresh_buttons(self) -> None:
+        busy = self.runner.busy
+        self.run_button.disabled = busy
+        self.replay_button.disabled = busy or self._view is None
+        self.stop_button.disabled = not busy
+        self.fork_editor.fork_button.disabled = busy or self.fork_editor.loaded is None
+
+    def _refresh_view_picker(self) -> None:
+        options = [(f"{r.kind} {r.run_id} · {r.status}", r.run_id) for r in reversed(self.recorder.runs)]
+        value = self._view.run_id if self._view is not None else None
+        self._picking = True
+        try:
+            set_options(self.view_picker, options, value)
+        finally:
+            self._picking = False
+
+    def _view_picked(self, change: dict) -> None:
+        if self._picking or not change["new"]:
+            return
+        if self._view is None or change["new"] != self._view.run_id:
+            self.select(change["new"])
+
+    def _refresh_progress(self) -> None:
+        self.progress.value = self._progress_html()
+        run = self._view
+        limit = getattr(self.recorder.agent, "max_agent_steps", None) or 1
+        if run is None:
+            self.progress_bar.value, self.progress_bar.bar_style = 0, ""
+            return
+        self.progress_bar.max = max(limit, 1)
+        self.progress_bar.value = min(run.steps, limit) if run.status == "running" else max(limit, 1)
+        self.progress_bar.bar_style = {"ok": "success", "stopped": "warning", "error": "danger"}.get(run.status, "info")
+
+    def _progress_html(self) -> str:
+        esc = html.escape
+        run = self._view
+        parts: list[str] = []
+        if run is None:
+            parts.append('<span class="anb-muted">No run yet: type a prompt and press Run.</span>')
+        else:
+            colour = STATUS_COLOURS.get(run.status, "#555")
+            mark = STATUS_MARKS.get(run.status, "●")
+            head = f'<b style="color:{colour}">{mark} {esc(run.status)}'
+            if run.exit_reason and run.status != "running":
+                head += f" ({esc(run.exit_reason)})"
+            head += "</b>"
+            parts.append(head)
+            limit = getattr(self.recorder.agent, "max_agent_steps", None)
+            step_text = f"step {run.steps} of {limit}" if run.status == "running" else f"{run.steps} steps"
+            parts.append(esc(step_text))
+            job = self.runner.job
+            if run.status == "running" and job is not None and job.run is run:
+                seconds = job.elapsed_s
+            else:
+                seconds = (run.duration_ms or 0.0) / 1000.0
+            parts.append(esc(f"{seconds:.1f} s"))
+            tokens = sum((e.prompt_tokens or 0) + (e.completion_tokens or 0) for e in run.events if e.kind == "llm")
+            parts.append(esc(f"{tokens} tokens"))
+            parts.append(esc(f"{len(run.events)} events"))
+            lineage = f"{run.kind} {run.run_id}"
+            if run.parent_id:
+                lineage += f" of {run.parent_id}" + (f" @ step {run.fork_step}" if run.fork_step is not None else "")
+            parts.append(f'<span class="anb-muted">{esc(lineage)}</span>')
+            if run.error:
+                parts.append(f'<span class="anb-error-text">{esc(run.error)} (partial timeline kept)</span>')
+        text = " · ".join(parts)
+        if self.confirmation_ui.pending is not None:
+            text += ' · <b style="color:#ef6c00">waiting for your confirmation (above)</b>'
+        if self._notice:
+            text += f' · <span class="anb-muted">{esc(self._notice)}</span>'
+        if self._last_error and (run is None or self._last_error != run.error):
+            text += f'<div class="anb-error-text">{esc(self._last_error)}</div>'
+        return f"<div>{text}</div>"
+
+    def _exported(self, target: Path, link: str) -> None:
+        text = f'<span class="anb-muted">saved to</span> <code>{html.escape(str(target))}</code>'
+        if link:
+            text += f" · {link}"
+        self.timeline_panel.export_path.value = text
+
+    def _title_html(self) -> str:
+        rec = self.recorder
+        tools = len(flatten_tools_or_toolsets(rec.agent.tools))
+        hooks = len(rec.hook_slots)
+        gen = type(rec.agent.chat_generator).__name__
+        return (
+            f"<b>agent_nb workbench</b> "
+            f'<span class="anb-muted">{html.escape(gen)} · {tools} tools · {hooks} hooks · '
+            f"max {getattr(rec.agent, 'max_agent_steps', '?')} steps</span>"
+        )
+
+
+__all__ = ["Workbench"]
