@@ -538,3 +538,30 @@ def test_property_replay_reproduces_random_runs_without_live_calls(plan, layout,
         fork = run.fork(step=step, tools=tools)
         assert CALLS["n"] == 0 and normal(fork.result) == normal(run.result)
     assert_unchanged(run, before)
+
+
+# ---- package exports -------------------------------------------------------------------------------------------
+def test_top_level_exports_work_in_a_fresh_interpreter() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "from agent_nb import compare, ReplayDivergence, fork, replay\n"
+        "import agent_nb, agent_nb.replay\n"
+        "from agent_nb import replay as again\n"
+        "assert callable(replay) and callable(again) and callable(agent_nb.replay) and callable(fork)\n"
+        "from agent_nb.replay import InvalidEdit, RunFileError, save_run, load_run, replay_async, fork_async\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
+def test_the_replay_module_is_callable_as_the_replay_function() -> None:
+    import agent_nb
+    import agent_nb.replay
+
+    rec = Recorder(agent())
+    run = rec.run(plan_prompt("add", "text"))
+    again = agent_nb.replay(run, tools="cached")  # the package attribute is the module once imported
+    assert again.kind == "replay" and again.usage["llm_calls"] == 0

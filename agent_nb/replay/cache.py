@@ -75,6 +75,10 @@ class ReplayAborted(BaseException):
 
     Haystack turns any `Exception` a tool raises into an error result and goes on, so a divergence found
     while serving a tool result travels as a BaseException; `replay` / `fork` re-raise the divergence.
+
+    Usage:
+        >>> ReplayAborted(ReplayDivergence(1, "add(a=1) is not in the recording", kind="tool")).divergence.step
+        1
     """
 
     def __init__(self, divergence: ReplayDivergence) -> None:
