@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import struct
 import threading
-import time
 
 import matplotlib.image
 import numpy as np
@@ -191,15 +190,13 @@ def synthetic_run(n: int, per_step: int) -> Run:
     return Run(run_id="big", status="ok", events=events)
 
 
-def test_labels_capped_and_large_runs_fast() -> None:
+def test_labels_capped_on_large_runs() -> None:
+    # Speed is measured in benchmarks/bench_views.py, never asserted here.
     big = synthetic_run(10_000, per_step=500)
-    started = time.perf_counter()
     fig = big.plot(max_labels=25)
-    elapsed = time.perf_counter() - started
     labels = [t for t in fig.axes[0].texts if t.get_gid() == "label"]
     assert 0 < len(labels) <= 25
     assert len(labels) == len({(t.get_position(), t.get_text()) for t in labels})
-    assert elapsed < 4.0  # the benchmark's target is 2 s; leave room for a loaded CI machine
 
 
 def test_many_bands_thin_the_ticks_and_cap_the_height() -> None:

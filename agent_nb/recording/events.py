@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 KINDS: tuple[str, ...] = ("hook", "llm", "tool")
@@ -110,7 +111,10 @@ def build_timeline(events: list[Event]) -> pd.DataFrame:
     for col, dtype in TIMELINE_DTYPES.items():
         values = [getattr(e, col) for e in events]
         if isinstance(dtype, pd.CategoricalDtype):
-            columns[col] = pd.Categorical(values, dtype=dtype)
+            # Codes through a dict lookup: several times faster than letting pandas factorize strings.
+            index = {c: i for i, c in enumerate(dtype.categories)}
+            codes = np.fromiter((index.get(v, -1) for v in values), dtype=np.int8, count=len(values))
+            columns[col] = pd.Categorical.from_codes(codes, dtype=dtype)
         elif dtype == "object":
             columns[col] = pd.Series(values, dtype=object)
         else:
