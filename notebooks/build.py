@@ -73,7 +73,8 @@ def build(source: Path, execute: bool = True, allow_errors: bool = False) -> Pat
     target = HERE / f"{source.stem}.ipynb"
     if execute:
         started = time.perf_counter()
-        ExecutePreprocessor(timeout=300, kernel_name="python3", allow_errors=allow_errors).preprocess(nb, {"metadata": {"path": str(HERE)}})
+        executor = ExecutePreprocessor(timeout=300, kernel_name="python3", allow_errors=allow_errors)
+        executor.preprocess(nb, {"metadata": {"path": str(HERE)}})
         print(f"{target.name}: executed in {time.perf_counter() - started:.1f} s")
     nbformat.validate(nb)
     nbformat.write(nb, target)

@@ -156,7 +156,11 @@ def stop_after_tools(state: State) -> None:
     state.set("stop_run", "tools_done")
 
 
-hooks = {"before_llm": [StepProbe("before_llm")], "after_tool": [stop_after_tools], "after_run": [StepProbe("after_run")]}
+hooks = {
+    "before_llm": [StepProbe("before_llm")],
+    "after_tool": [stop_after_tools],
+    "after_run": [StepProbe("after_run")],
+}
 late = Recorder(demo_agent(hooks=hooks)).run("What is 2 + 3?")
 print("exit_reason:", late.exit_reason)
 late.timeline[COLS]

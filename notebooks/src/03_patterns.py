@@ -74,7 +74,9 @@ forgotten = rec.run("What's the weather at home?")
 
 print("with memories:   ", recalled.final_answer)
 print("without memories:", forgotten.final_answer)
-both_runs = pd.concat([recalled.timeline.assign(run="with"), forgotten.timeline.assign(run="without")], ignore_index=True)
+both_runs = pd.concat(
+    [recalled.timeline.assign(run="with"), forgotten.timeline.assign(run="without")], ignore_index=True
+)
 both_runs[["run", *COLS]]
 
 # %% [markdown]
