@@ -207,6 +207,20 @@ def test_replay_with_cached_tools_has_no_side_effects() -> None:
     assert len(SIDE_EFFECTS) == 4 and [e.status for e in live.events if e.kind == "tool"] == ["ok", "ok"]
 
 
+def test_cached_tools_replay_recorded_errors_too() -> None:
+    rec = Recorder(agent())
+    run = rec.run(plan_prompt("fail", "add,fail", "text"))
+    quiet = run.replay(tools="cached", on_miss="error")
+    tools = [(e.name, e.status, e.error) for e in quiet.events if e.kind == "tool"]
+    assert tools == [
+        ("fail", "error", "RuntimeError: boom"),
+        ("add", "cached", None),
+        ("fail", "error", "RuntimeError: boom"),
+    ]
+    assert quiet.usage["llm_calls"] == 0 and normal(quiet.result) == normal(run.result)
+    assert compare(run, quiet).attrs["first_divergence"] is None
+
+
 # ---- divergence ----------------------------------------------------------------------------------------------
 def test_switching_off_a_hook_misses_the_cache_at_the_step_it_acts() -> None:
     rec = Recorder(agent({"before_llm": [Note("from step 1", at=1)]}))
@@ -526,14 +540,14 @@ def test_property_replay_reproduces_random_runs_without_live_calls(plan, layout,
     run = rec.run(plan_prompt(*plan))
     before = frozen(run)
     CALLS["n"] = 0
-    again = asyncio.run(run.replay_async(tools=tools)) if use_async else run.replay(tools=tools)
+    options = {"tools": tools, "on_miss": "error"}  # an unedited replay never misses the recording
+    again = asyncio.run(run.replay_async(**options)) if use_async else run.replay(**options)
     assert CALLS["n"] == 0
     assert normal(again.result) == normal(run.result)
     assert rows(again) == rows(run)
     assert again.usage["llm_calls"] == 0
-    if tools == "cached":
-        # recorded results are served; calls that raised are re-run (no result was recorded for them)
-        assert all(e.status == "cached" for e in again.events if e.kind == "tool" and e.name != "fail")
+    if tools == "cached":  # results served; a call that raised raises again (its row reads error)
+        assert all(e.status == ("error" if e.name == "fail" else "cached") for e in again.events if e.kind == "tool")
     for step in sorted(run.step_starts)[:2]:
         fork = run.fork(step=step, tools=tools)
         assert CALLS["n"] == 0 and normal(fork.result) == normal(run.result)

@@ -295,11 +295,43 @@ def explain_input_difference(
     return "; ".join(parts)
 
 
+class RecordedToolError(Exception):
+    """Raised in a replay in place of a tool call that raised in the recording (see `ToolCache`).
+
+    The instance's class is a subclass named like the recorded exception, so the error text matches the
+    recording exactly (`RuntimeError: boom`).
+
+    Usage:
+        >>> exc = _RecordedError("RuntimeError: boom").exception()
+        >>> isinstance(exc, RecordedToolError), f"{type(exc).__name__}: {exc}"
+        (True, 'RuntimeError: boom')
+    """
+
+
+_STAND_INS: dict[str, type[RecordedToolError]] = {}
+
+
+@dataclass(frozen=True)
+class _RecordedError:
+    text: str
+
+    def exception(self) -> RecordedToolError:
+        name, _, message = self.text.partition(": ")
+        if not name.isidentifier():
+            name, message = "RecordedToolError", self.text
+        cls = _STAND_INS.get(name)
+        if cls is None:
+            cls = _STAND_INS[name] = type(name, (RecordedToolError,), {"__module__": __name__})
+        return cls(message)
+
+
 class ToolCache:
     """Serves recorded tool results by (tool name, canonical JSON of the arguments); a replay's `tool_source`.
 
-    Calls that raised, or whose result could not be kept (an `Uncopyable` marker, e.g. from a saved run), are
-    not served: they run live, or raise `ReplayDivergence` under `on_miss="error"`.
+    A recorded call that raised is served by raising again: a `RecordedToolError` stand-in with the recorded
+    exception's type name and message, so haystack builds the same error result (the row reads `error`, as in
+    the recording). A result that could not be kept (an `Uncopyable` marker, e.g. from a saved run) is not
+    served: the call runs live, or raises `ReplayDivergence` under `on_miss="error"`.
 
     Usage:
         >>> from agent_nb.recording import Run
@@ -315,18 +347,26 @@ class ToolCache:
         self._queues = _Queues()
         self._lock = threading.Lock()  # tools of one step run in parallel threads
         for i, event in enumerate(_from_step(run.events, from_step)):
-            if event.kind != "tool" or event.status not in ("ok", "cached") or "result" not in event.detail:
+            if event.kind != "tool":
                 continue
-            if isinstance(event.detail["result"], Uncopyable):
+            if event.status == "error" and event.error and not event.error.startswith(ReplayAborted.__name__):
+                value: Any = _RecordedError(event.error)
+            elif event.status in ("ok", "cached") and "result" in event.detail:
+                value = event.detail["result"]
+                if isinstance(value, Uncopyable):
+                    continue
+            else:
                 continue
             key = (event.name, canonical_args(event.detail.get("arguments") or {}))
-            self._queues.add(key, _Entry(i, event.step, event.detail["result"], event))
+            self._queues.add(key, _Entry(i, event.step, value, event))
 
     def __call__(self, step: int | None, name: str, arguments: dict[str, Any]) -> tuple[bool, Any]:
         with self._lock:
             entry = self._queues.take((name, canonical_args(arguments)), step)
             if entry is not None:
                 self.hits += 1
+                if isinstance(entry.value, _RecordedError):
+                    raise entry.value.exception()
                 value = copy_value(entry.value)  # the replay must never mutate the source run's recording
                 return True, entry.value if isinstance(value, Uncopyable) else value
             self.misses.append((step, name, dict(arguments)))
@@ -349,6 +389,7 @@ class ToolCache:
 
 __all__ = [
     "ON_MISS",
+    "RecordedToolError",
     "ReplayAborted",
     "ReplayDivergence",
     "ReplyCache",
