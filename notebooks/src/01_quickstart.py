@@ -150,8 +150,9 @@ print("inject_date off:", without_date.final_answer)
 without_date.timeline.query("name == 'inject_date'")[["seq", "step", "hook_point", "name", "status", "summary"]]
 
 # %% [markdown]
-# Without the hook the model never learns the date. `rec.enable(...)` switches it back on; `rec.tree` lists every
-# run of this Recorder (replays and forks appear there too, with their parent).
+# Without the hook the model never learns the date. (Both answers mention a note: `RequireToolHook` is still on.)
+# `rec.enable(...)` switches `inject_date` back on; `rec.tree` lists every run of this Recorder (replays and forks
+# appear there too, with their parent).
 
 # %%
 rec.enable("before_llm", "inject_date")
@@ -168,3 +169,12 @@ rec.tree[["run_id", "kind", "status", "exit_reason", "events", "llm_calls", "tok
 from agent_nb import Workbench
 
 Workbench(rec)
+
+# %% [markdown]
+# ## Next
+#
+# - `02_hook_points`: the six hook points, their order, `step_count`, `continue_run`, `stop_run`, exit conditions.
+# - `03_patterns`: run-time context, memories, a required tool, an LLM judge, one hook at two points.
+# - `04_builtin_hooks`: Haystack's budget, compaction, confirmation and offloading hooks, read off the timeline.
+# - `08_async_concurrent`: `run_async`, many runs at once on one Recorder.
+# - `09_real_models`: the same on OpenAI or a local OpenAI-compatible server.

@@ -142,7 +142,8 @@ stopped.timeline[COLS]
 
 # %% [markdown]
 # The hook at seq 3 sets `stop_run` (see `flow`); the next row is already `after_run`. The `on_exit` probe never ran:
-# a stop is not an exit condition. That is why budget hooks (notebook 04) live at `before_llm`.
+# a stop is not an exit condition. A stop here also saves the LLM call it would have made, which is why budget
+# hooks (notebook 04) live at `before_llm`.
 #
 # ## 4. `stop_run` in `after_tool`: honoured at the next `before_llm`
 #
