@@ -246,6 +246,15 @@ for path in sorted(offload_dir.iterdir()):
     print(f"{path.name}: {path.read_text()!r}")
 
 # %% [markdown]
+# The two store folders were temporary; remove them:
+
+# %%
+import shutil
+
+for folder in (store_dir, offload_dir):
+    shutil.rmtree(folder)
+
+# %% [markdown]
 # ## In the workbench
 #
 # The workbench has its own confirmation UI: `wb.confirmation_hook()` returns a `ConfirmationHook` whose questions

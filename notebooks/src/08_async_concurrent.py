@@ -66,10 +66,10 @@ unsubscribe()
 
 llm_ms = sum(r.timeline.query("kind == 'llm'")["duration_ms"].sum() for r in runs)
 print(f"{len(runs)} runs, {sum(r.usage['llm_calls'] for r in runs)} LLM calls")
-print(f"wall time {wall_ms:.0f} ms; the LLM calls alone add up to {llm_ms:.0f} ms")
+print(f"wall time {wall_ms:.0f} ms; the LLM calls alone add up to {llm_ms:.0f} ms ({llm_ms / wall_ms:.1f} x)")
 
 # %% [markdown]
-# The LLM calls add up to about eight times the wall time: the runs waited on the model at the same time.
+# The LLM calls add up to several times the wall time: the runs waited on the model at the same time.
 #
 # ## Each run keeps its own events
 #
