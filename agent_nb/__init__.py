@@ -24,8 +24,9 @@ def __getattr__(name: str):  # lazy: widgets and matplotlib are heavy, the demo 
         from agent_nb import demo
 
         return getattr(demo, name)
-    if name in {"compare", "ReplayDivergence", "replay", "fork"}:
-        # `from agent_nb import replay` here would ask this __getattr__ for "replay" again (endless recursion).
+    if name in {"compare", "ReplayDivergence", "InvalidEdit", "RunFileError"}:
+        # Replay and fork are methods (run.replay(), rec.fork(run, ...)): a top-level `replay` function would be
+        # shadowed by the `agent_nb.replay` subpackage once it is imported.
         import importlib
 
         return getattr(importlib.import_module("agent_nb.replay"), name)
@@ -38,15 +39,15 @@ def __getattr__(name: str):  # lazy: widgets and matplotlib are heavy, the demo 
 
 __all__ = [
     "Event",
+    "InvalidEdit",
     "Recorder",
     "ReplayDivergence",
     "Run",
+    "RunFileError",
     "ScriptedChatGenerator",
     "StateDiff",
     "Uncopyable",
     "Workbench",
     "compare",
     "demo_agent",
-    "fork",
-    "replay",
 ]

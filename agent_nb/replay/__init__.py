@@ -12,11 +12,6 @@ Usage:
     >>> compare(run, fork(run, step=1, edit={"user_profile": {"name": "Ada"}}))   # doctest: +SKIP
 """
 
-import sys
-import types
-from typing import Any
-
-from agent_nb.recording import Run
 from agent_nb.replay.cache import ReplayDivergence
 from agent_nb.replay.compare import compare
 from agent_nb.replay.edits import InvalidEdit
@@ -36,17 +31,3 @@ __all__ = [
     "replay_async",
     "save_run",
 ]
-
-
-class _CallableModule(types.ModuleType):
-    """`agent_nb.replay` is both this package and the `replay` function `agent_nb` exports.
-
-    Once the package is imported, `from agent_nb import replay` yields the module (the import system sets the
-    attribute), so calling the module replays: both spellings work, whatever the import order.
-    """
-
-    def __call__(self, run: Run, **kwargs: Any) -> Run:
-        return replay(run, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
