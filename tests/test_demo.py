@@ -490,3 +490,15 @@ def test_agent_round_trips_through_to_dict(monkeypatch):
     assert agent.to_dict() == data
     result = agent.run(user("What is 2 + 3?"), hook_context={"today": "2025-01-31"})
     assert result["tool_call_counts"]["save_note"] == 1
+
+
+def test_notes_from_haystacks_builtin_hooks_are_not_tasks() -> None:
+    """The sliding window's omission note and ConfirmationHook's modify note are context, not the user's request."""
+    generator = ScriptedChatGenerator()
+    for note in (
+        "[4 earlier messages were removed from this conversation to fit the context window.]",
+        "The parameters for tool 'add' were updated by the user to: {'a': 10, 'b': 1}",
+    ):
+        messages = [ChatMessage.from_user("What is 2 + 3?"), ChatMessage.from_user(note)]
+        reply = generator.run(messages, tools=demo_tools())["replies"][0]
+        assert [tc.tool_name for tc in reply.tool_calls] == ["add"], note

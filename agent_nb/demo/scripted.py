@@ -53,8 +53,12 @@ JUDGE_MARKER = "You are a judge"
 _REQUIRE_CUE = re.compile(r"before\s+(?:finishing|you\s+finish)|must\s+call", re.I)
 _BACKTICKED = re.compile(r"`([A-Za-z_][\w\-]*)`")
 _IMPROVE = re.compile(r"improve\s+your\s+answer|your\s+answer\s+was\s+too\s+short", re.I)
+# Context that hooks inject (ours and haystack's built-in ones: the sliding window's omission note and the
+# ConfirmationHook's "parameters were updated" note) is never the user's task.
 _CONTEXT = re.compile(
-    r"^\s*(?:today\s+is\s+\d{4}-\d{2}-\d{2}|user\s+name:|relevant\s+memories:|<conversation_summary>)", re.I
+    r"^\s*(?:today\s+is\s+\d{4}-\d{2}-\d{2}|user\s+name:|relevant\s+memories:|<conversation_summary>"
+    r"|\[\d+\s+earlier\s+messages?\s+(?:was|were)\s+removed|the\s+parameters\s+for\s+tool\s+)",
+    re.I,
 )
 _SUMMARIZE = re.compile(r"<conversation_to_summarize>|you\s+are\s+compacting", re.I)
 _PROFILE_NAME = re.compile(r"User name:\s*([^.\n]+)")

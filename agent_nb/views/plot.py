@@ -119,9 +119,33 @@ def _fig_height(bands: int) -> float:
     return min(max(0.5 * bands + 2.0, MIN_FIG_HEIGHT), MAX_FIG_HEIGHT)
 
 
+def _display_figures_in_ipython() -> None:
+    """Let a bare `run.plot()` show as a PNG in a notebook.
+
+    IPython only knows how to display Figures once a pyplot backend has been set up (`%matplotlib inline`);
+    ours are built without pyplot, so register the PNG formatter ourselves (once, and only inside IPython).
+    """
+    global _FORMATTER_READY
+    if _FORMATTER_READY:
+        return
+    _FORMATTER_READY = True
+    try:
+        from IPython import get_ipython
+        from IPython.core.pylabtools import select_figure_formats
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None and hasattr(shell, "display_formatter"):
+        select_figure_formats(shell, {"png"}, bbox_inches="tight")
+
+
+_FORMATTER_READY = False
+
+
 def _new_figure(figsize: tuple[float, float] | None, bands: int) -> Figure:
     from matplotlib.figure import Figure
 
+    _display_figures_in_ipython()
     return Figure(figsize=figsize or (11.0, _fig_height(bands)), layout="constrained")
 
 
@@ -559,6 +583,7 @@ def plot_compare(
     bb = _step_bands(db) if not db.empty else _Bands(np.zeros(0), [])
     na, nb = max(len(ba.labels), 1), max(len(bb.labels), 1)
     height = min(max(0.45 * (na + nb) + 3.0, 2 * MIN_FIG_HEIGHT - 1), MAX_FIG_HEIGHT * 1.5)
+    _display_figures_in_ipython()
     fig = Figure(figsize=figsize or (11.0, height), layout="constrained")
     ax_a, ax_b = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [na + 1, nb + 1]})
     ends = [float((d["offset_ms"] + d["duration_ms"]).max()) for d in (da, db) if not d.empty]
