@@ -22,13 +22,17 @@ from agent_nb.recording.context import CURRENT
 from agent_nb.recording.proxies import HookProxy
 
 
-def overhead(reps: int = 40) -> float:
+def overhead(reps: int = 60) -> float:
     bare = six_hook_agent()
     rec = Recorder(six_hook_agent())
     prompt = [ChatMessage.from_user("steps 20")]
-    medians = interleaved({"bare": lambda: bare.run(messages=list(prompt)), "recorded": lambda: rec.run(prompt)}, reps)
-    rec.runs.clear()
-    print(f"  bare {medians['bare'] * 1000:.2f} ms, recorded {medians['recorded'] * 1000:.2f} ms per 20-step run")
+
+    def recorded() -> None:
+        rec.run(prompt)
+        rec.runs.clear()  # history would otherwise grow across repetitions
+
+    medians = interleaved({"bare": lambda: bare.run(messages=list(prompt)), "recorded": recorded}, reps)
+    print(f"  CPU per 20-step run: bare {medians['bare'] * 1000:.2f} ms, recorded {medians['recorded'] * 1000:.2f} ms")
     return medians["recorded"] / medians["bare"]
 
 

@@ -60,6 +60,7 @@ class RunContext:
     state: Any = None
     step: int | None = None
     stop_requested: bool = False
+    tools_before: dict[str, Any] | None = None
     t0: float = field(default_factory=time.perf_counter)
     lock: threading.RLock = field(default_factory=threading.RLock)
     pending: list[Event] = field(default_factory=list)

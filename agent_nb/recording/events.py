@@ -9,11 +9,35 @@ Usage:
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+
+class _NoDetail(Mapping[str, Any]):
+    """An empty, read-only, hashable mapping (a dataclass default must be hashable)."""
+
+    def __getitem__(self, key: str) -> Any:
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+    def __hash__(self) -> int:
+        return 0
+
+    def __repr__(self) -> str:
+        return "{}"
+
+
+#: The `detail` of events that have none (hook rows): one shared, read-only mapping, not a dict per event.
+NO_DETAIL: Mapping[str, Any] = _NoDetail()
 
 KINDS: tuple[str, ...] = ("hook", "llm", "tool")
 HOOK_POINTS: tuple[str, ...] = ("before_run", "before_llm", "before_tool", "after_tool", "on_exit", "after_run")
@@ -76,7 +100,7 @@ class Event:
     error: str | None = None
     before: dict[str, Any] | None = field(default=None, repr=False)
     after: dict[str, Any] | None = field(default=None, repr=False)
-    detail: dict[str, Any] = field(default_factory=dict, repr=False)
+    detail: Mapping[str, Any] = field(default=NO_DETAIL, repr=False)
 
     def row(self) -> dict[str, Any]:
         """The event as a timeline row (a dict of the timeline columns).

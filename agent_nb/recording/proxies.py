@@ -208,10 +208,22 @@ class StepStart(_Sentinel):
         ctx.state = state
         ctx.settle(state)
         ctx.step = state.data.get("step_count", 0)
+        ctx.tools_before = None
         snap = ctx.snap(state)
         ctx.run.step_starts[ctx.step] = snap
         if ctx.stop_requested and state.data.get("stop_run") is None:
             state.set("stop_run", STOP_REASON, handler_override=replace_values)
+
+
+class ToolsStart(_Sentinel):
+    """Last before_tool hook: settles the LLM call and takes the State the step's tools start from.
+
+    Doing this here, on the Agent's thread, spares every tool call a snapshot in its worker thread.
+    """
+
+    def apply(self, ctx: Any, state: State) -> None:
+        ctx.settle(state)
+        ctx.tools_before = ctx.snap(state)
 
 
 class RunEnd(_Sentinel):
@@ -349,10 +361,12 @@ def _begin_tool(name: str, kwargs: dict[str, Any]) -> tuple[Any, Event | None, t
     ctx = current()
     if ctx is None:
         return None, None, (False, None)
-    ctx.settle(tools=False)
     args = _recorded_args(kwargs)
     event = Event(ctx.run.run_id, -1, ctx.step, "tool", None, name, "ok", ctx.now_ms(), 0.0)
-    event.before = ctx.snap()
+    event.before = ctx.tools_before
+    if event.before is None:  # a tool called outside the Agent's tool step (by a hook, say)
+        ctx.settle(tools=False)
+        event.before = ctx.snap()
     event.detail = {"arguments": args}
     try:
         served = ctx.tool_source(ctx.step, name, args) if ctx.tool_source else (False, None)

@@ -26,7 +26,15 @@ from haystack.tools import Tool, flatten_tools_or_toolsets
 
 from agent_nb.recording.context import CURRENT, ReplySource, RunContext, ToolSource
 from agent_nb.recording.events import Event
-from agent_nb.recording.proxies import HookProxy, RecordingChatGenerator, RunEnd, RunStart, StepStart, wrap_tool
+from agent_nb.recording.proxies import (
+    HookProxy,
+    RecordingChatGenerator,
+    RunEnd,
+    RunStart,
+    StepStart,
+    ToolsStart,
+    wrap_tool,
+)
 from agent_nb.recording.run import Run
 from agent_nb.recording.snapshots import SNAPSHOT_MODES, Snapshotter, copy_value
 
@@ -320,7 +328,9 @@ class Recorder:
                     owns = id(slot.hook) not in lifecycle_owners
                     lifecycle_owners.add(id(slot.hook))
                     chain.append(HookProxy(slot.hook, point, slot.name, owns_lifecycle=owns))
-            if point == "after_run":
+            if point == "before_tool":
+                chain.append(ToolsStart())
+            elif point == "after_run":
                 chain.append(RunEnd())
             if chain:
                 hooks[point] = chain
