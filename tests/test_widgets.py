@@ -510,7 +510,7 @@ def test_runs_list_lineage_select_and_compare(wb: Workbench, rec: Recorder):
     assert wb.runs_panel.compare_chart.layout.display is None
 
     frame = wb.compare(source, source)
-    assert not frame["first_divergence"].any() and "no divergence" in wb.runs_panel.compare_table.value
+    assert not frame["first_divergence"].any() and "no divergence: the runs agree" in wb.runs_panel.compare_table.value
 
 
 def test_view_picker_switches_the_shown_run(wb: Workbench):

@@ -88,11 +88,14 @@ class MessageRow(W.HBox):
         self.index = W.HTML(layout=W.Layout(width="30px"))
         roles = EDITABLE_ROLES if role in EDITABLE_ROLES else (*EDITABLE_ROLES, role)
         self.role = css(W.Dropdown(options=roles, value=role, layout=W.Layout(width="105px")), "anb-message-role")
+        # Height from the text (about 70 characters a line at this width): short messages stay one line.
+        lines = sum(1 + len(line) // 70 for line in text.splitlines()) or 1
         self.text = css(
-            W.Textarea(value=text, rows=max(1, min(6, text.count("\n") + 1 + len(text) // 80)),
-                       layout=W.Layout(width="100%", flex="1 1 auto")),
+            W.Textarea(
+                value=text, layout=W.Layout(width="100%", flex="1 1 auto", height=f"{min(lines, 6) * 18 + 14}px")
+            ),
             "anb-message-text",
-        )  # fmt: skip
+        )
         if self.locked:
             self.role.disabled = self.text.disabled = True
             self.text.tooltip = "tool call or tool result: move or delete it, or replace the step's reply below"
@@ -208,7 +211,12 @@ class ForkEditor(W.VBox):
         self._original_keys: dict[str, Any] = {}
         self._loading = False
 
-        self.step = css(W.Dropdown(options=[], description="step", layout=W.Layout(width="170px")), "anb-fork-step")
+        self.step = css(
+            W.Dropdown(
+                options=[], description="step", style={"description_width": "initial"}, layout=W.Layout(width="170px")
+            ),
+            "anb-fork-step",
+        )
         self.step.observe(self._step_changed, names="value")
         self.source = W.HTML()
         self.messages_box = W.VBox(layout=W.Layout(width="100%"))

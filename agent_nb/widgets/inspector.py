@@ -90,9 +90,13 @@ class InspectorPanel(W.VBox):
         self.on_fork = on_fork
         self.run: Run | None = None
         self._seqs: list[int] = []
+        self._listed: tuple[int, tuple[int, ...]] | None = None
         self._shown: tuple[int, int, bool] | None = None
         self.picker = css(
-            W.Dropdown(options=[], description="event", layout=W.Layout(width="520px")), "anb-event-picker"
+            W.Dropdown(
+                options=[], description="event", style={"description_width": "initial"}, layout=W.Layout(width="520px")
+            ),
+            "anb-event-picker",
         )
         self._setting = False
         self.picker.observe(lambda _: None if self._setting else self._render(), names="value")
@@ -142,18 +146,19 @@ class InspectorPanel(W.VBox):
         """Show `run`'s events (all of them until the timeline filters say otherwise)."""
         self.run = run
         self._shown = None
+        self._listed = None
         self.set_rows(run.timeline if run is not None else pd.DataFrame({"seq": []}))
 
     def set_rows(self, frame: pd.DataFrame) -> None:
         """List these timeline rows in the picker, keeping the picked event when it is still listed."""
         run = self.run
-        seqs = [int(s) for s in frame["seq"]] if "seq" in frame else []
-        if run is None:
-            seqs = []
-        if seqs == self._seqs and self.picker.options:
+        seqs = [int(s) for s in frame["seq"]] if "seq" in frame and run is not None else []
+        listed = (id(run), tuple(seqs))
+        if listed == self._listed:
             self._render()  # the picked event may have gained its `after` State
             return
         current = self.picker.value
+        self._listed = listed
         self._seqs = seqs
         options = []
         for seq in seqs:
@@ -179,6 +184,7 @@ class InspectorPanel(W.VBox):
         event = self.run.event(seq)
         if seq not in self._seqs:
             self._seqs = sorted([*self._seqs, seq])
+            self._listed = (id(self.run), tuple(self._seqs))
         self._setting = True
         try:
             set_options(self.picker, [(event_label(self.run.event(s)), s) for s in self._seqs], event.seq)

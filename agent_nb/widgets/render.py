@@ -68,39 +68,45 @@ def timeline_table_html(frame: pd.DataFrame, *, limit: int = 200, total: int | N
     if total == 0:
         return '<div class="anb-muted">No events match (or no run yet).</div>'
     shown = frame.head(limit)
+    # Eight narrow columns fit a laptop-width notebook; the readable detail goes in a second, full-width row.
     head = "".join(
-        f"<th>{h}</th>"
-        for h in ("seq", "step", "kind", "hook point", "name", "status", "start ms", "ms", "msgs", "changed", "tokens")
+        f"<th>{h}</th>" for h in ("seq", "step", "kind", "hook point · name", "status", "start ms", "ms", "msgs")
     )
     rows = []
     for rec in shown.itertuples(index=False):
         kind, status = str(rec.kind), str(rec.status)
         point = "" if _na(rec.hook_point) else str(rec.hook_point)
+        where = (
+            f'<span class="anb-muted">{_esc(point)} · </span>{_esc(str(rec.name))}' if point else _esc(str(rec.name))
+        )
         msgs = ""
         if not _na(rec.messages_added) and (rec.messages_added or rec.messages_removed):
             msgs = f"+{rec.messages_added} −{rec.messages_removed or 0}"
-        changed = ", ".join(k for k in (rec.changed or []) if k != "messages")
-        tokens = ""
-        if not _na(rec.prompt_tokens):
-            tokens = f"{rec.prompt_tokens}/{_num(rec.completion_tokens, '{}')}"
         summary = "" if _na(rec.summary) else str(rec.summary)
         extra = ""
         if not _na(rec.flow):
             extra += f' <b class="anb-diff-flow">[{_esc(str(rec.flow))}]</b>'
         if not _na(rec.error):
             extra += f' <span class="anb-error-text">{_esc(str(rec.error))}</span>'
+        details = []
+        changed = [k for k in (rec.changed or []) if k != "messages"]
+        if changed:
+            details.append("changed " + ", ".join(changed))
+        if not _na(rec.prompt_tokens):
+            details.append(f"tokens {rec.prompt_tokens} in / {_num(rec.completion_tokens, '{}')} out")
+        if details:
+            extra += f' <span class="anb-muted">· {_esc(" · ".join(details))}</span>'
         cls = f"anb-row anb-kind-{_esc(kind)} anb-status-{_esc(status)}"
         rows.append(
             f'<tr class="{cls}" data-seq="{int(rec.seq)}">'
             f'<td class="anb-num">{int(rec.seq)}</td><td class="anb-num">{_num(rec.step, "{}")}</td>'
-            f"<td>{badge(kind, KIND_COLOURS.get(kind, '#555'))}</td><td>{_esc(point)}</td>"
-            f"<td>{_esc(str(rec.name))}</td>"
+            f"<td>{badge(kind, KIND_COLOURS.get(kind, '#555'))}</td><td>{where}</td>"
             f'<td class="anb-status">{badge(status, STATUS_COLOURS.get(status, "#555"))}</td>'
             f'<td class="anb-num">{_num(rec.offset_ms)}</td><td class="anb-num">{_num(rec.duration_ms, "{:.2f}")}</td>'
-            f'<td class="anb-num">{_esc(msgs)}</td><td>{_esc(changed)}</td><td class="anb-num">{_esc(tokens)}</td>'
+            f'<td class="anb-num">{_esc(msgs)}</td>'
             f"</tr>"
             f'<tr class="{cls} anb-summary-row" data-seq="{int(rec.seq)}"><td></td>'
-            f'<td colspan="10" class="anb-summary">{_esc(summary)}{extra}</td></tr>'
+            f'<td colspan="7" class="anb-summary">{_esc(summary)}{extra}</td></tr>'
         )
     note = ""
     if total > len(shown):
@@ -185,11 +191,10 @@ def diff_html(diff: StateDiff) -> str:
     return '<div class="anb-pre">' + "\n".join(lines) + "</div>"
 
 
-COMPARE_COLUMNS = ("step", "kind", "hook_point", "name", "status_a", "status_b", "summary_a", "summary_b")
-
-
 def compare_table_html(frame: pd.DataFrame, *, limit: int = 300) -> str:
     """`compare(a, b)` as an HTML table: differing rows tinted, the first divergence marked and bold.
+
+    Rows a fork inherited from its source (status `inherited`) are muted.
 
     Usage:
         >>> df = pd.DataFrame({"step": [0], "kind": ["llm"], "hook_point": [None], "name": ["gen"],
@@ -200,32 +205,44 @@ def compare_table_html(frame: pd.DataFrame, *, limit: int = 300) -> str:
     """
     if frame is None or len(frame) == 0:
         return '<div class="anb-muted">Nothing to compare.</div>'
-    heads = ("", "step", "kind", "hook point", "name", "A", "B", "A: summary", "B: summary", "A ms", "B ms")
-    head = "".join(f"<th>{h}</th>" for h in heads)
+    heads = ("", "step", "event", "A", "B", "A: summary", "B: summary")
+    widths = {"A: summary": ' style="width:32%"', "B: summary": ' style="width:32%"'}
+    head = "".join(f"<th{widths.get(h, '')}>{h}</th>" for h in heads)
     rows = []
     first_at = None
+
+    def text(value: Any) -> str:
+        return "" if _na(value) else str(value)
+
     for i, row in enumerate(frame.head(limit).to_dict("records")):
-        first = bool(row.get("first_divergence")) if not _na(row.get("first_divergence")) else False
-        same = row.get("same")
-        same = True if _na(same) else bool(same)
+        first = False if _na(row.get("first_divergence")) else bool(row.get("first_divergence"))
+        same = True if _na(row.get("same")) else bool(row.get("same"))
+        inherited = "inherited" in (text(row.get("status_a")), text(row.get("status_b")))
         cls = "anb-row" + (" anb-first-divergence" if first else "") + ("" if same else " anb-differs")
+        cls += " anb-status-skipped" if inherited and same else ""
         if first and first_at is None:
             first_at = i
-        cells = ["▶" if first else ("≠" if not same else "")]
-        cells += ["" if _na(row.get(c)) else str(row.get(c)) for c in COMPARE_COLUMNS]
-        cells += [_num(row.get("duration_ms_a"), "{:.2f}"), _num(row.get("duration_ms_b"), "{:.2f}")]
-        tds = "".join(
-            f'<td class="{"anb-summary" if j in (7, 8) else ("anb-num" if j in (1, 9, 10) else "")}">{_esc(c)}</td>'
-            for j, c in enumerate(cells)
+        kind, point = text(row.get("kind")), text(row.get("hook_point"))
+        event = badge(kind, KIND_COLOURS.get(kind, "#555")) + " " + (f"{_esc(point)} · " if point else "")
+        event += _esc(text(row.get("name")))
+        mark = "▶" if first else ("≠" if not same else "")
+        summary_a, summary_b = text(row.get("summary_a")), text(row.get("summary_b"))
+        rows.append(
+            f'<tr class="{cls}"><td>{mark}</td><td class="anb-num">{_esc(text(row.get("step")))}</td>'
+            f"<td>{event}</td><td>{_esc(text(row.get('status_a')))}</td><td>{_esc(text(row.get('status_b')))}</td>"
+            f'<td class="anb-summary">{_esc(summary_a)}</td>'
+            f'<td class="anb-summary">{"″" if same and summary_a == summary_b else _esc(summary_b)}</td></tr>'
         )
-        rows.append(f'<tr class="{cls}">{tds}</tr>')
     differing = int((~frame["same"].fillna(True).astype(bool)).sum()) if "same" in frame else 0
-    note = (
-        f"first divergence at row {first_at}, {differing} differing rows" if first_at is not None else "no divergence"
-    )
+    note = f"first divergence at row {first_at}" if first_at is not None else "no divergence: the runs agree"
+    info = frame.attrs.get("first_divergence") if hasattr(frame, "attrs") else None
+    if first_at is not None and isinstance(info, dict) and info.get("reason"):
+        note += f" ({info['reason']})"
+    if first_at is not None:
+        note += f"; {differing} differing rows"
     more = f", showing {limit} of {len(frame)} rows" if len(frame) > limit else ""
     return (
-        f'<div class="anb-muted">{_esc(note)}{_esc(more)}</div>'
+        f'<div class="anb-muted">{_esc(note)}{_esc(more)}. ″ = same as A.</div>'
         f'<table class="anb-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
     )
 

@@ -40,15 +40,15 @@ def run_label(row: Any) -> str:
     """
     depth = int(row["depth"])
     text = (NBSP * 3 * depth) + ("↳ " if depth else "") + f"{row['kind']} {row['run_id']}"
-    if row["parent_id"]:
+    if isinstance(row["parent_id"], str) and row["parent_id"]:
         text += f" of {row['parent_id']}"
         if not pd.isna(row["fork_step"]):
             text += f" @ step {int(row['fork_step'])}"
     text += f" · {row['status']}"
-    if row["exit_reason"]:
+    if isinstance(row["exit_reason"], str) and row["exit_reason"]:
         text += f" ({row['exit_reason']})"
     text += f" · {row['events']} events · {row['tokens']} tokens"
-    if row["label"]:
+    if isinstance(row["label"], str) and row["label"]:
         text += f" · {row['label']}"
     return text
 
@@ -101,8 +101,18 @@ class RunsPanel(W.VBox):
         self.list = css(W.Select(options=[], rows=8, layout=W.Layout(width="100%")), "anb-run-list")
         self.list.observe(self._picked, names="value")
         self.details = css(W.HTML(), "anb-run-details")
-        self.compare_a = css(W.Dropdown(options=[], description="A", layout=W.Layout(width="330px")), "anb-compare-a")
-        self.compare_b = css(W.Dropdown(options=[], description="B", layout=W.Layout(width="330px")), "anb-compare-b")
+        self.compare_a = css(
+            W.Dropdown(
+                options=[], description="A", style={"description_width": "initial"}, layout=W.Layout(width="300px")
+            ),
+            "anb-compare-a",
+        )
+        self.compare_b = css(
+            W.Dropdown(
+                options=[], description="B", style={"description_width": "initial"}, layout=W.Layout(width="300px")
+            ),
+            "anb-compare-b",
+        )
         self.compare_button = button("Compare", "anb-compare-button", style="info", icon="columns", width="120px")
         self.compare_button.on_click(lambda _: self._compare_clicked())
         self.compare_error = error_label("anb-compare-error")
@@ -116,7 +126,10 @@ class RunsPanel(W.VBox):
                 self.list,
                 self.details,
                 section_title("Compare two runs", hint="aligned by step, kind, hook point and name"),
-                W.HBox([self.compare_a, self.compare_b, self.compare_button], layout=W.Layout(align_items="center")),
+                W.HBox(
+                    [self.compare_a, self.compare_b, self.compare_button],
+                    layout=W.Layout(align_items="center", flex_flow="row wrap"),
+                ),
                 self.compare_error,
                 self.compare_chart,
                 table_box,
@@ -146,20 +159,27 @@ class RunsPanel(W.VBox):
         self.details.value = self._details(run)
 
     def suggest_compare(self, run: Run) -> None:
-        """Preset A / B: the run's parent (or the run before it) against the run."""
+        """Preset A / B: the run's parent against the run; for a root run, the run against its latest child
+        (replay or fork), else the run before it against the run."""
         ids = [value for _, value in self._options]
         if run.run_id not in ids:
             return
-        other = run.parent_id if run.parent_id in ids else None
-        if other is None:
-            i = ids.index(run.run_id)
-            earlier = [r.run_id for r in self.recorder.runs if r.run_id != run.run_id and r.run_id in ids]
-            other = earlier[-1] if earlier and i > 0 else None
+        a, b = None, run.run_id
+        if run.parent_id in ids:
+            a = run.parent_id
+        else:
+            children = [r.run_id for r in self.recorder.runs if r.parent_id == run.run_id and r.run_id in ids]
+            earlier = [r.run_id for r in self.recorder.runs if r.run_id in ids]
+            earlier = earlier[: earlier.index(run.run_id)]
+            if children:
+                a, b = run.run_id, children[-1]
+            elif earlier:
+                a = earlier[-1]
         self._syncing = True
         try:
-            self.compare_b.value = run.run_id
-            if other is not None:
-                self.compare_a.value = other
+            if a is not None:
+                self.compare_a.value = a
+            self.compare_b.value = b
         finally:
             self._syncing = False
 

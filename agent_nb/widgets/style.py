@@ -29,16 +29,20 @@ STATUS_COLOURS = {"ok": "#2e7d32", "error": "#c62828", "skipped": "#757575", "ca
 STYLESHEET = f"""
 <style>
 .anb-workbench {{ font-size: 13px; }}
+.anb-workbench .widget-html-content {{ line-height: 1.4; }}
+.anb-workbench .widget-html, .anb-workbench .widget-html-content {{ height: auto; }}
+.anb-workbench .anb-icon-button {{ padding: 0; }}
 .anb-workbench .anb-section-title {{ margin: 6px 0 2px 0; }}
 .anb-workbench .anb-section-title h4 {{ margin: 0; font-size: 13px; font-weight: 600; opacity: .85; }}
 .anb-workbench .anb-muted {{ opacity: .7; font-size: 12px; }}
 .anb-workbench .anb-error-text {{ color: #c62828; font-size: 12px; white-space: pre-wrap; }}
 .anb-workbench table.anb-table {{ border-collapse: collapse; width: 100%; font-size: 12px; }}
 .anb-workbench table.anb-table th {{ position: sticky; top: 0; background: var(--jp-layout-color2, #eee);
-  text-align: left; padding: 3px 6px; font-weight: 600; }}
+  text-align: left; padding: 3px 6px; font-weight: 600; white-space: nowrap; }}
 .anb-workbench table.anb-table td {{ padding: 2px 6px; vertical-align: top;
   border-top: 1px solid var(--jp-border-color2, #ddd); }}
-.anb-workbench table.anb-table td.anb-num {{ text-align: right; font-variant-numeric: tabular-nums; }}
+.anb-workbench table.anb-table td.anb-num {{ text-align: right; font-variant-numeric: tabular-nums;
+  white-space: nowrap; }}
 .anb-workbench table.anb-table td.anb-summary {{ font-family: {MONO}; word-break: break-word; }}
 .anb-workbench tr.anb-status-skipped td {{ opacity: .55; font-style: italic; }}
 .anb-workbench tr.anb-status-error td {{ background: rgba(198, 40, 40, .10); }}
@@ -146,6 +150,8 @@ def button(
     """
     b = W.Button(description=description, button_style=style, tooltip=tooltip or description, **kw)
     b.layout.width = width
+    if not description:
+        b.add_class("anb-icon-button")
     return css(b, cls)
 
 

@@ -5,7 +5,7 @@ escaped HTML table (at most `max_rows` rows, scrollable); the chart is `plot_run
 rendered to PNG into an Image widget (robust across JupyterLab, Notebook 7, VS Code and Voila).
 
 CSS classes: `anb-timeline`, `anb-filter-kind`, `anb-filter-point`, `anb-filter-status`, `anb-filter-steps`,
-`anb-filter-search`, `anb-filter-reset`, `anb-chart`, `anb-table`, `anb-row-count`, `anb-export-csv`,
+`anb-filter-search`, `anb-filter-reset`, `anb-chart`, `anb-timeline-table`, `anb-row-count`, `anb-export-csv`,
 `anb-export-json`, `anb-export-path`.
 
 Usage:
@@ -128,7 +128,7 @@ class TimelinePanel(W.VBox):
         self.count = css(W.HTML(), "anb-row-count")
         self.chart = css(W.Image(format="png", layout=W.Layout(width="100%", max_width="100%")), "anb-chart")
         self.chart_note = W.HTML('<div class="anb-muted">No run yet: type a prompt and press Run.</div>')
-        self.table = css(W.HTML(), "anb-table")
+        self.table = css(W.HTML(), "anb-timeline-table")
         table_box = W.Box([self.table], layout=W.Layout(max_height="420px", overflow="auto", width="100%"))
         self.export_csv_button = button("CSV", "anb-export-csv", icon="download", tooltip="timeline as CSV")
         self.export_json_button = button("JSON", "anb-export-json", icon="download", tooltip="whole run as JSON")

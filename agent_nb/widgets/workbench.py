@@ -21,7 +21,7 @@ Stable CSS classes (the browser test and user CSS rely on them):
   `anb-stop-button`, `anb-replay-button`, `anb-tools-cached`, `anb-progress-bar`, `anb-progress`, `anb-tabs`;
 - hooks: `anb-hooks`, `anb-hook-point`, `anb-hook-toggle` (+ `anb-hook-<point>`), `anb-hook-doc`;
 - timeline: `anb-timeline`, `anb-filter-kind`, `anb-filter-point`, `anb-filter-status`, `anb-filter-steps`,
-  `anb-filter-search`, `anb-filter-reset`, `anb-row-count`, `anb-chart`, `anb-table` (rows: `tr.anb-row` with
+  `anb-filter-search`, `anb-filter-reset`, `anb-row-count`, `anb-chart`, `anb-timeline-table` (rows: `tr.anb-row` with
   `data-seq`, `anb-kind-<kind>`, `anb-status-<status>`), `anb-export-csv`, `anb-export-json`, `anb-export-path`;
 - inspector: `anb-inspector`, `anb-event-picker`, `anb-prev-button`, `anb-next-button`, `anb-fork-here-button`,
   `anb-event-header`, `anb-diff`, `anb-state-before`, `anb-state-after`;
@@ -108,7 +108,10 @@ class Workbench(W.VBox):
         # ---- header ----
         self.title = css(W.HTML(self._title_html()), "anb-title")
         self.view_picker = css(
-            W.Dropdown(options=[], description="view", layout=W.Layout(width="360px")), "anb-view-run"
+            W.Dropdown(
+                options=[], description="view", style={"description_width": "initial"}, layout=W.Layout(width="360px")
+            ),
+            "anb-view-run",
         )
         self.view_picker.observe(self._view_picked, names="value")
         self.prompt = css(
@@ -541,9 +544,8 @@ class Workbench(W.VBox):
     def _show(self, run: Run | None) -> None:
         with self._lock:
             self._view = run
-            self.timeline_panel.show_run(run)  # calls back _rows_filtered for the inspector
             self.inspector.show_run(run)
-            self.inspector.set_rows(self.timeline_panel.frame if run is not None else pd.DataFrame({"seq": []}))
+            self.timeline_panel.show_run(run)  # lists its filtered rows in the inspector (_rows_filtered)
             self.fork_editor.show_run(run)
             if run is not None:
                 self.runs_panel.refresh(run)
@@ -621,7 +623,7 @@ class Workbench(W.VBox):
                 seconds = job.elapsed_s
             else:
                 seconds = (run.duration_ms or 0.0) / 1000.0
-            parts.append(esc(f"{seconds:.1f} s"))
+            parts.append(esc(f"{seconds:.1f} s" if seconds >= 1 else f"{seconds * 1000:.0f} ms"))
             tokens = sum((e.prompt_tokens or 0) + (e.completion_tokens or 0) for e in run.events if e.kind == "llm")
             parts.append(esc(f"{tokens} tokens"))
             parts.append(esc(f"{len(run.events)} events"))
