@@ -385,6 +385,32 @@ def test_stop_ends_a_live_run_at_the_next_step_boundary():
         bench.close()
 
 
+def test_views_refresh_while_the_run_is_live_and_throttled():
+    @hook
+    def noop(state: State) -> None:
+        """Does nothing (adds timeline rows)."""
+
+    slow = Recorder(demo_agent(latency_s=0.25, notes=NoteStore()))
+    for _ in range(8):
+        slow.add_hook("before_llm", noop)
+    bench = Workbench(slow)
+    updates: list[str] = []
+    bench.timeline_panel.table.observe(lambda change: updates.append(change["new"]), names="value")
+    try:
+        live = bench.run(WEATHER, wait=False)
+        # Rows show up while the Agent is still running (refreshed from the background thread).
+        assert until(lambda: len(table_seqs(bench)) > 0 or live.status != "running")
+        assert live.status == "running", "the run ended before the view refreshed"
+        assert "● running" in bench.progress.value and "of 12" in bench.progress.value
+        assert bench.wait(TIMEOUT)
+        assert table_seqs(bench) == list(range(len(live.events)))
+        # Throttled: far fewer table renders than events (one per tick at most, plus start and end).
+        ticks = (live.duration_ms or 0) / 1000 / bench.runner.interval
+        assert len(updates) <= ticks + 3 and len(updates) < len(live.events) / 3
+    finally:
+        bench.close()
+
+
 def test_a_run_that_raises_shows_its_error_and_keeps_its_partial_timeline(rec: Recorder):
     @hook
     def explode(state: State) -> None:

@@ -485,7 +485,7 @@ class ForkEditor(W.VBox):
         """
         for label in (self.messages_error, self.state_error, self.reply_error):
             set_error(label, None)
-        self.status.value = ""
+        self.status.value = '<span class="anb-muted">Forking…</span>'
         try:
             edit, reply = self.collect()
             if self.on_fork is None:
@@ -500,5 +500,6 @@ class ForkEditor(W.VBox):
         except (EditError, ValueError, TypeError) as exc:  # InvalidEdit is a ValueError
             self.show_error(exc)
             return False
-        self.status.value = '<span class="anb-muted">Forking…</span>'
+        # The fork started and the workbench shows it (this editor now edits the fork).
+        self.status.value = ""
         return True

@@ -71,7 +71,8 @@ def filter_timeline(
 class TimelinePanel(W.VBox):
     """Filters, chart and table of one run.
 
-    `on_filter(frame)` is called with the filtered rows whenever they change (the inspector lists them).
+    `on_filter(frame)` is called with the rows the table shows (filtered, at most `max_rows`) whenever they
+    change: the inspector lists them.
 
     Usage:
         >>> panel = TimelinePanel(max_rows=100)     # doctest: +SKIP
@@ -252,7 +253,7 @@ class TimelinePanel(W.VBox):
                 )
                 self.table.value = timeline_table_html(frame, limit=self.max_rows)
                 if self.on_filter is not None:
-                    self.on_filter(frame)
+                    self.on_filter(frame.head(self.max_rows))  # the picker lists what the table shows
             if chart and key != self._chart_key:
                 self._chart_key = key
                 self._render_chart(run, frame)

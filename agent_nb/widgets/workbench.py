@@ -229,6 +229,9 @@ class Workbench(W.VBox):
         A run that raises is returned with `run.error` set and its partial timeline (the error is shown).
         `agent_kwargs` go to `Agent.run` (e.g. `user_profile={...}`).
 
+        In a notebook, `wait=True` keeps the cell busy, and a busy kernel does not process widget clicks: use
+        `wait=False` (or the Run button) when you want to press Stop or answer a confirmation during the run.
+
         Usage:
             >>> run = wb.run("What is 2 + 3?")                       # doctest: +SKIP
             >>> live = wb.run("Weather in Paris", wait=False); wb.stop()   # doctest: +SKIP
@@ -533,7 +536,8 @@ class Workbench(W.VBox):
             self._refresh(chart=True)
 
     def _tick(self, chart_due: bool) -> None:
-        self._refresh(chart=chart_due)
+        # The history (rec.tree walks every run's events) follows at the chart's slower pace.
+        self._refresh(chart=chart_due, history=chart_due)
 
     def _other_run(self, _run: Run) -> None:
         with self._lock:
@@ -554,14 +558,15 @@ class Workbench(W.VBox):
             self._refresh_progress()
             self._refresh_buttons()
 
-    def _refresh(self, *, chart: bool = False) -> None:
+    def _refresh(self, *, chart: bool = False, history: bool = True) -> None:
         with self._lock:
             self.hooks_panel.sync()
             self.title.value = self._title_html()
             self.timeline_panel.refresh(chart=chart)
             self.fork_editor.refresh_steps()
-            self.runs_panel.refresh(self._view)
-            self._refresh_view_picker()
+            if history:
+                self.runs_panel.refresh(self._view)
+                self._refresh_view_picker()
             self._refresh_progress()
             self._refresh_buttons()
 
