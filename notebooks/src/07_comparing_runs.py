@@ -152,8 +152,8 @@ ab.loc[ab.status_a.isna() | ab.status_b.isna(), ["step", "kind", "hook_point", "
 # ## 4. Two runs on one chart: `plot_compare(a, b)`
 #
 # Both timelines, one above the other on a shared time axis (ms since the run started), one band per step; the
-# first divergence is marked with a red dashed line and named in the title. Compare the number of bands: run b
-# stops at step 3 with the budget's `stop_run` marker.
+# first divergence is marked with a red dashed line and named in the title. Look at step 3: run a calls the LLM
+# and runs its `on_exit` hook, run b ends on the budget's `stop_run` marker.
 
 # %%
 plot_compare(a, b, titles=["a: demo hooks", "b: demo hooks + TokenBudgetStop(150)"])
