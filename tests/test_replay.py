@@ -244,6 +244,7 @@ def test_switching_off_a_hook_misses_the_cache_at_the_step_it_acts() -> None:
     partial = exc.run
     assert partial is rec.runs[-1] and partial.status == "error" and "ReplayDivergence" in partial.error
     assert [(e.step, e.status) for e in partial.events if e.kind == "llm"] == [(0, "cached"), (1, "error")]
+    assert partial.usage["llm_calls"] == 0  # the row that diverged never reached the generator
     assert_unchanged(run, before)
 
 

@@ -285,6 +285,7 @@ class RecordingChatGenerator:
             try:
                 cached = ctx.reply_source(ctx.step, digest, messages, tool_names)
             except BaseException as exc:  # a replay divergence: keep the row that stopped the run
+                event.detail["generator_called"] = False
                 self._end(ctx, event, None, exc)
                 raise
         if cached is not None:

@@ -176,7 +176,8 @@ class Run:
         """
         llm = [e for e in self.events if e.kind == "llm"]
         return {
-            "llm_calls": sum(e.status != "cached" for e in llm),
+            # A row that a replay divergence stopped never reached the generator.
+            "llm_calls": sum(e.status != "cached" and e.detail.get("generator_called", True) for e in llm),
             "prompt_tokens": sum(e.prompt_tokens or 0 for e in llm if e.status != "cached"),
             "completion_tokens": sum(e.completion_tokens or 0 for e in llm if e.status != "cached"),
             "tool_calls": sum(e.kind == "tool" and e.status != "cached" for e in self.events),
