@@ -544,7 +544,7 @@ class Recorder:
             "label",
         ]
         frame = pd.DataFrame(rows, columns=cols)
-        return frame.astype({"fork_step": "Int64"})
+        return frame.astype({"fork_step": "Int64", "parent_id": "string", "exit_reason": "string"})
 
     def replay(self, run: Run, **kwargs: Any) -> Run:
         """Replay a run (also a loaded one) on this Recorder's Agent. See `agent_nb.replay.replay`.
