@@ -595,3 +595,16 @@ def test_parse_reply_and_message_rows():
     assert row.to_message() is original
     row.role.value = "system"
     assert row.to_message().role.value == "system" and row.to_message().text == "hi"
+
+
+def test_a_run_without_snapshots_says_it_cannot_be_forked():
+    bench = Workbench(Recorder(demo_agent(notes=NoteStore()), snapshots="off"))
+    try:
+        run = bench.run("What is 2 + 3?")
+        assert run.status == "ok" and table_seqs(bench) == list(range(len(run.events)))
+        assert "cannot be forked" in bench.fork_editor.source.value
+        assert bench.fork_editor.fork_button.disabled is True
+        assert "snapshots=&#x27;off&#x27;" in bench.inspector.diff.value
+        assert f"{run.result['step_count']} steps" in bench.progress.value
+    finally:
+        bench.close()

@@ -300,8 +300,12 @@ class ForkEditor(W.VBox):
             if steps:
                 default = run.fork_step if run is not None and run.fork_step in steps else steps[0]
                 self.select_step(default)
+            elif run is None:
+                self._clear("No run yet.")
+            elif run.snapshots == "off":
+                self._clear("This run kept no State (recorded with snapshots='off'): it cannot be forked.")
             else:
-                self._clear("No step to fork from yet." if run is not None else "No run yet.")
+                self._clear("No step to fork from yet." if run.status == "running" else "This run has no step to fork.")
 
     def select_step(self, step: int) -> None:
         """Load the State at the start of `step` into the fields (discarding unsaved edits)."""

@@ -64,7 +64,7 @@ def lineage_order(tree: pd.DataFrame) -> list[int]:
     ids = list(tree["run_id"])
     children: dict[Any, list[int]] = {}
     for i, parent in enumerate(tree["parent_id"]):
-        key = parent if parent in ids else None
+        key = parent if isinstance(parent, str) and parent in ids else None
         children.setdefault(key, []).append(i)
     order: list[int] = []
 

@@ -621,7 +621,11 @@ class Workbench(W.VBox):
             head += "</b>"
             parts.append(head)
             limit = getattr(self.recorder.agent, "max_agent_steps", None)
-            step_text = f"step {run.steps} of {limit}" if run.status == "running" else f"{run.steps} steps"
+            done = (run.result or {}).get("step_count")
+            if run.status == "running":
+                step_text = f"step {run.steps} of {limit}"
+            else:
+                step_text = f"{done if isinstance(done, int) else run.steps} steps"
             parts.append(esc(step_text))
             job = self.runner.job
             if run.status == "running" and job is not None and job.run is run:
