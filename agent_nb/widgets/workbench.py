@@ -633,8 +633,10 @@ class Workbench(W.VBox):
             else:
                 seconds = (run.duration_ms or 0.0) / 1000.0
             parts.append(esc(f"{seconds:.1f} s" if seconds >= 1 else f"{seconds * 1000:.0f} ms"))
-            tokens = sum((e.prompt_tokens or 0) + (e.completion_tokens or 0) for e in run.events if e.kind == "llm")
-            parts.append(esc(f"{tokens} tokens"))
+            usage = run.usage  # the run's own (live) LLM calls; replies served from a recording cost nothing
+            parts.append(esc(f"{usage['prompt_tokens'] + usage['completion_tokens']} tokens"))
+            if usage["cached_llm_calls"]:
+                parts.append(esc(f"{usage['cached_llm_calls']} cached LLM replies"))
             parts.append(esc(f"{len(run.events)} events"))
             lineage = f"{run.kind} {run.run_id}"
             if run.parent_id:
