@@ -244,7 +244,7 @@ class ForkEditor(W.VBox):
         )
         self.fork_button = button("Fork", "anb-fork-button", style="primary", icon="code-fork", width="110px")
         self.fork_button.on_click(lambda _: self.submit())
-        self.reset_button = button("Reset edits", "anb-fork-reset", icon="undo")
+        self.reset_button = button("Reset edits", "anb-fork-reset", icon="undo", width="120px")
         self.reset_button.on_click(lambda _: self.reload())
         self.status = css(W.HTML(), "anb-fork-status")
         super().__init__(
@@ -263,7 +263,7 @@ class ForkEditor(W.VBox):
                 self.reply_error,
                 W.HBox(
                     [self.fork_button, self.reset_button, self.tools_cached, self.status],
-                    layout=W.Layout(align_items="center", margin="6px 0 0 0"),
+                    layout=W.Layout(align_items="center", margin="6px 0 0 0", flex_flow="row wrap"),
                 ),
             ],
             layout=W.Layout(width="100%"),
