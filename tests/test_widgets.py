@@ -608,3 +608,14 @@ def test_a_run_without_snapshots_says_it_cannot_be_forked():
         assert f"{run.result['step_count']} steps" in bench.progress.value
     finally:
         bench.close()
+
+
+def test_a_failing_panel_never_leaves_the_progress_line_stale(wb: Workbench, monkeypatch, caplog):
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("history broke")
+
+    monkeypatch.setattr(wb.runs_panel, "refresh", broken)
+    run = run_clicked(wb, "What is 2 + 3?")
+    assert "✓ ok" in wb.progress.value and wb.run_button.disabled is False
+    assert table_seqs(wb) == list(range(len(run.events)))
+    assert "history broke" in caplog.text

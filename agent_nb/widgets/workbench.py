@@ -47,6 +47,7 @@ Usage:
 from __future__ import annotations
 
 import html
+import logging
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -70,6 +71,8 @@ from agent_nb.widgets.runner import Job, Runner
 from agent_nb.widgets.runs_panel import RunsPanel
 from agent_nb.widgets.style import MAX_WIDTH, SIDEBAR_WIDTH, STYLESHEET, button, css, set_options
 from agent_nb.widgets.timeline_panel import TimelinePanel
+
+logger = logging.getLogger("agent_nb")
 
 TABS = ("Timeline", "Inspector", "Fork", "Runs")
 STATUS_MARKS = {"running": "●", "ok": "✓", "stopped": "■", "error": "✗"}
@@ -548,27 +551,28 @@ class Workbench(W.VBox):
     def _show(self, run: Run | None) -> None:
         with self._lock:
             self._view = run
-            self.inspector.show_run(run)
-            self.timeline_panel.show_run(run)  # lists its filtered rows in the inspector (_rows_filtered)
-            self.fork_editor.show_run(run)
+            steps: list[Callable[[], Any]] = [
+                lambda: self.inspector.show_run(run),
+                lambda: self.timeline_panel.show_run(run),  # lists its rows in the inspector (_rows_filtered)
+                lambda: self.fork_editor.show_run(run),
+            ]
             if run is not None:
-                self.runs_panel.refresh(run)
-                self.runs_panel.suggest_compare(run)
-            self._refresh_view_picker()
-            self._refresh_progress()
-            self._refresh_buttons()
+                steps += [lambda: self.runs_panel.refresh(run), lambda: self.runs_panel.suggest_compare(run)]
+            steps += [self._refresh_view_picker, self._refresh_progress, self._refresh_buttons]
+            _each(steps)
 
     def _refresh(self, *, chart: bool = False, history: bool = True) -> None:
         with self._lock:
-            self.hooks_panel.sync()
-            self.title.value = self._title_html()
-            self.timeline_panel.refresh(chart=chart)
-            self.fork_editor.refresh_steps()
+            steps: list[Callable[[], Any]] = [
+                self.hooks_panel.sync,
+                lambda: setattr(self.title, "value", self._title_html()),
+                lambda: self.timeline_panel.refresh(chart=chart),
+                self.fork_editor.refresh_steps,
+            ]
             if history:
-                self.runs_panel.refresh(self._view)
-                self._refresh_view_picker()
-            self._refresh_progress()
-            self._refresh_buttons()
+                steps += [lambda: self.runs_panel.refresh(self._view), self._refresh_view_picker]
+            steps += [self._refresh_progress, self._refresh_buttons]
+            _each(steps)
 
     def _rows_filtered(self, frame: pd.DataFrame) -> None:
         self.inspector.set_rows(frame)
@@ -669,6 +673,16 @@ class Workbench(W.VBox):
             f'<span class="anb-muted">{html.escape(gen)} · {tools} tools · {hooks} hooks · '
             f"max {getattr(rec.agent, 'max_agent_steps', '?')} steps</span>"
         )
+
+
+def _each(steps: list[Callable[[], Any]]) -> None:
+    """Run each view update; one that fails is logged and the others still run (the progress line and the
+    buttons must never be left stale by a broken panel)."""
+    for step in steps:
+        try:
+            step()
+        except Exception:
+            logger.exception("agent_nb workbench: a view failed to refresh")
 
 
 __all__ = ["Workbench"]
