@@ -24,10 +24,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -100,30 +99,10 @@ def format_timeline(df: pd.DataFrame) -> str:
     return "\n".join([fmt([c for c, _ in cols]), *(fmt(r) for r in cells)])
 
 
-def _atomic_write(path: Path, write: Callable[[str], Any]) -> Path:
-    """Write through `write(tmp_path)` then move into place, so a crash never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
-
-
-def _timeline_csv(df: pd.DataFrame) -> pd.DataFrame:
-    # `changed` holds lists; in a CSV cell "messages;token_usage" reads better than a Python repr.
-    return df.assign(changed=[";".join(map(str, v)) if isinstance(v, list) else "" for v in df["changed"]])
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
     """`agent-nb demo`: run the demo agent offline, print its timeline, write the artefacts."""
     from agent_nb.demo import demo_agent
+    from agent_nb.files import atomic_write
     from agent_nb.recording import Recorder
     from agent_nb.views.report import run_report
 
@@ -145,20 +124,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(format_timeline(run.timeline))
     print()
 
-    written: list[tuple[str, str]] = []
-    timeline = run.timeline
-    written.append(
-        ("timeline", str(_atomic_write(out / "timeline.csv", lambda p: _timeline_csv(timeline).to_csv(p, index=False))))
-    )
     fig = run.plot()
-    written.append(("chart", str(_atomic_write(out / "timeline.png", lambda p: fig.savefig(p, dpi=120, format="png")))))
-    try:
-        import agent_nb.replay.persist  # noqa: F401  (saving needs the replay layer's persist module)
-    except ImportError:
-        written.append(("run", "not written (agent_nb.replay.persist is not available)"))
-    else:
-        written.append(("run", str(Path(run.save(str(out / "run.json"))))))
-    written.append(("report", str(_atomic_write(out / "report.html", lambda p: run_report(run, p, runs=rec.runs)))))
+    run_report(run, out / "report.html", runs=rec.runs)
+    written = [
+        ("timeline", run.to_csv(out / "timeline.csv")),
+        ("chart", atomic_write(out / "timeline.png", lambda p: fig.savefig(p, dpi=120, format="png"))),
+        ("run", run.save(str(out / "run.json"))),
+        ("report", str(out / "report.html")),
+    ]
     for what, where in written:
         print(f"{what:>8}: {where}")
     if failure is not None:

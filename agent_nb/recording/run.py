@@ -12,6 +12,7 @@ Usage:
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -201,6 +202,25 @@ class Run:
             self._ctx.stop_requested = True
 
     # ---- views, replay, persistence (implemented in the layers above; imported when used) -------------------
+    def to_csv(self, path: str | os.PathLike[str] | None = None) -> str:
+        """The timeline as CSV (the `changed` lists joined with `;`); written atomically to `path` if given.
+
+        Returns the CSV text, or the path when one is given.
+
+        Usage:
+            >>> Run(run_id="x").to_csv().splitlines()[0].startswith("run_id,seq,step")
+            True
+        """
+        frame = self.timeline
+        # In a CSV cell "messages;token_usage" reads better than a Python list repr.
+        frame["changed"] = [";".join(map(str, keys)) if isinstance(keys, list) else "" for keys in frame["changed"]]
+        text = frame.to_csv(index=False)
+        if path is None:
+            return text
+        from agent_nb.files import atomic_write
+
+        return atomic_write(path, text)
+
     def plot(self, **kwargs: Any) -> Figure:
         """A matplotlib Figure of the run: events by time, one band per step, coloured by kind / hook point.
 

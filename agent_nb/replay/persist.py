@@ -39,12 +39,12 @@ import gzip
 import json
 import math
 import os
-import tempfile
 import zlib
 from typing import Any
 
 from haystack.dataclasses import ChatMessage
 
+from agent_nb.files import atomic_write
 from agent_nb.recording import HOOK_POINTS, KINDS, STATUSES, TIMELINE_COLUMNS, Event, Run, Uncopyable
 from agent_nb.replay.cache import recorded_digest
 
@@ -215,22 +215,7 @@ def save_run(run: Run, path: str | os.PathLike[str]) -> str:
     data = json.dumps(run_to_document(run), ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
     if path.endswith(".gz"):
         data = gzip.compress(data, compresslevel=6, mtime=0)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        # mkstemp creates the file private (0600): give it the mode a plain open() would have.
-        mode = os.stat(path).st_mode & 0o777 if os.path.exists(path) else 0o644
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return atomic_write(path, data)
 
 
 # ---- decoding ----------------------------------------------------------------------------------------------

@@ -19,12 +19,12 @@ import html
 import io
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from agent_nb.files import atomic_write
 from agent_nb.recording.diff import StateDiff, message_text
 from agent_nb.views.style import COLORS, FALLBACK_COLOR, KEY_ORDER, LABELS, STATUS_CSS, color_key, text_color_on
 
@@ -397,25 +397,6 @@ def _legend() -> str:
     return f'<p class="legend">{spans}</p>'
 
 
-def _write_atomic(path: str | os.PathLike[str], text: str) -> str:
-    target = os.path.abspath(os.fspath(path))
-    folder = os.path.dirname(target)
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".agent_nb-", suffix=".html.tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is meant to be shared
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return target
-
-
 # ---- public -----------------------------------------------------------------------------------------------------
 def run_report(
     run: Run,
@@ -467,7 +448,7 @@ def run_report(
     ]
     text = "\n".join(parts)
     if path is not None:
-        _write_atomic(path, text)
+        atomic_write(path, text)
     return text
 
 

@@ -27,9 +27,7 @@ def timeline_csv(run: Run) -> str:
         >>> timeline_csv(Run(run_id="x")).splitlines()[0].startswith("run_id,seq,step")
         True
     """
-    frame = run.timeline
-    frame["changed"] = [";".join(keys or []) for keys in frame["changed"]]
-    return frame.to_csv(index=False)
+    return run.to_csv()
 
 
 def _target(run: Run, path: str | Path | None, suffix: str) -> Path:
@@ -46,7 +44,7 @@ def export_csv(run: Run, path: str | Path | None = None) -> Path:
         PosixPath('timeline.csv')
     """
     target = _target(run, path, ".csv")
-    target.write_text(timeline_csv(run), encoding="utf-8")
+    run.to_csv(target)
     return target
 
 
