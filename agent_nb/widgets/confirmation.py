@@ -82,6 +82,7 @@ class WidgetConfirmationUI:
     def __init__(self, timeout: float | None = None) -> None:
         self.timeout = timeout
         self._pending: PendingConfirmation | None = None
+        self._announced: PendingConfirmation | None = None  # pending, and every listener has shown it
         self._listeners: list[Callable[[PendingConfirmation | None], None]] = []
         self._ask_lock = threading.Lock()  # concurrent runs ask one at a time
         self._changed = threading.Condition()
@@ -158,7 +159,7 @@ class WidgetConfirmationUI:
             {'a': 2, 'b': 40}
         """
         with self._changed:
-            self._changed.wait_for(lambda: self.pending is not None, timeout)
+            self._changed.wait_for(lambda: self.pending is not None and self._announced is self.pending, timeout)
         return self.pending
 
     def _require_pending(self) -> PendingConfirmation:
@@ -176,8 +177,12 @@ class WidgetConfirmationUI:
     def _publish(self, request: PendingConfirmation | None) -> None:
         with self._changed:
             self._pending = request
-            self._changed.notify_all()
+        # Listeners (the workbench's panel and progress line) first: whoever waits for a pending request
+        # then finds the views already showing it.
         self._notify(request)
+        with self._changed:
+            self._announced = request
+            self._changed.notify_all()
 
     def _notify(self, request: PendingConfirmation | None) -> None:
         for listener in list(self._listeners):
