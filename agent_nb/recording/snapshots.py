@@ -124,8 +124,30 @@ class Snapshotter:
             raise ValueError(f"snapshots must be one of {SNAPSHOT_MODES}, got {mode!r}")
         self.mode = mode
         self._last: dict[str, Any] = {}
+        self._live: dict[str, Any] = {}  # the live objects the last snapshot was taken from
+
+    def _unchanged(self, data: Mapping[str, Any]) -> bool:
+        """True when `data` holds the very objects of the last snapshot, none of them mutated in place.
+
+        The hot path: most events change nothing, and an identity check per key (plus an equality check
+        against the snapshot for mutable values, which the Agent may mutate in place, e.g. `tool_call_counts`)
+        is far cheaper than building a new snapshot to compare.
+        """
+        live, last = self._live, self._last
+        if len(data) != len(live) or self.mode == "deep":
+            return False
+        for key, value in data.items():
+            if live.get(key, _MISSING) is not value:
+                return False
+            # Same object, but maybe mutated in place: compare with the copy (cheap for unchanged containers).
+            if key not in SKIPPED_KEYS and not isinstance(value, _IMMUTABLE) and not _same(last.get(key), value):
+                return False
+        return True
 
     def __call__(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        if self._unchanged(data):
+            return self._last
+        self._live = dict(data)
         last = self._last
         snap: dict[str, Any] = {}
         deep = self.mode == "deep"
