@@ -337,3 +337,32 @@ def test_run_accepts_chat_messages_and_agent_kwargs():
     assert run.result["topic"] == "x" and run.inputs["kwargs"] == {"topic": "x"}
     with pytest.raises(TypeError, match="messages\\[0\\]"):
         rec.run(["not a message"])
+
+
+class Box:
+    """A custom State value compared by content."""
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Box) and other.value == self.value
+
+
+class MutateInPlace:
+    """Mutates State values in place, without state.set: the recorder must still see the change."""
+
+    def run(self, state) -> None:
+        state.data["box"].value += 1
+        state.data["tool_call_counts"]["add"] = 41
+        state.data["messages"].append(ChatMessage.from_system("appended in place"))
+
+
+def test_in_place_mutations_are_recorded():
+    agent = scripted_agent({"before_llm": [Mark(), MutateInPlace()]}, state_schema={"box": {"type": Box}})
+    run = Recorder(agent).run(plan_prompt("text"), box=Box(1))
+    mark, mutate = run.events[0], run.events[1]
+    assert mark.changed == [] and mark.summary == "no change"
+    assert set(mutate.changed) == {"box", "tool_call_counts", "messages"}
+    assert mutate.messages_added == 1
+    assert run.state_at(1)["box"].value == 1 and run.state_at(1, when="after")["box"].value == 2
