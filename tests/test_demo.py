@@ -492,13 +492,18 @@ def test_agent_round_trips_through_to_dict(monkeypatch):
     assert result["tool_call_counts"]["save_note"] == 1
 
 
-def test_notes_from_haystacks_builtin_hooks_are_not_tasks() -> None:
-    """The sliding window's omission note and ConfirmationHook's modify note are context, not the user's request."""
-    generator = ScriptedChatGenerator()
-    for note in (
-        "[4 earlier messages were removed from this conversation to fit the context window.]",
-        "The parameters for tool 'add' were updated by the user to: {'a': 10, 'b': 1}",
-    ):
-        messages = [ChatMessage.from_user("What is 2 + 3?"), ChatMessage.from_user(note)]
-        reply = generator.run(messages, tools=demo_tools())["replies"][0]
-        assert [tc.tool_name for tc in reply.tool_calls] == ["add"], note
+def test_confirmation_modify_note_is_context_not_a_task() -> None:
+    """ConfirmationHook's "parameters were updated" note is not the user's request."""
+    note = "The parameters for tool 'add' were updated by the user to: {'a': 10, 'b': 1}"
+    messages = [ChatMessage.from_user("What is 2 + 3?"), ChatMessage.from_user(note)]
+    reply = ScriptedChatGenerator().run(messages, tools=demo_tools())["replies"][0]
+    assert [tc.tool_name for tc in reply.tool_calls] == ["add"]
+
+
+def test_after_a_sliding_window_the_model_answers_instead_of_redoing_lost_calls() -> None:
+    """Results dropped by a sliding window are not fetched again (which would loop): the answer says so."""
+    note = "[4 earlier messages were removed from this conversation to free up context and cannot be recovered.]"
+    messages = [ChatMessage.from_user("What is 2 + 3?"), ChatMessage.from_user(note)]
+    reply = ScriptedChatGenerator().run(messages, tools=demo_tools())["replies"][0]
+    assert reply.tool_calls == []
+    assert reply.text.startswith("Some earlier results were removed") and "You said" not in reply.text

@@ -60,6 +60,7 @@ _CONTEXT = re.compile(
     r"|\[\d+\s+earlier\s+messages?\s+(?:was|were)\s+removed|the\s+parameters\s+for\s+tool\s+)",
     re.I,
 )
+_OMISSION = re.compile(r"^\s*\[\d+\s+earlier\s+messages?\s+(?:was|were)\s+removed", re.I)
 _SUMMARIZE = re.compile(r"<conversation_to_summarize>|you\s+are\s+compacting", re.I)
 _PROFILE_NAME = re.compile(r"User name:\s*([^.\n]+)")
 _TODAY = re.compile(r"Today is (\d{4}-\d{2}-\d{2}(?: \(\w+\))?)")
@@ -454,6 +455,12 @@ def _respond(messages: list[ChatMessage], tools: list[Tool], call_prefix: str) -
         return len(same) >= 2
 
     open_needs = _match(reading.parsed.needs, reading.results)
+    if any(_OMISSION.search(_text(m)) for m in messages):
+        # A sliding window dropped earlier steps: their results are gone. Calling the tools again would only
+        # grow the context until it is compacted again (a loop), so answer from what is left and say so.
+        lost = [n for n in open_needs if n.tool in offered and n.args is not None]
+        if lost:
+            return _answer(reading, [], [], lost=True), []
     missing = [n for n in open_needs if n.tool not in offered]
     given_up = [n for n in open_needs if n.tool in offered and abandoned(n)]
     callable_now = [n for n in open_needs if n.tool in offered and not abandoned(n)]
@@ -487,10 +494,14 @@ def _instructed(reading: _Reading, summary: str, exclude: set[str]) -> list[_Nee
     return needs
 
 
-def _answer(reading: _Reading, missing: list[_Need], given_up: list[_Need]) -> str:
+def _answer(reading: _Reading, missing: list[_Need], given_up: list[_Need], *, lost: bool = False) -> str:
     """The final text answer, built from the tool results in the conversation."""
     messages, parsed, results = reading.messages, reading.parsed, reading.results
     parts = []
+    if lost:
+        parts.append(
+            "Some earlier results were removed from the conversation to free up context, so I can't repeat them."
+        )
     if parsed.asks_date:
         today = _TODAY.search(reading.context)
         parts.append(f"Today is {today.group(1)}." if today else "I don't know today's date.")

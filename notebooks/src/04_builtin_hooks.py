@@ -141,9 +141,9 @@ for row in rows:
 # How to read them:
 #
 # - **SlidingWindow** removed step 0 whole: the assistant's tool calls became the omission note and the three tool
-#   results went. The docs text and the weather are gone, so the answer only knows about the note. (The demo model
-#   is rule-based: it takes the omission note, now the newest user message, for a new request and echoes it with
-#   "You said: ...". A real model reads it as intended; the information is lost either way.)
+#   results went. The docs text and the weather are gone, so the answer can only say that earlier results were
+#   removed, and report the note it saved afterwards. (Calling the tools again would regrow the context until the
+#   next compaction: the demo model answers instead.)
 # - **ToolResultPruning** replaced the docs text with a placeholder and kept the rest: the weather results are so
 #   short that the placeholder would cost more. The answer now says the docs result was removed.
 # - **ToolResultOffload** did the same but kept the text: in a file, with a reference and a 40-character preview in
@@ -218,8 +218,8 @@ modified.timeline[COLS]
 
 # %% [markdown]
 # The tool row at seq 3 ran `get_weather(city='Lima')`. Haystack tells the model about the edit with a user message
-# ("The parameters for tool 'get_weather' were updated by the user to ..."), placed before the rewritten call. (The
-# rule-based demo model echoes that message as "You said: ..."; a real model takes it as context.)
+# ("The parameters for tool 'get_weather' were updated by the user to ..."), placed before the rewritten call; the
+# model takes it as context, and its answer reports Lima's weather.
 #
 # ## `ToolResultOffloadHook`: large results go to a store right away
 #
