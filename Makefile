@@ -18,7 +18,8 @@ demo: $(STAMP)
 
 ## Every test: unit, property, nbval over notebooks/, and the JupyterLab browser test.
 test: $(STAMP) browser-deps
-	$(PY) -m pytest -p no:cacheprovider tests notebooks --nbval-lax --nbval-current-env
+	$(PY) -m pytest -p no:cacheprovider --doctest-modules agent_nb tests notebooks --ignore=notebooks/src \
+	  --ignore=notebooks/build.py --nbval-lax --nbval-current-env
 
 ## Debian's chromium for the browser test (installed when missing and we are root).
 browser-deps:

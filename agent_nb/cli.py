@@ -53,7 +53,11 @@ PRINT_COLUMNS: tuple[tuple[str, int], ...] = (
 
 
 class CliError(Exception):
-    """A problem the user can fix; printed as one line, exit status 2."""
+    """A problem the user can fix; printed as one line, exit status 2.
+
+    Usage:
+        >>> raise CliError("no such file: run.json")   # doctest: +SKIP
+    """
 
 
 def _one_line(text: str, limit: int = 240) -> str:
@@ -100,7 +104,11 @@ def format_timeline(df: pd.DataFrame) -> str:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """`agent-nb demo`: run the demo agent offline, print its timeline, write the artefacts."""
+    """`agent-nb demo`: run the demo agent offline, print its timeline, write the artefacts.
+
+    Usage:
+        >>> main(["demo", "--out", "out/demo"])   # doctest: +SKIP
+    """
     from agent_nb.demo import demo_agent
     from agent_nb.files import atomic_write
     from agent_nb.recording import Recorder
@@ -177,7 +185,11 @@ def load_saved_run(path: str | os.PathLike[str]) -> Run:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    """`agent-nb report`: write the HTML report of a saved run."""
+    """`agent-nb report`: write the HTML report of a saved run.
+
+    Usage:
+        >>> main(["report", "out/demo/run.json", "-o", "report.html"])   # doctest: +SKIP
+    """
     from agent_nb.views.report import run_report
 
     src = Path(args.run)

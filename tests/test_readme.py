@@ -53,7 +53,9 @@ def test_make_test_runs_every_suite() -> None:
         cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert recipe.returncode == 0, recipe.stderr
-    pytest_line = next(line for line in recipe.stdout.splitlines() if "pytest" in line)
-    assert "tests" in pytest_line and "notebooks" in pytest_line and "--nbval-lax" in pytest_line
+    commands = recipe.stdout.replace("\\\n", " ").splitlines()  # join make's continuation lines
+    pytest_line = next(line for line in commands if "pytest" in line)
+    for part in ("--doctest-modules agent_nb", " tests ", " notebooks ", "--nbval-lax"):
+        assert part in pytest_line, part
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make test" in ci and "chromium" in ci

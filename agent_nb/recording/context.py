@@ -38,7 +38,12 @@ CURRENT: contextvars.ContextVar[RunContext | None] = contextvars.ContextVar("age
 
 
 def current() -> RunContext | None:
-    """The recording context of the run executing in this thread or task, if any."""
+    """The recording context of the run executing in this thread or task, if any.
+
+    Usage:
+        >>> current() is None   # nothing is being recorded here
+        True
+    """
     return CURRENT.get()
 
 
@@ -48,6 +53,10 @@ class RunContext:
 
     LLM and tool events learn their `after` State only once haystack has merged their output, that is when
     the next event starts (or the run ends): `settle()` fills it in then.
+
+    Usage (what `Recorder.execute` does):
+        >>> ctx = RunContext(run=run, snapshotter=Snapshotter(), enabled={})   # doctest: +SKIP
+        >>> token = CURRENT.set(ctx); agent.run(...); CURRENT.reset(token)      # doctest: +SKIP
     """
 
     run: Run
@@ -123,7 +132,13 @@ class RunContext:
 
 
 def finish_event(event: Event, before: dict[str, Any], after: dict[str, Any]) -> None:
-    """Fill the diff columns of an event from its before / after snapshots."""
+    """Fill the diff columns of an event from its before / after snapshots.
+
+    Usage:
+        >>> ev = Event("r", 0, 0, "hook", "before_llm", "h", "ok", 0.0, 0.0)
+        >>> finish_event(ev, {"step_count": 0}, {"step_count": 1}); ev.changed
+        ['step_count']
+    """
     event.before, event.after = before, after
     event.changed = changed_keys(before, after)
     added, removed = message_counts(before.get("messages") or [], after.get("messages") or [])

@@ -12,9 +12,10 @@ Each piece looks up the live run in `context.current()`; outside a recorded run 
 - `wrap_tool`: a copy of a Tool whose functions record each call and can serve recorded results.
 
 Usage (what the Recorder does):
+    >>> from haystack.components.agents.state import State
     >>> from haystack.hooks import hook
     >>> @hook
-    ... def noop(state) -> None: ...
+    ... def noop(state: State) -> None: ...
     >>> HookProxy(noop, "before_llm", "noop").allowed_hook_points is None
     True
 """
@@ -80,9 +81,10 @@ class HookProxy:
     """Stands in for one user hook at one hook point and records each invocation.
 
     Usage:
+        >>> from haystack.components.agents.state import State
         >>> from haystack.hooks import hook
         >>> @hook
-        ... def noop(state) -> None: ...
+        ... def noop(state: State) -> None: ...
         >>> HookProxy(noop, "on_exit", "noop").name
         'noop'
     """
@@ -184,7 +186,11 @@ class _Sentinel:
 
 
 class RunStart(_Sentinel):
-    """First before_run hook: binds the live State; in a fork, restores the step-start snapshot in place."""
+    """First before_run hook: binds the live State; in a fork, restores the step-start snapshot in place.
+
+    Usage (the Recorder puts it first in the clone's before_run list):
+        >>> RunStart().run(state=None)   # outside a recorded run it does nothing
+    """
 
     def apply(self, ctx: Any, state: State) -> None:
         ctx.state = state
@@ -202,7 +208,11 @@ class RunStart(_Sentinel):
 
 
 class StepStart(_Sentinel):
-    """First before_llm hook: the snapshot each step starts from (what forks resume), and the Stop button."""
+    """First before_llm hook: the snapshot each step starts from (what forks resume), and the Stop button.
+
+    Usage (the Recorder puts it first in the clone's before_llm list):
+        >>> StepStart().run(state=None)   # outside a recorded run it does nothing
+    """
 
     def apply(self, ctx: Any, state: State) -> None:
         ctx.state = state
@@ -219,6 +229,9 @@ class ToolsStart(_Sentinel):
     """Last before_tool hook: settles the LLM call and takes the State the step's tools start from.
 
     Doing this here, on the Agent's thread, spares every tool call a snapshot in its worker thread.
+
+    Usage (the Recorder puts it last in the clone's before_tool list):
+        >>> ToolsStart().run(state=None)   # outside a recorded run it does nothing
     """
 
     def apply(self, ctx: Any, state: State) -> None:
@@ -227,7 +240,11 @@ class ToolsStart(_Sentinel):
 
 
 class RunEnd(_Sentinel):
-    """Last after_run hook: settles pending events and keeps the final State."""
+    """Last after_run hook: settles pending events and keeps the final State.
+
+    Usage (the Recorder puts it last in the clone's after_run list):
+        >>> RunEnd().run(state=None)   # outside a recorded run it does nothing
+    """
 
     def apply(self, ctx: Any, state: State) -> None:
         ctx.settle(state)

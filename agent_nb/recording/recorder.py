@@ -46,9 +46,10 @@ def hook_name(hook: Any) -> str:
     """A readable name: the function's qualname for `@hook` functions, else the class name.
 
     Usage:
+        >>> from haystack.components.agents.state import State
         >>> from haystack.hooks import hook
         >>> @hook
-        ... def inject_date(state) -> None: ...
+        ... def inject_date(state: State) -> None: ...
         >>> hook_name(inject_date)
         'inject_date'
     """
