@@ -13,7 +13,6 @@ Usage:
 from __future__ import annotations
 
 import copy
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,7 +35,7 @@ from agent_nb.recording.proxies import (
     wrap_tool,
 )
 from agent_nb.recording.run import Run
-from agent_nb.recording.snapshots import SNAPSHOT_MODES, Snapshotter, copy_value
+from agent_nb.recording.snapshots import SNAPSHOT_MODES, Snapshotter
 
 Listener = Callable[[Run, Event | None], None]
 HookConfig = dict[str, dict[str, bool]]
@@ -431,9 +430,9 @@ class Recorder:
         call = {"messages": list(spec.messages), **kwargs}
         return run, ctx, agent, call
 
-    def _finish(self, run: Run, ctx: RunContext, started: float, result: Any, exc: BaseException | None) -> None:
+    def _finish(self, run: Run, ctx: RunContext, result: Any, exc: BaseException | None) -> None:
         ctx.settle()
-        run.duration_ms = (time.perf_counter() - started) * 1000.0
+        run.duration_ms = ctx.now_ms()  # on the clock the events' offsets use
         if exc is not None:
             run.status, run.error, run.exception = "error", f"{type(exc).__name__}: {exc}", exc
         else:
@@ -454,16 +453,15 @@ class Recorder:
             >>> rec.execute(RunSpec(messages=as_messages("hi")))   # doctest: +SKIP
         """
         run, ctx, agent, call = self._start(spec)
-        started = time.perf_counter()
         token = CURRENT.set(ctx)
         try:
             result = agent.run(**call)
         except BaseException as exc:
-            self._finish(run, ctx, started, None, exc)
+            self._finish(run, ctx, None, exc)
             raise
         finally:
             CURRENT.reset(token)
-        self._finish(run, ctx, started, result, None)
+        self._finish(run, ctx, result, None)
         return run
 
     async def execute_async(self, spec: RunSpec) -> Run:
@@ -473,16 +471,15 @@ class Recorder:
             >>> await rec.execute_async(RunSpec(messages=as_messages("hi")))   # doctest: +SKIP
         """
         run, ctx, agent, call = self._start(spec)
-        started = time.perf_counter()
         token = CURRENT.set(ctx)
         try:
             result = await agent.run_async(**call)
         except BaseException as exc:
-            self._finish(run, ctx, started, None, exc)
+            self._finish(run, ctx, None, exc)
             raise
         finally:
             CURRENT.reset(token)
-        self._finish(run, ctx, started, result, None)
+        self._finish(run, ctx, result, None)
         return run
 
     # ---- history -------------------------------------------------------------------------------------------
@@ -571,4 +568,4 @@ class Recorder:
         return f"<Recorder {type(self.agent.chat_generator).__name__}, {len(self._slots)} hooks, {len(self.runs)} runs>"
 
 
-__all__ = ["HookSlot", "Recorder", "RunSpec", "as_messages", "copy_value", "hook_doc", "hook_name"]
+__all__ = ["HookSlot", "Recorder", "RunSpec", "as_messages", "hook_doc", "hook_name"]

@@ -20,16 +20,6 @@ EXPORT_DIR = "agent_nb_exports"
 DATA_URI_LIMIT = 300_000
 
 
-def timeline_csv(run: Run) -> str:
-    """The run's timeline as CSV text (the `changed` list column joined with `;`).
-
-    Usage:
-        >>> timeline_csv(Run(run_id="x")).splitlines()[0].startswith("run_id,seq,step")
-        True
-    """
-    return run.to_csv()
-
-
 def _target(run: Run, path: str | Path | None, suffix: str) -> Path:
     target = Path(path) if path is not None else Path(EXPORT_DIR) / f"{run.kind}-{run.run_id}{suffix}"
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -58,8 +48,8 @@ def export_json(run: Run, path: str | Path | None = None) -> Path:
     from agent_nb.replay import save_run
 
     target = _target(run, path, ".json")
-    saved = save_run(run, str(target))
-    return Path(saved) if saved else target
+    save_run(run, str(target))
+    return target
 
 
 def download_link(text: str, filename: str, label: str = "download") -> str:
@@ -76,4 +66,4 @@ def download_link(text: str, filename: str, label: str = "download") -> str:
     return f'<a download="{html.escape(filename)}" href="{uri}" target="_blank">{html.escape(label)}</a>'
 
 
-__all__ = ["EXPORT_DIR", "download_link", "export_csv", "export_json", "timeline_csv"]
+__all__ = ["EXPORT_DIR", "download_link", "export_csv", "export_json"]
