@@ -6,7 +6,16 @@ Usage:
 
 from agent_nb.recording.diff import MessageChange, StateDiff
 from agent_nb.recording.digest import llm_digest
-from agent_nb.recording.events import HOOK_POINTS, KINDS, STATUSES, TIMELINE_COLUMNS, TIMELINE_DTYPES, Event
+from agent_nb.recording.events import (
+    HOOK_POINTS,
+    KINDS,
+    STATUSES,
+    TIMELINE_COLUMNS,
+    TIMELINE_DTYPES,
+    TIMELINE_SCHEMA,
+    Column,
+    Event,
+)
 from agent_nb.recording.proxies import STOP_REASON
 from agent_nb.recording.recorder import HookSlot, Recorder, RunSpec, as_messages, hook_name
 from agent_nb.recording.run import Run
@@ -19,6 +28,8 @@ __all__ = [
     "STOP_REASON",
     "TIMELINE_COLUMNS",
     "TIMELINE_DTYPES",
+    "TIMELINE_SCHEMA",
+    "Column",
     "Event",
     "HookSlot",
     "MessageChange",

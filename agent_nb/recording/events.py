@@ -43,26 +43,47 @@ KINDS: tuple[str, ...] = ("hook", "llm", "tool")
 HOOK_POINTS: tuple[str, ...] = ("before_run", "before_llm", "before_tool", "after_tool", "on_exit", "after_run")
 STATUSES: tuple[str, ...] = ("ok", "error", "skipped", "cached")
 
-#: Timeline columns in order, with their pandas dtypes (see DESIGN.md, "Data model").
-TIMELINE_DTYPES: dict[str, Any] = {
-    "run_id": "string",
-    "seq": "int64",
-    "step": "Int64",
-    "kind": pd.CategoricalDtype(KINDS),
-    "hook_point": pd.CategoricalDtype(HOOK_POINTS),
-    "name": "string",
-    "status": pd.CategoricalDtype(STATUSES),
-    "offset_ms": "float64",
-    "duration_ms": "float64",
-    "changed": "object",
-    "messages_added": "Int64",
-    "messages_removed": "Int64",
-    "flow": "string",
-    "prompt_tokens": "Int64",
-    "completion_tokens": "Int64",
-    "summary": "string",
-    "error": "string",
-}
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One column of a frame, declared once: everything that shows or checks the column derives from it.
+
+    `label` and `width` (characters) are for tables people read: the report, the CLI, the widgets.
+
+    Usage:
+        >>> TIMELINE_SCHEMA[0].name, TIMELINE_SCHEMA[0].dtype
+        ('run_id', 'string')
+    """
+
+    name: str
+    dtype: Any
+    description: str
+    label: str
+    width: int
+
+
+#: The timeline's columns in order (DESIGN.md, "Data model"). The frame build, load validation, the report,
+#: the CLI table and the widget table all read this one declaration.
+TIMELINE_SCHEMA: tuple[Column, ...] = (
+    Column("run_id", "string", "the run (several runs concatenate into one frame)", "run", 8),
+    Column("seq", "int64", "order of the event within its run, from 0", "#", 4),
+    Column("step", "Int64", "the Agent step (0-based); NA for before_run and after_run", "step", 4),
+    Column("kind", pd.CategoricalDtype(KINDS), "hook, llm or tool", "kind", 4),
+    Column("hook_point", pd.CategoricalDtype(HOOK_POINTS), "the hook point; NA for llm and tool rows", "point", 11),
+    Column("name", "string", "hook name, generator class or tool name", "name", 22),
+    Column("status", pd.CategoricalDtype(STATUSES), "ok, error, skipped (switched off) or cached", "status", 7),
+    Column("offset_ms", "float64", "start, in ms since the run started", "start ms", 9),
+    Column("duration_ms", "float64", "duration in ms", "ms", 9),
+    Column("changed", "object", "State keys whose value changed across the event", "changed", 24),
+    Column("messages_added", "Int64", "messages added to the conversation", "+msg", 4),
+    Column("messages_removed", "Int64", "messages removed from the conversation", "-msg", 4),
+    Column("flow", "string", "run control set: continue_run or stop_run:<reason>", "flow", 16),
+    Column("prompt_tokens", "Int64", "prompt tokens of an LLM call; NA when unknown", "in tok", 6),
+    Column("completion_tokens", "Int64", "completion tokens of an LLM call; NA when unknown", "out tok", 7),
+    Column("summary", "string", "one readable line of what happened", "summary", 58),
+    Column("error", "string", "exception type and message; NA when none", "error", 40),
+)
+TIMELINE_DTYPES: dict[str, Any] = {c.name: c.dtype for c in TIMELINE_SCHEMA}
 TIMELINE_COLUMNS: tuple[str, ...] = tuple(TIMELINE_DTYPES)
 
 
