@@ -163,6 +163,29 @@ class Run:
         return len(self.step_starts)
 
     @property
+    def resumed(self) -> bool:
+        """True for a fork, or a replay of a fork: a run that started from a restored State, not its inputs.
+
+        Usage:
+            >>> Run(run_id="x", kind="fork", fork_step=1).resumed, Run(run_id="y").resumed
+            (True, False)
+        """
+        return self.kind == "fork" or self.fork_step is not None or "step" in (self.inherited or {})
+
+    @property
+    def start_step(self) -> int:
+        """The step this run's own events start at: 0, or the step a fork (or a replay of a fork) resumed at.
+
+        Usage:
+            >>> Run(run_id="x", kind="fork", fork_step=2, inherited={"step": 2}).start_step
+            2
+        """
+        if self.fork_step is not None:
+            return self.fork_step
+        step = (self.inherited or {}).get("step")
+        return step if isinstance(step, int) else 0
+
+    @property
     def exit_reason(self) -> str | None:
         """Why the Agent stopped (from the result), or None while running / after an error."""
         return (self.result or {}).get("exit_reason")

@@ -157,26 +157,13 @@ def agent_kwargs_of(run: Run, extra: Mapping[str, Any] | None = None) -> dict[st
 
 
 def is_resumed(run: Run) -> bool:
-    """True for a fork, or a replay of a fork: a run that started from a restored State, not from its inputs.
-
-    Usage:
-        >>> is_resumed(Run(run_id="x", kind="fork", fork_step=1))
-        True
-    """
-    return run.kind == "fork" or run.fork_step is not None or "step" in (run.inherited or {})
+    """Kept for callers of the replay layer: `run.resumed`."""
+    return run.resumed
 
 
 def start_step(run: Run) -> int:
-    """The step a run's own events start at: 0, or the step a fork (or a replay of a fork) resumed at.
-
-    Usage:
-        >>> start_step(Run(run_id="x", kind="fork", fork_step=2, inherited={"step": 2}))
-        2
-    """
-    if run.fork_step is not None:
-        return run.fork_step
-    step = (run.inherited or {}).get("step")
-    return step if isinstance(step, int) else 0
+    """Kept for callers of the replay layer: `run.start_step`."""
+    return run.start_step
 
 
 def own_usage(run: Run) -> dict[str, Any]:
