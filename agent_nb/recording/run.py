@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -67,6 +68,8 @@ class Run:
     generator: str = ""
     snapshots: str = "fast"
     started_at: str = field(default_factory=lambda: _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
+    #: Wall clock at the start of the run, in ns since the epoch: `offset_ms` of every event counts from here.
+    started_unix_ns: int = field(default_factory=time.time_ns)
     duration_ms: float | None = None
     status: str = "running"
     result: dict[str, Any] | None = None
