@@ -1,15 +1,20 @@
 """Build the notebooks from their sources and execute them in place.
 
 Each `notebooks/src/NN_name.py` is in the "percent" format: a line `# %%` starts a code cell and a line
-`# %% [markdown]` starts a markdown cell whose lines are comments (`# ` is stripped). Text before the first
-marker is ignored (a place for a note to editors); an IPython magic is written commented out in a code
-cell (`# %matplotlib inline`) and uncommented in the notebook. The builder writes `notebooks/NN_name.ipynb`, executes it
-with nbconvert's ExecutePreprocessor (kernel python3, working directory `notebooks/`, timeout 300 s per cell)
-and saves it with its outputs, so the notebooks read well on the repository page.
+`# %% [markdown]` starts a markdown cell whose lines are comments (`# ` is stripped). `# %% [solution]` starts a
+code cell that is collapsed in Jupyter (source and output hidden, tag `solution`): the reference solution of an
+exercise, run through its checker on every build so CI proves it passes. Text before the first marker is ignored
+(a place for a note to editors); an IPython magic is written commented out in a code cell (`# %matplotlib inline`)
+and uncommented in the notebook. The builder writes `notebooks/NN_name.ipynb`, executes it with nbconvert's
+ExecutePreprocessor (kernel python3, working directory `notebooks/`, timeout 300 s per cell) and saves it with its
+outputs, so the notebooks read well on the repository page.
+
+Widget state is not saved: a widget output keeps only its text fallback plus a one-line HTML note, so a committed
+notebook does not carry hundreds of KB of stale widget models.
 
 Usage:
     python notebooks/build.py                 # every notebook
-    python notebooks/build.py 01 03_patterns  # by number or name prefix
+    python notebooks/build.py 01 04_patterns  # by number or name prefix
     python notebooks/build.py --no-execute 02 # only convert (no outputs)
     python notebooks/build.py --allow-errors 01   # a draft: record errors as outputs instead of stopping
 """
@@ -37,7 +42,8 @@ def parse(text: str) -> list[tuple[str, str]]:
     for line in text.splitlines():
         match = MARKER.match(line)
         if match:
-            kind = "markdown" if "[markdown]" in match.group("rest") else "code"
+            rest = match.group("rest")
+            kind = "markdown" if "[markdown]" in rest else "solution" if "[solution]" in rest else "code"
             cells.append((kind, []))
         elif cells:
             cells[-1][1].append(line)
@@ -60,11 +66,29 @@ def to_notebook(source: Path) -> nbformat.NotebookNode:
     nb.metadata["language_info"] = {"name": "python"}
     for kind, text in parse(source.read_text(encoding="utf-8")):
         cell = nbformat.v4.new_markdown_cell(text) if kind == "markdown" else nbformat.v4.new_code_cell(text)
+        if kind == "solution":  # collapsed in JupyterLab and Notebook 7; the reader expands it to peek
+            cell.metadata["tags"] = ["solution"]
+            cell.metadata["jupyter"] = {"source_hidden": True, "outputs_hidden": True}
         nb.cells.append(cell)
     # Stable cell ids keep the diffs of a rebuilt notebook small.
     for i, cell in enumerate(nb.cells):
         cell["id"] = f"{source.stem[:2]}-{i:03d}"
     return nb
+
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_NOTE = "<p><i>Interactive widget: run this notebook in Jupyter to use it.</i></p>"
+
+
+def strip_widgets(nb: nbformat.NotebookNode) -> None:
+    """Drop saved widget state and widget views; keep the text fallback and a one-line note."""
+    nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if WIDGET_VIEW in data:
+                del data[WIDGET_VIEW]
+                data["text/html"] = WIDGET_NOTE
 
 
 def build(source: Path, execute: bool = True, allow_errors: bool = False) -> Path:
@@ -73,9 +97,12 @@ def build(source: Path, execute: bool = True, allow_errors: bool = False) -> Pat
     target = HERE / f"{source.stem}.ipynb"
     if execute:
         started = time.perf_counter()
-        executor = ExecutePreprocessor(timeout=300, kernel_name="python3", allow_errors=allow_errors)
+        executor = ExecutePreprocessor(
+            timeout=300, kernel_name="python3", allow_errors=allow_errors, store_widget_state=False
+        )
         executor.preprocess(nb, {"metadata": {"path": str(HERE)}})
         print(f"{target.name}: executed in {time.perf_counter() - started:.1f} s")
+    strip_widgets(nb)
     nbformat.validate(nb)
     nbformat.write(nb, target)
     return target

@@ -1,0 +1,298 @@
+"""
+Checkers for the notebook exercises: each runs your answer on the offline scripted model and asserts its behaviour.
+
+Every checker raises `AssertionError` with a hint when something is off, and prints one "OK" line when all is well.
+They use only the public API (`Recorder`, `Run`, `demo_agent`) and haystack itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from haystack.components.agents import Agent
+from haystack.components.generators.chat.mock import MockChatGenerator
+from haystack.dataclasses import ChatMessage, ChatRole
+from haystack.hooks.human_in_the_loop import (
+    AlwaysAskPolicy,
+    BlockingConfirmationStrategy,
+    ConfirmationHook,
+)
+
+from agent_nb import Recorder, Run, demo_agent
+from agent_nb.demo import ScriptedChatGenerator, demo_tools
+
+__all__ = [
+    "check_async_hook",
+    "check_budget",
+    "check_continue_seq",
+    "check_context_hook",
+    "check_guardrail",
+    "check_lifecycle_hook",
+    "check_non_blocking_hook",
+    "check_once_reminder",
+    "check_rejecting_ui",
+    "check_require_tool",
+    "check_step_counts",
+    "check_step_limit",
+    "check_without_require",
+]
+
+CITY_NOTE = "The user is in Lima."
+
+
+def _ok(text: str) -> None:
+    print(f"OK: {text}")
+
+
+def _texts(messages: list[ChatMessage], role: ChatRole) -> list[str]:
+    return [m.text or "" for m in messages if m.is_from(role)]
+
+
+def _tool_rows(run: Run, name: str | None = None) -> Any:
+    rows = run.timeline.query("kind == 'tool'")
+    return rows if name is None else rows[rows["name"] == name]
+
+
+# --- 01 quickstart -----------------------------------------------------------------------------------------------
+
+
+def check_continue_seq(run: Run, seq: int) -> None:
+    """Exercise 01.1: `seq` is the event that set `continue_run` in `run`."""
+    assert isinstance(seq, int), f"give the seq as an int, got {seq!r}"
+    row = run.timeline.set_index("seq").loc[seq]
+    assert row["flow"] == "continue_run", f"event {seq} ({row['name']}) did not set continue_run: flow={row['flow']!r}"
+    assert run.state_at(seq, when="after")["continue_run"] is True
+    _ok(f"event {seq} is {row['name']} at {row['hook_point']}: it set continue_run")
+
+
+def check_without_require(run: Run) -> None:
+    """Exercise 01.2: `run` was recorded with RequireToolHook switched off."""
+    rows = run.timeline.query("name == 'RequireToolHook'")
+    assert len(rows), "RequireToolHook has no row: switch it off (it then shows as skipped), do not remove it"
+    assert set(rows["status"]) == {"skipped"}, f"RequireToolHook ran: statuses {sorted(set(rows['status']))}"
+    assert not len(_tool_rows(run, "save_note")), "save_note ran, so the hook was not what made it run"
+    assert run.exit_reason == "text", f"the run should end on the first text answer, got {run.exit_reason!r}"
+    _ok(f"RequireToolHook skipped, no note saved, {run.steps} steps instead of 4")
+
+
+# --- 02 write your own hook --------------------------------------------------------------------------------------
+
+
+def check_context_hook(hook: Any) -> None:
+    """Exercise 02.1: a before_llm hook that adds the system message "The user is in Lima." once per run."""
+    rec = Recorder(demo_agent(hooks={"before_llm": [hook]}))
+    for _ in range(2):  # twice with the same object: state kept on the hook object would show here
+        run = rec.run("What is 2 + 3, and the weather in Paris?")
+        assert run.status == "ok", f"the run failed: {run.describe()}"
+        assert run.steps >= 2, "the task takes two steps (tools, then the answer)"
+        final = run.result["messages"]
+        notes = [t for t in _texts(final, ChatRole.SYSTEM) if t == CITY_NOTE]
+        assert len(notes) == 1, f"expected exactly one system message {CITY_NOTE!r}, found {len(notes)}"
+        first_llm = int(run.timeline.query("kind == 'llm'")["seq"].iloc[0])
+        seen = run.state_at(first_llm)["messages"]
+        assert CITY_NOTE in _texts(seen, ChatRole.SYSTEM), "the model's first call did not see the note"
+        assert _texts(seen, ChatRole.USER) == ["What is 2 + 3, and the weather in Paris?"], "keep the user's task"
+        assert seen[0].is_from(ChatRole.SYSTEM) and "helpful assistant" in (seen[0].text or ""), (
+            "keep the system prompt first: insert the note after it, do not replace it"
+        )
+    _ok("one note, seen by the first LLM call, not repeated at later steps, on two runs")
+
+
+def _stubborn_agent(hook: Any, max_agent_steps: int = 10) -> Agent:
+    """An Agent whose model always answers in text and never calls a tool."""
+    return Agent(
+        chat_generator=MockChatGenerator("I have nothing to save."),
+        tools=demo_tools(),
+        hooks={"on_exit": [hook]},
+        max_agent_steps=max_agent_steps,
+    )
+
+
+def check_require_tool(hook: Any) -> None:
+    """Exercise 02.2: an on_exit hook that makes the model call `save_note`, with a loop guard."""
+    rec = Recorder(demo_agent(hooks={"on_exit": [hook]}))
+    for attempt in (1, 2):  # the same hook object twice: a counter kept on `self` breaks the second run
+        run = rec.run("What is 2 + 3?")
+        assert run.status == "ok", f"run {attempt} failed: {run.describe()}"
+        assert len(_tool_rows(run, "save_note")) == 1, f"run {attempt}: save_note should run once"
+        assert run.exit_reason == "text", f"run {attempt}: expected exit 'text', got {run.exit_reason!r}"
+        flows = run.timeline.query("hook_point == 'on_exit'")["flow"].tolist()
+        assert "continue_run" in flows, f"run {attempt}: the hook never set continue_run"
+    stubborn = Recorder(_stubborn_agent(hook)).run("What is 2 + 3?")
+    assert stubborn.exit_reason != "max_agent_steps", (
+        "a model that never calls save_note looped until max_agent_steps: add a loop guard "
+        "(count your reminders in state.data['messages'] and give up after 2)"
+    )
+    reminders = stubborn.timeline.query("hook_point == 'on_exit' and flow == 'continue_run'")
+    assert 1 <= len(reminders) <= 3, f"give up after a few reminders, not {len(reminders)}"
+    _ok(f"save_note called after a reminder (twice in a row); a stubborn model is let go after {len(reminders)}")
+
+
+def check_guardrail(hook: Any) -> None:
+    """Exercise 02.3: a before_tool hook that blocks every `search` call and tells the model why."""
+    run = Recorder(demo_agent(hooks={"before_tool": [hook]}, max_agent_steps=6)).run(
+        "Look up continue_run. What is 2 + 3?"
+    )
+    assert not len(_tool_rows(run, "search")), "search ran: the guardrail must keep it from running"
+    assert len(_tool_rows(run, "add")) == 1, "add must still run: block only the dangerous call"
+    assert run.exit_reason == "text", (
+        f"the run ended with {run.exit_reason!r}: if the model is not told the call was blocked it asks again "
+        "and again; answer the blocked call with an error tool result"
+    )
+    results = [m for m in run.result["messages"] if m.tool_call_result is not None]
+    blocked = [m for m in results if m.tool_call_result.origin.tool_name == "search"]
+    assert blocked and all(m.tool_call_result.error for m in blocked), "answer the blocked call with error=True"
+    _ok(f"search blocked, add ran, the model was told: {run.final_answer!r}")
+
+
+# --- 03 hook points ----------------------------------------------------------------------------------------------
+
+
+def check_step_counts(answer: dict[str, int]) -> None:
+    """Exercise 03.1: the step_count each point reads in a run with one tool step and a text answer."""
+    seen: dict[str, int] = {}
+
+    def probe(point: str) -> Any:
+        class Probe:
+            def run(self, state: Any) -> None:
+                seen.setdefault(point, state.data["step_count"])
+
+        return Probe()
+
+    points = ["before_run", "before_llm", "before_tool", "after_tool", "on_exit", "after_run"]
+    Agent(
+        chat_generator=ScriptedChatGenerator(), tools=demo_tools(), hooks={p: [probe(p)] for p in points}
+    ).run([ChatMessage.from_user("What is 2 + 3?")])
+    # before_llm fires twice (steps 0 and 1); the first is asked for, as for every point
+    wrong = {p: (answer.get(p), seen[p]) for p in points if answer.get(p) != seen[p]}
+    assert not wrong, "; ".join(f"{p}: you said {a}, it reads {s}" for p, (a, s) in wrong.items())
+    _ok("step_count at all six points, as haystack sets it")
+
+
+def check_step_limit(hook: Any) -> None:
+    """Exercise 03.2: a before_llm hook that stops the run with reason "llm_limit" after 2 LLM calls."""
+    rec = Recorder(demo_agent(hooks={"before_llm": [hook]}))
+    run = rec.run("What is 2 + 3, and the weather in Paris? Then save a note.")
+    llm = run.timeline.query("kind == 'llm'")
+    assert run.exit_reason == "llm_limit", f"expected exit_reason 'llm_limit', got {run.exit_reason!r}"
+    assert len(llm) == 2, f"expected 2 LLM calls before the stop, got {len(llm)}"
+    short = rec.run("Hello!")
+    assert short.exit_reason == "text", "a run that needs one LLM call must not be stopped"
+    _ok("stopped before the third LLM call; a one-call run is untouched")
+
+
+# --- 04 patterns -------------------------------------------------------------------------------------------------
+
+
+def check_once_reminder(hook: Any) -> None:
+    """Exercise 04.1: an on_exit hook that asks once for a longer answer when the answer is under 8 words."""
+    rec = Recorder(demo_agent(hooks={"on_exit": [hook]}))
+    run = rec.run("What is 2 + 3?")
+    continues = run.timeline.query("hook_point == 'on_exit' and flow == 'continue_run'")
+    assert len(continues) == 1, f"ask exactly once, got {len(continues)} continue_run"
+    assert run.exit_reason == "text" and run.final_answer and len(run.final_answer.split()) >= 8, (
+        f"the final answer should be the longer one: {run.final_answer!r}"
+    )
+    stubborn = Recorder(_stubborn_agent(hook)).run("What is 2 + 3?")
+    n = len(stubborn.timeline.query("hook_point == 'on_exit' and flow == 'continue_run'"))
+    assert n == 1, f"with a model that never writes more, ask once and let it go (asked {n} times)"
+    _ok("one request for a longer answer; the run then ends, also with a stubborn model")
+
+
+def check_lifecycle_hook(factory: Callable[[], Any]) -> None:
+    """Exercise 04.2: a class hook that opens its resource once in warm_up and releases it in close."""
+    hook = factory()
+    agent = demo_agent(hooks={"before_llm": [hook]})
+    for _ in range(3):
+        agent.run([ChatMessage.from_user("What is 2 + 3?")])
+    assert getattr(hook, "opened", None) == 1, f"open the resource once (warm_up runs every run): {hook.opened}"
+    assert not getattr(hook, "closed", True), "close() ran too early"
+    agent.close()
+    assert hook.closed is True, "agent.close() must release the resource (hook.closed = True)"
+    _ok("warm_up idempotent over three runs, close() releases the resource")
+
+
+# --- 05 built-in hooks -------------------------------------------------------------------------------------------
+
+BUDGET_TASK = "Look up continue_run and stop_run. What is the weather in Paris and Tokyo? Then save a note."
+
+
+def _llm_calls_under(budget: int) -> tuple[int, str | None]:
+    from haystack.hooks.budget import TokenBudgetHook
+
+    with warnings.catch_warnings():  # the hook is experimental and says so when built
+        warnings.simplefilter("ignore")
+        hook = TokenBudgetHook(max_total_tokens=budget)
+    run = Recorder(demo_agent(hooks={"before_llm": [hook]})).run(BUDGET_TASK)
+    return len(run.timeline.query("kind == 'llm'")), run.exit_reason
+
+
+def check_budget(max_total_tokens: int) -> None:
+    """Exercise 05.1: the LARGEST TokenBudgetHook budget that allows exactly one LLM call on BUDGET_TASK."""
+    llm, exit_reason = _llm_calls_under(max_total_tokens)
+    assert exit_reason == "token_budget_exceeded", f"the budget never stopped the run ({exit_reason!r})"
+    assert llm == 1, f"{max_total_tokens} tokens allowed {llm} LLM calls, not 1"
+    more, _ = _llm_calls_under(max_total_tokens + 1)
+    assert more == 2, f"{max_total_tokens + 1} also stops after one call: find the largest budget"
+    _ok(f"max_total_tokens={max_total_tokens} is the largest budget that stops after one LLM call")
+
+
+def check_rejecting_ui(ui: Any) -> None:
+    """Exercise 05.2: a confirmation UI that rejects every save_note call and confirms the rest."""
+    strategy = BlockingConfirmationStrategy(confirmation_policy=AlwaysAskPolicy(), confirmation_ui=ui)
+    hook = ConfirmationHook(confirmation_strategies={"*": strategy})
+    run = Recorder(demo_agent(hooks={"before_tool": [hook]}, max_agent_steps=6)).run(
+        "What is 2 + 3? Then save a note."
+    )
+    assert not len(_tool_rows(run, "save_note")), "save_note ran: reject it"
+    assert len(_tool_rows(run, "add")) == 1, "add should be confirmed and run"
+    errors = [m for m in run.result["messages"] if m.tool_call_result is not None and m.tool_call_result.error]
+    assert any(m.tool_call_result.origin.tool_name == "save_note" for m in errors), "no rejection result for save_note"
+    _ok("save_note rejected (an error tool result tells the model), add confirmed")
+
+
+# --- 06 async ----------------------------------------------------------------------------------------------------
+
+
+async def check_async_hook(hook: Any) -> None:
+    """Exercise 06.1: an async before_llm hook that adds the system message "The user is in Lima." once."""
+    assert hasattr(hook, "run_async"), "decorate an `async def` function with @hook (it then has run_async)"
+    rec = Recorder(demo_agent(hooks={"before_llm": [hook]}))
+    run = await rec.run_async("What is 2 + 3, and the weather in Paris?")
+    notes = [t for t in _texts(run.result["messages"], ChatRole.SYSTEM) if t == CITY_NOTE]
+    assert len(notes) == 1, f"expected exactly one {CITY_NOTE!r} system message, found {len(notes)}"
+    try:
+        demo_agent(hooks={"before_llm": [hook]}).run([ChatMessage.from_user("What is 2 + 3?")])
+    except RuntimeError:
+        sync_note = "a sync run refuses it (RuntimeError), as haystack documents for async-only hooks"
+    else:
+        sync_note = "it also runs in sync runs (you gave it a sync function too)"
+    _ok(f"async hook ran once per run in run_async; {sync_note}")
+
+
+async def check_non_blocking_hook(hook: Any, *, slow_s: float = 0.2) -> None:
+    """Exercise 06.2: a hook that waits `slow_s` seconds without blocking the event loop of an async run."""
+    ticks: list[float] = []
+    stop = asyncio.Event()
+
+    async def ticker() -> None:
+        while not stop.is_set():
+            ticks.append(time.perf_counter())
+            await asyncio.sleep(0.01)
+
+    task = asyncio.create_task(ticker())
+    agent = demo_agent(hooks={"before_run": [hook]}, system_prompt=None)
+    started = time.perf_counter()
+    await agent.run_async([ChatMessage.from_user("Hello!")])
+    elapsed = time.perf_counter() - started
+    stop.set()
+    await task
+    gaps = [b - a for a, b in zip(ticks, ticks[1:])]
+    worst = max(gaps, default=elapsed)
+    assert elapsed >= slow_s * 0.9, f"the hook should take about {slow_s} s (the run took {elapsed:.2f} s)"
+    assert worst < slow_s / 2, f"the event loop was blocked for {worst * 1000:.0f} ms: do not sleep on the loop"
+    _ok(f"the hook waited {elapsed * 1000:.0f} ms; the loop's longest pause was {worst * 1000:.0f} ms")
