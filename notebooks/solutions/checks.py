@@ -8,6 +8,7 @@ They use only the public API (`Recorder`, `Run`, `demo_agent`) and haystack itse
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 import warnings
 from collections.abc import Callable
@@ -28,8 +29,8 @@ from agent_nb.demo import ScriptedChatGenerator, demo_tools
 __all__ = [
     "check_async_hook",
     "check_budget",
-    "check_continue_seq",
     "check_context_hook",
+    "check_continue_seq",
     "check_guardrail",
     "check_lifecycle_hook",
     "check_non_blocking_hook",
@@ -164,9 +165,9 @@ def check_step_counts(answer: dict[str, int]) -> None:
         return Probe()
 
     points = ["before_run", "before_llm", "before_tool", "after_tool", "on_exit", "after_run"]
-    Agent(
-        chat_generator=ScriptedChatGenerator(), tools=demo_tools(), hooks={p: [probe(p)] for p in points}
-    ).run([ChatMessage.from_user("What is 2 + 3?")])
+    Agent(chat_generator=ScriptedChatGenerator(), tools=demo_tools(), hooks={p: [probe(p)] for p in points}).run(
+        [ChatMessage.from_user("What is 2 + 3?")]
+    )
     # before_llm fires twice (steps 0 and 1); the first is asked for, as for every point
     wrong = {p: (answer.get(p), seen[p]) for p in points if answer.get(p) != seen[p]}
     assert not wrong, "; ".join(f"{p}: you said {a}, it reads {s}" for p, (a, s) in wrong.items())
@@ -245,9 +246,7 @@ def check_rejecting_ui(ui: Any) -> None:
     """Exercise 05.2: a confirmation UI that rejects every save_note call and confirms the rest."""
     strategy = BlockingConfirmationStrategy(confirmation_policy=AlwaysAskPolicy(), confirmation_ui=ui)
     hook = ConfirmationHook(confirmation_strategies={"*": strategy})
-    run = Recorder(demo_agent(hooks={"before_tool": [hook]}, max_agent_steps=6)).run(
-        "What is 2 + 3? Then save a note."
-    )
+    run = Recorder(demo_agent(hooks={"before_tool": [hook]}, max_agent_steps=6)).run("What is 2 + 3? Then save a note.")
     assert not len(_tool_rows(run, "save_note")), "save_note ran: reject it"
     assert len(_tool_rows(run, "add")) == 1, "add should be confirmed and run"
     errors = [m for m in run.result["messages"] if m.tool_call_result is not None and m.tool_call_result.error]
@@ -291,7 +290,7 @@ async def check_non_blocking_hook(hook: Any, *, slow_s: float = 0.2) -> None:
     elapsed = time.perf_counter() - started
     stop.set()
     await task
-    gaps = [b - a for a, b in zip(ticks, ticks[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(ticks)]
     worst = max(gaps, default=elapsed)
     assert elapsed >= slow_s * 0.9, f"the hook should take about {slow_s} s (the run took {elapsed:.2f} s)"
     assert worst < slow_s / 2, f"the event loop was blocked for {worst * 1000:.0f} ms: do not sleep on the loop"
