@@ -452,4 +452,34 @@ def run_report(
     return text
 
 
-__all__ = ["run_report"]
+_STATIC_CSS = (
+    ".anb-static table{border-collapse:collapse;font-size:12px}"
+    ".anb-static th,.anb-static td{border:1px solid #ccc8;padding:2px 6px;text-align:left;vertical-align:top}"
+    ".anb-static td.num{text-align:right}.anb-static .wrap{max-height:480px;overflow:auto}"
+    ".anb-static img.chart{max-width:100%;height:auto}.anb-static .muted{opacity:.7}"
+    ".anb-static .pill{padding:0 5px;border-radius:8px}.anb-static tr.st-error td{color:#b00000}"
+    ".anb-static tr.st-skipped td{opacity:.6;font-style:italic}"
+)
+
+
+def static_trace_html(run: Run | None, *, max_rows: int | None = 500) -> str:
+    """The trace view as static HTML (chart image, legend and escaped table) for frontends with no widget manager.
+
+    Usage:
+        >>> from agent_nb.recording import Run
+        >>> "No run" in static_trace_html(None)
+        True
+    """
+    if run is None:
+        return '<div class="anb-static"><p>No run to show yet.</p></div>'
+    frame = run.timeline
+    rows = len(frame) if max_rows is None else max_rows
+    chart = _chart(run) if len(frame) else '<p class="muted">No events recorded.</p>'
+    return (
+        f'<div class="anb-static"><style>{_STATIC_CSS}</style>'
+        f"<p><b>{_e(run.describe())}</b></p>{chart}{_legend()}{_timeline_table(frame, rows)}"
+        '<p class="muted">A static rendering: run the notebook for the interactive trace view.</p></div>'
+    )
+
+
+__all__ = ["run_report", "static_trace_html"]

@@ -1,0 +1,963 @@
+// agent_nb trace view: a run as a waterfall grouped by step, a detail pane, and a virtualized event table.
+// Plain ES module for anywidget (no build step). Data arrives as columns in the `data` trait; the detail of the
+// selected event comes back from Python in `detail` after we set `selected`. All recorded text goes through
+// textContent (never innerHTML): an agent's output is untrusted.
+
+const ROW_H = 22; // waterfall row height (px)
+const LABEL_W = 210; // waterfall label column (px)
+const TABLE_ROW_H = 24;
+const AXIS_H = 26;
+
+function h(tag, cls, text) {
+  const node = document.createElement(tag);
+  if (cls) node.className = cls;
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  return node;
+}
+
+function cssVar(el, name, fallback) {
+  const v = getComputedStyle(el).getPropertyValue(name).trim();
+  return v || fallback;
+}
+
+function niceStep(span, px) {
+  // A round tick step giving roughly one label every 90 px.
+  const raw = (span / Math.max(px, 1)) * 90;
+  const p = Math.pow(10, Math.floor(Math.log10(raw)));
+  for (const m of [1, 2, 5, 10]) if (m * p >= raw) return m * p;
+  return 10 * p;
+}
+
+function fmtMs(v) {
+  if (Math.abs(v) >= 10000) return (v / 1000).toFixed(1) + " s";
+  if (Math.abs(v) >= 1000) return (v / 1000).toFixed(2) + " s";
+  if (Math.abs(v) >= 10) return v.toFixed(0) + " ms";
+  return v.toFixed(2) + " ms";
+}
+
+function stepLabel(step) {
+  if (step === -1) return "run start";
+  if (step === -2) return "run end";
+  return "step " + step;
+}
+
+// ---- the model's data, prepared once per `data` change --------------------------------------------------------
+function prepare(model) {
+  const d = model.get("data") || {};
+  const pal = model.get("palette") || {};
+  const n = d.n || 0;
+  const colorKey = new Array(n);
+  const groups = new Map(); // step key -> {key, members: [i...], start, end}
+  let maxEnd = 0;
+  for (let i = 0; i < n; i++) {
+    const kind = pal.kinds[d.kind[i]];
+    colorKey[i] = kind === "hook" && d.point[i] >= 0 ? pal.points[d.point[i]] : kind;
+    const key = d.step[i];
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { key, members: [], start: Infinity, end: 0 }));
+    g.members.push(i);
+    g.start = Math.min(g.start, d.t0[i]);
+    g.end = Math.max(g.end, d.t0[i] + d.dur[i]);
+    maxEnd = Math.max(maxEnd, d.t0[i] + d.dur[i]);
+  }
+  const order = [...groups.values()].sort((a, b) => a.start - b.start || a.key - b.key);
+  let maxRel = 0;
+  for (const g of order) maxRel = Math.max(maxRel, g.end - g.start);
+  const groupOf = new Int32Array(n);
+  order.forEach((g, gi) => g.members.forEach((i) => (groupOf[i] = gi)));
+  const indexOfSeq = new Map();
+  for (let i = 0; i < n; i++) indexOfSeq.set(d.seq[i], i);
+  return { d, pal, n, colorKey, groups: order, groupOf, maxEnd, maxRel, indexOfSeq };
+}
+
+function render({ model, el }) {
+  const root = h("div", "anb-tv");
+  el.appendChild(root);
+
+  // ---- toolbar ----
+  const bar = h("div", "anb-tv-bar");
+  const outcome = h("span", "anb-tv-outcome");
+  const counts = h("span", "anb-tv-counts");
+  const modeBtn = h("button", "anb-tv-mode", "");
+  modeBtn.title = "absolute time, or each step aligned at its own start";
+  const kindBox = h("span", "anb-tv-kinds");
+  const search = h("input", "anb-tv-search");
+  search.type = "search";
+  search.placeholder = "filter: name or summary";
+  const foldBtn = h("button", "anb-tv-fold", "expand all");
+  const resetBtn = h("button", "anb-tv-reset", "reset zoom");
+  resetBtn.title = "reset zoom, pan and the time brush";
+  bar.append(outcome, counts, modeBtn, kindBox, search, foldBtn, resetBtn);
+
+  // ---- waterfall + detail ----
+  const main = h("div", "anb-tv-main");
+  const wf = h("div", "anb-tv-wf");
+  const axis = h("canvas", "anb-tv-axis");
+  axis.title = "drag to brush a time range (filters the table); wheel to zoom; click to clear the brush";
+  const wrap = h("div", "anb-tv-wrap");
+  const scroller = h("div", "anb-tv-scroll");
+  scroller.tabIndex = 0;
+  const spacer = h("div", "anb-tv-spacer");
+  scroller.appendChild(spacer);
+  const canvas = h("canvas", "anb-tv-canvas");
+  const tip = h("div", "anb-tv-tip");
+  wrap.append(scroller, canvas, tip);
+  const legend = h("div", "anb-tv-legend");
+  wf.append(axis, wrap, legend);
+  const detail = h("div", "anb-tv-detail");
+  main.append(wf, detail);
+
+  // ---- table ----
+  const tableBox = h("div", "anb-tv-table");
+  const thead = h("div", "anb-tv-thead");
+  const tscroll = h("div", "anb-tv-tscroll");
+  const tspacer = h("div", "anb-tv-tspacer");
+  tscroll.appendChild(tspacer);
+  const tfoot = h("div", "anb-tv-tfoot");
+  tableBox.append(thead, tscroll, tfoot);
+  root.append(bar, main, tableBox);
+
+  // ---- view state (frontend only) ----
+  let P = prepare(model);
+  let expanded = new Set(); // group keys shown one row per event
+  let autoFold = true;
+  let rows = []; // {group, i (event index) or -1 for a group header}
+  let visible = []; // event indexes passing the filters, in seq order
+  let visibleSet = new Uint8Array(0);
+  let hoverI = -1;
+  let drag = null;
+  const cleanups = [];
+
+  function domain() {
+    const z = model.get("zoom");
+    const full = model.get("mode") === "step" ? P.maxRel : P.maxEnd;
+    if (z && z.length === 2 && z[1] > z[0]) return [z[0], z[1]];
+    return [0, Math.max(full, 1e-3) * 1.02];
+  }
+  function rel(i) {
+    return model.get("mode") === "step" ? P.d.t0[i] - P.groups[P.groupOf[i]].start : P.d.t0[i];
+  }
+  function groupStart(g) {
+    return model.get("mode") === "step" ? 0 : g.start;
+  }
+
+  function buildRows() {
+    if (autoFold) {
+      expanded = new Set(P.groups.length <= 30 ? P.groups.map((g) => g.key) : []);
+    }
+    rows = [];
+    P.groups.forEach((g, gi) => {
+      rows.push({ gi, i: -1 });
+      if (expanded.has(g.key)) for (const i of g.members) rows.push({ gi, i });
+    });
+    spacer.style.height = rows.length * ROW_H + "px";
+    foldBtn.textContent = expanded.size === P.groups.length && P.groups.length ? "collapse all" : "expand all";
+  }
+
+  function filter() {
+    const kinds = new Set(model.get("kinds"));
+    const needle = (model.get("search") || "").trim().toLowerCase();
+    const br = model.get("brush") || [];
+    const d = P.d;
+    visible = [];
+    visibleSet = new Uint8Array(P.n);
+    for (let i = 0; i < P.n; i++) {
+      if (!kinds.has(P.pal.kinds[d.kind[i]])) continue;
+      if (needle && !d.names[d.name[i]].toLowerCase().includes(needle) && !d.summary[i].toLowerCase().includes(needle))
+        continue;
+      if (br.length === 2) {
+        const t0 = rel(i);
+        if (t0 + d.dur[i] < br[0] || t0 > br[1]) continue;
+      }
+      visible.push(i);
+      visibleSet[i] = 1;
+    }
+  }
+
+  // ---- header, counts, legend ----
+  function drawBar() {
+    const meta = model.get("meta") || {};
+    outcome.className = "anb-tv-outcome anb-tv-o-" + (meta.outcome || "none");
+    outcome.textContent = meta.outcome_text || "no run";
+    const errors = meta.errors || 0;
+    const parts = [`${P.n} events`, `${visible.length} shown`];
+    counts.textContent = parts.join(" · ");
+    const err = h("span", errors ? "anb-tv-errcount" : "anb-tv-muted", ` · ${errors} error${errors === 1 ? "" : "s"}`);
+    counts.appendChild(err);
+    if (meta.resumed) counts.appendChild(h("span", "anb-tv-muted", ` · fork of ${meta.parent_id} @ step ${meta.start_step}`));
+    modeBtn.textContent = model.get("mode") === "step" ? "time: per step" : "time: absolute";
+    const shown = new Set(model.get("kinds"));
+    kindBox.replaceChildren();
+    for (const k of P.pal.kinds) {
+      const chip = h("label", "anb-tv-chip");
+      const box = h("input");
+      box.type = "checkbox";
+      box.checked = shown.has(k);
+      box.addEventListener("change", () => {
+        const next = P.pal.kinds.filter((x) => (x === k ? box.checked : shown.has(x)));
+        model.set("kinds", next);
+        model.save_changes();
+      });
+      chip.append(box, document.createTextNode(" " + k));
+      kindBox.appendChild(chip);
+    }
+    if (document.activeElement !== search) search.value = model.get("search") || "";
+  }
+
+  function drawLegend() {
+    legend.replaceChildren();
+    const used = new Set(P.colorKey);
+    for (const key of P.pal.order) {
+      if (!used.has(key)) continue;
+      const item = h("span", "anb-tv-legend-item");
+      const sw = h("span", "anb-tv-swatch");
+      sw.style.background = P.pal.colors[key];
+      item.append(sw, document.createTextNode(P.pal.labels[key] || key));
+      legend.appendChild(item);
+    }
+    const marks = [
+      ["anb-tv-m-err", "error"],
+      ["anb-tv-m-skip", "skipped"],
+      ["anb-tv-m-cached", "cached / given"],
+      ["anb-tv-m-wait", "waiting for you"],
+      ["anb-tv-m-flow", "▶ continue_run  ■ stop_run"],
+    ];
+    for (const [cls, text] of marks) {
+      const item = h("span", "anb-tv-legend-item");
+      item.append(h("span", "anb-tv-swatch " + cls), document.createTextNode(text));
+      legend.appendChild(item);
+    }
+    legend.appendChild(h("span", "anb-tv-muted", " · wheel over the axis (or ctrl+wheel) zooms, drag pans, ↑/↓ step through events"));
+  }
+
+  // ---- canvas drawing ----
+  function colors() {
+    return {
+      fg: cssVar(el, "--jp-ui-font-color1", getComputedStyle(el).color || "#222"),
+      muted: cssVar(el, "--jp-ui-font-color2", "#777"),
+      bg: cssVar(el, "--jp-layout-color0", "#fff"),
+      band: cssVar(el, "--jp-layout-color2", "#eee"),
+      grid: cssVar(el, "--jp-border-color2", "#ddd"),
+      sel: cssVar(el, "--jp-brand-color1", "#1976d2"),
+      err: P.pal.error || "#d00000",
+      font: cssVar(el, "--jp-ui-font-family", "system-ui, sans-serif"),
+    };
+  }
+
+  function sizeCanvas(c, w, hgt) {
+    const dpr = window.devicePixelRatio || 1;
+    if (c.width !== Math.round(w * dpr) || c.height !== Math.round(hgt * dpr)) {
+      c.width = Math.round(w * dpr);
+      c.height = Math.round(hgt * dpr);
+      c.style.width = w + "px";
+      c.style.height = hgt + "px";
+    }
+    const ctx = c.getContext("2d");
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    return ctx;
+  }
+
+  function plotWidth() {
+    return Math.max(scroller.clientWidth - LABEL_W - 8, 50);
+  }
+  function xOf(t) {
+    const [x0, x1] = domain();
+    return LABEL_W + ((t - x0) / (x1 - x0)) * plotWidth();
+  }
+  function tOf(x) {
+    const [x0, x1] = domain();
+    return x0 + ((x - LABEL_W) / plotWidth()) * (x1 - x0);
+  }
+
+  function drawAxis(C) {
+    const w = scroller.clientWidth;
+    const ctx = sizeCanvas(axis, w, AXIS_H);
+    ctx.clearRect(0, 0, w, AXIS_H);
+    ctx.font = `11px ${C.font}`;
+    ctx.fillStyle = C.muted;
+    ctx.textBaseline = "middle";
+    ctx.fillText(model.get("mode") === "step" ? "ms since step start" : "ms since run start", 6, AXIS_H / 2);
+    const [x0, x1] = domain();
+    const step = niceStep(x1 - x0, plotWidth());
+    ctx.strokeStyle = C.grid;
+    for (let t = Math.ceil(x0 / step) * step; t <= x1; t += step) {
+      const x = xOf(t);
+      ctx.beginPath();
+      ctx.moveTo(x + 0.5, AXIS_H - 7);
+      ctx.lineTo(x + 0.5, AXIS_H);
+      ctx.stroke();
+      ctx.fillStyle = C.fg;
+      ctx.fillText(fmtMs(t), x + 3, AXIS_H / 2 - 2);
+    }
+    const br = model.get("brush") || [];
+    if (br.length === 2) {
+      ctx.fillStyle = C.sel;
+      ctx.globalAlpha = 0.25;
+      ctx.fillRect(xOf(br[0]), 0, Math.max(xOf(br[1]) - xOf(br[0]), 2), AXIS_H);
+      ctx.globalAlpha = 1;
+    }
+  }
+
+  function barRect(i, y) {
+    const d = P.d;
+    const t = rel(i);
+    const x = xOf(t);
+    const w = Math.max(((d.dur[i]) / (domain()[1] - domain()[0])) * plotWidth(), d.status[i] === 2 ? 6 : 3);
+    return [x, y + 4, w, ROW_H - 8];
+  }
+
+  function drawEvent(ctx, C, i, y, dim) {
+    const d = P.d;
+    const [x, by, w, bh] = barRect(i, y);
+    if (x + w < LABEL_W || x > LABEL_W + plotWidth() + 4) return;
+    const color = P.pal.colors[P.colorKey[i]] || P.pal.fallback;
+    const status = P.pal.statuses[d.status[i]];
+    ctx.globalAlpha = dim ? 0.2 : 1;
+    if (status === "skipped") {
+      ctx.setLineDash([3, 2]);
+      ctx.strokeStyle = color;
+      ctx.lineWidth = 1.5;
+      ctx.strokeRect(x + 0.5, by + 0.5, w, bh);
+      ctx.setLineDash([]);
+    } else {
+      ctx.fillStyle = color;
+      ctx.fillRect(x, by, w, bh);
+      if (status === "cached") {
+        // Diagonal stripes: the reply or result came from a recording (or was typed in).
+        ctx.save();
+        ctx.beginPath();
+        ctx.rect(x, by, w, bh);
+        ctx.clip();
+        ctx.strokeStyle = C.bg;
+        ctx.lineWidth = 2;
+        for (let s = x - bh; s < x + w; s += 6) {
+          ctx.beginPath();
+          ctx.moveTo(s, by + bh);
+          ctx.lineTo(s + bh, by);
+          ctx.stroke();
+        }
+        ctx.restore();
+      }
+    }
+    const wait = d.wait[i];
+    if (wait > 0) {
+      // Time spent waiting for a person, drawn apart from the hook's own time.
+      const ww = Math.max((wait / (domain()[1] - domain()[0])) * plotWidth(), 3);
+      ctx.fillStyle = C.band;
+      ctx.fillRect(x, by, Math.min(ww, w), bh);
+      ctx.strokeStyle = C.muted;
+      ctx.setLineDash([2, 2]);
+      ctx.strokeRect(x + 0.5, by + 0.5, Math.min(ww, w), bh);
+      ctx.setLineDash([]);
+      if (ww > 70) {
+        ctx.fillStyle = C.fg;
+        ctx.fillText("waiting for you", x + 4, y + ROW_H / 2);
+      }
+    }
+    if (d.err[i] || status === "error") {
+      ctx.strokeStyle = C.err;
+      ctx.lineWidth = 2;
+      ctx.strokeRect(x - 1, by - 1, w + 2, bh + 2);
+      ctx.fillStyle = C.err;
+      ctx.font = `bold 12px ${C.font}`;
+      ctx.fillText("!", x + w + 3, y + ROW_H / 2);
+      ctx.font = `12px ${C.font}`;
+    }
+    if (d.flow[i] >= 0) {
+      const flow = d.flows[d.flow[i]];
+      const mx = x + w + (d.err[i] ? 10 : 3);
+      const my = y + ROW_H / 2;
+      ctx.fillStyle = C.fg;
+      ctx.beginPath();
+      if (flow.startsWith("stop_run")) {
+        ctx.rect(mx, my - 4, 8, 8);
+      } else {
+        ctx.moveTo(mx, my - 5);
+        ctx.lineTo(mx + 8, my);
+        ctx.lineTo(mx, my + 5);
+      }
+      ctx.fill();
+    }
+    if (d.seq[i] === model.get("selected")) {
+      ctx.strokeStyle = C.sel;
+      ctx.lineWidth = 2.5;
+      ctx.strokeRect(x - 2.5, by - 2.5, w + 5, bh + 5);
+    }
+    ctx.globalAlpha = 1;
+    ctx.lineWidth = 1;
+  }
+
+  function draw() {
+    const C = colors();
+    drawAxis(C);
+    const w = scroller.clientWidth;
+    const hgt = scroller.clientHeight;
+    const ctx = sizeCanvas(canvas, w, hgt);
+    ctx.clearRect(0, 0, w, hgt);
+    ctx.font = `12px ${C.font}`;
+    ctx.textBaseline = "middle";
+    const top = scroller.scrollTop;
+    const first = Math.max(Math.floor(top / ROW_H), 0);
+    const last = Math.min(Math.ceil((top + hgt) / ROW_H), rows.length);
+    const [x0, x1] = domain();
+    const tick = niceStep(x1 - x0, plotWidth());
+    ctx.strokeStyle = C.grid;
+    for (let t = Math.ceil(x0 / tick) * tick; t <= x1; t += tick) {
+      const x = Math.round(xOf(t)) + 0.5;
+      ctx.beginPath();
+      ctx.moveTo(x, 0);
+      ctx.lineTo(x, hgt);
+      ctx.stroke();
+    }
+    const br = model.get("brush") || [];
+    if (br.length === 2) {
+      ctx.fillStyle = C.sel;
+      ctx.globalAlpha = 0.08;
+      ctx.fillRect(xOf(br[0]), 0, Math.max(xOf(br[1]) - xOf(br[0]), 2), hgt);
+      ctx.globalAlpha = 1;
+    }
+    const selected = model.get("selected");
+    const meta = model.get("meta") || {};
+    for (let r = first; r < last; r++) {
+      const row = rows[r];
+      const y = r * ROW_H - top;
+      const g = P.groups[row.gi];
+      if (row.i < 0) {
+        // Group header: a band for the step, its label, and (folded) every event of the step on one row.
+        ctx.fillStyle = C.band;
+        ctx.fillRect(0, y, w, ROW_H);
+        ctx.fillStyle = C.fg;
+        ctx.font = `600 12px ${C.font}`;
+        const open = expanded.has(g.key);
+        let label = `${open ? "▾" : "▸"} ${stepLabel(g.key)}`;
+        if (meta.resumed && g.key === meta.start_step) label += "  (resumed here)";
+        ctx.fillText(label, 6, y + ROW_H / 2);
+        ctx.font = `11px ${C.font}`;
+        ctx.fillStyle = C.muted;
+        const span = fmtMs(g.end - g.start);
+        ctx.fillText(`${g.members.length} ev · ${span}`, LABEL_W - 86, y + ROW_H / 2);
+        ctx.font = `12px ${C.font}`;
+        if (!open) for (const i of g.members) drawEvent(ctx, C, i, y, !visibleSet[i]);
+        else {
+          ctx.strokeStyle = C.muted;
+          const gx0 = xOf(groupStart(g));
+          const gx1 = xOf(groupStart(g) + g.end - g.start);
+          ctx.beginPath();
+          ctx.moveTo(gx0, y + ROW_H / 2 + 0.5);
+          ctx.lineTo(Math.max(gx1, gx0 + 2), y + ROW_H / 2 + 0.5);
+          ctx.stroke();
+        }
+        continue;
+      }
+      const i = row.i;
+      const d = P.d;
+      if (d.seq[i] === selected) {
+        ctx.fillStyle = C.sel;
+        ctx.globalAlpha = 0.12;
+        ctx.fillRect(0, y, w, ROW_H);
+        ctx.globalAlpha = 1;
+      }
+      if (d.seq[i] === meta.divergence) {
+        ctx.fillStyle = C.err;
+        ctx.globalAlpha = 0.12;
+        ctx.fillRect(0, y, w, ROW_H);
+        ctx.globalAlpha = 1;
+      }
+      const sw = P.pal.colors[P.colorKey[i]] || P.pal.fallback;
+      ctx.fillStyle = sw;
+      ctx.fillRect(14, y + 6, 8, ROW_H - 12);
+      ctx.fillStyle = visibleSet[i] ? C.fg : C.muted;
+      const kind = P.pal.kinds[d.kind[i]];
+      const point = d.point[i] >= 0 ? P.pal.points[d.point[i]] + " · " : kind + " · ";
+      let text = point + d.names[d.name[i]];
+      while (text.length > 4 && ctx.measureText(text).width > LABEL_W - 34) text = text.slice(0, -2);
+      if (text !== point + d.names[d.name[i]]) text = text.slice(0, -1) + "…";
+      ctx.fillText(text, 28, y + ROW_H / 2);
+      drawEvent(ctx, C, i, y, !visibleSet[i]);
+    }
+    if (meta.divergence >= 0 && P.indexOfSeq.has(meta.divergence)) {
+      const i = P.indexOfSeq.get(meta.divergence);
+      const x = Math.round(xOf(rel(i))) + 0.5;
+      ctx.strokeStyle = C.err;
+      ctx.setLineDash([5, 3]);
+      ctx.beginPath();
+      ctx.moveTo(x, 0);
+      ctx.lineTo(x, hgt);
+      ctx.stroke();
+      ctx.setLineDash([]);
+      ctx.fillStyle = C.err;
+      ctx.fillText("first divergence", x + 4, 8);
+    }
+    ctx.fillStyle = C.grid;
+    ctx.fillRect(LABEL_W - 4, 0, 1, hgt);
+    if (!P.n) {
+      ctx.fillStyle = C.muted;
+      ctx.fillText("No events yet: run the agent.", LABEL_W + 10, 14);
+    }
+  }
+
+  // ---- hit testing ----
+  function hit(ev) {
+    const rect = scroller.getBoundingClientRect();
+    const x = ev.clientX - rect.left;
+    const y = ev.clientY - rect.top + scroller.scrollTop;
+    const r = Math.floor(y / ROW_H);
+    const row = rows[r];
+    if (!row) return { row: null, i: -1, x };
+    const cands = row.i >= 0 ? [row.i] : expanded.has(P.groups[row.gi].key) ? [] : P.groups[row.gi].members;
+    let best = -1;
+    let bestDist = 5;
+    for (const i of cands) {
+      const [bx, , bw] = barRect(i, 0);
+      const dist = x < bx ? bx - x : x > bx + bw ? x - bx - bw : 0;
+      if (dist < bestDist || (dist === 0 && bestDist === 0)) {
+        best = i;
+        bestDist = dist;
+      }
+    }
+    if (best < 0 && row.i >= 0 && x < LABEL_W) best = row.i;
+    return { row, i: best, x };
+  }
+
+  function select(seq) {
+    if (seq === model.get("selected")) return;
+    model.set("selected", seq);
+    model.save_changes();
+  }
+
+  function ensureRowVisible(seq) {
+    const i = P.indexOfSeq.get(seq);
+    if (i === undefined) return;
+    let r = rows.findIndex((row) => row.i === i);
+    if (r < 0) r = rows.findIndex((row) => row.i < 0 && row.gi === P.groupOf[i]);
+    if (r < 0) return;
+    const y = r * ROW_H;
+    if (y < scroller.scrollTop || y + ROW_H > scroller.scrollTop + scroller.clientHeight)
+      scroller.scrollTop = Math.max(y - scroller.clientHeight / 3, 0);
+  }
+
+  function showTip(ev, i) {
+    if (i < 0) {
+      tip.style.display = "none";
+      return;
+    }
+    const d = P.d;
+    const status = P.pal.statuses[d.status[i]];
+    tip.replaceChildren(
+      h("div", "anb-tv-tip-head", `#${d.seq[i]} ${d.names[d.name[i]]} · ${status} · ${fmtMs(d.dur[i])}`),
+      h("div", "anb-tv-tip-body", d.summary[i] || "(no summary)"),
+    );
+    const rect = wrap.getBoundingClientRect();
+    tip.style.display = "block";
+    const left = Math.min(ev.clientX - rect.left + 12, rect.width - 320);
+    tip.style.left = Math.max(left, 0) + "px";
+    tip.style.top = ev.clientY - rect.top + 14 + "px";
+  }
+
+  // ---- zoom / pan / brush ----
+  function setZoom(lo, hi) {
+    const full = model.get("mode") === "step" ? P.maxRel : P.maxEnd;
+    const span = Math.max(hi - lo, 1e-3);
+    lo = Math.max(lo, -span * 0.05);
+    hi = lo + span;
+    if (lo <= 0 && hi >= full * 1.02) model.set("zoom", []);
+    else model.set("zoom", [lo, hi]);
+    model.save_changes();
+  }
+
+  function zoomAt(x, factor) {
+    const [x0, x1] = domain();
+    const t = tOf(x);
+    setZoom(t - (t - x0) * factor, t + (x1 - t) * factor);
+  }
+
+  function onWheel(ev, overAxis) {
+    if (overAxis || ev.ctrlKey || ev.metaKey) {
+      ev.preventDefault();
+      const rect = scroller.getBoundingClientRect();
+      zoomAt(ev.clientX - rect.left, Math.pow(1.0015, ev.deltaY));
+    } else if (ev.shiftKey || Math.abs(ev.deltaX) > Math.abs(ev.deltaY)) {
+      ev.preventDefault();
+      const [x0, x1] = domain();
+      const dt = ((ev.shiftKey ? ev.deltaY : ev.deltaX) / plotWidth()) * (x1 - x0);
+      setZoom(x0 + dt, x1 + dt);
+    }
+  }
+  const wheelAxis = (ev) => onWheel(ev, true);
+  const wheelBody = (ev) => onWheel(ev, false);
+  axis.addEventListener("wheel", wheelAxis, { passive: false });
+  scroller.addEventListener("wheel", wheelBody, { passive: false });
+
+  axis.addEventListener("mousedown", (ev) => {
+    const rect = axis.getBoundingClientRect();
+    drag = { kind: "brush", x: ev.clientX - rect.left, moved: false };
+    ev.preventDefault();
+  });
+  scroller.addEventListener("mousedown", (ev) => {
+    if (ev.button !== 0) return;
+    drag = { kind: "pan", x: ev.clientX, dom: domain(), moved: false };
+  });
+  const onMove = (ev) => {
+    if (!drag) return;
+    if (drag.kind === "pan") {
+      const dx = ev.clientX - drag.x;
+      if (Math.abs(dx) > 4) drag.moved = true;
+      if (drag.moved) {
+        const dt = (dx / plotWidth()) * (drag.dom[1] - drag.dom[0]);
+        setZoom(drag.dom[0] - dt, drag.dom[1] - dt);
+      }
+    } else {
+      const rect = axis.getBoundingClientRect();
+      const x = ev.clientX - rect.left;
+      if (Math.abs(x - drag.x) > 3) drag.moved = true;
+      if (drag.moved) {
+        const a = tOf(Math.min(x, drag.x));
+        const b = tOf(Math.max(x, drag.x));
+        model.set("brush", [a, b]);
+        model.save_changes();
+      }
+    }
+  };
+  const onUp = (ev) => {
+    if (!drag) return;
+    const was = drag;
+    drag = null;
+    if (was.kind === "brush" && !was.moved) {
+      model.set("brush", []);
+      model.save_changes();
+    }
+    if (was.kind === "pan" && !was.moved) clickAt(ev);
+  };
+  window.addEventListener("mousemove", onMove);
+  window.addEventListener("mouseup", onUp);
+  cleanups.push(() => {
+    window.removeEventListener("mousemove", onMove);
+    window.removeEventListener("mouseup", onUp);
+  });
+
+  function clickAt(ev) {
+    const { row, i, x } = hit(ev);
+    if (!row) return;
+    scroller.focus({ preventScroll: true });
+    if (row.i < 0 && (x < LABEL_W || i < 0)) {
+      toggleGroup(P.groups[row.gi].key);
+      return;
+    }
+    if (i >= 0) select(P.d.seq[i]);
+  }
+
+  function toggleGroup(key) {
+    autoFold = false;
+    if (expanded.has(key)) expanded.delete(key);
+    else expanded.add(key);
+    buildRows();
+    draw();
+  }
+
+  scroller.addEventListener("mousemove", (ev) => {
+    if (drag && drag.moved) return;
+    const { i } = hit(ev);
+    hoverI = i;
+    scroller.style.cursor = i >= 0 ? "pointer" : "default";
+    showTip(ev, i);
+  });
+  scroller.addEventListener("mouseleave", () => {
+    hoverI = -1;
+    tip.style.display = "none";
+  });
+  scroller.addEventListener("scroll", () => draw());
+  scroller.addEventListener("keydown", (ev) => {
+    const keys = { ArrowDown: 1, ArrowRight: 1, ArrowUp: -1, ArrowLeft: -1, Home: "home", End: "end" };
+    const k = keys[ev.key];
+    if (k === undefined) {
+      if (ev.key === "Enter" && model.get("selected") >= 0) {
+        const i = P.indexOfSeq.get(model.get("selected"));
+        if (i !== undefined) toggleGroup(P.groups[P.groupOf[i]].key);
+      }
+      return;
+    }
+    ev.preventDefault();
+    if (!visible.length) return;
+    const cur = P.indexOfSeq.get(model.get("selected"));
+    let pos = cur === undefined ? -1 : visible.indexOf(cur);
+    if (k === "home") pos = 0;
+    else if (k === "end") pos = visible.length - 1;
+    else if (pos < 0) pos = k > 0 ? 0 : visible.length - 1;
+    else pos = Math.min(Math.max(pos + k, 0), visible.length - 1);
+    select(P.d.seq[visible[pos]]);
+  });
+
+  // ---- toolbar actions ----
+  modeBtn.addEventListener("click", () => {
+    model.set("mode", model.get("mode") === "step" ? "absolute" : "step");
+    model.set("zoom", []);
+    model.set("brush", []);
+    model.save_changes();
+  });
+  let searchTimer = null;
+  search.addEventListener("input", () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(() => {
+      model.set("search", search.value);
+      model.save_changes();
+    }, 120);
+  });
+  foldBtn.addEventListener("click", () => {
+    autoFold = false;
+    const all = expanded.size === P.groups.length;
+    expanded = new Set(all ? [] : P.groups.map((g) => g.key));
+    buildRows();
+    draw();
+  });
+  resetBtn.addEventListener("click", () => {
+    model.set("zoom", []);
+    model.set("brush", []);
+    model.save_changes();
+  });
+
+  // ---- table (virtualized: only the rows in view exist in the DOM) ----
+  const cols = () => (P.pal.columns || []).map((c) => ({ ...c, w: c.name === "summary" ? null : c.width }));
+  function drawHead() {
+    thead.replaceChildren();
+    thead.style.gridTemplateColumns = gridTemplate();
+    for (const c of cols()) {
+      const cell = h("div", "anb-tv-th", c.label);
+      cell.title = c.description;
+      thead.appendChild(cell);
+    }
+  }
+  function gridTemplate() {
+    return cols()
+      .map((c) => (c.w ? `${Math.max(c.w, 4) * 0.62 + 1.2}em` : "minmax(12em, 1fr)"))
+      .join(" ");
+  }
+  function cellText(c, i) {
+    const d = P.d;
+    switch (c.name) {
+      case "seq":
+        return d.seq[i];
+      case "step":
+        return d.step[i] >= 0 ? d.step[i] : "";
+      case "kind":
+        return P.pal.kinds[d.kind[i]];
+      case "hook_point":
+        return d.point[i] >= 0 ? P.pal.points[d.point[i]] : "";
+      case "name":
+        return d.names[d.name[i]];
+      case "status":
+        return P.pal.statuses[d.status[i]];
+      case "offset_ms":
+        return d.t0[i].toFixed(2);
+      case "duration_ms":
+        return d.dur[i].toFixed(2);
+      case "flow":
+        return d.flow[i] >= 0 ? d.flows[d.flow[i]] : "";
+      case "summary":
+        return d.summary[i];
+      default:
+        return "";
+    }
+  }
+  let tableKey = "";
+  function drawTable(force) {
+    tspacer.style.height = visible.length * TABLE_ROW_H + "px";
+    const top = tscroll.scrollTop;
+    const hgt = tscroll.clientHeight || 240;
+    const first = Math.max(Math.floor(top / TABLE_ROW_H) - 4, 0);
+    const last = Math.min(Math.ceil((top + hgt) / TABLE_ROW_H) + 4, visible.length);
+    const key = `${first}:${last}:${visible.length}:${model.get("selected")}:${P.n}`;
+    if (!force && key === tableKey) return;
+    tableKey = key;
+    const frag = document.createDocumentFragment();
+    const template = gridTemplate();
+    const selected = model.get("selected");
+    const columns = cols();
+    for (let r = first; r < last; r++) {
+      const i = visible[r];
+      const status = P.pal.statuses[P.d.status[i]];
+      const row = h("div", `anb-tv-row anb-kind-${P.pal.kinds[P.d.kind[i]]} anb-status-${status}`);
+      if (P.d.seq[i] === selected) row.classList.add("anb-tv-row-selected");
+      row.dataset.seq = P.d.seq[i];
+      row.style.top = r * TABLE_ROW_H + "px";
+      row.style.gridTemplateColumns = template;
+      for (const c of columns) {
+        const cell = h("div", "anb-tv-td anb-tv-c-" + c.name, cellText(c, i));
+        if (c.name === "kind") {
+          cell.style.borderLeft = `4px solid ${P.pal.colors[P.colorKey[i]] || P.pal.fallback}`;
+        }
+        row.appendChild(cell);
+      }
+      frag.appendChild(row);
+    }
+    tspacer.replaceChildren(frag);
+    const a = visible.length ? Math.floor(top / TABLE_ROW_H) + 1 : 0;
+    const b = Math.min(Math.floor((top + hgt) / TABLE_ROW_H), visible.length);
+    tfoot.textContent = `rows ${a}–${b} of ${visible.length} shown (${P.n} events; filters: kinds, search, time brush)`;
+  }
+  tscroll.addEventListener("scroll", () => drawTable(false));
+  tscroll.addEventListener("click", (ev) => {
+    const row = ev.target.closest(".anb-tv-row");
+    if (row) select(Number(row.dataset.seq));
+  });
+  function tableShow(seq) {
+    const i = P.indexOfSeq.get(seq);
+    const r = visible.indexOf(i);
+    if (r < 0) return;
+    const y = r * TABLE_ROW_H;
+    if (y < tscroll.scrollTop || y + TABLE_ROW_H > tscroll.scrollTop + tscroll.clientHeight)
+      tscroll.scrollTop = Math.max(y - tscroll.clientHeight / 3, 0);
+  }
+
+  // ---- detail pane ----
+  function section(title, body, open = true) {
+    const box = h("details", "anb-tv-sec");
+    box.open = open;
+    box.appendChild(h("summary", null, title));
+    box.appendChild(body);
+    return box;
+  }
+  function pre(text, cls) {
+    return h("pre", "anb-tv-pre" + (cls ? " " + cls : ""), text);
+  }
+  function chat(messages, cls) {
+    const box = h("div", "anb-tv-chat " + (cls || ""));
+    const keep = 6;
+    const older = messages.length > keep ? messages.slice(0, messages.length - keep) : [];
+    const recent = messages.slice(messages.length - Math.min(keep, messages.length));
+    const bubble = (m) => {
+      const b = h("div", "anb-tv-msg anb-tv-msg-" + m.role);
+      b.append(h("span", "anb-tv-role", m.role), h("div", "anb-tv-msgtext", m.text));
+      return b;
+    };
+    if (older.length) {
+      const more = h("button", "anb-tv-more", `show ${older.length} earlier messages`);
+      more.addEventListener("click", () => {
+        more.replaceWith(...older.map(bubble));
+      });
+      box.appendChild(more);
+    }
+    recent.forEach((m) => box.appendChild(bubble(m)));
+    return box;
+  }
+  function drawDetail() {
+    const det = model.get("detail") || {};
+    detail.replaceChildren();
+    if (det.seq === undefined) {
+      detail.appendChild(h("div", "anb-tv-muted", "Click a bar or a table row (or focus the chart and press ↓) to see the event: State before / after and diff, the LLM chat, tool arguments and result, the hook's decision, errors."));
+      return;
+    }
+    const head = h("div", "anb-tv-dhead");
+    const title = h("span", "anb-tv-dtitle", det.title);
+    const badge = h("span", "anb-tv-badge anb-tv-b-" + det.status, det.status);
+    const nav = h("span", "anb-tv-nav");
+    const prev = h("button", "anb-tv-prev", "◀");
+    const next = h("button", "anb-tv-next", "▶");
+    prev.title = "previous event (↑)";
+    next.title = "next event (↓)";
+    prev.addEventListener("click", () => step(-1));
+    next.addEventListener("click", () => step(1));
+    nav.append(prev, next);
+    head.append(title, badge, nav);
+    detail.appendChild(head);
+    const dl = h("div", "anb-tv-fields");
+    for (const [k, v] of det.fields || []) dl.append(h("span", "anb-tv-fk", k), h("span", "anb-tv-fv", v));
+    detail.appendChild(dl);
+    if (det.note) detail.appendChild(h("div", "anb-tv-note", det.note));
+    if (det.decision) detail.appendChild(h("div", "anb-tv-decision", "decision: " + det.decision));
+    else if (det.flow) detail.appendChild(h("div", "anb-tv-decision", "run control: " + det.flow));
+    if (det.summary) detail.appendChild(pre(det.summary, "anb-tv-summary"));
+    if (det.error) {
+      const box = h("div", "anb-tv-error");
+      box.appendChild(h("div", null, det.error));
+      if (det.traceback) box.appendChild(section("traceback", pre(det.traceback), false));
+      detail.appendChild(box);
+    }
+    if (det.chat) detail.appendChild(section(`LLM input (${det.chat.length} messages)`, chat(det.chat)));
+    if (det.reply) detail.appendChild(section("reply", chat(det.reply, "anb-tv-reply")));
+    if (det.arguments !== undefined) detail.appendChild(section("arguments", pre(det.arguments)));
+    if (det.result !== undefined) detail.appendChild(section("result", pre(det.result)));
+    if (det.diff) {
+      const list = h("div", "anb-tv-diff");
+      if (!det.diff.length) list.appendChild(h("div", "anb-tv-muted", "no change to the State"));
+      for (const [op, key, text] of det.diff) {
+        const line = h("div", "anb-tv-d" + (op === "+" ? "add" : op === "-" ? "del" : "rep"));
+        line.append(h("b", null, `${op} ${key} `), document.createTextNode(text));
+        list.appendChild(line);
+      }
+      detail.appendChild(section("State diff", list));
+    }
+    if (det.state_note) detail.appendChild(h("div", "anb-tv-muted", det.state_note));
+    if (det.before !== undefined) detail.appendChild(section("State before", pre(det.before), false));
+    if (det.after !== undefined) detail.appendChild(section("State after", pre(det.after), false));
+  }
+  function step(k) {
+    if (!visible.length) return;
+    const cur = P.indexOfSeq.get(model.get("selected"));
+    let pos = cur === undefined ? -1 : visible.indexOf(cur);
+    pos = pos < 0 ? 0 : Math.min(Math.max(pos + k, 0), visible.length - 1);
+    select(P.d.seq[visible[pos]]);
+  }
+
+  // ---- wiring ----
+  function all() {
+    wf.style.height = "";
+    wrap.style.height = model.get("height") + "px";
+    detail.style.height = model.get("height") + AXIS_H + "px";
+    buildRows();
+    filter();
+    drawBar();
+    drawLegend();
+    drawHead();
+    draw();
+    drawTable(true);
+  }
+  const onData = () => {
+    const hadN = P.n;
+    P = prepare(model);
+    if (!hadN) autoFold = true;
+    all();
+  };
+  const onFilter = () => {
+    filter();
+    drawBar();
+    draw();
+    tscroll.scrollTop = Math.min(tscroll.scrollTop, visible.length * TABLE_ROW_H);
+    drawTable(true);
+  };
+  const onSelected = () => {
+    const seq = model.get("selected");
+    ensureRowVisible(seq);
+    tableShow(seq);
+    draw();
+    drawTable(true);
+  };
+  model.on("change:data", onData);
+  model.on("change:meta", () => {
+    drawBar();
+    draw();
+  });
+  model.on("change:palette", onData);
+  model.on("change:kinds", onFilter);
+  model.on("change:search", onFilter);
+  model.on("change:brush", onFilter);
+  model.on("change:mode", onFilter);
+  model.on("change:zoom", () => draw());
+  model.on("change:selected", onSelected);
+  model.on("change:detail", drawDetail);
+  model.on("change:height", all);
+
+  const ro = new ResizeObserver(() => {
+    draw();
+    drawTable(true);
+  });
+  ro.observe(root);
+  // Follow the frontend's theme (JupyterLab switches by attributes / classes on body).
+  const mo = new MutationObserver(() => draw());
+  mo.observe(document.body, { attributes: true, attributeFilter: ["data-jp-theme-light", "data-jp-theme-name", "class"] });
+  cleanups.push(() => ro.disconnect(), () => mo.disconnect());
+  all();
+  drawDetail();
+  return () => cleanups.forEach((f) => f());
+}
+
+export default { render };
