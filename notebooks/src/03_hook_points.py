@@ -1,13 +1,40 @@
-# Source of notebooks/02_hook_points.ipynb; build with `python notebooks/build.py 02`.
+# Source of notebooks/03_hook_points.ipynb; build with `python notebooks/build.py 03`.
 
 # %% [markdown]
-# # The six hook points
+# # 03 · The six hook points
 #
-# A Haystack `Agent` runs hooks at six points of its loop. Each hook gets the live `State` and acts by changing
-# it: adding messages, setting keys, or setting one of the two run-control keys, `continue_run` and `stop_run`.
-# This notebook puts a hook at every point, records runs, and reads off the timeline when each point fires,
-# in which order, and what `state.data["step_count"]` reads there. Then it makes the loop go on, stop early,
-# end on a tool, and hit its step limit.
+# **Goal:** know when each of the six hook points fires, what `state.data["step_count"]` reads there, and how
+# `continue_run`, `stop_run`, exit conditions, `max_agent_steps` and a failing hook end (or extend) a run.
+# **Prerequisites:** `02_write_your_own_hook` (a hook is an object with `run(state)`; `state.set`).
+# **Time:** about 25 minutes.
+#
+# Haystack's own pages: [Agent hooks](https://docs.haystack.deepset.ai/docs/hooks) (guide) and the
+# [Hooks API reference](https://docs.haystack.deepset.ai/reference/hooks-api). Every claim below is also asserted in
+# the cell that shows it, against haystack 3.4 (`haystack/components/agents/agent.py`).
+#
+# ## The loop, and `step_count` at each point
+#
+# ```text
+# agent.run(messages)                                                   step_count the hook reads
+#  │ warm_up()  (every run: tools, hooks, generator)
+#  ├─ before_run ......... once .................................................. 0
+#  │                       (the loop then starts AT state.data["step_count"]: restoring a saved State resumes it)
+#  │ while step_count < max_agent_steps:                                  (n = index of this step)
+#  │   ├─ before_llm ..... every step ............................................ n
+#  │   │                   stop_run set? -> the run ends here: no LLM call, no on_exit
+#  │   ├─ LLM call
+#  │   ├─ a text reply (whatever exit_conditions holds): step_count = n+1, exit_reason = "text"
+#  │   │   └─ on_exit .... ........................................................ n+1
+#  │   │                   continue_run set? -> next step; else the loop ends
+#  │   ├─ before_tool .... the model asked for tools ................................ n
+#  │   │                   then ONLY the last message's tool calls run
+#  │   ├─ tools run
+#  │   ├─ after_tool ..... ........................................................ n
+#  │   └─ step_count = n+1; a tool named in exit_conditions ran? -> on_exit (n+1), then the loop ends
+#  ├─ after_run .......... once, also after max_agent_steps (no on_exit then) ..... final step_count
+#  │                       NOT reached when a hook (or tool, or the model) raises
+#  └─ result: messages, last_message, step_count, exit_reason, token_usage, tool_call_counts, ...
+# ```
 #
 # | point | fires | typical use |
 # |---|---|---|
@@ -15,23 +42,25 @@
 # | `before_llm` | at the start of every step, before the LLM call | inject context, enforce a budget, compact history |
 # | `before_tool` | when the model asked for tools, before they run | confirm, edit or reject tool calls |
 # | `after_tool` | after the tool results are appended | offload large results, post-process |
-# | `on_exit` | when the Agent is about to stop on an exit condition | require a tool, judge the answer, go on |
-# | `after_run` | once, after the loop, also on `max_agent_steps` | clean up, log, persist |
+# | `on_exit` | when the run is about to end: a text reply, or a tool in `exit_conditions` | require a tool, judge the answer |
+# | `after_run` | once, after the loop, also on `max_agent_steps`; not after an exception | log, persist |
 
 # %%
 # %matplotlib inline
 import logging
 
 import pandas as pd
+from haystack.components.agents import Agent
 from haystack.components.agents.state import State
-from haystack.dataclasses import ChatMessage
+from haystack.dataclasses import ChatMessage, ChatRole
 from haystack.hooks import hook
 
 from agent_nb import Recorder, demo_agent
+from agent_nb.demo import ScriptedChatGenerator, demo_tools
 
 pd.set_option("display.max_colwidth", 70)
 pd.set_option("display.width", 200)
-# Haystack logs a warning when a run reaches max_agent_steps (section 5); the timeline already shows it.
+# Haystack logs a warning when a run reaches max_agent_steps (sections 2 and 6); the timeline already shows it.
 logging.getLogger("haystack").setLevel(logging.ERROR)
 
 POINTS = ["before_run", "before_llm", "before_tool", "after_tool", "on_exit", "after_run"]
@@ -40,10 +69,10 @@ COLS = ["seq", "step", "kind", "hook_point", "name", "flow", "summary"]
 # %% [markdown]
 # ## 1. A probe at every point
 #
-# A hook is any object with a `run(state)` method. Haystack does not tell a hook which point it runs at, so we make
-# one probe per point and let each remember its point. Every time a probe runs, it appends
-# `(point, step_count)` to a list. We run the demo agent with *only* these probes (none of the demo's own hooks) on
-# a task that needs tools first and a text answer after.
+# Haystack does not tell a hook which point it runs at, so we make one probe class per point, *named after the
+# point* (the timeline and the chart then read `before_llm`, `on_exit`, ...). Every time a probe runs it appends
+# `(point, step_count)` to a list. We run the demo agent with *only* these probes (none of the demo's own hooks) on a
+# task that needs tools first and a text answer after.
 
 # %%
 seen: list[tuple[str, int]] = []
@@ -52,14 +81,18 @@ seen: list[tuple[str, int]] = []
 class StepProbe:
     """Record the hook point and the step_count it sees; change nothing."""
 
-    def __init__(self, point: str) -> None:
-        self.point = point
+    point = "?"
 
     def run(self, state: State) -> None:
         seen.append((self.point, state.data["step_count"]))
 
 
-rec = Recorder(demo_agent(hooks={point: [StepProbe(point)] for point in POINTS}))
+def probe(point: str) -> StepProbe:
+    """A probe whose class is named after its point, so the recorder shows the point as the hook's name."""
+    return type(point, (StepProbe,), {"point": point})()
+
+
+rec = Recorder(demo_agent(hooks={point: [probe(point)] for point in POINTS}))
 run = rec.run("What is 2 + 3, and the weather in Paris?")
 print(run.describe())
 run.timeline[COLS]
@@ -67,65 +100,108 @@ run.timeline[COLS]
 # %% [markdown]
 # The order is: `before_run`; step 0 = `before_llm`, LLM (asks for two tools), `before_tool`, the two tools,
 # `after_tool`; step 1 = `before_llm`, LLM (answers in text), `on_exit`; then `after_run`. `before_tool` and
-# `after_tool` fire once per step, not once per tool call.
-#
-# Now the probes' list next to the hook rows of the timeline. `step` is the step the recorder assigns the event to;
-# `step_count` is what the hook itself read from the State at that moment:
+# `after_tool` fire once per step, not once per tool call. What each probe read:
 
 # %%
 hook_rows = run.timeline.query("kind == 'hook'")[["seq", "step", "hook_point"]]
-hook_rows.assign(probe_point=[p for p, _ in seen], step_count=[n for _, n in seen])
+table = hook_rows.assign(step_count=[n for _, n in seen])
+assert [p for p, _ in seen] == list(table["hook_point"])
+assert [(p, n) for p, n in seen] == [
+    ("before_run", 0), ("before_llm", 0), ("before_tool", 0), ("after_tool", 0),
+    ("before_llm", 1), ("on_exit", 2), ("after_run", 2),
+]  # fmt: skip
+table
 
 # %% [markdown]
 # - In `before_llm`, `before_tool` and `after_tool`, `step_count` is the 0-based index of the current step.
-# - `before_run` reads 0 (nothing has run yet). Haystack sets its step counter *from* `state.data["step_count"]`
-#   after `before_run`: a `before_run` hook that restores a saved State resumes the run at that step.
+# - `before_run` reads 0. Haystack sets its step counter *from* `state.data["step_count"]` after `before_run`: a
+#   `before_run` hook that restores a saved State resumes the run at that step.
 # - In `on_exit` and `after_run` it is already incremented: `on_exit` of step 1 reads 2.
+#
+# The same run as a chart, one band per step, each hook bar labelled with its point:
 
+# %%
+run.plot()
 
 # %% [markdown]
 # ## 2. `continue_run` in `on_exit`: keep going
 #
-# When the model answers in text, the Agent is about to stop. An `on_exit` hook can say "not yet": set
-# `state.data["continue_run"] = True` (via `state.set`) and add a message that tells the model what is missing.
-# Haystack resets `continue_run` to False before the `on_exit` hooks and reads it after them.
+# When the model answers in text, the run ends, whatever `exit_conditions` says (section 5). An `on_exit` hook can
+# say "not yet": `state.set("continue_run", True)`, plus a message that tells the model what is missing. Haystack
+# resets `continue_run` to False before the `on_exit` hooks and reads it after them, so it must be set again at
+# every exit the hook wants to prevent.
 #
-# This hook insists on a saved note, once:
+# This hook asks for a saved note **once**: the guard counts its own reminders in the conversation (the run's State,
+# not the hook object, so the count starts at zero on every run):
 
 # %%
+REMINDER = "You must call `save_note` before finishing."
+
+
 @hook
 def insist_on_a_note(state: State) -> None:
-    """on_exit: if no note was saved yet, ask for one and keep the run going."""
-    if not (state.data.get("tool_call_counts") or {}).get("save_note"):
-        state.set("messages", [ChatMessage.from_system("You must call `save_note` before finishing.")])
-        state.set("continue_run", True)
+    """on_exit: if no note was saved yet, ask for one (once per run) and keep the run going."""
+    if (state.data.get("tool_call_counts") or {}).get("save_note"):
+        return
+    if any(m.text == REMINDER for m in state.data["messages"]):
+        return  # asked already in this run: let it end
+    state.set("messages", [ChatMessage.from_system(REMINDER)])  # appends (the messages handler merges lists)
+    state.set("continue_run", True)
 
 
 cont = Recorder(demo_agent(hooks={"on_exit": [insist_on_a_note]})).run("What is 2 + 3?")
 print(cont.describe(), "|", cont.final_answer)
+assert cont.steps == 4 and cont.exit_reason == "text"
+assert list(cont.timeline.query("hook_point == 'on_exit'")["flow"].fillna("")) == ["continue_run", ""]
 cont.timeline[COLS]
 
 # %% [markdown]
-# Read it from the top: step 0 calls `add`; step 1 answers in text, `on_exit` fires (seq 3) and sets
-# `continue_run`, so instead of ending, the loop runs step 2 (the model obeys the instruction and calls `save_note`)
-# and step 3 (the final answer). At seq 7 the note exists, the hook changes nothing, and the run ends.
-#
-# The message matters as much as the flag: with `continue_run` alone the model sees the same conversation and gives
-# the same answer again, and the loop only ends at `max_agent_steps`.
+# Step 0 calls `add`; step 1 answers in text, `on_exit` fires (seq 3) and sets `continue_run`, so the loop runs step 2
+# (the model obeys the reminder and calls `save_note`) and step 3 (the final answer). At seq 7 the note exists, the
+# hook changes nothing, and the run ends.
 #
 # One subtlety: during the extra steps `exit_reason` keeps its stale value `"text"` from step 1:
 
 # %%
-pd.DataFrame(
+stale = pd.DataFrame(
     [(seq, cont.event(seq).step, cont.state_at(seq)["exit_reason"]) for seq in (4, 5, 6)],
     columns=["seq", "step", "exit_reason before the event"],
 )
+assert set(stale["exit_reason before the event"]) == {"text"}
+stale
+
+# %% [markdown]
+# ### `continue_run` without a message
+#
+# The message matters as much as the flag. With `continue_run` alone the model is called again with the conversation
+# *plus its own last answer* (the text reply was appended before `on_exit`), so it sees a finished exchange, and a
+# deterministic model answers the same again. Only `max_agent_steps` ends such a loop, and it wins even over a
+# `continue_run` set at the last allowed step: the exit reason is `max_agent_steps`.
+
+# %%
+@hook
+def just_continue(state: State) -> None:
+    """on_exit: keep going, without telling the model why (a bug)."""
+    state.set("continue_run", True)
+
+
+looped = Recorder(demo_agent(hooks={"on_exit": [just_continue]}, max_agent_steps=4)).run("What is 2 + 3?")
+llm_seqs = looped.timeline.query("kind == 'llm'")["seq"].tolist()
+second_input = looped.state_at(llm_seqs[2])["messages"]  # what the model saw at its third call
+print(looped.describe())
+print("last message the model saw:", second_input[-1].role.value, repr(second_input[-1].text))
+answers = looped.timeline.query("kind == 'llm'")["summary"].tolist()
+assert second_input[-1].is_from(ChatRole.ASSISTANT) and second_input[-1].text == answers[1]
+assert answers[1] == answers[2] == answers[3]  # the same answer, again and again
+assert looped.exit_reason == "max_agent_steps" and looped.timeline.iloc[-1]["flow"] == "continue_run"  # set at the last step, overridden
+looped.timeline.query("kind == 'llm' or hook_point == 'on_exit'")[COLS]
 
 # %% [markdown]
 # ## 3. `stop_run` in `before_llm`: stop before the next LLM call
 #
 # Set `stop_run` to a reason string and the run ends right after the `before_llm` hooks: no LLM call, no `on_exit`,
-# and the reason becomes the result's `exit_reason`. This hook allows one step:
+# and the reason becomes the result's `exit_reason`. Haystack never resets `stop_run` (it is not even initialised:
+# read it with `state.data.get("stop_run")`). This hook allows one step:
 
 # %%
 @hook
@@ -135,20 +211,23 @@ def one_step_only(state: State) -> None:
         state.set("stop_run", "one_step_only")
 
 
-hooks = {"before_llm": [one_step_only], "on_exit": [StepProbe("on_exit")], "after_run": [StepProbe("after_run")]}
+hooks = {"before_llm": [one_step_only], "on_exit": [probe("on_exit")], "after_run": [probe("after_run")]}
 stopped = Recorder(demo_agent(hooks=hooks)).run("What is 2 + 3?")
 print("exit_reason:", stopped.exit_reason)
+assert stopped.exit_reason == "one_step_only"
+assert list(stopped.timeline["name"].iloc[-2:]) == ["one_step_only", "after_run"]  # no LLM call, no on_exit
+assert "on_exit" not in set(stopped.timeline["hook_point"].dropna())
 stopped.timeline[COLS]
 
 # %% [markdown]
 # The hook at seq 3 sets `stop_run` (see `flow`); the next row is already `after_run`. The `on_exit` probe never ran:
-# a stop is not an exit condition. A stop here also saves the LLM call it would have made, which is why budget
-# hooks (notebook 04) live at `before_llm`.
+# a stop is not an exit condition. A stop here also saves the LLM call it would have made, which is why budget hooks
+# (notebook 05) live at `before_llm`.
 #
 # ## 4. `stop_run` in `after_tool`: honoured at the next `before_llm`
 #
-# Setting `stop_run` after the tools does not end the loop at once: Haystack checks it after the `before_llm`
-# hooks of the next step. Those hooks still run (a before_llm probe shows them), then the run ends.
+# Setting `stop_run` after the tools does not end the loop at once: Haystack checks it after the `before_llm` hooks
+# of the next step. Those hooks still run (a `before_llm` probe shows them), then the run ends.
 
 # %%
 @hook
@@ -157,54 +236,158 @@ def stop_after_tools(state: State) -> None:
     state.set("stop_run", "tools_done")
 
 
-hooks = {
-    "before_llm": [StepProbe("before_llm")],
-    "after_tool": [stop_after_tools],
-    "after_run": [StepProbe("after_run")],
-}
+hooks = {"before_llm": [probe("before_llm")], "after_tool": [stop_after_tools], "after_run": [probe("after_run")]}
 late = Recorder(demo_agent(hooks=hooks)).run("What is 2 + 3?")
 print("exit_reason:", late.exit_reason)
+assert late.exit_reason == "tools_done"
+assert list(late.timeline["name"].iloc[-3:]) == ["stop_after_tools", "before_llm", "after_run"]
 late.timeline[COLS]
 
 # %% [markdown]
-# The stop is set at seq 3 (step 0); the `before_llm` probe of step 1 (seq 4) still runs, and there is no LLM row
-# after it. A `before_llm` hook can read `state.data.get("stop_run")` to see a pending stop (read it with `.get`:
-# Haystack never initialises the key).
+# The stop is set at seq 3 (step 0); the `before_llm` probe of step 1 (seq 4) still runs, and no LLM row follows.
 #
-# ## 5. Exit conditions: end on a tool
+# ## 5. Exit conditions: a text reply always ends the run; a tool only when listed
 #
-# `exit_conditions` lists what ends a run: `"text"` (the default) and tool names. With `"save_note"` among them, the
-# run ends as soon as that tool has run: `after_tool`, then `on_exit`, then `after_run`, and the tool's name is the
-# `exit_reason`. (If the model answers in text first, the run still exits with `"text"` when `"text"` is listed.)
+# `exit_conditions` (default `["text"]`) lists what ends a run besides a text reply. Haystack checks it **only after
+# tool calls**: a reply without tool calls ends the run with `exit_reason="text"` whatever the list holds, even
+# `exit_conditions=["save_note"]` without `"text"`. With a tool name in the list, the run ends as soon as that tool
+# has run: `after_tool`, then `on_exit`, then `after_run`, and the tool's name is the `exit_reason`.
 
 # %%
-probes = {p: [StepProbe(p)] for p in ("after_tool", "on_exit", "after_run")}
-agent = demo_agent(hooks=probes, exit_conditions=["text", "save_note"])
-on_tool = Recorder(agent).run("What is 2 + 3? Then save a note.")
-print("exit_reason:", on_tool.exit_reason)
+probes = {p: [probe(p)] for p in ("after_tool", "on_exit", "after_run")}
+on_tool = Recorder(demo_agent(hooks=probes, exit_conditions=["save_note"])).run("What is 2 + 3? Then save a note.")
+print("exit_reason:", on_tool.exit_reason, "| last message:", on_tool.result["last_message"].role.value)
+assert on_tool.exit_reason == "save_note" and on_tool.result["last_message"].is_from(ChatRole.TOOL)
+assert list(on_tool.timeline["name"].iloc[-3:]) == ["after_tool", "on_exit", "after_run"]
 on_tool.timeline[COLS]
 
 # %% [markdown]
-# Step 0 adds, step 1 saves the note, and the run ends right after that tool step: no step 2, no text answer
-# (the last message is the tool result).
-#
+# Step 0 adds, step 1 saves the note, and the run ends right after that tool step: no text answer (the last message
+# is the tool result). Now the same `exit_conditions=["save_note"]` on a task that never saves a note: the model
+# answers in text and the run ends there, with `"text"`, though `"text"` is not in the list.
+
+# %%
+on_text = Recorder(demo_agent(hooks=None, exit_conditions=["save_note"])).run("What is 2 + 3?")
+print("exit_reason:", on_text.exit_reason, "| answer:", on_text.final_answer)
+assert on_text.exit_reason == "text" and on_text.result["step_count"] == 2
+
+# %% [markdown]
 # ## 6. `max_agent_steps`: the step limit
 #
 # When the loop reaches `max_agent_steps`, the run ends with `exit_reason="max_agent_steps"`. `on_exit` does not
 # fire (no exit condition was met), `after_run` does. Here the limit is one step, and the task needs two:
 
 # %%
-capped = Recorder(demo_agent(hooks={p: [StepProbe(p)] for p in POINTS}, max_agent_steps=1)).run("What is 2 + 3?")
+capped = Recorder(demo_agent(hooks={p: [probe(p)] for p in POINTS}, max_agent_steps=1)).run("What is 2 + 3?")
 print("exit_reason:", capped.exit_reason, "| last message:", capped.result["last_message"].role.value)
+assert capped.exit_reason == "max_agent_steps"
+assert list(capped.timeline["name"].iloc[-2:]) == ["after_tool", "after_run"]  # no on_exit between them
 capped.timeline[COLS]
 
 # %% [markdown]
-# The run stops after the tool step: the last message is the tool result, never a text answer. In the timeline the
-# sequence ends `after_tool`, `after_run`, with no `on_exit` between them.
+# ## 7. When a hook raises: no `after_run`, clean up in `close()`
 #
-# ## All six, in one chart
-#
-# The probe run of section 1 as a chart: one band per step, hooks coloured by hook point.
+# Haystack runs the loop without `try/finally`: an exception in a hook (or a tool, or the model) propagates out of
+# `agent.run`, and `after_run` never runs. So `after_run` is the place to log or persist a *finished* run, not to
+# release resources: that belongs in the hook's `close()`, which `agent.close()` calls (and `warm_up()` pairs with
+# it). Here an `after_tool` hook fails; a resource-holding hook sits at `after_run`:
 
 # %%
-run.plot()
+@hook
+def failing(state: State) -> None:
+    """after_tool: a bug."""
+    raise RuntimeError("the after_tool hook failed")
+
+
+class Resource:
+    """Holds something to release; records which of its methods ran."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def warm_up(self) -> None:
+        self.calls.append("warm_up")
+
+    def run(self, state: State) -> None:
+        self.calls.append("run (after_run)")
+
+    def close(self) -> None:
+        self.calls.append("close")
+
+
+resource = Resource()
+agent = Agent(
+    chat_generator=ScriptedChatGenerator(),
+    tools=demo_tools(),
+    hooks={"after_tool": [failing], "after_run": [resource]},
+)
+try:
+    agent.run([ChatMessage.from_user("What is 2 + 3?")])
+except RuntimeError as exc:
+    print("agent.run raised:", exc)
+print("after the failed run:", resource.calls)
+assert resource.calls == ["warm_up"]  # after_run was skipped
+agent.close()
+print("after agent.close(): ", resource.calls)
+assert resource.calls == ["warm_up", "close"]
+
+# %% [markdown]
+# Under the Recorder the failed run is kept: `rec.runs[-1]` has status `error`, and its last row is the failing hook.
+#
+# ## Exercises
+#
+# **Exercise 1.** Without running anything, fill in what `state.data["step_count"]` reads at each point of a run
+# that calls one tool at step 0 and answers in text at step 1 (for `before_llm`, give the first value). Then check.
+
+# %%
+from solutions.checks import check_step_counts, check_step_limit
+
+my_step_counts = {"before_run": None, "before_llm": None, "before_tool": None, "after_tool": None, "on_exit": None,
+                  "after_run": None}  # fmt: skip
+# check_step_counts(my_step_counts)   # <- uncomment to check
+
+# %% [solution]
+# Reference solution of exercise 1 (collapsed: expand to peek).
+from solutions import nb03
+
+print(nb03.STEP_COUNTS)
+check_step_counts(nb03.STEP_COUNTS)
+
+# %% [markdown]
+# **Exercise 2.** Write `llm_limit`, a `before_llm` hook that stops the run with `exit_reason="llm_limit"` before its
+# third LLM call (at most two calls per run). Hint: which value of `step_count` does `before_llm` read just before
+# the third call?
+
+# %%
+@hook
+def llm_limit(state: State) -> None:
+    """before_llm: stop before the third LLM call."""
+    ...  # your code
+
+
+# check_step_limit(llm_limit)   # <- uncomment to check
+
+# %% [solution]
+# Reference solution of exercise 2.
+import inspect
+
+print(inspect.getsource(nb03.llm_limit.function))  # @hook keeps the function in .function
+check_step_limit(nb03.llm_limit)
+
+# %% [markdown]
+# ## Key takeaways
+#
+# - Six points: `before_run` and `after_run` once per run; `before_llm` every step; `before_tool` / `after_tool` once
+#   per tool step (not per call); `on_exit` when the run is about to end on a text reply or a listed tool.
+# - `step_count` is the current step's index in `before_llm`, `before_tool`, `after_tool`; already incremented in
+#   `on_exit` and `after_run`. A `before_run` hook can set it (that is how a run resumes).
+# - A text reply ends the run whatever `exit_conditions` says; `exit_conditions` only adds tools that end it.
+# - `continue_run` (in `on_exit`) needs a message that tells the model what to do, and a guard: `max_agent_steps` is
+#   the only other way out, and it overrides `continue_run`.
+# - `stop_run` ends the run after the next `before_llm` hooks, without an LLM call or `on_exit`; it is never reset.
+# - A raising hook skips `after_run`: release resources in `close()`.
+#
+# ## Next
+#
+# - `04_patterns`: run-time context, memories, a required tool, an LLM judge, one hook at two points.
+# - `05_builtin_hooks`: Haystack's budget, compaction, confirmation and offloading hooks, read off the timeline.
