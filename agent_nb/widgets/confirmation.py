@@ -5,8 +5,12 @@ workbench's background thread) asks to confirm a tool call, the UI publishes a `
 Agent's thread waits on a `threading.Event` until someone answers: the panel's buttons, or the programmatic
 `approve()` / `reject()`. With `timeout` set, no answer in time means a rejection.
 
+One Approve button: it sends the arguments the box shows, so editing them and pressing Approve approves the
+edited call (the button then reads "Approve with edited arguments"). Every answer is kept in `ui.decisions`
+with the time the run waited, for the trace view's ConfirmationHook rows.
+
 CSS classes: `anb-confirmation` (panel), `anb-confirm-args` (arguments JSON), `anb-approve-button`,
-`anb-approve-edited-button`, `anb-reject-button`, `anb-reject-feedback`, `anb-confirm-error`.
+`anb-reject-button`, `anb-reject-feedback`, `anb-confirm-error`.
 
 Usage:
     >>> from agent_nb import Recorder, Workbench, demo_agent                   # doctest: +SKIP
@@ -24,6 +28,7 @@ from __future__ import annotations
 import html
 import json
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +43,42 @@ from haystack.hooks.human_in_the_loop import (
 )
 
 from agent_nb.widgets.style import button, css, error_label, set_error, show
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One answered confirmation: what was asked, what the person decided, and when (wall clock, ns).
+
+    Usage:
+        >>> Decision("add", {"a": 1}, "modify", {"a": 2}, None, 0, 2_000_000).text()
+        'arguments edited: {"a": 1} -> {"a": 2} (waited 2 ms)'
+    """
+
+    tool_name: str
+    params: dict[str, Any]
+    action: str  # confirm, modify, reject
+    new_params: dict[str, Any] | None
+    feedback: str | None
+    asked_ns: int
+    answered_ns: int
+
+    @property
+    def wait_ms(self) -> float:
+        """How long the run waited for the person."""
+        return (self.answered_ns - self.asked_ns) / 1e6
+
+    def text(self) -> str:
+        """The decision in words, as the trace view shows it on the hook's row."""
+        dump = lambda v: json.dumps(v, ensure_ascii=False, default=repr)  # noqa: E731
+        if self.action == "modify":
+            text = f"arguments edited: {dump(self.params)} -> {dump(self.new_params)}"
+        elif self.action == "reject":
+            text = "rejected" + (f" with feedback: {self.feedback}" if self.feedback else "")
+        else:
+            text = "approved"
+        if self.feedback and self.action != "reject":
+            text += f" (feedback: {self.feedback})"
+        return f"{text} (waited {self.wait_ms:.0f} ms)"
 
 
 @dataclass(eq=False)
@@ -87,6 +128,8 @@ class WidgetConfirmationUI:
         self._ask_lock = threading.Lock()  # concurrent runs ask one at a time
         self._changed = threading.Condition()
         self._widget: ConfirmationPanel | None = None
+        #: Every answered request, oldest first (the trace view puts each on its ConfirmationHook row).
+        self.decisions: list[Decision] = []
 
     @property
     def pending(self) -> PendingConfirmation | None:
@@ -101,14 +144,20 @@ class WidgetConfirmationUI:
         """Publish the request and block the calling (Agent) thread until it is answered or times out."""
         with self._ask_lock:
             request = PendingConfirmation(tool_name, tool_description, dict(tool_params))
+            asked = time.time_ns()
             self._publish(request)
             try:
                 answered = request.event.wait(self.timeout)
             finally:
                 self._publish(None)
-            if not answered or request.result is None:
-                return ConfirmationUIResult(action="reject", feedback=f"No answer within {self.timeout} s.")
-            return request.result
+            result = request.result
+            if not answered or result is None:
+                result = ConfirmationUIResult(action="reject", feedback=f"No answer within {self.timeout} s.")
+            self.decisions.append(
+                Decision(tool_name, dict(tool_params), result.action, result.new_tool_params, result.feedback,
+                         asked, time.time_ns())
+            )  # fmt: skip
+            return result
 
     def to_dict(self) -> dict[str, Any]:
         """Serialize (the widgets are not: a loaded Agent gets a fresh, unconnected UI)."""
@@ -224,7 +273,7 @@ def confirmation_hook(
 
 
 class ConfirmationPanel(W.VBox):
-    """The pending tool call with its arguments (editable JSON) and Approve / Approve edited / Reject buttons.
+    """The pending tool call, its arguments (editable JSON), one Approve (sends the edits, if any), Reject.
 
     Hidden while nothing is pending. Invalid edited JSON shows in red and nothing is sent.
 
@@ -245,16 +294,15 @@ class ConfirmationPanel(W.VBox):
             W.Text(placeholder="feedback for the model (optional)", layout=W.Layout(width="320px")),
             "anb-reject-feedback",
         )
-        self.approve_button = button("Approve", "anb-approve-button", style="success", icon="check")
-        self.approve_edited_button = button(
-            "Approve edited arguments", "anb-approve-edited-button", style="warning", icon="pencil"
-        )
+        # One Approve: it sends the arguments as the box shows them (edited or not); its label says which.
+        self.approve_button = button("Approve", "anb-approve-button", style="success", icon="check", width="230px")
         self.reject_button = button("Reject", "anb-reject-button", style="danger", icon="times")
         self.error = error_label("anb-confirm-error")
         self.approve_button.on_click(lambda _: self._answer("approve"))
-        self.approve_edited_button.on_click(lambda _: self._answer("edited"))
         self.reject_button.on_click(lambda _: self._answer("reject"))
-        buttons = W.HBox([self.approve_button, self.approve_edited_button, self.reject_button, self.feedback])
+        self.args.observe(self._args_edited, names="value")
+        self._original: dict[str, Any] | None = None
+        buttons = W.HBox([self.approve_button, self.reject_button, self.feedback])
         super().__init__(
             [self.title, self.args, self.error, buttons],
             layout=W.Layout(padding="6px 8px", margin="4px 0", width="100%"),
@@ -272,10 +320,12 @@ class ConfirmationPanel(W.VBox):
         self.title.value = (
             f"<b>The agent wants to call <code>{html.escape(request.tool_name)}</code></b> "
             f'<span class="anb-muted">{desc}</span><br>'
-            '<span class="anb-muted">Approve, edit the arguments and approve, or reject (with feedback). '
+            '<span class="anb-muted">Approve (edit the arguments first to approve edited ones), or reject. '
             "The run waits for your answer.</span>"
         )
+        self._original = dict(request.tool_params)
         self.args.value = json.dumps(request.tool_params, indent=2, ensure_ascii=False, default=repr)
+        self._args_edited(None)
         self.feedback.value = ""
         set_error(self.error, None)
         show(self, True)
@@ -287,9 +337,6 @@ class ConfirmationPanel(W.VBox):
         if action == "reject":
             self.ui.reject(self.feedback.value.strip() or None)
             return
-        if action == "approve":
-            self.ui.approve(feedback=self.feedback.value.strip() or None)
-            return
         try:
             arguments = json.loads(self.args.value)
         except json.JSONDecodeError as exc:
@@ -299,6 +346,19 @@ class ConfirmationPanel(W.VBox):
             set_error(self.error, 'Arguments must be a JSON object, like {"a": 2, "b": 40}.')
             return
         self.ui.approve(arguments=arguments, feedback=self.feedback.value.strip() or None)
+
+    def edited_arguments(self) -> dict[str, Any] | None:
+        """The arguments in the box when they parse and differ from the request's, else None."""
+        try:
+            value = json.loads(self.args.value)
+        except json.JSONDecodeError:
+            return None
+        return value if isinstance(value, dict) and value != self._original else None
+
+    def _args_edited(self, _change: dict | None) -> None:
+        edited = self.edited_arguments() is not None
+        self.approve_button.description = "Approve with edited arguments" if edited else "Approve"
+        self.approve_button.button_style = "warning" if edited else "success"
 
     def close(self) -> None:
         """Stop listening to the UI and close the widgets."""

@@ -28,7 +28,7 @@ POINT_HINTS = {
     "before_llm": "every step, before the LLM call",
     "before_tool": "before the tools of a step run",
     "after_tool": "after the tool results are added",
-    "on_exit": "when the model answers in text",
+    "on_exit": "when the Agent is about to stop: a text reply, an exit tool, length or content_filter",
     "after_run": "once, at the end",
 }
 

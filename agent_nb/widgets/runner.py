@@ -152,6 +152,23 @@ class Runner:
         """Stop listening to the Recorder."""
         self._unsubscribe()
 
+    def claim(self, run: Run) -> None:
+        """Make `run` the current job's run: give it as a RunSpec's `on_start` (called on the job's thread, before
+        the Agent's first step). Recorder listeners run on a dispatcher thread, so they cannot tell whose run it is.
+
+        Usage:
+            >>> spec.on_start = runner.claim   # doctest: +SKIP
+        """
+        job = self.job
+        if job is None or job.run is not None or threading.current_thread() is not job.thread:
+            return
+        job.run = run
+        if job.stop_requested:
+            run.stop()
+        self._call(self.on_start, job)
+        job.started.set()
+        self.dirty = True
+
     # ---- threads ---------------------------------------------------------------------------------------------
     def _listen(self, run: Run, event: Event | None) -> None:
         job = self.job

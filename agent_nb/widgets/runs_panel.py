@@ -92,10 +92,12 @@ class RunsPanel(W.VBox):
         *,
         on_select: Callable[[Run], None] | None = None,
         on_compare: Callable[[Run, Run], Any] | None = None,
+        on_jump: Callable[[Run, Run], Any] | None = None,
     ) -> None:
         self.recorder = recorder
         self.on_select = on_select
         self.on_compare = on_compare
+        self.on_jump = on_jump
         self._syncing = False
         self._options: list[tuple[str, str]] = []
         self.list = css(W.Select(options=[], rows=8, layout=W.Layout(width="100%")), "anb-run-list")
@@ -115,6 +117,11 @@ class RunsPanel(W.VBox):
         )
         self.compare_button = button("Compare", "anb-compare-button", style="info", icon="columns", width="120px")
         self.compare_button.on_click(lambda _: self._compare_clicked())
+        self.jump_button = button(
+            "Jump to the divergence", "anb-compare-jump", icon="crosshairs", width="190px",
+            tooltip="show B in the trace view with its first divergence from A marked and selected",
+        )  # fmt: skip
+        self.jump_button.on_click(lambda _: self._jump_clicked())
         self.compare_error = error_label("anb-compare-error")
         self.compare_table = css(W.HTML(), "anb-compare-table")
         self.compare_chart = css(W.Image(format="png", layout=W.Layout(width="100%")), "anb-compare-chart")
@@ -127,7 +134,7 @@ class RunsPanel(W.VBox):
                 self.details,
                 section_title("Compare two runs", hint="aligned by step, kind, hook point and name"),
                 W.HBox(
-                    [self.compare_a, self.compare_b, self.compare_button],
+                    [self.compare_a, self.compare_b, self.compare_button, self.jump_button],
                     layout=W.Layout(align_items="center", flex_flow="row wrap"),
                 ),
                 self.compare_error,
@@ -216,6 +223,16 @@ class RunsPanel(W.VBox):
         run = self._run(change["new"])
         if run is not None and self.on_select is not None:
             self.on_select(run)
+
+    def _jump_clicked(self) -> None:
+        a, b = self._run(self.compare_a.value), self._run(self.compare_b.value)
+        if a is None or b is None or self.on_jump is None:
+            set_error(self.compare_error, "Pick two runs, A and B.")
+            return
+        try:
+            self.on_jump(a, b)
+        except Exception as exc:  # shown, never raised into the frontend
+            set_error(self.compare_error, f"{type(exc).__name__}: {exc}")
 
     def _compare_clicked(self) -> None:
         a, b = self._run(self.compare_a.value), self._run(self.compare_b.value)

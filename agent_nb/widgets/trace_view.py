@@ -29,6 +29,7 @@ import html
 import json
 import math
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +135,7 @@ def columns(run: Run | None, notes: dict[int, str] | None = None, waits: dict[in
     """
     events: list[Event] = list(run.events) if run is not None else []
     notes, waits = notes or {}, waits or {}
+    resumed = bool(run is not None and run.resumed)
     names: dict[str, int] = {}
     flows: dict[str, int] = {}
     kind_code = {k: i for i, k in enumerate(KINDS)}
@@ -154,6 +156,8 @@ def columns(run: Run | None, notes: dict[int, str] | None = None, waits: dict[in
         cols["flow"].append(flows.setdefault(e.flow, len(flows)) if e.flow else -1)
         cols["err"].append(1 if e.error else 0)
         summary = notes.get(e.seq) or e.summary or ""
+        if resumed and e.status == "skipped" and e.hook_point == "before_run":
+            summary = "not run: this run resumed a recorded State after before_run"
         cols["summary"].append(_cut(" ".join(summary.split()), SUMMARY_LIMIT))
         cols["wait"].append(round(waits.get(e.seq, 0.0), 3))
     # Rows before the first step (before_run) and after the last (after_run) have no step: -1 and "end" (-2).
@@ -220,7 +224,8 @@ class TraceView(anywidget.AnyWidget):
         self.run: Run | None = None
         #: `annotate(run) -> (notes, waits)`: decisions and waiting time per seq (the workbench's confirmations).
         self.annotate = annotate
-        self._sent = (None, -1, "")
+        self._sent: tuple[Any, int, str] = (None, -1, "")
+        self._sent_at = 0.0
         self._lock = threading.RLock()
         self.observe(self._selected_changed, names="selected")
         self.show_run(run)
@@ -263,7 +268,13 @@ class TraceView(anywidget.AnyWidget):
             key = (id(run) if run is not None else None, len(run.events) if run else 0, run.status if run else "")
             if key == self._sent:
                 return False
-            self._sent = key
+            # While live, a long run is resent less often (the whole columns go each time): at most every
+            # 0.25 s, and every n/20,000 s past 5,000 events; the end of the run (a new status) always goes.
+            now = time.monotonic()
+            live = run is not None and run.status == "running" and key[0] == self._sent[0]
+            if live and now - self._sent_at < max(0.25, key[1] / 20_000):
+                return False
+            self._sent, self._sent_at = key, now
             notes, waits = self.annotate(run) if (self.annotate and run is not None) else ({}, {})
             with self.hold_sync():
                 self.data = columns(run, notes, waits)

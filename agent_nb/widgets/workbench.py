@@ -71,12 +71,18 @@ from agent_nb.widgets.runner import Job, Runner
 from agent_nb.widgets.runs_panel import RunsPanel
 from agent_nb.widgets.style import MAX_WIDTH, SIDEBAR_WIDTH, STYLESHEET, button, css, set_options
 from agent_nb.widgets.timeline_panel import TimelinePanel
+from agent_nb.widgets.trace_view import outcome
 
 logger = logging.getLogger("agent_nb")
 
 TABS = ("Timeline", "Inspector", "Fork", "Runs")
-STATUS_MARKS = {"running": "●", "ok": "✓", "stopped": "■", "error": "✗"}
-STATUS_COLOURS = {"running": "#1565c0", "ok": "#2e7d32", "stopped": "#ef6c00", "error": "#c62828"}
+#: Events listed in the inspector's picker (the trace view's table lists every event).
+INSPECTOR_ROWS = 500
+#: Mark and colour per run outcome (`trace_view.outcome`): only a clean answer is a green tick.
+OUTCOME_MARKS = {"running": "●", "ok": "✓", "max_steps": "⚠", "stop_run": "■", "stopped": "■", "tool_error": "⚠",
+                 "error": "✗", "other": "⚠"}  # fmt: skip
+OUTCOME_COLOURS = {"running": "#1565c0", "ok": "#2e7d32", "max_steps": "#ef6c00", "stop_run": "#ef6c00",
+                   "stopped": "#ef6c00", "tool_error": "#c62828", "error": "#c62828", "other": "#ef6c00"}  # fmt: skip
 
 
 class Workbench(W.VBox):
@@ -92,7 +98,7 @@ class Workbench(W.VBox):
         >>> wb                                           # the last line of a cell displays it   # doctest: +SKIP
     """
 
-    def __init__(self, target: Recorder | Agent, *, prompt: str = "", max_table_rows: int = 200) -> None:
+    def __init__(self, target: Recorder | Agent, *, prompt: str = "", max_table_rows: int | None = None) -> None:
         if isinstance(target, Recorder):
             recorder = target
         elif isinstance(target, Agent):
@@ -112,7 +118,7 @@ class Workbench(W.VBox):
         self.title = css(W.HTML(self._title_html()), "anb-title")
         self.view_picker = css(
             W.Dropdown(
-                options=[], description="view", style={"description_width": "initial"}, layout=W.Layout(width="360px")
+                options=[], description="view", style={"description_width": "initial"}, layout=W.Layout(width="480px")
             ),
             "anb-view-run",
         )
@@ -147,11 +153,15 @@ class Workbench(W.VBox):
         tools = [t.name for t in flatten_tools_or_toolsets(recorder.agent.tools)]
         self.hooks_panel = HooksPanel(recorder)
         self.inspector = InspectorPanel(on_fork=self._fork_here)  # before the timeline: it lists the timeline's rows
-        self.timeline_panel = TimelinePanel(max_rows=max_table_rows, on_filter=self._rows_filtered)
+        # The trace view's table has no row cap (`max_table_rows` is accepted for old code and ignored).
+        self.timeline_panel = TimelinePanel(on_filter=self._rows_filtered, annotate=self._annotate)
+        self.trace = self.timeline_panel.trace
         self.timeline_panel.export_csv_button.on_click(lambda _: self._clicked(self.export_csv))
         self.timeline_panel.export_json_button.on_click(lambda _: self._clicked(self.export_json))
         self.fork_editor = ForkEditor(agent=recorder.agent, tool_names=tools, on_fork=self._fork_from_editor)
-        self.runs_panel = RunsPanel(recorder, on_select=self.select, on_compare=self.compare)
+        self.runs_panel = RunsPanel(
+            recorder, on_select=self.select, on_compare=self.compare, on_jump=self.jump_to_divergence
+        )
         self.confirmation_panel = self.confirmation_ui.widget
         self.confirmation_ui.subscribe(lambda _request: self._refresh_progress())
         self.tabs = css(
@@ -201,6 +211,9 @@ class Workbench(W.VBox):
             recorder, on_start=self._job_started, on_tick=self._tick, on_done=self._job_done, on_other=self._other_run
         )
         self._show(recorder.last_run)
+        # `rec.add_hook` in another cell tells nobody: a light poll keeps the sidebar's switches current.
+        self._closed = threading.Event()
+        threading.Thread(target=self._watch_hooks, name="agent_nb-hooks", daemon=True).start()
 
     # ---- public API: running ---------------------------------------------------------------------------------
     @property
@@ -245,7 +258,7 @@ class Workbench(W.VBox):
             self.prompt.value = prompt
         if not prompt.strip():
             raise ValueError("Type a prompt first.")
-        spec = RunSpec(messages=as_messages(prompt), kwargs=dict(agent_kwargs))
+        spec = RunSpec(messages=as_messages(prompt), kwargs=dict(agent_kwargs), on_start=self.runner.claim)
         job = self.runner.start(lambda: self.recorder.execute(spec), "run")
         return self._outcome(job, wait, timeout)
 
@@ -272,6 +285,7 @@ class Workbench(W.VBox):
                 return _replay(source, hooks=hooks, tools=tools, recorder=self.recorder)
         else:
             spec = replay_spec(source, self.recorder, hooks=hooks, tools=tools)
+            spec.on_start = self.runner.claim
 
             def job_fn() -> Run:
                 return execute_spec(self.recorder, spec)
@@ -310,6 +324,7 @@ class Workbench(W.VBox):
         else:
             # Built (and validated) here, on the caller's thread: a bad edit raises before anything runs.
             spec = fork_spec(source, step, self.recorder, edit=edit, reply=reply, hooks=hooks, tools=tools)
+            spec.on_start = self.runner.claim
 
             def job_fn() -> Run:
                 return execute_spec(self.recorder, spec)
@@ -385,6 +400,24 @@ class Workbench(W.VBox):
             self.runs_panel.show_compare(frame, png)
             self.tabs.selected_index = TABS.index("Runs")
         return frame
+
+    def jump_to_divergence(self, a: Run | str, b: Run | str) -> int | None:
+        """Show `b` in the trace view with its first divergence from `a` marked and selected; returns its seq.
+
+        Usage:
+            >>> wb.jump_to_divergence(run, fork)   # doctest: +SKIP
+            7
+        """
+        run_a, run_b = self._resolve(a), self._resolve(b)
+        mark = self._divergence(run_b, parent=run_a)
+        with self._lock:
+            self._view = run_b
+            self._show(run_b)
+            if mark:
+                self.timeline_panel.show_run(run_b, **mark)
+                self.trace.select(mark["divergence"])
+            self.tabs.selected_index = TABS.index("Timeline")
+        return mark.get("divergence")
 
     # ---- public API: hooks -----------------------------------------------------------------------------------
     def set_hook(self, point: str, name: str, enabled: bool) -> None:
@@ -473,10 +506,17 @@ class Workbench(W.VBox):
         return str(target)
 
     def close(self) -> None:
-        """Stop listening to the Recorder and close the widgets."""
+        """Stop listening to the Recorder and close the widgets; a run waiting for a confirmation is ended."""
         # Defensive: ipywidgets calls close() from __del__, also on a half-built Workbench.
         runner, panel = self.__dict__.get("runner"), self.__dict__.get("confirmation_panel")
+        closed, ui = self.__dict__.get("_closed"), self.__dict__.get("confirmation_ui")
+        if closed is not None:
+            closed.set()
         if runner is not None:
+            if ui is not None and ui.pending is not None:
+                # Nobody can answer any more: stop the run and reject the call it waits on.
+                runner.stop()
+                ui.cancel("Cancelled: the workbench was closed.")
             runner.close()
         if panel is not None:
             panel.close()
@@ -553,7 +593,8 @@ class Workbench(W.VBox):
             self._view = run
             steps: list[Callable[[], Any]] = [
                 lambda: self.inspector.show_run(run),
-                lambda: self.timeline_panel.show_run(run),  # lists its rows in the inspector (_rows_filtered)
+                # lists its rows in the inspector (_rows_filtered)
+                lambda: self.timeline_panel.show_run(run, **self._divergence(run)),
                 lambda: self.fork_editor.show_run(run),
             ]
             if run is not None:
@@ -574,8 +615,59 @@ class Workbench(W.VBox):
             steps += [self._refresh_progress, self._refresh_buttons]
             _each(steps)
 
+    def _divergence(self, run: Run | None, parent: Run | None = None) -> dict[str, Any]:
+        """Where a finished fork or replay first departs from its parent (or from `parent`): the seq to mark."""
+        if run is None or run.status == "running":
+            return {}
+        if parent is None:
+            if not run.parent_id:
+                return {}
+            try:
+                parent = self.recorder.get(run.parent_id)
+            except Exception:
+                return {}
+        from agent_nb.replay import compare
+
+        try:
+            frame = compare(parent, run)
+        except Exception:
+            logger.exception("agent_nb workbench: compare for the divergence mark failed")
+            return {}
+        seq = _first_divergent_seq(frame)
+        return {"divergence": seq, "parent": parent} if seq is not None else {}
+
     def _rows_filtered(self, frame: pd.DataFrame) -> None:
-        self.inspector.set_rows(frame)
+        # The inspector's picker is a dropdown: it lists the first rows; the trace view's table lists them all.
+        self.inspector.set_rows(frame.head(INSPECTOR_ROWS))
+
+    def _annotate(self, run: Run) -> tuple[dict[int, str], dict[int, float]]:
+        """Confirmation decisions and waiting time per ConfirmationHook event of `run` (matched by wall clock)."""
+        decisions = list(self.confirmation_ui.decisions)
+        notes: dict[int, str] = {}
+        waits: dict[int, float] = {}
+        if not decisions:
+            return notes, waits
+        base = run.started_unix_ns
+        for e in run.events:
+            if e.kind != "hook" or e.hook_point != "before_tool" or "Confirmation" not in e.name:
+                continue
+            lo = base + int(e.offset_ms * 1e6)
+            hi = lo + int(e.duration_ms * 1e6) + 1_000_000
+            inside = [d for d in decisions if lo - 1_000_000 <= d.asked_ns <= hi]
+            if inside:
+                notes[e.seq] = "; ".join(f"{d.tool_name}: {d.text()}" for d in inside)
+                waits[e.seq] = min(sum(d.wait_ms for d in inside), e.duration_ms)
+        return notes, waits
+
+    def _watch_hooks(self) -> None:
+        while not self._closed.wait(1.0):
+            try:
+                if self.hooks_panel._slots_signature() != self.hooks_panel._signature:
+                    with self._lock:
+                        self.hooks_panel.sync()
+                        self.title.value = self._title_html()
+            except Exception:
+                logger.exception("agent_nb workbench: hooks sidebar refresh failed")
 
     def _refresh_buttons(self) -> None:
         busy = self.runner.busy
@@ -585,7 +677,7 @@ class Workbench(W.VBox):
         self.fork_editor.fork_button.disabled = busy or self.fork_editor.loaded is None
 
     def _refresh_view_picker(self) -> None:
-        options = [(f"{r.kind} {r.run_id} · {r.status}", r.run_id) for r in reversed(self.recorder.runs)]
+        options = [(run_line(r), r.run_id) for r in reversed(self.recorder.runs)]
         value = self._view.run_id if self._view is not None else None
         self._picking = True
         try:
@@ -617,13 +709,13 @@ class Workbench(W.VBox):
         if run is None:
             parts.append('<span class="anb-muted">No run yet: type a prompt and press Run.</span>')
         else:
-            colour = STATUS_COLOURS.get(run.status, "#555")
-            mark = STATUS_MARKS.get(run.status, "●")
-            head = f'<b style="color:{colour}">{mark} {esc(run.status)}'
-            if run.exit_reason and run.status != "running":
-                head += f" ({esc(run.exit_reason)})"
-            head += "</b>"
-            parts.append(head)
+            key, text = outcome(run)
+            colour = OUTCOME_COLOURS.get(key, "#555")
+            mark = OUTCOME_MARKS.get(key, "●")
+            parts.append(f'<b class="anb-outcome anb-outcome-{esc(key)}" style="color:{colour}">{mark} {esc(text)}</b>')
+            errors = sum(1 for e in run.events if e.status == "error" or e.error)
+            if errors:
+                parts.append(f'<b class="anb-error-count" style="color:#c62828">{errors} error{"s" * (errors > 1)}</b>')
             limit = getattr(self.recorder.agent, "max_agent_steps", None)
             done = (run.result or {}).get("step_count")
             if run.status == "running":
@@ -638,7 +730,7 @@ class Workbench(W.VBox):
                 seconds = (run.duration_ms or 0.0) / 1000.0
             parts.append(esc(f"{seconds:.1f} s" if seconds >= 1 else f"{seconds * 1000:.0f} ms"))
             usage = run.usage  # the run's own (live) LLM calls; replies served from a recording cost nothing
-            parts.append(esc(f"{usage['prompt_tokens'] + usage['completion_tokens']} tokens"))
+            parts.append(esc(f"{tokens_text(run)} tokens"))
             if usage["cached_llm_calls"]:
                 parts.append(esc(f"{usage['cached_llm_calls']} cached LLM replies"))
             parts.append(esc(f"{len(run.events)} events"))
@@ -673,6 +765,54 @@ class Workbench(W.VBox):
             f'<span class="anb-muted">{html.escape(gen)} · {tools} tools · {hooks} hooks · '
             f"max {getattr(rec.agent, 'max_agent_steps', '?')} steps</span>"
         )
+
+
+def tokens_text(run: Run) -> str:
+    """The run's own token count, or "?" when a live LLM call did not report usage (unknown is not 0).
+
+    Usage:
+        >>> tokens_text(Run(run_id="x"))
+        '0'
+    """
+    llm = [e for e in run.events if e.kind == "llm" and e.status != "cached" and e.status != "error"]
+    if any(e.prompt_tokens is None or e.completion_tokens is None for e in llm):
+        return "?"
+    return str(sum(e.prompt_tokens + e.completion_tokens for e in llm))
+
+
+def run_line(run: Run) -> str:
+    """One line naming a run for pickers: prompt's first line, outcome, duration, tokens, lineage.
+
+    Usage:
+        >>> run_line(Run(run_id="ab12", status="ok", inputs={"messages": []}))
+        '(no prompt) · answered · run ab12 · 0 tokens'
+    """
+    prompt = ""
+    for message in reversed((run.inputs or {}).get("messages") or []):
+        if isinstance(message, ChatMessage) and message.role.value == "user" and message.text:
+            prompt = message.text.strip().splitlines()[0] if message.text.strip() else ""
+            break
+    if len(prompt) > 48:
+        prompt = prompt[:47] + "…"
+    parts = [prompt or "(no prompt)", outcome(run)[1]]
+    if run.duration_ms is not None:
+        parts.append(f"{run.duration_ms / 1000:.1f} s" if run.duration_ms >= 1000 else f"{run.duration_ms:.0f} ms")
+    lineage = f"{run.kind} {run.run_id}"
+    if run.parent_id:
+        lineage += f" of {run.parent_id}" + (f" @ step {run.fork_step}" if run.fork_step is not None else "")
+    parts += [lineage, f"{tokens_text(run)} tokens"]
+    return " · ".join(parts)
+
+
+def _first_divergent_seq(frame: pd.DataFrame, side: str = "b") -> int | None:
+    """The seq (in run `side`) of the row `compare()` marks as the first divergence, or None."""
+    if frame.empty or "first_divergence" not in frame:
+        return None
+    rows = frame[frame["first_divergence"].fillna(False).astype(bool)]
+    if rows.empty:
+        return None
+    seq = rows.iloc[0][f"seq_{side}"]
+    return None if pd.isna(seq) else int(seq)
 
 
 def _each(steps: list[Callable[[], Any]]) -> None:
