@@ -42,7 +42,7 @@ def block_search(state: State) -> None:
         return
     allowed = [c for c in last.tool_calls if c.tool_name != "search"]
     new = [*messages[:-1], ChatMessage.from_assistant(last.text, tool_calls=blocked)]
-    new += [ChatMessage.from_tool("Blocked: search is disabled here.", origin=c, error=True) for c in blocked]
+    new += [ChatMessage.from_tool("Blocked: search is disabled here", origin=c, error=True) for c in blocked]
     if allowed:  # a new last message holding only the allowed calls: these are the ones that run
         new.append(ChatMessage.from_assistant(tool_calls=allowed))
     state.set("messages", new, handler_override=replace_values)
