@@ -1,7 +1,15 @@
-# Source of notebooks/04_builtin_hooks.ipynb; build with `python notebooks/build.py 04`.
+# Source of notebooks/05_builtin_hooks.ipynb; build with `python notebooks/build.py 05`.
 
 # %% [markdown]
-# # Haystack's built-in hooks, recorded
+# # 05 · Haystack's built-in hooks, recorded
+#
+# **Goal:** know what each of Haystack's ready-made hooks does to a run, read off the timeline and the State diffs:
+# where it runs, what it changes in the conversation, and what that costs the answer.
+# **Prerequisites:** `02_write_your_own_hook`, `03_hook_points`. **Time:** about 30 minutes.
+#
+# Haystack's pages: [Agent hooks](https://docs.haystack.deepset.ai/docs/hooks),
+# [Token budget](https://docs.haystack.deepset.ai/docs/token-budget) and the
+# [Hooks API reference](https://docs.haystack.deepset.ai/reference/hooks-api) (every class used below).
 #
 # Haystack 3.4 ships hooks for four jobs: a token budget (`TokenBudgetHook`), context compaction (`CompactionHook`
 # with four compactors), human confirmation of tool calls (`ConfirmationHook`) and moving large tool results out of
@@ -39,6 +47,8 @@ from haystack.hooks.human_in_the_loop import (
 )
 from haystack.hooks.tool_result_offloading import FileSystemToolResultStore, OffloadOverChars, ToolResultOffloadHook
 
+from haystack.dataclasses import ChatRole
+
 from agent_nb import Recorder, ScriptedChatGenerator, demo_agent
 
 pd.set_option("display.max_colwidth", 90)
@@ -71,6 +81,7 @@ budget = TokenBudgetHook(max_total_tokens=150, add_final_message=True)
 capped = Recorder(demo_agent(hooks={"before_llm": [budget]})).run(TASK)
 print(capped.describe())
 print("last message:", capped.result["last_message"].text)
+assert capped.exit_reason == "token_budget_exceeded" and capped.usage["llm_calls"] == 2
 capped.timeline[COLS]
 
 # %% [markdown]
@@ -90,10 +101,10 @@ print(capped.diff(8))
 #
 # | compactor | what it does to old history |
 # |---|---|
-# | `SlidingWindowCompactor` | drops the oldest complete steps, leaves a note saying how many messages went |
+# | `SlidingWindowCompactor` | drops the oldest complete steps and inserts a new user message saying how many went |
 # | `ToolResultPruningCompactor` | replaces old tool results with a placeholder ("call the tool again if you need it") |
 # | `ToolResultOffloadCompactor(store)` | writes old tool results to a store and leaves a reference with a preview |
-# | `SummarizationCompactor(chat_generator)` | has an LLM summarize the old steps into one message |
+# | `SummarizationCompactor(chat_generator)` | has an LLM summarize the old steps into one new user message |
 #
 # The task's own message and the most recent step are always kept. We use a tiny window (150 tokens, compact at
 # 50 %, down to 30 %) so compaction starts at step 2, and `min_tokens=0` so the demo's small tool results qualify.
@@ -140,18 +151,36 @@ for row in rows:
 # %% [markdown]
 # How to read them:
 #
-# - **SlidingWindow** removed step 0 whole: the assistant's tool calls became the omission note and the three tool
-#   results went. The docs text and the weather are gone, so the answer can only say that earlier results were
+# - **SlidingWindow** removed step 0 whole (the assistant message with its three tool calls, and the three results)
+#   and inserted a **new user message**, the omission note "[4 earlier messages were removed ...]". The diff pairs
+#   messages by position, so it prints the note as replacing the assistant message (`~`); the cell below checks what
+#   really happened. The docs text and the weather are gone, so the answer can only say that earlier results were
 #   removed, and report the note it saved afterwards. (Calling the tools again would regrow the context until the
 #   next compaction: the demo model answers instead.)
 # - **ToolResultPruning** replaced the docs text with a placeholder and kept the rest: the weather results are so
 #   short that the placeholder would cost more. The answer now says the docs result was removed.
 # - **ToolResultOffload** did the same but kept the text: in a file, with a reference and a 40-character preview in
 #   the conversation. The model could read it back with a file tool.
-# - **Summarization** folded step 0 into one `<conversation_summary>` message listing each tool call and result:
+# - **Summarization** folded step 0 into one new user message, `<conversation_summary>`, listing each call and result:
 #   the answer keeps the docs and the weather, at the cost of one extra LLM call inside the hook (not a row of its
 #   own: it is part of the hook's `duration_ms`).
 #
+# What the sliding window and the summarizer did, checked on the States before and after (not on the diff's pairing):
+
+# %%
+for label in ("SlidingWindow", "Summarization"):
+    row = next(r for r in rows if r["compactor"] == label)
+    run = compacted[label]
+    before, after = run.state_at(row["seq"])["messages"], run.state_at(row["seq"], when="after")["messages"]
+    new = [m for m in after if m not in before]
+    gone = [m for m in before if m not in after]
+    print(f"{label}: inserted {[(m.role.value, (m.text or '')[:40]) for m in new]}")
+    print(f"{' ' * len(label)}  removed {[m.role.value for m in gone]}")
+    assert len(new) == 1 and new[0].is_from(ChatRole.USER)  # a NEW user message
+    assert [m.role.value for m in gone] == ["assistant", "tool", "tool", "tool"]  # step 0, whole
+assert compacted["SlidingWindow"].state_at(8, when="after")["messages"][2].text.startswith("[4 earlier messages")
+
+# %% [markdown]
 # The offload store now holds the docs text. It also holds the two weather results: the compactor wrote them, then
 # kept them in the conversation because their references would have cost more tokens than the results themselves.
 
@@ -199,12 +228,23 @@ print("answer:", rejected.final_answer)
 rejected.timeline[COLS]
 
 # %% [markdown]
-# Only one tool row follows the hook (seq 1): Tokyo never ran. The hook rewrote the conversation, as its diff shows:
-# the rejected call keeps the original assistant message, answered at once by an error tool result carrying the
-# feedback, and a new assistant message holds the confirmed call, which the Agent then runs.
+# Only one tool row follows the hook (seq 1): Tokyo never ran. The hook rewrote the conversation
+# (`hooks/human_in_the_loop/strategies.py`): the assistant message with both calls is **replaced by a copy holding
+# only the rejected call**, followed by an **error tool result** carrying the feedback, then a **new assistant
+# message with the confirmed call**. That one is now the last message, so it is the call the Agent runs (only the last
+# message's tool calls run after `before_tool`).
 
 # %%
-print(rejected.diff(1))
+print(rejected.diff(1), "\n")
+after = rejected.state_at(1, when="after")["messages"]
+for i, m in enumerate(after):
+    calls = ", ".join(f"{c.tool_name}({c.arguments})" for c in m.tool_calls)
+    result = m.tool_call_result
+    print(i, m.role.value, calls or (f"error={result.error}: {result.result[:60]}" if result else m.text[:60]))
+assert [m.role.value for m in after] == ["system", "user", "assistant", "tool", "assistant"]
+assert [c.arguments["city"] for c in after[2].tool_calls] == ["Tokyo"]  # the copy: only the rejected call
+assert after[3].tool_call_result.error and "Tokyo is not needed" in after[3].tool_call_result.result
+assert [c.arguments["city"] for c in after[4].tool_calls] == ["Paris"]  # the new last message: the confirmed call
 
 # %% [markdown]
 # Now the user edits the Tokyo call to Lima instead:
@@ -214,10 +254,11 @@ ui = ScriptedUI(ConfirmationUIResult("confirm"), ConfirmationUIResult("modify", 
 rec = Recorder(demo_agent(hooks={"before_tool": [confirmation_hook(ui)]}))
 modified = rec.run("What is the weather in Paris and Tokyo?")
 print(modified.diff(1), "\n")
+assert "get_weather(city='Lima')" in " ".join(modified.timeline.query("kind == 'tool'")["summary"])
 modified.timeline[COLS]
 
 # %% [markdown]
-# The tool row at seq 3 ran `get_weather(city='Lima')`. Haystack tells the model about the edit with a user message
+# The tool row ran `get_weather(city='Lima')`. Haystack tells the model about the edit with a user message
 # ("The parameters for tool 'get_weather' were updated by the user to ..."), placed before the rewritten call; the
 # model takes it as context, and its answer reports Lima's weather.
 #
@@ -233,6 +274,7 @@ offload_dir = Path(tempfile.mkdtemp(prefix="offloaded-"))
 store = FileSystemToolResultStore(offload_dir)
 offload = ToolResultOffloadHook(store, offload_strategies={"search": OffloadOverChars(100)}, preview_chars=40)
 offloaded = Recorder(demo_agent(hooks={"after_tool": [offload]})).run(TASK)
+assert list(offloaded.timeline.query("name == 'ToolResultOffloadHook'")["seq"]) == [4, 7]
 offloaded.timeline[COLS]
 
 # %% [markdown]
@@ -273,3 +315,61 @@ rec.hooks[["point", "name", "enabled"]]
 
 # %%
 wb
+
+# %% [markdown]
+# ## Exercises
+#
+# **Exercise 1: a budget.** With `TokenBudgetHook` as the only hook, which is the **largest** `max_total_tokens` that
+# stops the `TASK` run after exactly one LLM call? Read it off the baseline's token columns (the hook stops once the
+# cumulative usage *reaches* the budget, checked before each LLM call).
+
+# %%
+from solutions.checks import check_budget, check_rejecting_ui
+
+my_budget = None  # your answer: an int
+# check_budget(my_budget)   # <- uncomment to check
+
+# %% [solution]
+# Reference solution of exercise 1 (collapsed: expand to peek).
+from solutions import nb05
+
+print("BUDGET =", nb05.BUDGET, "(the first LLM row of the baseline: prompt + completion tokens)")
+check_budget(nb05.BUDGET)
+
+# %% [markdown]
+# **Exercise 2: a confirmation UI.** Write a class with `get_user_confirmation(tool_name, tool_description,
+# tool_params)` that rejects every `save_note` call (with feedback) and confirms every other call. The checker wires
+# it into a `ConfirmationHook` for all tools (`"*"`) and runs "What is 2 + 3? Then save a note.".
+
+# %%
+class ReadOnlyUI:
+    """Reject save_note, confirm the rest."""
+
+    def get_user_confirmation(self, tool_name: str, tool_description: str, tool_params: dict) -> ConfirmationUIResult:
+        ...  # your code
+
+
+# check_rejecting_ui(ReadOnlyUI())   # <- uncomment to check
+
+# %% [solution]
+# Reference solution of exercise 2.
+import inspect
+
+print(inspect.getsource(nb05.RejectSaveNote))
+check_rejecting_ui(nb05.RejectSaveNote())
+
+# %% [markdown]
+# ## Key takeaways
+#
+# - `TokenBudgetHook` (before_llm) sets `stop_run="token_budget_exceeded"` once usage reaches the budget: the call
+#   that crosses it has already happened, the next one is never made.
+# - `CompactionHook` (before_llm) shrinks history with a compactor; the sliding window and the summarizer insert a new
+#   user message in place of the steps they remove, pruning and offloading replace tool results in place.
+# - `ConfirmationHook` (before_tool) rewrites the model's message: rejected calls get a copy of the message and an
+#   error result, confirmed (or modified) calls move to a new last message, which is what runs.
+# - `ToolResultOffloadHook` (after_tool) moves large fresh results to a store, leaving a reference and a preview.
+#
+# ## Next
+#
+# - `06_async_hooks`: hooks in `run_async`, what blocks the event loop, many runs at once.
+# - `07_real_models`: the same on a real model, and what a small one does with injected instructions.
