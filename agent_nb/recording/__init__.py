@@ -4,6 +4,7 @@ Usage:
     >>> from agent_nb.recording import Recorder, Run   # doctest: +SKIP
 """
 
+from agent_nb.recording.context import STOP_REASON
 from agent_nb.recording.diff import MessageChange, StateDiff
 from agent_nb.recording.digest import llm_digest
 from agent_nb.recording.events import (
@@ -16,7 +17,6 @@ from agent_nb.recording.events import (
     Column,
     Event,
 )
-from agent_nb.recording.proxies import STOP_REASON
 from agent_nb.recording.recorder import HookSlot, Recorder, RunSpec, as_messages, hook_name
 from agent_nb.recording.run import Run
 from agent_nb.recording.snapshots import Uncopyable

@@ -1,7 +1,9 @@
 """Per-run recording context, carried by a contextvar so concurrent runs never mix their events.
 
-The Recorder sets `CURRENT` around `agent.run`; haystack copies the context into tool and hook threads
-(and asyncio tasks), so every proxy finds the run it belongs to. Users do not touch this module.
+The Recorder sets `CURRENT` around `agent.run`; haystack copies the context into tool threads and asyncio
+tasks, so every interception point finds the run it belongs to. The hot path records references and
+timings only: snapshots share structure, and the timeline's derived columns are built when first read.
+Users do not touch this module.
 
 Usage:
     >>> current() is None
@@ -11,28 +13,31 @@ Usage:
 from __future__ import annotations
 
 import contextvars
-import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from haystack.components.agents.state import State
+from haystack.components.agents.state.state import replace_values
 from haystack.dataclasses import ChatMessage
 
-from agent_nb.recording.diff import changed_keys, flow_of, message_counts
+from agent_nb.recording.digest import LLMDetail, llm_digest, usage_of
 from agent_nb.recording.events import Event
-from agent_nb.recording.snapshots import Snapshotter
+from agent_nb.recording.snapshots import MessageLog, Snapshotter, copy_value, freeze_message, restore_value
 
 if TYPE_CHECKING:
+    from agent_nb.recording.dispatch import Dispatcher, Listener
     from agent_nb.recording.run import Run
 
-logger = logging.getLogger("agent_nb")
-
 #: Reply source for replays: (step, digest, messages, tool_names) -> recorded replies or None (a miss).
-ReplySource = Callable[[int | None, str, list[ChatMessage], list[str]], list[ChatMessage] | None]
+ReplySource = Callable[[int | None, str, Sequence[ChatMessage], list[str]], list[ChatMessage] | None]
 #: Tool source for replays: (step, tool_name, arguments) -> (found, result).
 ToolSource = Callable[[int | None, str, dict[str, Any]], tuple[bool, Any]]
+
+#: The exit reason of a run stopped from the Workbench (or `run.stop()`).
+STOP_REASON = "stopped_by_user"
 
 CURRENT: contextvars.ContextVar[RunContext | None] = contextvars.ContextVar("agent_nb_run", default=None)
 
@@ -47,31 +52,48 @@ def current() -> RunContext | None:
     return CURRENT.get()
 
 
+def error_text(exc: BaseException) -> str:
+    """`Type: message` for the timeline's error column.
+
+    Usage:
+        >>> error_text(ValueError("bad"))
+        'ValueError: bad'
+    """
+    return f"{type(exc).__name__}: {exc}"
+
+
 @dataclass(eq=False)
 class RunContext:
     """Mutable bookkeeping of one live run: clock, snapshotter, current step, events awaiting their `after`.
 
     LLM and tool events learn their `after` State only once haystack has merged their output, that is when
-    the next event starts (or the run ends): `settle()` fills it in then.
+    the next event starts (or the run ends): `settle()` fills it in then. Once the run has ended (`closed`)
+    nothing more is recorded: a tool thread that outlives a cancelled run cannot add rows to it.
 
-    Usage (what `Recorder.execute` does):
-        >>> ctx = RunContext(run=run, snapshotter=Snapshotter(), enabled={})   # doctest: +SKIP
-        >>> token = CURRENT.set(ctx); agent.run(...); CURRENT.reset(token)      # doctest: +SKIP
+    Usage:
+        >>> from agent_nb.recording.run import Run
+        >>> ctx = RunContext(run=Run(run_id="r"), snapshotter=Snapshotter(), enabled={})
+        >>> ctx.now_ms() >= 0
+        True
     """
 
     run: Run
     snapshotter: Snapshotter
     enabled: dict[tuple[str, str], bool]
-    listeners: list[Callable[[Run, Event | None], None]] = field(default_factory=list)
+    listeners: Sequence[Listener] = ()
+    dispatcher: Dispatcher | None = None
     resume: dict[str, Any] | None = None
     reply_source: ReplySource | None = None
     tool_source: ToolSource | None = None
     state: Any = None
     step: int | None = None
     stop_requested: bool = False
+    closed: bool = False
     tools_before: dict[str, Any] | None = None
+    #: The State after the last hook, while nothing else has run since (consecutive hooks of one point).
+    clean_after: dict[str, Any] | None = None
     t0: float = field(default_factory=time.perf_counter)
-    lock: threading.RLock = field(default_factory=threading.RLock)
+    lock: threading.Lock = field(default_factory=threading.Lock)
     pending: list[Event] = field(default_factory=list)
     digest_cache: dict[int, tuple[ChatMessage, str]] = field(default_factory=dict)
 
@@ -82,88 +104,213 @@ class RunContext:
         state = state if state is not None else self.state
         if state is None:
             return None
-        with self.lock:  # tool threads snapshot concurrently; the snapshotter remembers the last one
-            return self.snapshotter(state.data)
+        return self.snapshotter(state.data)
 
-    def is_enabled(self, point: str, name: str) -> bool:
-        return self.enabled.get((point, name), True)
-
-    def emit(self, event: Event, *, pending: bool = False) -> Event:
-        """Number the event, append it to the run (live), tell listeners."""
-        with self.lock:
+    def emit(self, event: Event, *, pending: bool = False) -> None:
+        """Number the event, append it to the run (live), queue it for listeners. Ignored once closed."""
+        with self.lock:  # tool rows arrive from worker threads
+            if self.closed:
+                return
             event.seq = len(self.run.events)
             self.run.events.append(event)
             if pending:
                 self.pending.append(event)
         self.notify(event)
-        return event
 
     def notify(self, event: Event | None) -> None:
-        for listener in list(self.listeners):
-            try:
-                listener(self.run, event)
-            except Exception:  # a broken view must never break the run it watches
-                logger.exception("agent_nb listener failed")
+        if self.listeners and self.dispatcher is not None:
+            self.dispatcher.post(self.listeners, self.run, event)
 
     def settle(self, state: Any = None, *, tools: bool = True) -> None:
         """Give pending LLM / tool events the State as it is now (their output merged).
 
         A tool starting settles only the LLM call: its sibling tools' results are merged together later.
         """
+        if not self.pending:
+            return
         with self.lock:
-            if not self.pending:
-                return
             if tools:
                 pending, self.pending = self.pending, []
             else:
                 pending = [e for e in self.pending if e.kind != "tool"]
                 self.pending = [e for e in self.pending if e.kind == "tool"]
-                if not pending:
-                    return
-            after = self.snap(state)
-            if after is None:
-                return
-            tools = [e for e in pending if e.kind == "tool"]
-            for event in pending:
-                if event.kind != "tool":
-                    finish_event(event, event.before or after, after)
-            if tools:
-                _settle_tools(self.run, tools, after)
+        if not pending:
+            return
+        after = self.snap(state)
+        if after is None:
+            return
+        tool_events = [e for e in pending if e.kind == "tool"]
+        for event in pending:
+            if event.kind != "tool":
+                event.before, event.after = event.before or after, after
+        if tool_events:
+            _settle_tools(self.run, tool_events, after)
 
+    # ---- hook points ---------------------------------------------------------------------------------------
+    def enter_point(self, point: str, state: State) -> None:
+        """What happens at a hook point before its hooks: bind the State, restore a fork, start a step."""
+        self.clean_after = None
+        if point == "before_run":
+            self.state = state
+            if self.resume is not None:
+                self._restore(state, self.resume)
+            self.run.initial_state = self.snap(state)
+        elif point == "before_llm":
+            self.state = state
+            self.settle(state)
+            self.step = state.data.get("step_count", 0)
+            self.tools_before = None
+            # The State each step starts from (before its before_llm hooks): what forks resume.
+            self.run.step_starts[self.step] = self.snap(state)
+            if self.stop_requested and state.data.get("stop_run") is None:
+                state.set("stop_run", STOP_REASON, handler_override=replace_values)
 
-def finish_event(event: Event, before: dict[str, Any], after: dict[str, Any]) -> None:
-    """Fill the diff columns of an event from its before / after snapshots.
+    def leave_point(self, point: str, state: State) -> None:
+        self.clean_after = None
+        if point == "after_run":
+            self.settle(state)
+            self.run.final_state = self.snap(state)
 
-    Usage:
-        >>> ev = Event("r", 0, 0, "hook", "before_llm", "h", "ok", 0.0, 0.0)
-        >>> finish_event(ev, {"step_count": 0}, {"step_count": 1}); ev.changed
-        ['step_count']
-    """
-    event.before, event.after = before, after
-    event.changed = changed_keys(before, after)
-    added, removed = message_counts(before.get("messages") or [], after.get("messages") or [])
-    event.messages_added, event.messages_removed = added, removed
-    event.flow = flow_of(before, after)
+    @staticmethod
+    def _restore(state: State, snapshot: dict[str, Any]) -> None:
+        keep = {k: state.data[k] for k in ("tools", "hook_context") if k in state.data}
+        state.data.clear()
+        # Private copies: the Agent and its hooks mutate some values in place (tool_call_counts, meta).
+        state.data.update({k: restore_value(v) for k, v in snapshot.items()})
+        state.data.update(keep)
+        # Resume pitfalls 2: a restored State must not stop or continue at once.
+        state.data.pop("stop_run", None)
+        state.data["exit_reason"] = None
+        state.data["continue_run"] = False
+
+    def hook_skipped(self, point: str, name: str, state: State) -> None:
+        self.settle(state)
+        before = self.clean_after or self.snap(state)
+        event = Event(self.run.run_id, -1, self._step_of(point), "hook", point, name, "skipped", self.now_ms(), 0.0)
+        event.before = event.after = before
+        self.emit(event)
+
+    def hook_begin(self, point: str, name: str, state: State) -> Event:
+        self.settle(state)
+        before = self.clean_after or self.snap(state)
+        event = Event(self.run.run_id, -1, self._step_of(point), "hook", point, name, "ok", 0.0, 0.0)
+        event.before = before
+        event.offset_ms = self.now_ms()
+        return event
+
+    def hook_end(self, event: Event, state: State, exc: BaseException | None) -> None:
+        event.duration_ms = self.now_ms() - event.offset_ms
+        event.after = self.snap(state)
+        if exc is not None:
+            event.status, event.error = "error", error_text(exc)
+        self.clean_after = event.after
+        self.emit(event)
+
+    def _step_of(self, point: str) -> int | None:
+        return None if point in ("before_run", "after_run") else self.step
+
+    # ---- LLM calls -----------------------------------------------------------------------------------------
+    def llm_begin(
+        self, name: str, messages: Sequence[ChatMessage], tools: Any
+    ) -> tuple[Event, list[ChatMessage] | None]:
+        """Start an LLM row; in a replay, ask the reply source first (a hit is served instead of a call)."""
+        self.clean_after = None
+        self.settle()
+        tool_names = [t.name for t in (tools or []) if hasattr(t, "name")]
+        event = Event(self.run.run_id, -1, self.step, "llm", None, name, "ok", self.now_ms(), 0.0)
+        event.before = self.snap()
+        # The before snapshot's message log is the LLM input: shared, not copied again.
+        inputs = (
+            event.before["messages"]
+            if event.before and "messages" in event.before
+            else [freeze_message(m) for m in messages]
+        )
+        event.detail = LLMDetail(tool_names=tool_names, input_messages=inputs)
+        if self.reply_source is None:
+            return event, None
+        digest = llm_digest(messages, tool_names, self.digest_cache)
+        event.detail["input_digest"] = digest
+        try:
+            cached = self.reply_source(self.step, digest, messages, tool_names)
+        except BaseException as exc:  # a replay divergence: keep the row that stopped the run
+            event.detail["generator_called"] = False
+            self.llm_end(event, None, exc)
+            raise
+        if cached is None:
+            return event, None
+        event.status = "cached"
+        # The Agent and its hooks get copies: nothing they do reaches the recording served from.
+        return event, [freeze_message(m) for m in cached]
+
+    def llm_end(self, event: Event, result: Any, exc: BaseException | None) -> None:
+        event.duration_ms = self.now_ms() - event.offset_ms
+        if exc is not None:
+            event.status, event.error = "error", error_text(exc)
+            event.after = event.before
+            self.emit(event)
+            return
+        replies = result.get("replies") if isinstance(result, dict) else None
+        replies = list(replies) if isinstance(replies, list | tuple) else []
+        frozen = [freeze_message(r) if isinstance(r, ChatMessage) else copy_value(r) for r in replies]
+        # The State will hold these very replies: its snapshots reuse the frozen copies made here.
+        for live, copy in zip(replies, frozen, strict=True):
+            if isinstance(live, ChatMessage):
+                self.snapshotter.adopt(live, copy)
+        event.detail["replies"] = frozen
+        if not frozen:
+            event.detail["empty_reply"] = True
+        event.prompt_tokens, event.completion_tokens = usage_of(frozen)
+        # Its `after` is known once haystack has appended the replies: settled at the next event.
+        self.emit(event, pending=event.before is not None)
+
+    # ---- tool calls ----------------------------------------------------------------------------------------
+    def tool_prepare(self) -> dict[str, Any] | None:
+        """On the Agent's thread, as a tool call is scheduled: settle the LLM row, take the tools' before State."""
+        self.clean_after = None
+        if self.tools_before is None or self.pending:
+            self.settle(tools=False)
+            self.tools_before = self.snap()
+        return self.tools_before
+
+    def tool_begin(self, name: str, arguments: dict[str, Any], call_id: str | None, before: Any) -> Event:
+        event = Event(self.run.run_id, -1, self.step, "tool", None, name, "ok", 0.0, 0.0)
+        event.before = before
+        event.detail = {"arguments": copy_value(arguments), "tool_call_id": call_id}
+        event.offset_ms = self.now_ms()
+        return event
+
+    def tool_end(self, event: Event, result: Any, exc: BaseException | None) -> None:
+        event.duration_ms = self.now_ms() - event.offset_ms
+        if exc is not None:
+            event.status, event.error = "error", error_text(exc)
+        else:
+            # A copy: a hook (or the caller) changing the result object later must not change this row.
+            event.detail["result"] = copy_value(result)
+        self.emit(event, pending=event.before is not None)
 
 
 def _settle_tools(run: Run, tools: list[Event], after: dict[str, Any]) -> None:
     """Split one tool batch's State change among its tool rows: each row adds its own result message.
 
     Tools of a step run in parallel and haystack merges all their results at once; matching each result
-    message to its call (name and arguments) and ordering the rows by it keeps the diffs readable.
+    message to its call (by call id, else name and arguments) and ordering the rows by it keeps the diffs
+    readable.
     """
     before = tools[0].before or after
     old = before.get("messages") or []
-    new_msgs = list((after.get("messages") or [])[len(old) :])
+    new_msgs = list(after.get("messages") or [])[len(old) :]
     used: set[int] = set()
 
     def position(event: Event) -> int:
+        call_id = event.detail.get("tool_call_id")
         for i, msg in enumerate(new_msgs):
             res = msg.tool_call_result if isinstance(msg, ChatMessage) else None
             if i in used or res is None or res.origin.tool_name != event.name:
                 continue
-            args = event.detail.get("arguments", {})
-            if all(args.get(k) == v for k, v in res.origin.arguments.items()):
+            if call_id is not None and res.origin.id == call_id:
+                used.add(i)
+                return i
+            if call_id is None and res.origin.arguments == event.detail.get("arguments"):
                 used.add(i)
                 return i
         return len(new_msgs) + event.seq
@@ -178,6 +325,9 @@ def _settle_tools(run: Run, tools: list[Event], after: dict[str, Any]) -> None:
     step_before = before
     for i, event in enumerate(ordered):
         last = i == len(ordered) - 1
-        step_after = after if last else {**step_before, "messages": list(old) + new_msgs[: i + 1]}
-        finish_event(event, step_before, step_after)
+        step_after = after if last else {**step_before, "messages": MessageLog.from_parts(old, new_msgs[: i + 1])}
+        event.before, event.after = step_before, step_after
         step_before = step_after
+
+
+__all__ = ["CURRENT", "STOP_REASON", "ReplySource", "RunContext", "ToolSource", "current", "error_text"]

@@ -17,6 +17,8 @@ from typing import Any
 
 from haystack.dataclasses import ChatMessage
 
+from agent_nb.recording.snapshots import MessageLog, same_value, short_repr
+
 TEXT_LIMIT = 120
 
 
@@ -42,14 +44,18 @@ def message_text(message: ChatMessage, limit: int | None = TEXT_LIMIT) -> str:
     return text
 
 
-def format_args(arguments: dict[str, Any]) -> str:
-    """`a=2, b=3` for a tool call's arguments.
+def format_args(arguments: Any) -> str:
+    """`a=2, b=3` for a tool call's arguments; anything else (a JSON string some servers send) as it came.
 
     Usage:
         >>> format_args({"a": 2, "city": "Paris"})
         "a=2, city='Paris'"
+        >>> format_args('{"a": 2}')
+        '\'{"a": 2}\''
     """
-    return ", ".join(f"{k}={v!r}" for k, v in arguments.items())
+    if isinstance(arguments, dict):
+        return ", ".join(f"{k}={short_repr(v, 200)}" for k, v in arguments.items())
+    return "" if arguments is None else short_repr(arguments, 200)
 
 
 @dataclass(frozen=True)
@@ -106,8 +112,8 @@ class StateDiff:
 def _short(value: Any, limit: int = 80) -> str:
     try:
         text = json.dumps(value, default=repr, ensure_ascii=False)
-    except Exception:
-        text = repr(value)
+    except BaseException:
+        return short_repr(value, limit)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -117,7 +123,7 @@ def _role(message: Any) -> str:
 
 
 def _change(index: int, message: Any) -> MessageChange:
-    text = message_text(message) if isinstance(message, ChatMessage) else repr(message)
+    text = message_text(message) if isinstance(message, ChatMessage) else short_repr(message, TEXT_LIMIT)
     return MessageChange(index, _role(message), text)
 
 
@@ -131,21 +137,31 @@ def message_counts(before: list[Any], after: list[Any]) -> tuple[int, int]:
         (1, 0)
     """
     nb, na = len(before), len(after)
-    if na >= nb and after[:nb] == before:
+    if before is after:
+        return 0, 0
+    if isinstance(after, MessageLog) and isinstance(before, MessageLog) and after.extends(before):
+        return na - nb, 0
+    before, after = list(before), list(after)
+    if na >= nb and _same_prefix(after, before):
         return na - nb, 0
     prefix, suffix = _common_ends(before, after)
     return na - prefix - suffix, nb - prefix - suffix
 
 
+def _same_prefix(longer: list[Any], prefix: list[Any]) -> bool:
+    try:
+        return longer[: len(prefix)] == prefix  # identity first, in C
+    except Exception:
+        return all(same_value(a, b) for a, b in zip(longer, prefix, strict=False))
+
+
 def _common_ends(before: list[Any], after: list[Any]) -> tuple[int, int]:
     limit = min(len(before), len(after))
     prefix = 0
-    while prefix < limit and (before[prefix] is after[prefix] or before[prefix] == after[prefix]):
+    while prefix < limit and same_value(before[prefix], after[prefix]):
         prefix += 1
     suffix = 0
-    while suffix < limit - prefix and (
-        before[-1 - suffix] is after[-1 - suffix] or before[-1 - suffix] == after[-1 - suffix]
-    ):
+    while suffix < limit - prefix and same_value(before[-1 - suffix], after[-1 - suffix]):
         suffix += 1
     return prefix, suffix
 
@@ -164,11 +180,11 @@ def changed_keys(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
         old = before.get(key, _MISSING)
         if old is value:
             continue
-        try:
-            if old == value:
+        if key == "messages" and old is not _MISSING and message_counts(old, value) == (0, 0):
+            if len(old) == len(value) and all(same_value(a, b) for a, b in zip(old, value, strict=True)):
                 continue
-        except Exception:
-            pass
+        elif old is not _MISSING and same_value(old, value):
+            continue
         keys.append(key)
     keys.extend(k for k in before if k not in after)
     return keys
@@ -182,7 +198,7 @@ def flow_of(before: dict[str, Any], after: dict[str, Any]) -> str | None:
         'continue_run'
     """
     stop = after.get("stop_run")
-    if stop is not None and stop != before.get("stop_run"):
+    if stop is not None and not same_value(stop, before.get("stop_run")):
         return f"stop_run:{stop}"
     if after.get("continue_run") and not before.get("continue_run"):
         return "continue_run"

@@ -10,7 +10,7 @@ Usage:
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -87,41 +87,169 @@ TIMELINE_DTYPES: dict[str, Any] = {c.name: c.dtype for c in TIMELINE_SCHEMA}
 TIMELINE_COLUMNS: tuple[str, ...] = tuple(TIMELINE_DTYPES)
 
 
-@dataclass(slots=True, eq=False)
+#: Marks a derived column not computed yet (None is a real value for some of them).
+_LAZY: Any = object()
+_DERIVED = ("changed", "messages_added", "messages_removed", "flow", "summary")
+
+
 class Event:
     """One hook invocation, LLM call or tool call of a run: a row of `Run.timeline` plus what is behind it.
 
     `before` / `after` are State snapshots (dicts, see `snapshots.py`), `detail` holds kind-specific data:
-    LLM rows: `input_digest`, `replies` (ChatMessage list), `tool_names`, `input_messages` count;
-    tool rows: `arguments`, `result`, `tool_call_id`.
+    LLM rows: `input_digest`, `replies` (ChatMessage list), `tool_names`, `input_messages`; tool rows:
+    `arguments`, `result`, `tool_call_id`. The derived columns (`changed`, `messages_added`,
+    `messages_removed`, `flow`, `summary`) are computed from the snapshots when first read, not while the
+    Agent runs: recording stays cheap, and a value given to the constructor is kept as it is.
 
     Usage:
         >>> ev = Event(run_id="r1", seq=3, step=0, kind="tool", hook_point=None, name="add",
         ...            status="ok", offset_ms=1.0, duration_ms=0.5, summary="add(a=2, b=3) -> 5")
         >>> ev.summary
         'add(a=2, b=3) -> 5'
+        >>> hook = Event("r1", 0, 0, "hook", "before_llm", "h", "ok", 0.0, 0.1,
+        ...              before={"step_count": 0}, after={"step_count": 1})
+        >>> hook.changed, hook.summary
+        (['step_count'], 'step_count=1')
     """
 
-    run_id: str
-    seq: int
-    step: int | None
-    kind: str
-    hook_point: str | None
-    name: str
-    status: str
-    offset_ms: float
-    duration_ms: float
-    changed: list[str] = field(default_factory=list)
-    messages_added: int | None = None
-    messages_removed: int | None = None
-    flow: str | None = None
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-    summary: str = ""
-    error: str | None = None
-    before: dict[str, Any] | None = field(default=None, repr=False)
-    after: dict[str, Any] | None = field(default=None, repr=False)
-    detail: Mapping[str, Any] = field(default=NO_DETAIL, repr=False)
+    __slots__ = (
+        "_changed",
+        "_flow",
+        "_messages_added",
+        "_messages_removed",
+        "_summary",
+        "after",
+        "before",
+        "completion_tokens",
+        "detail",
+        "duration_ms",
+        "error",
+        "hook_point",
+        "kind",
+        "name",
+        "offset_ms",
+        "prompt_tokens",
+        "run_id",
+        "seq",
+        "status",
+        "step",
+    )
+
+    def __init__(
+        self,
+        run_id: str,
+        seq: int,
+        step: int | None,
+        kind: str,
+        hook_point: str | None,
+        name: str,
+        status: str,
+        offset_ms: float,
+        duration_ms: float,
+        changed: list[str] = _LAZY,
+        messages_added: int | None = _LAZY,
+        messages_removed: int | None = _LAZY,
+        flow: str | None = _LAZY,
+        prompt_tokens: int | None = None,
+        completion_tokens: int | None = None,
+        summary: str = _LAZY,
+        error: str | None = None,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.run_id, self.seq, self.step, self.kind = run_id, seq, step, kind
+        self.hook_point, self.name, self.status = hook_point, name, status
+        self.offset_ms, self.duration_ms = offset_ms, duration_ms
+        self._changed, self._messages_added, self._messages_removed = changed, messages_added, messages_removed
+        self._flow, self._summary = flow, summary
+        self.prompt_tokens, self.completion_tokens, self.error = prompt_tokens, completion_tokens, error
+        self.before, self.after = before, after
+        self.detail = NO_DETAIL if detail is None else detail
+
+    # ---- derived columns (lazy) ----------------------------------------------------------------------------
+    def _derive(self) -> None:
+        from agent_nb.recording.diff import changed_keys, flow_of, message_counts
+
+        before, after = self.before, self.after
+        if before is None or after is None:
+            changed, added, removed, flow = [], None, None, None
+        elif before is after:
+            changed, added, removed, flow = [], 0, 0, None
+        else:
+            changed = changed_keys(before, after)
+            added, removed = message_counts(before.get("messages") or [], after.get("messages") or [])
+            flow = flow_of(before, after)
+        if self._changed is _LAZY:
+            self._changed = changed
+        if self._messages_added is _LAZY:
+            self._messages_added = added
+        if self._messages_removed is _LAZY:
+            self._messages_removed = removed
+        if self._flow is _LAZY:
+            self._flow = flow
+
+    @property
+    def changed(self) -> list[str]:
+        """State keys whose value changed across the event."""
+        if self._changed is _LAZY:
+            self._derive()
+        return self._changed
+
+    @changed.setter
+    def changed(self, value: list[str]) -> None:
+        self._changed = value
+
+    @property
+    def messages_added(self) -> int | None:
+        """Messages added to the conversation by the event."""
+        if self._messages_added is _LAZY:
+            self._derive()
+        return self._messages_added
+
+    @messages_added.setter
+    def messages_added(self, value: int | None) -> None:
+        self._messages_added = value
+
+    @property
+    def messages_removed(self) -> int | None:
+        """Messages removed from the conversation by the event."""
+        if self._messages_removed is _LAZY:
+            self._derive()
+        return self._messages_removed
+
+    @messages_removed.setter
+    def messages_removed(self, value: int | None) -> None:
+        self._messages_removed = value
+
+    @property
+    def flow(self) -> str | None:
+        """Run control the event set: `continue_run`, `stop_run:<reason>`, or None."""
+        if self._flow is _LAZY:
+            self._derive()
+        return self._flow
+
+    @flow.setter
+    def flow(self, value: str | None) -> None:
+        self._flow = value
+
+    @property
+    def summary(self) -> str:
+        """One readable line of what happened."""
+        if self._summary is _LAZY:
+            from agent_nb.recording.summary import summarize
+
+            self._summary = summarize(self)
+        return self._summary
+
+    @summary.setter
+    def summary(self, value: str) -> None:
+        self._summary = value
+
+    def materialize(self) -> None:
+        """Compute every derived column now (before the snapshots they come from are dropped)."""
+        for name in _DERIVED:
+            getattr(self, name)
 
     def row(self) -> dict[str, Any]:
         """The event as a timeline row (a dict of the timeline columns).
@@ -131,6 +259,12 @@ class Event:
             'after_run'
         """
         return {col: getattr(self, col) for col in TIMELINE_COLUMNS}
+
+    def __repr__(self) -> str:
+        return (
+            f"Event(run_id={self.run_id!r}, seq={self.seq}, step={self.step}, kind={self.kind!r}, "
+            f"hook_point={self.hook_point!r}, name={self.name!r}, status={self.status!r}, summary={self.summary!r})"
+        )
 
 
 def empty_timeline() -> pd.DataFrame:

@@ -1,7 +1,11 @@
 """`Recorder`: runs a haystack Agent with every hook, LLM call and tool call recorded into a `Run`.
 
-The Recorder runs a clone of the Agent (`agent.clone(hooks=proxies, chat_generator=wrapper, tools=wrapped)`):
-the user's Agent is never changed. A contextvar keeps concurrent runs on one Recorder apart.
+The Recorder runs a clone of the Agent that differs from it in two ways only: its `hooks` dict holds the user's
+enabled hook objects (switched-off ones are absent), and its chat generator is a transparent tap. Tools, Toolsets
+and everything else are the user's very objects. The clone is rebuilt whenever the Agent's configuration or
+the hook configuration changes, so each run uses the Agent as it is when the run starts. The user's Agent is
+never changed. A contextvar keeps concurrent runs on one Recorder apart; listeners run on a thread of their
+own (`agent_nb.recording.dispatch`), never on the Agent's.
 
 Usage:
     >>> from agent_nb import Recorder, demo_agent                    # doctest: +SKIP
@@ -12,8 +16,11 @@ Usage:
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Callable
+import asyncio
+import functools
+import inspect
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,24 +28,20 @@ import pandas as pd
 from haystack.components.agents import Agent
 from haystack.dataclasses import ChatMessage
 from haystack.hooks import VALID_HOOK_POINTS, FunctionHook
-from haystack.tools import Tool, flatten_tools_or_toolsets
 
-from agent_nb.recording.context import CURRENT, ReplySource, RunContext, ToolSource
+from agent_nb.recording.context import CURRENT, STOP_REASON, ReplySource, RunContext, ToolSource
+from agent_nb.recording.dispatch import Dispatcher
 from agent_nb.recording.events import Event
-from agent_nb.recording.proxies import (
-    HookProxy,
-    RecordingChatGenerator,
-    RunEnd,
-    RunStart,
-    StepStart,
-    ToolsStart,
-    wrap_tool,
-)
+from agent_nb.recording.fingerprint import agent_fingerprint
+from agent_nb.recording.interception import GeneratorTap, HookEntry, RecordingHooks, install
 from agent_nb.recording.run import Run
-from agent_nb.recording.snapshots import SNAPSHOT_MODES, Snapshotter
+from agent_nb.recording.snapshots import SNAPSHOT_MODES, Snapshotter, copy_value
 
 Listener = Callable[[Run, Event | None], None]
+#: `{point: {name: enabled}}`; in `Recorder.run` / `run.replay` a value may also be a hook object, which runs
+#: in that slot instead of the recorded hook (same point, same position).
 HookConfig = dict[str, dict[str, bool]]
+HookOverrides = Mapping[str, Mapping[str, Any]]
 
 
 def hook_name(hook: Any) -> str:
@@ -114,6 +117,8 @@ class RunSpec:
     on_event: Listener | None = None
     on_start: Callable[[Run], None] | None = None
     inherited: dict[str, Any] = field(default_factory=dict)
+    #: (point, name) -> hook object run in that slot instead of the slot's own hook.
+    swaps: dict[tuple[str, str], Any] = field(default_factory=dict)
 
 
 #: Agent.run kwargs recorded as they are: live objects, not State values.
@@ -136,10 +141,7 @@ def recorded_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
         if key in _LIVE_KWARGS:
             out[key] = value
             continue
-        try:
-            out[key] = copy.deepcopy(value)
-        except Exception:  # an uncopyable value is recorded as it is rather than failing the run
-            out[key] = value
+        out[key] = copy_value(value)  # an uncopyable value becomes a marker that says why
     return out
 
 
@@ -175,20 +177,26 @@ class Recorder:
         >>> rec.disable("before_llm", "inject_date")                   # doctest: +SKIP
     """
 
-    def __init__(self, agent: Agent, snapshots: str = "fast") -> None:
+    def __init__(self, agent: Agent, snapshots: str = "fast", *, max_runs: int | None = None) -> None:
         if not isinstance(agent, Agent):
             raise TypeError(f"Recorder needs a haystack Agent, got {type(agent).__name__}")
         if snapshots not in SNAPSHOT_MODES:
             raise ValueError(f"snapshots must be one of {SNAPSHOT_MODES}, got {snapshots!r}")
+        if max_runs is not None and (not isinstance(max_runs, int) or isinstance(max_runs, bool) or max_runs < 1):
+            raise ValueError(f"max_runs must be a positive int or None, got {max_runs!r}")
+        install()
         self.agent = agent
         self.snapshots = snapshots
+        #: Keep at most this many finished runs in `runs` (the oldest are dropped); None keeps all.
+        self.max_runs = max_runs
         self.runs: list[Run] = []
         self._listeners: list[Listener] = []
+        self._dispatcher = Dispatcher()
         self._slots: list[HookSlot] = []
         for point in VALID_HOOK_POINTS:
             for hook in (agent.hooks or {}).get(point, []):
                 self._slots.append(HookSlot(point, self._unique_name(point, hook_name(hook)), hook))
-        self._clone: Agent | None = None
+        self._clones: dict[tuple[Any, ...], Agent] = {}
 
     # ---- hook slots ----------------------------------------------------------------------------------------
     def _unique_name(self, point: str, base: str) -> str:
@@ -281,69 +289,93 @@ class Recorder:
             raise ValueError(f"{type(hook).__name__} cannot run at {point!r}; it allows: {', '.join(allowed)}")
         slot = HookSlot(point, self._unique_name(point, name or hook_name(hook)), hook)
         self._slots.append(slot)
-        self._clone = None
         return slot.name
 
     def remove_hook(self, point: str, name: str) -> None:
         """Remove a hook slot (added or original) for the next runs."""
         self._slots.remove(self._slot(point, name))
-        self._clone = None
 
-    def resolve_hooks(self, overrides: HookConfig | None) -> HookConfig:
-        """The slot configuration with `overrides` applied; unknown points or names raise a KeyError.
+    def resolve_hooks(self, overrides: HookOverrides | None) -> HookConfig:
+        """The slot configuration with `overrides` applied (a hook object counts as switched on).
+
+        Unknown points or names raise a KeyError naming the known ones; values that are neither True/False nor
+        a hook object raise a TypeError.
 
         Usage:
-            >>> rec.resolve_hooks({"before_llm": {"inject_date": False}})   # doctest: +SKIP
+            >>> rec.resolve_hooks({"before_llm": {"inject_date": False}})["before_llm"]["inject_date"]
+            False
         """
+        return self._resolve(overrides)[0]
+
+    def _resolve(self, overrides: HookOverrides | None) -> tuple[HookConfig, dict[tuple[str, str], Any]]:
         config = self.hook_config
-        for point, names in (overrides or {}).items():
-            if not isinstance(names, dict):
+        swaps: dict[tuple[str, str], Any] = {}
+        if overrides is None:
+            return config, swaps
+        if not isinstance(overrides, Mapping):
+            raise TypeError(f"hooks must map hook points to {{name: True/False}}, got {type(overrides).__name__}")
+        for point, names in overrides.items():
+            if point not in VALID_HOOK_POINTS:
+                raise KeyError(f"unknown hook point {point!r}; valid points: {', '.join(VALID_HOOK_POINTS)}")
+            if not isinstance(names, Mapping):
                 raise TypeError(f"hooks[{point!r}] must map hook names to True/False, got {type(names).__name__}")
-            for name, enabled in names.items():
+            for name, value in names.items():
                 self._slot(point, name)
-                if not isinstance(enabled, bool):
-                    raise TypeError(f"hooks[{point!r}][{name!r}] must be True or False, got {enabled!r}")
-                config[point][name] = enabled
-        return config
+                if isinstance(value, bool):
+                    config[point][name] = value
+                elif callable(getattr(value, "run", None)):
+                    allowed = getattr(value, "allowed_hook_points", None)
+                    if allowed is not None and point not in allowed:
+                        raise ValueError(f"{type(value).__name__} cannot run at {point!r}; it allows: {allowed}")
+                    config[point][name] = True
+                    swaps[(point, name)] = value
+                else:
+                    raise TypeError(
+                        f"hooks[{point!r}][{name!r}] must be True, False or a hook object (with run(state)), "
+                        f"got {value!r}"
+                    )
+        return config, swaps
 
     # ---- the instrumented clone ----------------------------------------------------------------------------
     @property
     def instrumented_agent(self) -> Agent:
-        """The clone of the Agent that recorded runs execute (built once, rebuilt after add_hook)."""
-        if self._clone is None:
-            self._clone = self._build_clone()
-        return self._clone
+        """The clone of the Agent that a run with the current hook configuration executes."""
+        return self._clone_for(self.hook_config, {})
 
-    def _build_clone(self) -> Agent:
-        hooks: dict[str, list[Any]] = {}
-        lifecycle_owners: set[int] = set()
-        for point in VALID_HOOK_POINTS:
-            chain: list[Any] = []
-            if point == "before_run":
-                chain.append(RunStart())
-            elif point == "before_llm":
-                chain.append(StepStart())
-            for slot in self._slots:
-                if slot.point == point:
-                    owns = id(slot.hook) not in lifecycle_owners
-                    lifecycle_owners.add(id(slot.hook))
-                    chain.append(HookProxy(slot.hook, point, slot.name, owns_lifecycle=owns))
-            if point == "before_tool":
-                chain.append(ToolsStart())
-            elif point == "after_run":
-                chain.append(RunEnd())
-            if chain:
-                hooks[point] = chain
-        tools = [wrap_tool(t) for t in flatten_tools_or_toolsets(self.agent.tools)]
-        return self.agent.clone(
-            hooks=hooks, chat_generator=RecordingChatGenerator(self.agent.chat_generator), tools=tools
-        )
+    def _agent_key(self) -> tuple[Any, ...]:
+        # Identity of every init parameter the clone copies (and the length of lists users append to):
+        # a change to the Agent between runs gives a new clone, so each run uses the Agent as it is.
+        key = []
+        for name in _clone_params(type(self.agent)):
+            value = getattr(self.agent, name, None)
+            key.append((id(value), len(value) if isinstance(value, list | dict) else -1))
+        return tuple(key)
+
+    def _clone_for(self, config: HookConfig, swaps: dict[tuple[str, str], Any]) -> Agent:
+        entries: dict[str, list[HookEntry]] = {}
+        for slot in self._slots:
+            hook = swaps.get((slot.point, slot.name), slot.hook)
+            entries.setdefault(slot.point, []).append(HookEntry(slot.name, hook, config[slot.point][slot.name]))
+        hook_key = tuple((p, e.name, id(e.hook), e.enabled) for p, es in entries.items() for e in es)
+        key = (self._agent_key(), hook_key, id(self.agent.chat_generator))
+        clone = self._clones.get(key)
+        if clone is None:
+            if len(self._clones) > 32:  # configurations come and go; keep the cache small
+                self._clones.clear()
+            hooks = RecordingHooks(entries)
+            clone = self.agent.clone(hooks=dict(hooks), chat_generator=GeneratorTap(self.agent.chat_generator))
+            # Assigned after construction: the Agent replaces an empty (falsy) hooks dict by a new `{}`.
+            clone.hooks = hooks
+            self._clones[key] = clone
+        return clone
 
     # ---- listeners -----------------------------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call `listener(run, event)` for every event of every run (event None at run start and end).
 
-        Returns a function that unsubscribes. Listener errors are logged, never raised into the run.
+        Listeners run on a thread of their own, in event order, never on the Agent's: a slow or failing listener
+        costs the Agent no time and cannot change the run. `rec.run` returns once listeners have seen the run's
+        end. Returns a function that unsubscribes. Listener errors are logged, never raised into the run.
 
         Usage:
             >>> unsubscribe = rec.subscribe(lambda run, ev: print(ev.summary if ev else run.status))   # doctest: +SKIP
@@ -393,24 +425,27 @@ class Recorder:
         return RunSpec(messages=as_messages(messages), kwargs=kwargs, hooks=hooks, on_event=on_event)
 
     def _start(self, spec: RunSpec) -> tuple[Run, RunContext, Agent, dict[str, Any]]:
-        config = self.resolve_hooks(spec.hooks)
-        agent = self.instrumented_agent
-        kwargs = dict(spec.kwargs)
-        if isinstance(kwargs.get("tools"), list):
-            kwargs["tools"] = [wrap_tool(t) if isinstance(t, Tool) else t for t in kwargs["tools"]]
+        config, swaps = self._resolve(spec.hooks)
+        swaps.update(spec.swaps)
+        agent = self._clone_for(config, swaps)
         run = Run(
             kind=spec.kind,  # type: ignore[arg-type]
             parent_id=spec.parent.run_id if spec.parent is not None else None,
             fork_step=spec.fork_step,
             label=spec.label,
-            inputs={"messages": list(spec.messages), "kwargs": recorded_kwargs(spec.kwargs)},
+            inputs={"messages": [m for m in spec.messages], "kwargs": recorded_kwargs(spec.kwargs)},
             hook_config=config,
             generator=type(self.agent.chat_generator).__name__,
             snapshots=self.snapshots,
             inherited=dict(spec.inherited),
             recorder=self,
         )
-        listeners = list(self._listeners) + ([spec.on_event] if spec.on_event else [])
+        run.inputs["messages"] = [copy_value(m) for m in spec.messages]
+        run.fingerprint = agent_fingerprint(
+            self.agent,
+            [HookSlot(s.point, s.name, swaps.get((s.point, s.name), s.hook), s.enabled) for s in self._slots],
+        )
+        listeners = tuple(self._listeners) + ((spec.on_event,) if spec.on_event else ())
         enabled = {(p, n): on for p, names in config.items() for n, on in names.items()}
         snapshotter = Snapshotter("fast" if self.snapshots == "off" else self.snapshots)  # type: ignore[arg-type]
         ctx = RunContext(
@@ -418,69 +453,118 @@ class Recorder:
             snapshotter=snapshotter,
             enabled=enabled,
             listeners=listeners,
+            dispatcher=self._dispatcher,
             resume=spec.resume,
             reply_source=spec.reply_source,
             tool_source=spec.tool_source,
         )
+        run.started_unix_ns = time.time_ns()
+        ctx.t0 = time.perf_counter()
         run._ctx = ctx
         self.runs.append(run)
-        if spec.on_start is not None:
-            spec.on_start(run)
-        ctx.notify(None)
-        call = {"messages": list(spec.messages), **kwargs}
+        self._trim()
+        call = {"messages": list(spec.messages), **spec.kwargs}
+        try:
+            if spec.on_start is not None:
+                spec.on_start(run)
+            ctx.notify(None)
+        except BaseException as exc:
+            self._finish(run, ctx, None, exc)
+            raise
         return run, ctx, agent, call
 
+    def _trim(self) -> None:
+        if self.max_runs is None or len(self.runs) <= self.max_runs:
+            return
+        finished = [r for r in self.runs if r.status != "running"]
+        drop = {id(r) for r in finished[: len(self.runs) - self.max_runs]}
+        self.runs = [r for r in self.runs if id(r) not in drop]
+
     def _finish(self, run: Run, ctx: RunContext, result: Any, exc: BaseException | None) -> None:
-        ctx.settle()
+        with ctx.lock:
+            ctx.closed = True  # a tool thread outliving a cancelled run adds nothing after this
+        pending, ctx.pending = ctx.pending, []
+        if ctx.state is not None:
+            after = ctx.snap()
+            for event in pending:
+                event.after = event.after or after
+                event.before = event.before or after
         run.duration_ms = ctx.now_ms()  # on the clock the events' offsets use
         if exc is not None:
             run.status, run.error, run.exception = "error", f"{type(exc).__name__}: {exc}", exc
+            if run.final_state is None and ctx.state is not None:
+                run.final_state = ctx.snap()
         else:
             run.result = result
-            run.status = "stopped" if (result or {}).get("exit_reason") == "stopped_by_user" else "ok"
+            run.recorded_result = _freeze_result(result)
+            run.status = "stopped" if (result or {}).get("exit_reason") == STOP_REASON else "ok"
         if self.snapshots == "off":
             for event in run.events:
+                event.materialize()
                 event.before = event.after = None
             run.step_starts.clear()
             run.initial_state = run.final_state = None
         run._ctx = None
         ctx.notify(None)
 
+    def _wait_listeners(self, ctx: RunContext) -> None:
+        if ctx.listeners:
+            self._dispatcher.flush()
+
     def execute(self, spec: RunSpec) -> Run:
         """Run one `RunSpec` synchronously (what `run`, replays and forks use).
 
         Usage:
-            >>> rec.execute(RunSpec(messages=as_messages("hi")))   # doctest: +SKIP
+            >>> rec.execute(RunSpec(messages=as_messages("hi"))).status
+            'ok'
         """
         run, ctx, agent, call = self._start(spec)
         token = CURRENT.set(ctx)
         try:
             result = agent.run(**call)
         except BaseException as exc:
-            self._finish(run, ctx, None, exc)
-            raise
-        finally:
             CURRENT.reset(token)
+            self._finish(run, ctx, None, exc)
+            self._wait_listeners(ctx)
+            raise
+        CURRENT.reset(token)
         self._finish(run, ctx, result, None)
+        self._wait_listeners(ctx)
         return run
 
     async def execute_async(self, spec: RunSpec) -> Run:
         """Run one `RunSpec` through `Agent.run_async`.
 
         Usage:
-            >>> await rec.execute_async(RunSpec(messages=as_messages("hi")))   # doctest: +SKIP
+            >>> import asyncio
+            >>> asyncio.run(rec.execute_async(RunSpec(messages=as_messages("hi")))).status
+            'ok'
         """
         run, ctx, agent, call = self._start(spec)
         token = CURRENT.set(ctx)
         try:
             result = await agent.run_async(**call)
         except BaseException as exc:
-            self._finish(run, ctx, None, exc)
-            raise
-        finally:
             CURRENT.reset(token)
+            self._finish(run, ctx, None, exc)
+            if ctx.listeners:
+                await asyncio.to_thread(self._dispatcher.flush)
+            raise
+        CURRENT.reset(token)
         self._finish(run, ctx, result, None)
+        if ctx.listeners:
+            await asyncio.to_thread(self._dispatcher.flush)
         return run
+
+    def forget(self, *runs: Run) -> None:
+        """Drop runs from `rec.runs` (all finished runs when none are given) to free their memory.
+
+        Usage:
+            >>> rec.forget(); [r for r in rec.runs if r.status != "running"]
+            []
+        """
+        drop = {id(r) for r in (runs or [r for r in self.runs if r.status != "running"])}
+        self.runs = [r for r in self.runs if id(r) not in drop]
 
     # ---- history -------------------------------------------------------------------------------------------
     @property
@@ -523,7 +607,7 @@ class Recorder:
                     "events": len(run.events),
                     "llm_calls": u["llm_calls"],
                     "cached_llm_calls": u["cached_llm_calls"],
-                    "tokens": u["prompt_tokens"] + u["completion_tokens"],
+                    "tokens": _total(u["prompt_tokens"], u["completion_tokens"]),
                     "label": run.label,
                 }
             )
@@ -542,7 +626,7 @@ class Recorder:
             "label",
         ]
         frame = pd.DataFrame(rows, columns=cols)
-        return frame.astype({"fork_step": "Int64", "parent_id": "string", "exit_reason": "string"})
+        return frame.astype({"fork_step": "Int64", "parent_id": "string", "exit_reason": "string", "tokens": "Int64"})
 
     def replay(self, run: Run, **kwargs: Any) -> Run:
         """Replay a run (also a loaded one) on this Recorder's Agent. See `agent_nb.replay.replay`.
@@ -568,4 +652,20 @@ class Recorder:
         return f"<Recorder {type(self.agent.chat_generator).__name__}, {len(self._slots)} hooks, {len(self.runs)} runs>"
 
 
-__all__ = ["HookSlot", "Recorder", "RunSpec", "as_messages", "hook_doc", "hook_name"]
+def _total(*parts: int | None) -> int | None:
+    return None if any(p is None for p in parts) else sum(parts)  # type: ignore[arg-type]
+
+
+@functools.cache
+def _clone_params(agent_type: type) -> tuple[str, ...]:
+    return tuple(p for p in inspect.signature(agent_type.__init__).parameters if p != "self")
+
+
+def _freeze_result(result: Any) -> dict[str, Any] | None:
+    """A private copy of the Agent's output for saving: the caller may change the one they were given."""
+    if not isinstance(result, dict):
+        return None
+    return {k: copy_value(v) for k, v in result.items()}
+
+
+__all__ = ["HookConfig", "HookSlot", "Recorder", "RunSpec", "as_messages", "hook_doc", "hook_name"]

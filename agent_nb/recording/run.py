@@ -81,6 +81,10 @@ class Run:
     #: Token usage and tool calls the fork inherited from its source (subtracted from the fork's own cost).
     inherited: dict[str, Any] = field(default_factory=dict, repr=False)
     exception: BaseException | None = field(default=None, repr=False)
+    #: The Agent definition the run used (generator, tools, hook sources): see `agent_nb.recording.fingerprint`.
+    fingerprint: dict[str, Any] | None = field(default=None, repr=False)
+    #: A private copy of `result`, taken as the run ended: what `save` writes, whatever is done to `result`.
+    recorded_result: dict[str, Any] | None = field(default=None, repr=False)
     recorder: Recorder | None = field(default=None, repr=False)
     _ctx: RunContext | None = field(default=None, repr=False)
     _timeline: pd.DataFrame | None = field(default=None, repr=False)

@@ -1,15 +1,22 @@
-"""State snapshots: cheap, shared-structure copies of an Agent's `State.data`.
+"""State snapshots: frozen, shared-structure copies of an Agent's `State.data`.
 
 A snapshot is a plain dict of the State's keys, without `tools` and `hook_context` (live objects that must
-never be copied). Three policies:
+never be copied). Nothing in a snapshot is shared with the live run: messages are frozen copies (their
+`meta`, tool-call `arguments` and tool results copied once, when the message first enters the State), and
+other values are copied when they change. So whatever a hook, a tool or a user later does to the objects of
+the run, a recorded snapshot never changes.
 
-- ``"fast"`` (default): ChatMessage objects are shared (haystack replaces messages rather than mutating them)
-  and a value equal to the previous snapshot's value is shared too, so a snapshot costs O(change).
-- ``"deep"``: every value is deep-copied; safe against hooks that mutate messages in place, slower.
-- ``"off"``: snapshots are taken to compute the timeline's diff columns, then dropped.
+Cost stays O(change): a message list that grew by appending is stored as a `MessageLog` (the previous log
+plus the new messages), values equal to the previous snapshot's are shared, and an event that changed
+nothing gets the previous snapshot back. Three policies:
 
-A value that cannot be copied (a lock, an open file) is stored as an `Uncopyable` marker that says what and
-why, so one odd value never breaks a run.
+- ``"fast"`` (default): as above.
+- ``"deep"``: every value is deep-copied at every change, including each message (slower; for values whose
+  copies must not share anything even with each other).
+- ``"off"``: snapshots feed the timeline's diff columns, then are dropped when the run ends.
+
+A value that cannot be copied (a lock, an open file, a 3,000-deep nest) is stored as an `Uncopyable` marker
+that says what and why, once; one odd value never breaks a run.
 
 Usage:
     >>> take = Snapshotter("fast")
@@ -21,11 +28,11 @@ Usage:
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
-from haystack.dataclasses import ChatMessage
+from haystack.dataclasses import ChatMessage, ToolCall, ToolCallResult
 
 SnapshotMode = Literal["fast", "deep", "off"]
 SNAPSHOT_MODES: tuple[str, ...] = ("fast", "deep", "off")
@@ -33,7 +40,9 @@ SNAPSHOT_MODES: tuple[str, ...] = ("fast", "deep", "off")
 #: State keys never snapshotted: live tools and request-scoped user objects (may hold locks).
 SKIPPED_KEYS = frozenset({"tools", "hook_context"})
 
-_IMMUTABLE = (str, int, float, bool, bytes, type(None), ChatMessage)
+_SCALARS = (str, int, float, bool, bytes, complex, type(None))
+#: Deeper plain-data nests are copied by `copy.deepcopy` (which handles cycles), not by hand.
+_HAND_COPY_DEPTH = 40
 
 
 @dataclass(frozen=True)
@@ -53,55 +62,225 @@ class Uncopyable:
         return f"<not copied: {self.type_name} {self.value_repr} ({self.reason})>"
 
 
-def _short_repr(value: Any, limit: int = 80) -> str:
+def short_repr(value: Any, limit: int = 80) -> str:
+    """`repr(value)` cut to `limit` characters; never raises (a broken `__repr__` is reported, not raised).
+
+    Usage:
+        >>> short_repr("x" * 100, 10)
+        "'xxxxxxxx…"
+    """
     try:
         text = repr(value)
-    except Exception as exc:  # a broken __repr__ must not break the run either
-        text = f"<repr failed: {type(exc).__name__}>"
+    except BaseException as exc:
+        text = f"<{type(value).__name__}: repr failed with {type(exc).__name__}>"
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def copy_value(value: Any) -> Any:
-    """Copy one State value for a snapshot, falling back to an `Uncopyable` marker.
+def _marker(value: Any, exc: BaseException) -> Uncopyable:
+    return Uncopyable(type(value).__name__, short_repr(value), f"{type(exc).__name__}: {exc}"[:200])
 
-    Containers of plain data are copied by hand (much faster than `copy.deepcopy`); ChatMessage objects
-    are shared because haystack treats them as immutable.
+
+def _hand_copy(value: Any, depth: int) -> Any:
+    if isinstance(value, _SCALARS):
+        return value
+    if isinstance(value, ChatMessage):
+        return freeze_message(value)
+    if depth > _HAND_COPY_DEPTH:
+        raise _TooDeep
+    kind = type(value)
+    if kind is list:
+        return [_hand_copy(v, depth + 1) for v in value]
+    if kind is dict:
+        return {k: _hand_copy(v, depth + 1) for k, v in value.items()}
+    if kind is tuple:
+        return tuple(_hand_copy(v, depth + 1) for v in value)
+    return copy.deepcopy(value)
+
+
+class _TooDeep(Exception):
+    pass
+
+
+def copy_value(value: Any) -> Any:
+    """A private copy of one State value, or an `Uncopyable` marker saying why it could not be copied.
+
+    Plain data is copied by hand (much faster than `copy.deepcopy`); messages become frozen copies; cycles
+    and deep nests go through `copy.deepcopy`; what still fails (locks, recursion limits) becomes a marker.
 
     Usage:
         >>> counts = {"add": 1}
         >>> copied = copy_value(counts)
         >>> copied == counts and copied is not counts
         True
+        >>> cyclic = []; cyclic.append(cyclic)
+        >>> copy_value(cyclic)[0] is not cyclic
+        True
     """
-    if isinstance(value, _IMMUTABLE):
-        return value
-    if type(value) is list:
-        return [copy_value(v) for v in value]
-    if type(value) is dict:
-        return {k: copy_value(v) for k, v in value.items()}
-    if type(value) is tuple:
-        return tuple(copy_value(v) for v in value)
+    try:
+        return _hand_copy(value, 0)
+    except _TooDeep:
+        pass
+    except RecursionError as exc:
+        return _marker(value, exc)
+    except Exception:
+        pass
     try:
         return copy.deepcopy(value)
+    except RecursionError as exc:
+        return _marker(value, exc)
     except Exception as exc:
-        return Uncopyable(type(value).__name__, _short_repr(value), f"{type(exc).__name__}: {exc}")
+        return _marker(value, exc)
 
 
-def _deep_copy(value: Any) -> Any:
-    if isinstance(value, (str, int, float, bool, bytes, type(None))):
-        return value
+# ---- messages ---------------------------------------------------------------------------------------------------
+def _fresh(obj: Any, **fields: Any) -> Any:
+    """A shallow copy of a (haystack) dataclass with some fields replaced, without haystack's mutation warning."""
+    new = object.__new__(type(obj))
+    new.__dict__.update(obj.__dict__)
+    new.__dict__.update(fields)
+    return new
+
+
+def _freeze_part(part: Any) -> Any:
+    if isinstance(part, ToolCall):
+        return _fresh(part, arguments=copy_value(part.arguments), extra=copy_value(part.extra))
+    if isinstance(part, ToolCallResult):
+        result = part.result if isinstance(part.result, str) else copy_value(part.result)
+        return _fresh(part, origin=_freeze_part(part.origin), result=result)
+    if hasattr(part, "__dict__"):
+        return _fresh(part, **{k: copy_value(v) for k, v in part.__dict__.items() if not isinstance(v, _SCALARS)})
+    return copy_value(part)
+
+
+def freeze_message(message: ChatMessage) -> ChatMessage:
+    """A copy of a ChatMessage that shares nothing mutable with it (meta, tool-call arguments, results).
+
+    Usage:
+        >>> m = ChatMessage.from_assistant("hi", meta={"usage": {"prompt_tokens": 1}})
+        >>> frozen = freeze_message(m)
+        >>> m.meta["usage"]["prompt_tokens"] = 99
+        >>> frozen.meta["usage"]["prompt_tokens"], frozen.text
+        (1, 'hi')
+    """
     try:
-        return copy.deepcopy(value)
-    except Exception as exc:
-        return Uncopyable(type(value).__name__, _short_repr(value), f"{type(exc).__name__}: {exc}")
+        return _fresh(
+            message,
+            _content=[_freeze_part(p) for p in message._content],
+            _meta=copy_value(message._meta),
+        )
+    except Exception:
+        return copy.deepcopy(message)
 
 
-def _same(a: Any, b: Any) -> bool:
-    """Equality that never raises (odd objects may have odd `__eq__`)."""
+class MessageLog(Sequence[ChatMessage]):
+    """An immutable message list: `base` (an earlier log, or None) followed by `tail` (a tuple of messages).
+
+    Successive snapshots of a conversation that grows by appending share their prefix, so a run keeps each
+    message once, not once per snapshot (memory linear in the run, not quadratic).
+
+    Usage:
+        >>> a = MessageLog(None, (ChatMessage.from_user("hi"),))
+        >>> b = MessageLog(a, (ChatMessage.from_assistant("hello"),))
+        >>> len(b), b[1].text, b.base is a, [m.text for m in b]
+        (2, 'hello', True, ['hi', 'hello'])
+    """
+
+    __slots__ = ("_len", "base", "tail")
+
+    def __init__(self, base: MessageLog | None, tail: tuple[ChatMessage, ...]) -> None:
+        self.base = base if base else None
+        self.tail = tail
+        self._len = (len(base) if base else 0) + len(tail)
+
+    @classmethod
+    def from_parts(cls, base: MessageLog | Sequence[ChatMessage] | None, tail: Sequence[ChatMessage]) -> MessageLog:
+        """A log from a base (a log, or any sequence) and a tail; what a loader uses.
+
+        Usage:
+            >>> len(MessageLog.from_parts([ChatMessage.from_user("a")], [ChatMessage.from_user("b")]))
+            2
+        """
+        if base is not None and not isinstance(base, MessageLog):
+            base = cls(None, tuple(base))
+        return cls(base, tuple(tail))
+
+    def __len__(self) -> int:
+        return self._len
+
+    def _chunks(self) -> list[tuple[ChatMessage, ...]]:
+        chunks, node = [], self
+        while node is not None:  # iterative: a 2,000-step run makes a deep chain
+            chunks.append(node.tail)
+            node = node.base
+        chunks.reverse()
+        return chunks
+
+    def __iter__(self) -> Iterator[ChatMessage]:
+        for chunk in self._chunks():
+            yield from chunk
+
+    @overload
+    def __getitem__(self, index: int) -> ChatMessage: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[ChatMessage]: ...
+    def __getitem__(self, index: int | slice) -> ChatMessage | list[ChatMessage]:
+        if isinstance(index, slice):
+            return list(self)[index]
+        if index < 0:
+            index += self._len
+        if not 0 <= index < self._len:
+            raise IndexError("MessageLog index out of range")
+        node: MessageLog | None = self
+        while node is not None:
+            start = node._len - len(node.tail)
+            if index >= start:
+                return node.tail[index - start]
+            node = node.base
+        raise IndexError("MessageLog index out of range")  # pragma: no cover - unreachable
+
+    def extends(self, other: MessageLog) -> bool:
+        """True when `other` is one of this log's bases (this log = other + more messages)."""
+        node = self.base
+        while node is not None and node._len >= other._len:
+            if node is other:
+                return True
+            node = node.base
+        return False
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if isinstance(other, (MessageLog, list, tuple)):
+            return len(self) == len(other) and list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"MessageLog({list(self)!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (MessageLog, (None, tuple(self)))
+
+
+# ---- comparing ----------------------------------------------------------------------------------------------------
+def same_value(a: Any, b: Any) -> bool:
+    """Equality that never raises and reads elementwise results (numpy) as one answer.
+
+    Usage:
+        >>> same_value({"a": 1}, {"a": 1}), same_value(1, 2)
+        (True, False)
+    """
     if a is b:
         return True
     try:
-        return bool(a == b)
+        result = a == b
+        if isinstance(result, bool):
+            return result
+        all_ = getattr(result, "all", None)  # numpy and pandas answer elementwise
+        if callable(all_):
+            return bool(getattr(a, "shape", None) == getattr(b, "shape", None) and all_())
+        return bool(result)
     except Exception:
         return False
 
@@ -109,14 +288,14 @@ def _same(a: Any, b: Any) -> bool:
 class Snapshotter:
     """Takes snapshots of a live `State.data` dict under one policy, sharing structure with the last one.
 
-    One Snapshotter serves one run (it remembers the previous snapshot to share unchanged values).
+    One Snapshotter serves one run: it remembers the previous snapshot and the live objects it came from.
 
     Usage:
         >>> take = Snapshotter("fast")
-        >>> a = take({"messages": [], "step_count": 0})
-        >>> b = take({"messages": [], "step_count": 1})
-        >>> a["messages"] is b["messages"], b["step_count"]
-        (True, 1)
+        >>> a = take({"messages": [ChatMessage.from_user("hi")], "step_count": 0})
+        >>> b = take({"messages": [ChatMessage.from_user("hi")], "step_count": 1})
+        >>> b["step_count"], len(b["messages"])
+        (1, 1)
     """
 
     def __init__(self, mode: SnapshotMode = "fast") -> None:
@@ -125,13 +304,45 @@ class Snapshotter:
         self.mode = mode
         self._last: dict[str, Any] = {}
         self._live: dict[str, Any] = {}  # the live objects the last snapshot was taken from
+        self._live_messages: list[ChatMessage] = []  # a shallow copy of the last live message list
+        self._frozen: dict[int, tuple[ChatMessage, ChatMessage]] = {}  # id(live) -> (live, frozen copy)
+        self._uncomparable: set[str] = set()  # keys whose values cannot be compared: identity decides
+
+    def _freeze(self, message: Any) -> Any:
+        if not isinstance(message, ChatMessage):
+            return copy_value(message)
+        if self.mode == "deep":
+            return freeze_message(message)
+        hit = self._frozen.get(id(message))
+        if hit is not None and hit[0] is message:
+            return hit[1]
+        frozen = freeze_message(message)
+        # Keep the live message alive beside its copy, so its id cannot be reused by another object.
+        self._frozen[id(message)] = (message, frozen)
+        return frozen
+
+    def adopt(self, live: ChatMessage, frozen: ChatMessage) -> None:
+        """Use `frozen` as the copy of `live` when it enters the State (an LLM reply recorded just before)."""
+        if self.mode != "deep":
+            self._frozen[id(live)] = (live, frozen)
+
+    def _messages(self, value: Any, prev: Any) -> Any:
+        if type(value) is not list:
+            return copy_value(value)
+        old = self._live_messages
+        if isinstance(prev, MessageLog) and self.mode != "deep":
+            n = len(old)
+            if len(value) >= n and _same_list(value[:n] if len(value) > n else value, old):
+                if len(value) == n:
+                    return prev
+                return MessageLog(prev, tuple(self._freeze(m) for m in value[n:]))
+        return MessageLog(None, tuple(self._freeze(m) for m in value))
 
     def _unchanged(self, data: Mapping[str, Any]) -> bool:
         """True when `data` holds the very objects of the last snapshot, none of them mutated in place.
 
-        The hot path: most events change nothing, and an identity check per key (plus an equality check
-        against the snapshot for mutable values, which the Agent may mutate in place, e.g. `tool_call_counts`)
-        is far cheaper than building a new snapshot to compare.
+        The hot path: most events change nothing. Identity per key, then, for mutable values (which a hook may
+        change in place), a comparison with the snapshot's copy: C-level and cheap when nothing changed.
         """
         live, last = self._live, self._last
         if len(data) != len(live) or self.mode == "deep":
@@ -139,58 +350,119 @@ class Snapshotter:
         for key, value in data.items():
             if live.get(key, _MISSING) is not value:
                 return False
-            # Same object, but maybe mutated in place: compare with the copy (cheap for unchanged containers).
-            if key not in SKIPPED_KEYS and not isinstance(value, _IMMUTABLE) and not _same(last.get(key), value):
+            if key in SKIPPED_KEYS or isinstance(value, _SCALARS):
+                continue
+            if key == "messages":
+                if not _same_list(value, self._live_messages):
+                    return False
+            elif key not in self._uncomparable and not same_value(last.get(key), value):
                 return False
         return True
 
     def __call__(self, data: Mapping[str, Any]) -> dict[str, Any]:
         if self._unchanged(data):
             return self._last
-        self._live = dict(data)
         last = self._last
         snap: dict[str, Any] = {}
         deep = self.mode == "deep"
-        shared = 0  # values taken over from the last snapshot as they are
+        changed = False
         for key, value in data.items():
             if key in SKIPPED_KEYS:
                 continue
             prev = last.get(key, _MISSING)
-            if key == "messages" and type(value) is list:
-                # list == list compares element identity first, in C: cheap when messages are shared.
-                if prev is not _MISSING and len(prev) == len(value) and _same(prev, value):
-                    snap[key] = prev
-                    shared += 1
-                else:
-                    snap[key] = [_deep_copy(m) for m in value] if deep else list(value)
-            elif isinstance(value, _IMMUTABLE):
-                snap[key] = value
-                if prev is value or (prev is not _MISSING and type(prev) is type(value) and prev == value):
-                    shared += 1
-            elif prev is not _MISSING and not isinstance(prev, Uncopyable) and _same(prev, value):
+            if key == "messages":
+                snap[key] = self._messages(value, prev)
+            elif isinstance(value, _SCALARS):
+                # Immutable: a reference is a faithful copy, and identity is enough here (a 10 MB string is
+                # never compared on the hot path; the timeline's `changed` column compares lazily).
+                snap[key] = (
+                    prev if (prev is value or (type(prev) is type(value) and _small_equal(prev, value))) else value
+                )
+            elif (
+                prev is not _MISSING and not deep and not isinstance(prev, Uncopyable) and self._same(key, prev, value)
+            ):
                 snap[key] = prev
-                shared += 1
+            elif prev is not _MISSING and isinstance(prev, Uncopyable) and self._live.get(key) is value:
+                snap[key] = prev  # the same uncopyable object: one marker, not a new one at every event
             else:
-                snap[key] = _deep_copy(value) if deep else copy_value(value)
-        if shared == len(snap) == len(last):
-            # Nothing changed: hand out the same snapshot again. Most hooks change nothing, and fewer
-            # surviving objects keep the garbage collector's work (half the cost of recording) down.
+                snap[key] = copy_value(value)
+            changed = changed or snap[key] is not prev
+        if type(data.get("messages")) is list:
+            self._live_messages = list(data["messages"])
+        self._live = dict(data)
+        if not changed and len(snap) == len(last):
+            # Nothing changed: hand out the same snapshot again (fewer objects, less garbage collection).
             return last
         self._last = snap
         return snap
+
+    def _same(self, key: str, prev: Any, value: Any) -> bool:
+        if key in self._uncomparable:
+            return self._live.get(key) is value
+        try:
+            result = prev == value
+            if isinstance(result, bool):
+                return result
+        except Exception:
+            self._uncomparable.add(key)
+            return self._live.get(key) is value
+        return same_value(prev, value)
+
+
+def _small_equal(a: Any, b: Any) -> bool:
+    # Compare short immutable values (ints, short strings); long ones count as changed when not identical.
+    try:
+        return (not hasattr(a, "__len__") or len(a) < 256) and a == b
+    except Exception:
+        return False
+
+
+def _same_list(a: list[Any], b: list[Any]) -> bool:
+    """Same elements, by identity first (list == list compares identity first, in C)."""
+    if len(a) != len(b):
+        return False
+    try:
+        return a == b
+    except Exception:
+        return False
 
 
 _MISSING = object()
 
 
 def restore_value(value: Any) -> Any:
-    """A private copy of a snapshot value, for a caller that may mutate it (State restore, `state_at`).
+    """A private, mutable copy of a snapshot value, for a caller that may change it (restore, `state_at`).
+
+    Message logs become lists of message copies: nothing the caller does reaches the recording.
 
     Usage:
         >>> snap_value = {"add": 1}
         >>> restore_value(snap_value) is snap_value
         False
+        >>> log = MessageLog(None, (ChatMessage.from_user("hi"),))
+        >>> restored = restore_value(log); restored[0].meta["x"] = 1
+        >>> type(restored).__name__, log[0].meta
+        ('list', {})
     """
-    if type(value) is list:
+    if isinstance(value, MessageLog | list):
         return [restore_value(v) for v in value]
+    if isinstance(value, ChatMessage):
+        return freeze_message(value)
+    if isinstance(value, Uncopyable):
+        return value
     return copy_value(value)
+
+
+__all__ = [
+    "SKIPPED_KEYS",
+    "SNAPSHOT_MODES",
+    "MessageLog",
+    "SnapshotMode",
+    "Snapshotter",
+    "Uncopyable",
+    "copy_value",
+    "freeze_message",
+    "restore_value",
+    "same_value",
+    "short_repr",
+]

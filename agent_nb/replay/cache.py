@@ -28,7 +28,7 @@ from haystack.dataclasses import ChatMessage
 from agent_nb.recording import Event, Run, Uncopyable
 from agent_nb.recording.diff import format_args, message_text
 from agent_nb.recording.digest import llm_digest, message_digest
-from agent_nb.recording.snapshots import copy_value
+from agent_nb.recording.snapshots import MessageLog, copy_value
 
 OnMiss = Literal["live", "error"]
 ON_MISS: tuple[str, ...] = ("live", "error")
@@ -145,9 +145,9 @@ def recorded_digest(event: Event, cache: dict[int, tuple[ChatMessage, str]] | No
     if "input_digest" in detail:  # `in` does not trigger a lazy detail's computation
         return detail["input_digest"]
     inputs = detail.get("input_messages")
-    if not isinstance(inputs, list):
+    if not isinstance(inputs, list | MessageLog):
         inputs = (event.before or {}).get("messages")
-    if not isinstance(inputs, list):
+    if not isinstance(inputs, list | MessageLog):
         return None
     digest = llm_digest(list(inputs), list(detail.get("tool_names") or []), cache)
     detail["input_digest"] = digest  # a memo: the same value the recording layer computes lazily

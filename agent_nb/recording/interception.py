@@ -1,0 +1,336 @@
+"""Where the Recorder sees a run: at haystack's own hook and tool invocation, and around the chat generator.
+
+Fidelity is the point of this module: the Agent under the Recorder must do exactly what it does bare.
+
+- Hooks: the Recorder's clone of the Agent holds `RecordingHooks`, a dict of the *user's own* hook objects
+  (switched-off hooks are absent, as if never registered). agent_nb replaces haystack's `_run_hooks` /
+  `_run_hooks_async` in `haystack.components.agents.agent` with versions that, for a `RecordingHooks` dict
+  only, record each call around haystack's own dispatch and span (`_create_hook_span`,
+  `_execute_component_async`); any other Agent gets haystack's functions unchanged. So the tracing spans are
+  haystack's, named for the user's hooks, and nothing of agent_nb is registered as a hook.
+- Tools: `_make_context_bound_invoke` / `_make_bounded_invoke_async` in haystack's `tool_calling` are
+  wrapped the same way: every call is recorded however the tools were given (constructor, run time, Toolsets,
+  nested Toolsets), and the Tool objects are the user's own; Toolsets keep their per-run warm_up and spawn.
+- The generator: `GeneratorTap` wraps the chat generator. Its `run` reports the wrapped generator's exact
+  signature, it has a `run_async` only when the wrapped one has, and it passes on exactly the arguments the
+  Agent gives (no `tools=None` added).
+
+The patches are installed once, by the first `Recorder`, not at import (`install()`), and are inert outside
+recorded runs (one isinstance check, or one contextvar read per tool call).
+
+Usage:
+    >>> install(); install()   # idempotent
+    >>> import haystack.components.agents.agent as agent_module
+    >>> agent_module._run_hooks is _recorded_run_hooks
+    True
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import haystack.components.agents.agent as _agent_module
+import haystack.components.agents.tool_calling as _tool_calling
+from haystack import tracing
+from haystack.components.agents.state import State
+from haystack.hooks.invocation import _create_hook_span
+from haystack.tools.errors import ToolInvocationError
+from haystack.utils.async_utils import _execute_component_async
+
+from agent_nb.recording.context import current
+
+_ORIGINAL: dict[str, Callable[..., Any]] = {}
+_INSTALL_LOCK = threading.Lock()
+
+
+class HookEntry:
+    """One hook slot as a run sees it: its name in the timeline, the hook object, and whether it runs.
+
+    Usage:
+        >>> HookEntry("noop", object(), False).enabled
+        False
+    """
+
+    __slots__ = ("enabled", "hook", "name")
+
+    def __init__(self, name: str, hook: Any, enabled: bool) -> None:
+        self.name, self.hook, self.enabled = name, hook, enabled
+
+
+class RecordingHooks(dict):
+    """The hooks of the Recorder's Agent clone: `{point: [enabled user hooks]}`, plus every slot in order.
+
+    As a dict it holds exactly what the bare Agent would hold without the switched-off hooks, so haystack's
+    own validation, warm_up / close (deduplicated by identity) and serialization see the user's objects.
+    `entries[point]` lists all slots, switched off ones too, so they show as `skipped` rows.
+
+    Usage:
+        >>> hooks = RecordingHooks({"on_exit": [HookEntry("h", object(), False)]})
+        >>> dict(hooks), hooks.entries["on_exit"][0].name
+        ({}, 'h')
+    """
+
+    def __init__(self, entries: dict[str, list[HookEntry]]) -> None:
+        super().__init__(
+            {p: [e.hook for e in es if e.enabled] for p, es in entries.items() if any(x.enabled for x in es)}
+        )
+        self.entries = entries
+
+    def get(self, point: Any, default: Any = None) -> Any:
+        value = super().get(point, default)
+        # haystack skips on_exit handling entirely when no on_exit hook is registered (`if not hooks.get(...)`):
+        # switched-off on_exit hooks are absent, so record them as skipped here, where they would have run.
+        if point == "on_exit" and not value and self.entries.get("on_exit"):
+            ctx = current()
+            if ctx is not None and ctx.state is not None:
+                ctx.enter_point("on_exit", ctx.state)
+                for entry in self.entries["on_exit"]:
+                    ctx.hook_skipped("on_exit", entry.name, ctx.state)
+        return value
+
+    def __reduce__(self) -> Any:  # deep copies and pickles see a plain dict of the enabled hooks
+        return (dict, (dict(self),))
+
+
+def _recorded_run_hooks(hooks: Any, hook_point: Any, state: State) -> None:
+    """haystack's `_run_hooks`, recording each hook call when `hooks` is a RecordingHooks of a live run."""
+    ctx = current() if isinstance(hooks, RecordingHooks) else None
+    if ctx is None:
+        return _ORIGINAL["run_hooks"](hooks=hooks, hook_point=hook_point, state=state)
+    ctx.enter_point(hook_point, state)
+    entries = hooks.entries.get(hook_point, ())
+    parent_span = tracing.tracer.current_span() if super(RecordingHooks, hooks).get(hook_point) else None
+    for entry in entries:
+        if not entry.enabled:
+            ctx.hook_skipped(hook_point, entry.name, state)
+            continue
+        with _create_hook_span(hook=entry.hook, hook_point=hook_point, parent_span=parent_span):
+            event = ctx.hook_begin(hook_point, entry.name, state)
+            try:
+                entry.hook.run(state)
+            except BaseException as exc:
+                ctx.hook_end(event, state, exc)
+                raise
+            ctx.hook_end(event, state, None)
+    ctx.leave_point(hook_point, state)
+    return None
+
+
+async def _recorded_run_hooks_async(hooks: Any, hook_point: Any, state: State) -> None:
+    """haystack's `_run_hooks_async`, recording each hook call (same dispatch: run_async, else a thread)."""
+    ctx = current() if isinstance(hooks, RecordingHooks) else None
+    if ctx is None:
+        return await _ORIGINAL["run_hooks_async"](hooks=hooks, hook_point=hook_point, state=state)
+    ctx.enter_point(hook_point, state)
+    entries = hooks.entries.get(hook_point, ())
+    parent_span = tracing.tracer.current_span() if super(RecordingHooks, hooks).get(hook_point) else None
+    for entry in entries:
+        if not entry.enabled:
+            ctx.hook_skipped(hook_point, entry.name, state)
+            continue
+        with _create_hook_span(hook=entry.hook, hook_point=hook_point, parent_span=parent_span):
+            event = ctx.hook_begin(hook_point, entry.name, state)
+            try:
+                await _execute_component_async(entry.hook, state=state)
+            except BaseException as exc:
+                ctx.hook_end(event, state, exc)
+                raise
+            ctx.hook_end(event, state, None)
+    ctx.leave_point(hook_point, state)
+    return None
+
+
+def _recorded_args(args: dict[str, Any]) -> dict[str, Any]:
+    # haystack injects the live State and streaming callbacks: they are not the call's arguments.
+    return {k: v for k, v in args.items() if not isinstance(v, State) and not callable(v)}
+
+
+def _served(tool: Any, tool_call: Any, parent_span: Any, args: dict[str, Any], value: Any) -> Any:
+    """What haystack's runner returns for a result served from a recording: the value, or the same error."""
+    with _tool_calling._create_tool_span(tool, tool_call, parent_span) as span:
+        span.set_content_tag("haystack.agent.step.tool.input", tool_call.arguments)
+        if isinstance(value, BaseException):
+            error = ToolInvocationError(
+                f"Failed to invoke Tool `{tool.name}` with parameters {args}. Error: {value}", tool_name=tool.name
+            )
+            error.__cause__ = value
+            span.set_tag("haystack.tool.error", True)
+            return error
+        span.set_content_tag("haystack.agent.step.tool.output", value)
+        return value
+
+
+def _tool_source(ctx: Any, tool_call: Any, recorded: dict[str, Any], before: Any) -> tuple[bool, Any]:
+    if ctx.tool_source is None:
+        return False, None
+    try:
+        return ctx.tool_source(ctx.step, tool_call.tool_name, recorded)
+    except Exception as exc:
+        return True, exc
+    except BaseException as exc:  # a replay divergence: keep the row that stopped the run
+        event = ctx.tool_begin(tool_call.tool_name, recorded, tool_call.id, before)
+        ctx.tool_end(event, None, exc)
+        raise
+
+
+def _outcome(result: Any) -> BaseException | None:
+    """The error a runner reported (haystack returns a ToolInvocationError rather than raising it)."""
+    if isinstance(result, ToolInvocationError):
+        return result.__cause__ or result
+    return None
+
+
+def _recorded_invoke(tool: Any, args: dict[str, Any], tool_call: Any, parent_span: Any) -> Callable[[], Any]:
+    """haystack's `_make_context_bound_invoke`, recording the call when it belongs to a live run."""
+    runner = _ORIGINAL["invoke"](tool, args, tool_call, parent_span)
+    ctx = current()
+    if ctx is None:
+        return runner
+    before = ctx.tool_prepare()
+    recorded = _recorded_args(args)
+    found, value = _tool_source(ctx, tool_call, recorded, before)
+    if found:
+        context = contextvars.copy_context()
+        runner = functools.partial(context.run, _served, tool, tool_call, parent_span, args, value)
+
+    def recorded_runner() -> Any:
+        event = ctx.tool_begin(tool_call.tool_name, recorded, tool_call.id, before)
+        if found:
+            event.status = "cached"
+        try:
+            result = runner()
+        except BaseException as exc:
+            ctx.tool_end(event, None, exc)
+            raise
+        ctx.tool_end(event, result, _outcome(result))
+        return result
+
+    return recorded_runner
+
+
+def _recorded_invoke_async(
+    tool: Any, args: dict[str, Any], semaphore: Any, tool_call: Any, parent_span: Any
+) -> Callable[[], Any]:
+    """haystack's `_make_bounded_invoke_async`, recording the call when it belongs to a live run."""
+    runner = _ORIGINAL["invoke_async"](tool, args, semaphore, tool_call, parent_span)
+    ctx = current()
+    if ctx is None:
+        return runner
+    before = ctx.tool_prepare()
+    recorded = _recorded_args(args)
+    found, value = _tool_source(ctx, tool_call, recorded, before)
+
+    async def recorded_runner() -> Any:
+        event = ctx.tool_begin(tool_call.tool_name, recorded, tool_call.id, before)
+        try:
+            if found:
+                event.status = "cached"
+                async with semaphore:
+                    result = _served(tool, tool_call, parent_span, args, value)
+            else:
+                result = await runner()
+        except BaseException as exc:
+            ctx.tool_end(event, None, exc)
+            raise
+        ctx.tool_end(event, result, _outcome(result))
+        return result
+
+    return recorded_runner
+
+
+def install() -> None:
+    """Put the recording versions of haystack's hook and tool invocation in place (once per process).
+
+    They behave exactly as haystack's own for every Agent that is not a Recorder's clone in a recorded run.
+    """
+    with _INSTALL_LOCK:
+        if _ORIGINAL:
+            return
+        _ORIGINAL["run_hooks"] = _agent_module._run_hooks
+        _ORIGINAL["run_hooks_async"] = _agent_module._run_hooks_async
+        _ORIGINAL["invoke"] = _tool_calling._make_context_bound_invoke
+        _ORIGINAL["invoke_async"] = _tool_calling._make_bounded_invoke_async
+        _agent_module._run_hooks = _recorded_run_hooks
+        _agent_module._run_hooks_async = _recorded_run_hooks_async
+        _tool_calling._make_context_bound_invoke = _recorded_invoke
+        _tool_calling._make_bounded_invoke_async = _recorded_invoke_async
+
+
+class GeneratorTap:
+    """Wraps the Agent's chat generator and records each call (input, replies, usage, timing).
+
+    Exactly as transparent as a wrapper can be: `run` has the wrapped generator's signature (haystack reads
+    it to decide whether to pass `tools`), `run_async` exists only when the wrapped generator has one (else
+    haystack runs `run` in a thread, as bare), the arguments are passed on untouched, and every other
+    attribute is the wrapped generator's. During a replay a recorded reply is served instead of a call.
+
+    Usage:
+        >>> from haystack.components.generators.chat import MockChatGenerator
+        >>> import inspect
+        >>> tap = GeneratorTap(MockChatGenerator())
+        >>> inspect.signature(tap.run) == inspect.signature(MockChatGenerator().run)
+        True
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.name = type(inner).__name__
+
+        @functools.wraps(inner.run)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            ctx = current()
+            if ctx is None:
+                return inner.run(*args, **kwargs)
+            messages, tools = _call_inputs(args, kwargs)
+            event, served = ctx.llm_begin(self.name, messages, tools)
+            if served is not None:
+                result: Any = {"replies": served}
+            else:
+                try:
+                    result = inner.run(*args, **kwargs)
+                except BaseException as exc:
+                    ctx.llm_end(event, None, exc)
+                    raise
+            ctx.llm_end(event, result, None)
+            return result
+
+        self.run = run
+        inner_async = getattr(inner, "run_async", None)
+        if callable(inner_async):
+
+            @functools.wraps(inner_async)
+            async def run_async(*args: Any, **kwargs: Any) -> Any:
+                ctx = current()
+                if ctx is None:
+                    return await inner_async(*args, **kwargs)
+                messages, tools = _call_inputs(args, kwargs)
+                event, served = ctx.llm_begin(self.name, messages, tools)
+                if served is not None:
+                    result: Any = {"replies": served}
+                else:
+                    try:
+                        result = await inner_async(*args, **kwargs)
+                    except BaseException as exc:
+                        ctx.llm_end(event, None, exc)
+                        raise
+                ctx.llm_end(event, result, None)
+                return result
+
+            self.run_async = run_async
+
+    def __getattr__(self, attr: str) -> Any:
+        # warm_up, close, to_dict, model names...: whatever the wrapped generator has.
+        return getattr(self.__dict__["inner"], attr)
+
+
+def _call_inputs(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Any]:
+    messages = kwargs.get("messages", args[0] if args else [])
+    tools = kwargs.get("tools", args[1] if len(args) > 1 else None)
+    return messages, tools
+
+
+__all__ = ["GeneratorTap", "HookEntry", "RecordingHooks", "install"]

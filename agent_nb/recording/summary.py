@@ -1,0 +1,98 @@
+"""The one readable line of a timeline row, computed when first read (never while the Agent runs).
+
+Usage:
+    >>> from agent_nb.recording.events import Event
+    >>> ev = Event("r", 0, 0, "tool", None, "add", "ok", 0.0, 0.1, detail={"arguments": {"a": 2}, "result": 5})
+    >>> summarize(ev)
+    'add(a=2) -> 5'
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from haystack.dataclasses import ChatMessage
+
+from agent_nb.recording.diff import format_args, message_text, state_diff
+from agent_nb.recording.snapshots import short_repr
+
+if TYPE_CHECKING:
+    from agent_nb.recording.events import Event
+
+#: What an LLM row reads when the generator returned no message at all (worth seeing at once).
+NO_REPLY = "(no reply: the generator returned no message)"
+
+
+def summarize(event: Event) -> str:
+    """One line for any event: what a hook changed, what the LLM answered, what a tool returned.
+
+    Usage:
+        >>> from agent_nb.recording.events import Event
+        >>> summarize(Event("r", 0, 0, "hook", "on_exit", "h", "skipped", 0.0, 0.0))
+        'switched off'
+    """
+    if event.kind == "llm":
+        return llm_summary(event)
+    if event.kind == "tool":
+        return tool_summary(event)
+    return hook_summary(event)
+
+
+def hook_summary(event: Event) -> str:
+    """What a hook did: messages it added, keys it changed, run control."""
+    if event.status == "skipped":
+        return "switched off"
+    if event.error:
+        return f"raised {event.error}"
+    before, after = event.before or {}, event.after or {}
+    if before is after:
+        return "no change"
+    parts: list[str] = []
+    added, removed = event.messages_added or 0, event.messages_removed or 0
+    if "messages" in event.changed:
+        new_msgs = after.get("messages") or []
+        if added and not removed:
+            parts += [f'+{_role(m)}: "{_text(m, 60)}"' for m in list(new_msgs)[len(new_msgs) - added :][:2]]
+        else:  # rare (a hook rewrote history): the full diff is affordable here
+            diff = state_diff({"messages": before.get("messages") or []}, {"messages": new_msgs})
+            parts += [f'~{b.role}: "{b.text[:60]}"' for _, b in diff.messages_replaced[:2]]
+            parts += [f'+{c.role}: "{c.text[:60]}"' for c in diff.messages_added[:2]]
+            parts += [f"-{c.role}" for c in diff.messages_removed[:2]]
+    keys = [k for k in event.changed if k not in ("messages", "continue_run", "stop_run")]
+    parts += [f"{k}={short_repr(after.get(k), 40)}" for k in keys[:3]]
+    if event.flow:
+        parts.append(event.flow)
+    return ", ".join(parts) if parts else "no change"
+
+
+def llm_summary(event: Event) -> str:
+    """The replies, one line each; an empty reply says so."""
+    if event.error:
+        return f"raised {event.error}"
+    replies = event.detail.get("replies")
+    if replies is None:
+        return ""
+    return " | ".join(_text(r, 100) for r in replies) or NO_REPLY
+
+
+def tool_summary(event: Event) -> str:
+    """`name(args) -> result`, or `!! error`."""
+    head = f"{event.name}({format_args(event.detail.get('arguments'))})"
+    if event.error:
+        return f"{head} !! {event.error}"
+    text = " ".join(str(event.detail.get("result")).split())
+    if len(text) > 80:
+        text = text[:79] + "…"
+    return f"{head} -> {text}"
+
+
+def _role(message: Any) -> str:
+    role = getattr(message, "role", None)
+    return getattr(role, "value", str(role))
+
+
+def _text(message: Any, limit: int) -> str:
+    return message_text(message, limit) if isinstance(message, ChatMessage) else short_repr(message, limit)
+
+
+__all__ = ["NO_REPLY", "hook_summary", "llm_summary", "summarize", "tool_summary"]
