@@ -284,10 +284,12 @@ async def check_non_blocking_hook(hook: Any, *, slow_s: float = 0.2) -> None:
             await asyncio.sleep(0.01)
 
     task = asyncio.create_task(ticker())
+    await asyncio.sleep(0.02)  # let the ticker start before the run
     agent = demo_agent(hooks={"before_run": [hook]}, system_prompt=None)
     started = time.perf_counter()
     await agent.run_async([ChatMessage.from_user("Hello!")])
     elapsed = time.perf_counter() - started
+    await asyncio.sleep(0.03)  # one more tick: a pause that lasted until the end of the run is measured too
     stop.set()
     await task
     gaps = [b - a for a, b in itertools.pairwise(ticks)]

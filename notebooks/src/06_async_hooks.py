@@ -1,7 +1,16 @@
-# Source of notebooks/08_async_concurrent.ipynb; build with `python notebooks/build.py 08`.
+# Source of notebooks/06_async_hooks.ipynb; build with `python notebooks/build.py 06`.
 
 # %% [markdown]
-# # Async and concurrent runs
+# # 06 · Async hooks and concurrent runs
+#
+# **Goal:** write hooks that behave in `agent.run_async`: which hooks run on the event loop and which in a thread, how
+# to keep a slow hook from freezing every other run, and how to record many runs at once.
+# **Prerequisites:** `02_write_your_own_hook` (section 9: async hooks), `03_hook_points`; `asyncio` basics.
+# **Time:** about 25 minutes.
+#
+# Haystack's pages: [Agent hooks](https://docs.haystack.deepset.ai/docs/hooks) and the
+# [Hooks API reference](https://docs.haystack.deepset.ai/reference/hooks-api) (`FunctionHook`: `function`,
+# `async_function`, `run_async`).
 #
 # `rec.run_async(...)` records a run through `Agent.run_async`, with the same timeline as `rec.run`. One Recorder
 # can record many runs at once, from `asyncio.gather` or from threads: each run keeps its own events, because the
@@ -38,8 +47,111 @@ print("answer:", run.final_answer)
 run.timeline[["seq", "step", "kind", "hook_point", "name", "duration_ms", "summary"]].round(1)
 
 # %% [markdown]
-# The same rows as a sync run: hooks, LLM calls (about 50 ms each now), tools. Every demo hook runs in async runs
-# too: `@hook` functions through their `run_async`, class hooks without one in a worker thread, as haystack does.
+# The same rows as a sync run: hooks, LLM calls (about 50 ms each now), tools. Every demo hook runs in async runs too,
+# but not all in the same place, which is the next section.
+#
+# ## Where a hook runs in an async run, measured
+#
+# In `run_async` haystack awaits `hook.run_async(state)` when the hook has one, and otherwise runs `hook.run` in a
+# worker thread (`haystack/utils/async_utils.py`). A `@hook` function always has `run_async`
+# (`haystack/hooks/from_function.py`): for a **sync** function it simply calls the function, **on the event loop**.
+# So a blocking call in a sync `@hook` function (a `requests.get`, a `time.sleep`, a slow database driver) freezes
+# every other coroutine of the process for its duration, while the same code in a class hook without `run_async`
+# does not.
+#
+# We measure it: a ticker coroutine wakes every 10 ms while one async run executes a hook that blocks for 200 ms; the
+# longest gap between ticks is how long the loop was frozen.
+
+# %%
+import threading
+
+from haystack.components.agents.state import State
+from haystack.dataclasses import ChatMessage
+from haystack.hooks import hook
+
+BLOCK_S = 0.2
+
+
+@hook
+def sync_function_hook(state: State) -> None:
+    """A sync @hook function that blocks (stands for a blocking client call)."""
+    time.sleep(BLOCK_S)
+
+
+class SyncClassHook:
+    """The same blocking call in a class hook without run_async."""
+
+    def run(self, state: State) -> None:
+        time.sleep(BLOCK_S)
+
+
+@hook
+async def async_function_hook(state: State) -> None:
+    """The async version: awaits instead of blocking."""
+    await asyncio.sleep(BLOCK_S)
+
+
+async def longest_loop_pause(hook_object) -> tuple[float, float]:
+    """Run one async run with `hook_object` at before_run; return (longest loop pause, run time) in ms."""
+    ticks, done = [], asyncio.Event()
+
+    async def ticker():
+        while not done.is_set():
+            ticks.append(time.perf_counter())
+            await asyncio.sleep(0.01)
+
+    task = asyncio.create_task(ticker())
+    await asyncio.sleep(0.02)  # let the ticker start
+    started = time.perf_counter()
+    await demo_agent(hooks={"before_run": [hook_object]}).run_async([ChatMessage.from_user("Hello!")])
+    run_ms = (time.perf_counter() - started) * 1000
+    await asyncio.sleep(0.03)  # one more tick, so a pause at the end of the run is measured too
+    done.set()
+    await task
+    return max(b - a for a, b in zip(ticks, ticks[1:])) * 1000, run_ms
+
+
+rows = []
+for label, h in [("sync @hook function", sync_function_hook), ("class hook, no run_async", SyncClassHook()),
+                 ("async @hook function", async_function_hook)]:  # fmt: skip
+    pause, run_ms = await longest_loop_pause(h)
+    rows.append({"hook": label, "runs in": "", "run ms": round(run_ms), "longest loop pause ms": round(pause)})
+rows[0]["runs in"], rows[1]["runs in"], rows[2]["runs in"] = "the event loop", "a worker thread", "the event loop (awaits)"
+pauses = pd.DataFrame(rows)
+assert pauses.loc[0, "longest loop pause ms"] >= BLOCK_S * 1000 * 0.9  # the loop was frozen for the whole call
+assert pauses.loc[1, "longest loop pause ms"] < BLOCK_S * 1000 / 2
+assert pauses.loc[2, "longest loop pause ms"] < BLOCK_S * 1000 / 2
+pauses
+
+# %% [markdown]
+# All three runs take about 200 ms longer than a run without the hook; only the first freezes the loop meanwhile.
+# Where each ran, asked directly (the thread a hook sees):
+
+# %%
+where = {}
+
+
+@hook
+def where_function(state: State) -> None:
+    where["sync @hook function"] = threading.current_thread() is threading.main_thread()
+
+
+class WhereClass:
+    def run(self, state: State) -> None:
+        where["class hook, no run_async"] = threading.current_thread() is threading.main_thread()
+
+
+await demo_agent(hooks={"before_run": [WhereClass()], "before_llm": [where_function]}).run_async(
+    [ChatMessage.from_user("Hello!")]
+)
+print({k: "event loop thread" if v else "worker thread" for k, v in where.items()})
+assert where == {"sync @hook function": True, "class hook, no run_async": False}
+
+# %% [markdown]
+# Rules of thumb: in an async app, write I/O hooks as `async def` with `@hook` (or a class with `run_async`); keep
+# sync `@hook` functions for quick, non-blocking work; a blocking library you cannot make async belongs in a class hook
+# without `run_async` (haystack threads it for you), or behind `asyncio.to_thread` in an async hook. A class hook that
+# runs in a thread must not touch loop-bound objects.
 #
 # ## Ten runs at once with `asyncio.gather`
 #
@@ -67,6 +179,7 @@ unsubscribe()
 llm_ms = sum(r.timeline.query("kind == 'llm'")["duration_ms"].sum() for r in runs)
 print(f"{len(runs)} runs, {sum(r.usage['llm_calls'] for r in runs)} LLM calls")
 print(f"wall time {wall_ms:.0f} ms; the LLM calls alone add up to {llm_ms:.0f} ms ({llm_ms / wall_ms:.1f} x)")
+assert llm_ms > 2 * wall_ms  # the runs overlapped
 
 # %% [markdown]
 # The LLM calls add up to several times the wall time: the runs waited on the model at the same time.
@@ -137,8 +250,8 @@ plot_concurrency(runs, starts, f"10 runs with asyncio.gather on one Recorder ({w
 # %% [markdown]
 # Each run has four steps (the demo's `RequireToolHook` asks for a note before the end), so four LLM calls of 50 ms:
 # about 200 ms per run, and not much more for all ten. The grey bar at the start of each run is its first hook,
-# `MemoryRetrievalHook`: a class hook without `run_async` runs in a worker thread in async runs (as haystack does),
-# and its time includes the wait for the event loop, busy starting the other runs; hence the staircase.
+# `MemoryRetrievalHook`: a class hook without `run_async`, so haystack runs it in a worker thread, and its time
+# includes the wait for the event loop, busy starting the other runs; hence the staircase.
 #
 # ## Threads
 #
@@ -168,3 +281,73 @@ plot_concurrency(threaded, starts, f"5 runs in 5 threads ({thread_ms:.0f} ms wal
 # %%
 print(len(rec.runs), "runs")
 rec.tree[["run_id", "kind", "status", "exit_reason", "events", "llm_calls", "tokens"]].tail(6)
+assert len(rec.runs) == 16
+
+# %% [markdown]
+# ## Exercises
+#
+# The async checkers are coroutines: call them with `await`.
+#
+# **Exercise 1: an async context hook.** Write `inject_city_async`, an async `before_llm` hook (`@hook` on an
+# `async def`) that awaits `lookup_city()` below and adds the system message `"The user is in Lima."` once per run.
+
+# %%
+from solutions.checks import check_async_hook, check_non_blocking_hook
+
+
+async def lookup_city() -> str:
+    """Stands for an async call to a user service."""
+    await asyncio.sleep(0.01)
+    return "Lima"
+
+
+@hook
+async def inject_city_async(state: State) -> None:
+    """before_llm, async: add the user's city once."""
+    ...  # your code
+
+
+# await check_async_hook(inject_city_async)   # <- uncomment to check
+
+# %% [solution]
+# Reference solution of exercise 1 (collapsed: expand to peek).
+import inspect
+
+from solutions import nb06
+
+print(inspect.getsource(nb06.inject_city_async.async_function))  # an async @hook keeps it in .async_function
+await check_async_hook(nb06.inject_city_async)
+
+# %% [markdown]
+# **Exercise 2: a slow hook that does not freeze the loop.** `legacy_lookup()` blocks for 0.2 s and has no async
+# version. Wrap it in a hook that takes those 0.2 s in an async run *without* pausing the event loop for more than
+# 0.1 s. (A sync `@hook` function fails this check: try it.)
+
+# %%
+def legacy_lookup() -> None:
+    """A blocking library call you cannot change."""
+    time.sleep(0.2)
+
+
+my_slow_hook = None  # your hook object
+# await check_non_blocking_hook(my_slow_hook)   # <- uncomment to check
+
+# %% [solution]
+# Reference solution of exercise 2.
+print(inspect.getsource(nb06.SlowLookup))
+await check_non_blocking_hook(nb06.SlowLookup())
+
+# %% [markdown]
+# ## Key takeaways
+#
+# - In `run_async`, a hook with `run_async` is awaited on the event loop; a hook without one runs in a worker thread.
+# - Every `@hook` function has `run_async`: a sync function therefore runs **on the loop** and blocks it; an async
+#   function is awaited. An async-only `@hook` cannot run in a sync `agent.run`.
+# - `warm_up_async` / `close_async` are awaited by `agent.warm_up_async()` (every `run_async`) and
+#   `agent.close_async()`.
+# - One Recorder records many concurrent runs (gather or threads), each with its own events.
+#
+# ## Next
+#
+# - `07_real_models`: the same hooks on a real model, recorded, and what a small model does with them.
+# - `13_developing_a_hook`: a workflow for developing a hook against recorded runs.
