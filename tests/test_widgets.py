@@ -7,7 +7,6 @@ never with sleeps standing in for assertions.
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable
 
@@ -38,9 +37,18 @@ def until(predicate: Callable[[], bool], timeout: float = TIMEOUT) -> bool:
 
 
 def table_seqs(wb: Workbench) -> list[int]:
-    """The event numbers of the rows the timeline table shows (main rows, not the summary rows)."""
-    html = wb.timeline_panel.table.value
-    return [int(s) for s in re.findall(r'<tr class="anb-row [^"]*?(?<!anb-summary-row)" data-seq="(\d+)">', html)]
+    """The event numbers of the rows the trace view's table shows (the frontend filters the same way)."""
+    return wb.trace.visible_seqs()
+
+
+def sent_summaries(wb: Workbench) -> list[str]:
+    """The summaries the trace view sent to the browser, in seq order."""
+    return list(wb.trace.data["summary"])
+
+
+def sent_status(wb: Workbench, seq: int) -> str:
+    data = wb.trace.data
+    return wb.trace.palette["statuses"][data["status"][data["seq"].index(seq)]]
 
 
 @pytest.fixture
@@ -70,14 +78,12 @@ def test_a_run_appears_in_table_runs_list_progress_and_inspector(wb: Workbench, 
 
     assert run.status == "ok" and rec.runs == [run]
     assert table_seqs(wb) == list(range(len(run.events)))
-    table = wb.timeline_panel.table.value
-    assert "get_weather(city=&#x27;Paris&#x27;) -&gt; 18°C, cloudy" in table
-    assert f"{len(run.events)} of {len(run.events)} events shown" in wb.timeline_panel.count.value
+    assert "get_weather(city='Paris') -> 18°C, cloudy" in sent_summaries(wb)
+    assert wb.trace.data["n"] == len(run.events) and wb.trace.meta["run_id"] == run.run_id
     assert [value for _, value in wb.runs_panel.list.options] == [run.run_id]
     assert wb.runs_panel.list.value == run.run_id
-    assert "✓ ok (text)" in wb.progress.value and "268 tokens" in wb.progress.value
+    assert "✓ answered" in wb.progress.value and "268 tokens" in wb.progress.value
     assert len(wb.inspector.picker.options) == len(run.events)
-    assert wb.timeline_panel.chart.value[:4] == b"\x89PNG"
     assert wb.current is run and not wb.busy
     assert wb.run_button.disabled is False and wb.stop_button.disabled is True
 
@@ -126,9 +132,8 @@ def test_hook_switches_are_grouped_with_docs_and_a_switched_off_hook_is_skipped(
     rows = run.timeline.query("name == 'inject_date'")
     assert len(rows) >= 1 and set(rows["status"].astype(str)) == {"skipped"}
     skipped = [int(s) for s in rows["seq"]]
-    table = wb.timeline_panel.table.value
     for seq in skipped:
-        assert re.search(rf'anb-status-skipped" data-seq="{seq}"', table)
+        assert sent_status(wb, seq) == "skipped"
     assert "Today is" not in " ".join(m.text or "" for m in run.result["messages"])
 
 
@@ -161,33 +166,34 @@ def test_replay_button_uses_the_current_switches(wb: Workbench, rec: Recorder):
 
 
 # ---- timeline filters ----------------------------------------------------------------------------------------------
-def test_filters_reduce_the_table_and_the_inspector_list(wb: Workbench):
+def test_trace_view_filters_reduce_the_table_and_the_inspector_list(wb: Workbench):
     run = run_clicked(wb, WEATHER)
-    panel = wb.timeline_panel
+    trace = wb.trace
     everything = table_seqs(wb)
+    assert everything == list(range(len(run.events)))
 
-    panel.kind.value = "tool"
+    trace.kinds = ["tool"]
     tools = [e.seq for e in run.events if e.kind == "tool"]
     assert table_seqs(wb) == tools and len(tools) < len(everything)
     assert [v for _, v in wb.inspector.picker.options] == tools
 
-    panel.kind.value = "all"
-    panel.hook_point.value = "before_llm"
-    assert table_seqs(wb) == [e.seq for e in run.events if e.hook_point == "before_llm"]
-
-    panel.hook_point.value = "all"
-    panel.search.value = "tokyo"
+    trace.kinds = ["hook", "llm", "tool"]
+    trace.search = "tokyo"
     found = table_seqs(wb)
     assert found and all("tokyo" in (run.event(s).summary or "").lower() for s in found)
 
-    panel.search.value = ""
-    panel.steps.value = (1, 1)
-    assert table_seqs(wb) == [e.seq for e in run.events if e.step == 1]
+    # A time brush keeps the events overlapping it; in step mode the axis is "ms since the step's start".
+    trace.search = ""
+    llm = next(e for e in run.events if e.kind == "llm")
+    trace.brush = [llm.offset_ms, llm.offset_ms + llm.duration_ms]
+    assert llm.seq in table_seqs(wb) and len(table_seqs(wb)) < len(everything)
+    trace.mode = "step"
+    trace.brush = [0.0, 0.0]
+    firsts = {e.step: e.seq for e in reversed(run.events)}  # the first event of each step starts at 0
+    assert set(firsts.values()) <= set(table_seqs(wb))
 
-    panel.status.value = "error"
-    assert table_seqs(wb) == [] and "No events match" in panel.table.value
-
-    panel.reset.click()
+    trace.brush = []
+    trace.mode = "absolute"
     assert table_seqs(wb) == everything
 
 
@@ -285,7 +291,7 @@ def test_fork_with_a_replacement_reply_shows_the_edited_tool_call(wb: Workbench,
     fork = rec.runs[-1]
     tool_rows = fork.timeline.query("kind == 'tool'")
     assert "add(a=2, b=40) -> 42" in tool_rows["summary"].tolist()
-    assert "add(a=2, b=40) -&gt; 42" in wb.timeline_panel.table.value
+    assert "add(a=2, b=40) -> 42" in sent_summaries(wb)
 
 
 @pytest.mark.parametrize(
@@ -380,7 +386,7 @@ def test_stop_ends_a_live_run_at_the_next_step_boundary():
         # It stopped at a step boundary: fewer completed steps and LLM calls than the same run left alone.
         assert live.result["step_count"] < full.result["step_count"]
         assert live.usage["llm_calls"] < full.usage["llm_calls"]
-        assert "■ stopped (stopped_by_user)" in bench.progress.value
+        assert "■ stopped by you" in bench.progress.value
     finally:
         bench.close()
 
@@ -395,7 +401,7 @@ def test_views_refresh_while_the_run_is_live_and_throttled():
         slow.add_hook("before_llm", noop)
     bench = Workbench(slow)
     updates: list[str] = []
-    bench.timeline_panel.table.observe(lambda change: updates.append(change["new"]), names="value")
+    bench.trace.observe(lambda change: updates.append(change["new"]), names="data")
     try:
         live = bench.run(WEATHER, wait=False)
         # Rows show up while the Agent is still running (refreshed from the background thread).
@@ -426,7 +432,8 @@ def test_a_run_that_raises_shows_its_error_and_keeps_its_partial_timeline(rec: R
         assert "✗ error" in bench.progress.value
         assert "RuntimeError: boom &lt;at step 1&gt;" in bench.progress.value
         assert table_seqs(bench) == list(range(len(run.events))) and len(run.events) > 3
-        assert 'anb-status-error" data-seq=' in bench.timeline_panel.table.value
+        assert "error" in [sent_status(bench, s) for s in table_seqs(bench)]
+        assert bench.trace.meta["errors"] >= 1 and "1 error" in bench.progress.value
     finally:
         bench.close()
 
@@ -455,17 +462,25 @@ def test_confirmation_ui_approve_with_edited_arguments_via_the_panel(wb: Workben
     assert panel.layout.display is None and json.loads(panel.args.value) == {"a": 2, "b": 40}
     assert "waiting for your confirmation" in wb.progress.value
 
+    assert panel.approve_button.description == "Approve"
     panel.args.value = '{"a": 2, "b": '  # invalid: shown, nothing answered
-    panel.approve_edited_button.click()
+    panel.approve_button.click()
     assert "not valid JSON" in error_text(panel.error) and wb.pending_confirmation is pending
 
+    # One action: editing the arguments and pressing Approve approves the edited call (the label says so).
     panel.args.value = json.dumps({"a": 2, "b": 41})
-    panel.approve_edited_button.click()
+    assert panel.approve_button.description == "Approve with edited arguments"
+    panel.approve_button.click()
     assert panel.layout.display == "none"
     assert wb.wait(TIMEOUT)
     tools = run.timeline.query("kind == 'tool' and name == 'add'")
     assert tools["summary"].tolist() == ["add(a=2, b=41) -> 43"]
-    assert "add(a=2, b=41) -&gt; 43" in wb.timeline_panel.table.value
+    assert "add(a=2, b=41) -> 43" in sent_summaries(wb)
+    # The decision is on the ConfirmationHook's row, and its waiting time is drawn apart from hook time.
+    gate = run.timeline.query("name == 'ConfirmationHook'")["seq"].tolist()
+    notes = [sent_summaries(wb)[s] for s in gate]
+    assert any('arguments edited: {"a": 2, "b": 40} -> {"a": 2, "b": 41}' in n for n in notes)
+    assert max(wb.trace.data["wait"][s] for s in gate) > 0
 
 
 def test_confirmation_ui_reject_with_feedback_shows_in_the_run(wb: Workbench):
@@ -616,6 +631,6 @@ def test_a_failing_panel_never_leaves_the_progress_line_stale(wb: Workbench, mon
 
     monkeypatch.setattr(wb.runs_panel, "refresh", broken)
     run = run_clicked(wb, "What is 2 + 3?")
-    assert "✓ ok" in wb.progress.value and wb.run_button.disabled is False
+    assert "✓ answered" in wb.progress.value and wb.run_button.disabled is False
     assert table_seqs(wb) == list(range(len(run.events)))
     assert "history broke" in caplog.text

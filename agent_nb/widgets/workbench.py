@@ -577,6 +577,11 @@ class Workbench(W.VBox):
                     self.fork_editor.show_error(job.error)
                 self._last_error = f"{type(job.error).__name__}: {job.error}"
             self._refresh(chart=True)
+            if job.run is not None and job.run is self._view and job.run.parent_id:
+                # A finished fork or replay: mark where it departs from its parent.
+                mark = self._divergence(job.run)
+                if mark:
+                    _each([lambda: self.timeline_panel.show_run(job.run, **mark)])
 
     def _tick(self, chart_due: bool) -> None:
         # The history (rec.tree walks every run's events) follows at the chart's slower pace.
@@ -591,6 +596,11 @@ class Workbench(W.VBox):
     def _show(self, run: Run | None) -> None:
         with self._lock:
             self._view = run
+            if run is not None and run.status != "running":
+                # The prompt box follows the run on view, so Run repeats what you are looking at.
+                prompt = run_prompt(run)
+                if prompt:
+                    self.prompt.value = prompt
             steps: list[Callable[[], Any]] = [
                 lambda: self.inspector.show_run(run),
                 # lists its rows in the inspector (_rows_filtered)
@@ -780,6 +790,19 @@ def tokens_text(run: Run) -> str:
     return str(sum(e.prompt_tokens + e.completion_tokens for e in llm))
 
 
+def run_prompt(run: Run) -> str:
+    """The last user message of the run's input ("" when none).
+
+    Usage:
+        >>> run_prompt(Run(run_id="x", inputs={"messages": [ChatMessage.from_user("hi")]}))
+        'hi'
+    """
+    for message in reversed((run.inputs or {}).get("messages") or []):
+        if isinstance(message, ChatMessage) and message.role.value == "user" and message.text:
+            return message.text
+    return ""
+
+
 def run_line(run: Run) -> str:
     """One line naming a run for pickers: prompt's first line, outcome, duration, tokens, lineage.
 
@@ -787,11 +810,8 @@ def run_line(run: Run) -> str:
         >>> run_line(Run(run_id="ab12", status="ok", inputs={"messages": []}))
         '(no prompt) · answered · run ab12 · 0 tokens'
     """
-    prompt = ""
-    for message in reversed((run.inputs or {}).get("messages") or []):
-        if isinstance(message, ChatMessage) and message.role.value == "user" and message.text:
-            prompt = message.text.strip().splitlines()[0] if message.text.strip() else ""
-            break
+    text = run_prompt(run).strip()
+    prompt = text.splitlines()[0] if text else ""
     if len(prompt) > 48:
         prompt = prompt[:47] + "…"
     parts = [prompt or "(no prompt)", outcome(run)[1]]
