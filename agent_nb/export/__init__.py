@@ -1,0 +1,13 @@
+"""Export layer: recorded runs out to OpenTelemetry, OTLP/JSON files, Parquet datasets, and sweeps of runs.
+
+Imports only the core (`agent_nb.recording`, `agent_nb.errors`) and pandas at import; OpenTelemetry, pyarrow,
+DuckDB and Dask are optional extras (`otel`, `parquet`, `dask`) imported inside the functions that use them.
+
+Usage:
+    >>> from agent_nb.export import to_otel, to_otlp_json, to_parquet, sweep
+"""
+
+from agent_nb.export.otel import OtelListener, to_otel
+from agent_nb.export.otlp_json import otlp_json_lines, to_otlp_json
+
+__all__ = ["OtelListener", "otlp_json_lines", "to_otel", "to_otlp_json"]
