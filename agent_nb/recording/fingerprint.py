@@ -140,18 +140,40 @@ def _source_of(obj: Any) -> str:
     return "\n".join(parts)
 
 
+#: id(target) -> (target, code object, entry). Reading a source costs milliseconds (inspect parses the module for
+#: a class), and the Recorder fingerprints at every run start: cache per object. The code that runs is the
+#: object's, so a file edited but not re-imported must keep its hash; a redefined hook is a new object anyway.
+#: The target is held so its id cannot be reused; a function's code object is checked (hot reloaders swap it).
+_SOURCE_CACHE: dict[int, tuple[Any, Any, dict[str, Any]]] = {}
+_SOURCE_CACHE_LIMIT = 4096
+
+
+def _cached_source(target: Any) -> dict[str, Any]:
+    code = getattr(target, "__code__", None)
+    hit = _SOURCE_CACHE.get(id(target))
+    if hit is not None and hit[0] is target and hit[1] is code:
+        return hit[2]
+    try:
+        text = _source_of(target)
+        entry = {"source_sha256": sha256_text(text), "source": "available"}
+    except (OSError, TypeError) as exc:
+        entry = {"source_sha256": None, "source": f"unavailable ({type(exc).__name__}: {exc})"}
+    if len(_SOURCE_CACHE) >= _SOURCE_CACHE_LIMIT:
+        _SOURCE_CACHE.clear()
+    _SOURCE_CACHE[id(target)] = (target, code, entry)
+    return entry
+
+
 def _source_entry(*targets: Any) -> dict[str, Any]:
-    texts = []
-    for target in targets:
-        if target is None:
-            continue
-        try:
-            texts.append(_source_of(target))
-        except (OSError, TypeError) as exc:
-            return {"source_sha256": None, "source": f"unavailable ({type(exc).__name__}: {exc})"}
-    if not texts:
+    entries = [_cached_source(t) for t in targets if t is not None]
+    if not entries:
         return {"source_sha256": None, "source": "unavailable (nothing to read)"}
-    return {"source_sha256": sha256_text("\n".join(texts)), "source": "available"}
+    missing = next((e for e in entries if e["source_sha256"] is None), None)
+    if missing is not None:
+        return dict(missing)
+    if len(entries) == 1:
+        return dict(entries[0])
+    return {"source_sha256": sha256_text("\n".join(e["source_sha256"] for e in entries)), "source": "available"}
 
 
 def generator_fingerprint(generator: Any) -> dict[str, Any]:
