@@ -1,18 +1,26 @@
-# Source of notebooks/03_patterns.ipynb; build with `python notebooks/build.py 03`.
+# Source of notebooks/04_patterns.ipynb; build with `python notebooks/build.py 04`.
 
 # %% [markdown]
-# # Hook patterns from practice
+# # 04 · Hook patterns from practice
+#
+# **Goal:** read, run and adapt the hooks users reach for first: run-time context, memories, a required tool, an LLM
+# judge with its own resources, and one hook at two points.
+# **Prerequisites:** `02_write_your_own_hook`, `03_hook_points`. **Time:** about 30 minutes.
+#
+# Haystack's pages: [Agent hooks](https://docs.haystack.deepset.ai/docs/hooks) (its class-based LLM-judge example is
+# the model for `LLMJudgeHook`) and the [Hooks API reference](https://docs.haystack.deepset.ai/reference/hooks-api).
 #
 # The pull request that added hooks to Haystack's `Agent` (deepset-ai/haystack#11747) named the patterns users
 # reach for first: building run-time system context, retrieving memories, requiring a tool before finishing, and an
 # `on_exit` hook that grades the answer with its own LLM and asks for a better one, with that LLM opened in
 # `warm_up` and released in `close`. It also noted that the same hook may be registered at several points.
 #
-# `agent_nb.demo` has one hook for each pattern. This notebook records each and shows what it changes, on the
-# timeline and in the State. Every hook below is ordinary Haystack code: read it in `agent_nb/demo/hooks.py`.
+# `agent_nb.demo` has one hook for each pattern. This notebook prints each hook's source, records it, and shows what
+# it changes, on the timeline and in the State. Every hook below is ordinary Haystack code (`agent_nb/demo/hooks.py`).
 
 # %%
 # %matplotlib inline
+import inspect
 import logging
 
 import pandas as pd
@@ -20,6 +28,7 @@ from haystack.components.agents.state import State
 
 from agent_nb import Recorder, demo_agent
 from agent_nb.demo import LLMJudgeHook, MemoryRetrievalHook, RequireToolHook, inject_date, inject_user_profile
+from agent_nb.demo import hooks as demo_hooks
 from agent_nb.recording.diff import message_text  # one readable line per ChatMessage
 
 pd.set_option("display.max_colwidth", 90)
@@ -28,6 +37,11 @@ logging.getLogger("haystack").setLevel(logging.ERROR)
 
 COLS = ["seq", "step", "kind", "hook_point", "name", "flow", "summary"]
 TODAY = {"today": "2026-11-22"}  # pins the date inject_date reports
+
+
+def show_source(obj) -> None:
+    """Print the source of a hook (the function of a @hook, or a class or method)."""
+    print(inspect.getsource(getattr(obj, "function", obj)))
 
 
 def show_messages(messages):
@@ -42,12 +56,23 @@ def show_messages(messages):
 # A system prompt is fixed when the Agent is built; some context is only known when it runs. Two `before_llm`
 # hooks add it as system messages: `inject_date` (today's date, from `hook_context["today"]` here so the page is
 # stable) and `inject_user_profile`, which renders the `user_profile` State key. `user_profile` is declared in the
-# demo agent's `state_schema`, so it is passed to `run` like any State input.
+# demo agent's `state_schema`, so it is passed to `run` like any State input. Both share `_ensure_once`, which keeps
+# exactly one message with a given prefix and replaces the list (`handler_override=replace_values`) only on change:
+
+# %%
+show_source(inject_date)
+show_source(inject_user_profile)
+show_source(demo_hooks._ensure_once)
+
+# %% [markdown]
+# Recorded:
 
 # %%
 rec = Recorder(demo_agent(hooks={"before_llm": [inject_date, inject_user_profile]}))
 ctx = rec.run("What is the weather in Paris?", user_profile={"name": "Ada", "units": "celsius"}, hook_context=TODAY)
 print("answer:", ctx.final_answer)
+assert list(ctx.timeline.query("kind == 'hook'")["summary"].iloc[2:]) == ["no change", "no change"]
+assert ctx.final_answer.startswith("Ada")
 ctx.timeline[COLS]
 
 # %% [markdown]
@@ -63,7 +88,14 @@ show_messages(ctx.state_at(2)["messages"])
 #
 # A `before_run` hook that looks up memories relevant to the task and adds them before the first LLM call. The
 # demo's store is a dict of keyword -> memory; a real one would query a vector store. The question below does not
-# name a city: only the memory says where "home" is. We run it with the hook on, then off.
+# name a city: only the memory says where "home" is. (`02_write_your_own_hook` has the same hook on Haystack's BM25
+# retriever.) The source:
+
+# %%
+show_source(MemoryRetrievalHook)
+
+# %% [markdown]
+# We run it with the hook on, then off.
 
 # %%
 memories = MemoryRetrievalHook({"home": "The user lives in Lima.", "weather": "The user prefers Celsius."})
@@ -74,6 +106,7 @@ forgotten = rec.run("What's the weather at home?")
 
 print("with memories:   ", recalled.final_answer)
 print("without memories:", forgotten.final_answer)
+assert "Lima" in recalled.final_answer and "Lima" not in forgotten.final_answer
 both_runs = pd.concat(
     [recalled.timeline.assign(run="with"), forgotten.timeline.assign(run="without")], ignore_index=True
 )
@@ -87,7 +120,14 @@ both_runs[["run", *COLS]]
 #
 # An `on_exit` hook that refuses to end the run until a given tool has been called: if `tool_call_counts` shows no
 # `save_note`, it appends "You must call `save_note` before finishing." and sets `continue_run`. After two unanswered
-# reminders it gives up, so a model that cannot comply does not loop.
+# reminders it gives up, so a model that cannot comply does not loop: the count is read from the run's messages, so
+# the hook object keeps no per-run state.
+
+# %%
+show_source(RequireToolHook.run)
+
+# %% [markdown]
+# Recorded, and switched off for a second run:
 
 # %%
 rec = Recorder(demo_agent(hooks={"on_exit": [RequireToolHook("save_note")]}))
@@ -96,6 +136,7 @@ free = rec.run("What is the weather in Tokyo?", hooks={"on_exit": {"RequireToolH
 
 print(f"with the hook:    {required.steps} steps, {required.usage['llm_calls']} LLM calls | {required.final_answer}")
 print(f"without the hook: {free.steps} steps, {free.usage['llm_calls']} LLM calls | {free.final_answer}")
+assert (required.steps, free.steps) == (4, 2)
 required.timeline[COLS]
 
 # %% [markdown]
@@ -115,7 +156,16 @@ plot_compare(required, free, titles=["RequireToolHook on", "RequireToolHook off"
 # The judge grades the final answer with its own chat generator and, below `min_score`, appends "Improve your
 # answer: it was too short." and sets `continue_run`. The judge's generator is a resource: the hook opens it in
 # `warm_up()` (the Agent calls it before a run) and releases it in `close()` (called by `agent.close()`). The demo
-# judge is a `ScriptedChatGenerator` in judge mode: answers under 12 words score 3/10, longer ones 8/10.
+# judge is a `ScriptedChatGenerator` in judge mode: answers under 12 words score 3/10, longer ones 8/10. Its guard
+# against endless rounds counts the "Improve your answer" messages in the run (`max_rounds`):
+
+# %%
+show_source(LLMJudgeHook.warm_up)
+show_source(LLMJudgeHook.close)
+show_source(LLMJudgeHook.run)
+
+# %% [markdown]
+# Recorded:
 
 # %%
 judge = LLMJudgeHook(min_score=6)
@@ -126,6 +176,7 @@ print("before the run:  judge open:", judge.judge is not None, "| closed:", judg
 judged = rec.run("What is 2 + 3?")
 print("after the run:   judge open:", judge.judge is not None, "| closed:", judge.closed)
 print("answer:", judged.final_answer)
+assert judged.steps == 3 and judge.judge is not None and not judge.closed
 judged.timeline[COLS]
 
 # %% [markdown]
@@ -145,6 +196,7 @@ judged.timeline.query("name == 'LLMJudgeHook'")[["seq", "step", "duration_ms", "
 # %%
 agent.close()
 print("after agent.close(): judge open:", judge.judge is not None, "| closed:", judge.closed)
+assert judge.closed and judge.judge is None
 
 # %% [markdown]
 # ## 5. One hook at two points
@@ -198,3 +250,76 @@ both.timeline.query("kind == 'hook'")[["seq", "step", "hook_point", "name"]].ass
 rec.run("What is 2 + 3?")
 agent.close()
 print("warm_up calls after two runs:", log.warm_ups, "| close calls:", log.closes)
+assert (log.warm_ups, log.closes) == (2, 1)
+
+# %% [markdown]
+# ## Exercises
+#
+# **Exercise 1: ask once.** Write `ask_for_more`, an `on_exit` hook that, when the last answer has fewer than 8 words,
+# appends the user message `"Improve your answer: add more detail."` and keeps the run going, **once per run**. The
+# checker also runs it against a model that never writes more.
+
+# %%
+from haystack.components.agents.state import State
+from haystack.hooks import hook
+
+from solutions.checks import check_lifecycle_hook, check_once_reminder
+
+
+@hook
+def ask_for_more(state: State) -> None:
+    """on_exit: one request for a longer answer."""
+    ...  # your code
+
+
+# check_once_reminder(ask_for_more)   # <- uncomment to check
+
+# %% [solution]
+# Reference solution of exercise 1 (collapsed: expand to peek).
+from solutions import nb04
+
+show_source(nb04.ask_for_more)
+check_once_reminder(nb04.ask_for_more)
+
+# %% [markdown]
+# **Exercise 2: a resource, opened once.** Write a class hook (for `before_llm`) with attributes `opened` (how many
+# times it opened its client) and `closed`, whose `warm_up` opens a client at most once although the Agent calls it
+# before every run, and whose `close` releases it. The checker takes the class (it builds the object), runs three
+# runs, then `agent.close()`.
+
+# %%
+class MyClientHook:
+    """Open a client once, release it on close."""
+
+    def __init__(self) -> None:
+        self.opened = 0
+        self.closed = False
+
+    def warm_up(self) -> None: ...  # your code
+
+    def run(self, state: State) -> None: ...
+
+    def close(self) -> None: ...  # your code
+
+
+# check_lifecycle_hook(MyClientHook)   # <- uncomment to check
+
+# %% [solution]
+# Reference solution of exercise 2.
+show_source(nb04.CountingClient)
+check_lifecycle_hook(nb04.CountingClient)
+
+# %% [markdown]
+# ## Key takeaways
+#
+# - Context hooks run at `before_llm` (every step): keep exactly one message, replace the list only on change.
+# - Memory hooks run at `before_run` (once): retrieve for the task, add one system message.
+# - Require-a-tool and judge hooks run at `on_exit`: a message plus `continue_run`, and a guard counted in the run's
+#   messages, so the hook object holds no per-run state and a stubborn model cannot loop.
+# - Resources open in `warm_up` (idempotent: it runs before every run) and close in `close` (`agent.close()`), once
+#   per object even at two points; a hook that must know its point is better written as one object per point.
+#
+# ## Next
+#
+# - `05_builtin_hooks`: Haystack's budget, compaction, confirmation and offloading hooks, read off the timeline.
+# - `06_async_hooks`: the same hooks in `run_async`, and what blocks the event loop.
