@@ -287,7 +287,8 @@ function render({ model, el }) {
       ctx.lineTo(x + 0.5, AXIS_H);
       ctx.stroke();
       ctx.fillStyle = C.fg;
-      ctx.fillText(fmtMs(t), x + 3, AXIS_H / 2 - 2);
+      const label = fmtMs(t);
+      if (x + 3 + ctx.measureText(label).width < w) ctx.fillText(label, x + 3, AXIS_H / 2 - 2);
     }
     const br = model.get("brush") || [];
     if (br.length === 2) {
@@ -945,6 +946,18 @@ function render({ model, el }) {
   model.on("change:selected", onSelected);
   model.on("change:detail", drawDetail);
   model.on("change:height", all);
+
+  // Where an event's bar is on screen (client coordinates of its middle), for tests and automation.
+  root.anbBarCenter = (seq) => {
+    ensureRowVisible(seq);
+    draw();
+    const i = P.indexOfSeq.get(seq);
+    let r = rows.findIndex((row) => row.i === i);
+    if (r < 0) r = rows.findIndex((row) => row.i < 0 && row.gi === P.groupOf[i]);
+    const [x, , w] = barRect(i, 0);
+    const rect = scroller.getBoundingClientRect();
+    return [rect.left + x + w / 2, rect.top + r * ROW_H - scroller.scrollTop + ROW_H / 2];
+  };
 
   const ro = new ResizeObserver(() => {
     draw();

@@ -1,0 +1,152 @@
+"""The trace view's ES module in real chromium (Playwright), on a standalone page with a stand-in model.
+
+No Jupyter here (that is test_browser.py): the page runs the very `trace_view.js` and answers `selected` with
+the detail built in Python, as the kernel does. Clicks a bar and reads the detail, steps with the arrow keys,
+zooms with the wheel, brushes and searches (the table and every count agree), scrolls a 2,000-step run's table
+to its last row, and saves light and dark screenshots at 1366x768 under tests/output/browser/.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agent_nb import Recorder
+from agent_nb.demo import NoteStore, demo_agent
+from agent_nb.widgets.trace_page import attach, synthetic_run
+from agent_nb.widgets.trace_view import TraceView
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+OUTPUT = Path(__file__).parent / "output" / "browser"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]  # fmt: skip
+WEATHER = "Weather in Paris and Tokyo, then save a note"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"the browser tests need Debian's chromium at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def run():
+    return Recorder(demo_agent(notes=NoteStore())).run(WEATHER)
+
+
+def open_view(browser, view: TraceView, theme: str = "light"):
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    attach(page, view, theme=theme)
+    return page, errors
+
+
+def test_click_a_bar_shows_its_detail_and_arrow_keys_step(browser, run):
+    view = TraceView(run)
+    page, errors = open_view(browser, view)
+    tool = next(e for e in run.events if e.kind == "tool")
+    # Hover a bar: the tooltip carries its summary; click it: the detail pane shows the tool call.
+    x, y = page.evaluate(f"document.querySelector('.anb-tv').anbBarCenter({tool.seq})")
+    page.mouse.move(x, y)
+    assert tool.summary in page.locator(".anb-tv-tip").inner_text()
+    page.mouse.down()
+    page.mouse.up()
+    page.wait_for_function(f"window.anbModel.get('detail').seq === {tool.seq}")
+    detail = page.locator(".anb-tv-detail")
+    assert f"#{tool.seq} tool get_weather" in detail.inner_text()
+    assert '"city": "Paris"' in detail.inner_text() and "18°C, cloudy" in detail.inner_text()
+    assert page.locator(f".anb-tv-row[data-seq='{tool.seq}']").get_attribute("class").count("selected") == 1
+    # Arrow keys walk the events; the detail follows.
+    page.keyboard.press("ArrowDown")
+    page.wait_for_function(f"window.anbModel.get('detail').seq === {tool.seq + 1}")
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("ArrowUp")
+    page.wait_for_function(f"window.anbModel.get('detail').seq === {tool.seq - 1}")
+    assert "LLM input" in detail.inner_text() and "reply" in detail.inner_text()
+    page.screenshot(path=str(OUTPUT / "trace_light.png"))
+    assert errors == []
+
+
+def test_zoom_brush_and_search_filter_the_table_and_counts_agree(browser, run):
+    view = TraceView(run)
+    page, errors = open_view(browser, view)
+    n = len(run.events)
+    counts = page.locator(".anb-tv-counts")
+    assert f"{n} events · {n} shown" in counts.inner_text()
+    # Wheel over the axis zooms in around the cursor; reset zooms out.
+    axis = page.locator(".anb-tv-axis").bounding_box()
+    page.mouse.move(axis["x"] + axis["width"] * 0.6, axis["y"] + 10)
+    page.mouse.wheel(0, -600)
+    page.wait_for_function("window.anbModel.get('zoom').length === 2")
+    lo, hi = page.evaluate("window.anbModel.get('zoom')")
+    assert 0 < hi - lo < (run.duration_ms or 1e9)
+    page.locator(".anb-tv-reset").click()
+    page.wait_for_function("window.anbModel.get('zoom').length === 0")
+    # Drag on the axis brushes a time range: fewer rows, and every count on screen says the same number.
+    page.mouse.move(axis["x"] + axis["width"] * 0.45, axis["y"] + 10)
+    page.mouse.down()
+    page.mouse.move(axis["x"] + axis["width"] * 0.7, axis["y"] + 10, steps=5)
+    page.mouse.up()
+    page.wait_for_function("window.anbModel.get('brush').length === 2")
+    view.brush = page.evaluate("window.anbModel.get('brush')")
+    shown = len(view.visible_seqs())
+    assert 0 < shown < n
+    assert f"{shown} shown" in counts.inner_text()
+    assert f"of {shown} shown" in page.locator(".anb-tv-tfoot").inner_text()
+    assert page.locator(".anb-tv-row").count() == min(shown, page.locator(".anb-tv-row").count())
+    seqs = [int(s) for s in page.locator(".anb-tv-row").evaluate_all("rs => rs.map(r => r.dataset.seq)")]
+    assert seqs == view.visible_seqs()[: len(seqs)]
+    # Clicking the axis clears the brush; the search box filters by name or summary.
+    page.mouse.click(axis["x"] + 300, axis["y"] + 10)
+    page.wait_for_function("window.anbModel.get('brush').length === 0")
+    page.locator(".anb-tv-search").fill("tokyo")
+    page.wait_for_function("window.anbModel.get('search') === 'tokyo'")
+    rows = page.locator(".anb-tv-row").all_inner_texts()
+    assert rows and all("tokyo" in r.lower() for r in rows)
+    # Step-relative mode: the axis counts from each step's start.
+    page.locator(".anb-tv-mode").click()
+    page.wait_for_function("window.anbModel.get('mode') === 'step'")
+    assert errors == []
+
+
+def test_a_2000_step_run_scrolls_to_its_last_row(browser):
+    big = synthetic_run(2000)
+    view = TraceView(big)
+    page, errors = open_view(browser, view, theme="dark")
+    assert "8002 events · 8002 shown" in page.locator(".anb-tv-counts").inner_text()
+    # Virtualized: only the rows in view exist in the DOM, yet the last event is one scroll away.
+    assert page.locator(".anb-tv-row").count() < 60
+    page.locator(".anb-tv-tscroll").evaluate("el => { el.scrollTop = el.scrollHeight; }")
+    page.wait_for_function("[...document.querySelectorAll('.anb-tv-row')].some(r => r.dataset.seq === '8001')")
+    last = page.locator(".anb-tv-row[data-seq='8001']")
+    assert "after_run" in last.inner_text() and "audit" in last.inner_text()
+    assert "of 8002 shown" in page.locator(".anb-tv-tfoot").inner_text()
+    # Rows of a folded step: a click on the step's label unfolds it.
+    page.locator(".anb-tv-row[data-seq='8001']").click()
+    page.wait_for_function("window.anbModel.get('detail').seq === 8001")
+    page.locator(".anb-tv-mode").click()
+    page.screenshot(path=str(OUTPUT / "trace_2000_steps_dark.png"))
+    assert errors == []
+
+
+def test_dark_theme_screenshot(browser, run):
+    view = TraceView(run)
+    page, errors = open_view(browser, view, theme="dark")
+    seq = next(e.seq for e in run.events if e.kind == "llm")
+    page.locator(f".anb-tv-row[data-seq='{seq}']").click()
+    page.wait_for_function(f"window.anbModel.get('detail').seq === {seq}")
+    page.screenshot(path=str(OUTPUT / "trace_dark.png"))
+    bg = page.evaluate("getComputedStyle(document.querySelector('.anb-tv')).backgroundColor")
+    assert bg == "rgb(17, 17, 17)"
+    assert errors == []
