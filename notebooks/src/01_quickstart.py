@@ -1,7 +1,17 @@
 # Source of notebooks/01_quickstart.ipynb; build with `python notebooks/build.py 01`.
 
 # %% [markdown]
-# # Quickstart: a Haystack Agent under glass
+# # 01 · Quickstart: a Haystack Agent under glass
+#
+# **Goal:** record one Agent run and read it: the timeline of hook, LLM and tool events, a State diff, the chart; then
+# switch a hook off and see what it was worth.
+# **Prerequisites:** Python and pandas; no Haystack experience needed. **Time:** about 20 minutes.
+#
+# The course: 01 quickstart · 02 write your own hook · 03 the six hook points · 04 patterns · 05 built-in hooks ·
+# 06 async hooks · 07 real models; then the agent_nb tools: 10 ablation · 11 forking edited State · 12 comparing runs ·
+# 13 developing a hook · 14 sweeps and datasets. Haystack's own pages:
+# [Agent hooks](https://docs.haystack.deepset.ai/docs/hooks) and the
+# [Hooks API reference](https://docs.haystack.deepset.ai/reference/hooks-api).
 #
 # `agent_nb` records every hook invocation, LLM call and tool call of a Haystack `Agent` run as one row of a
 # pandas DataFrame, with the Agent's State before and after it. This notebook records one run, reads it as a
@@ -10,7 +20,7 @@
 # Everything here runs offline: `demo_agent()` is a real `haystack.components.agents.Agent` whose chat generator
 # is a small scripted model (`ScriptedChatGenerator`). It understands arithmetic, "weather in <city>",
 # "save a note", "search for ..." and "what day is it", and it obeys the instructions hooks inject.
-# Notebook 09 shows the same thing on a real model.
+# Notebook 07 shows the same thing on a real model.
 
 # %%
 # %matplotlib inline
@@ -35,6 +45,7 @@ run = rec.run("What is 2 + 3, and the weather in Paris?", hook_context={"today":
 
 print(run.describe())
 print("answer:", run.final_answer)
+assert run.steps == 4 and run.exit_reason == "text"
 
 # %% [markdown]
 # Four steps for a two-part question: the demo agent carries an `on_exit` hook, `RequireToolHook("save_note")`,
@@ -147,6 +158,7 @@ without_date = rec.run("What day is it?", hook_context={"today": "2026-11-22"})
 
 print("inject_date on: ", with_date.final_answer)
 print("inject_date off:", without_date.final_answer)
+assert "2026-11-22" in with_date.final_answer and "2026-11-22" not in without_date.final_answer
 without_date.timeline.query("name == 'inject_date'")[["seq", "step", "hook_point", "name", "status", "summary"]]
 
 # %% [markdown]
@@ -171,10 +183,51 @@ from agent_nb import Workbench
 Workbench(rec)
 
 # %% [markdown]
+# ## Exercises
+#
+# Each exercise has a checker that says "OK" or what is off; the reference solutions are in the collapsed cells.
+#
+# **Exercise 1.** In `run` (the first run of this notebook), which event set `continue_run`? Find its `seq` with a
+# query on `run.timeline` (the `flow` column), not by reading the table.
+
+# %%
+from solutions.checks import check_continue_seq, check_without_require
+
+my_seq = None  # your answer: run.timeline.query(...)
+# check_continue_seq(run, my_seq)   # <- uncomment to check
+
+# %% [solution]
+# Reference solution of exercise 1 (collapsed: expand to peek).
+import inspect
+
+from solutions import nb01
+
+print(inspect.getsource(nb01.continue_seq))
+check_continue_seq(run, nb01.continue_seq(run))
+
+# %% [markdown]
+# **Exercise 2.** Record the first question again with `RequireToolHook` switched off *for that run only* (the
+# `hooks=` argument of `rec.run`), and check that it ends on the first answer without saving a note.
+
+# %%
+my_run = None  # your answer: rec.run(...)
+# check_without_require(my_run)   # <- uncomment to check
+
+# %% [solution]
+# Reference solution of exercise 2.
+print(inspect.getsource(nb01.run_without_require))
+check_without_require(nb01.run_without_require(rec))
+
+# %% [markdown]
+# ## Key takeaways
+#
+# - `Recorder(agent).run(...)` records a clone of your Agent: one timeline row per hook call, LLM call and tool call,
+#   with the State before and after each (`run.state_at`, `run.diff`).
+# - A hook acts only by changing the State; `changed`, `flow` and `summary` say what it did.
+# - Switching a hook off (`rec.disable`, or `hooks=` per run) leaves a `skipped` row: the cheapest way to see what a
+#   hook is worth.
+#
 # ## Next
 #
-# - `02_hook_points`: the six hook points, their order, `step_count`, `continue_run`, `stop_run`, exit conditions.
-# - `03_patterns`: run-time context, memories, a required tool, an LLM judge, one hook at two points.
-# - `04_builtin_hooks`: Haystack's budget, compaction, confirmation and offloading hooks, read off the timeline.
-# - `08_async_concurrent`: `run_async`, many runs at once on one Recorder.
-# - `09_real_models`: the same on OpenAI or a local OpenAI-compatible server.
+# - `02_write_your_own_hook`: write hooks for a plain Haystack Agent, and the State rules that bite first.
+# - `03_hook_points`: the six hook points, their order, `step_count`, `continue_run`, `stop_run`, exit conditions.
