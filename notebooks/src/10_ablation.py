@@ -1,7 +1,12 @@
-# Source of notebooks/05_ablation.ipynb; build with `python notebooks/build.py 05`.
+# Source of notebooks/10_ablation.ipynb; build with `python notebooks/build.py 10`.
 
 # %% [markdown]
-# # Ablation: replay a run with hooks switched off
+# # 10 · Ablation: replay a run with hooks switched off
+#
+# **Goal:** measure what a hook is worth by replaying a recorded run without it, at no LLM cost where nothing
+# changed, and make a replay fail loudly where it diverges.
+# **Prerequisites:** `01_quickstart` (the hook curriculum, 02-07, explains the hooks used here). **Time:** about 20
+# minutes. This and the next notebooks are about agent_nb's tools rather than Haystack hooks.
 #
 # What is a hook worth? Record a run once, then *replay* it with the hook switched off and compare. A replay
 # re-runs the Agent from the recorded inputs, with the recorded LLM replies served from a cache **while the LLM
@@ -59,6 +64,7 @@ run = rec.run("What day is it? And what is the weather in Paris?", hook_context=
 print(run.describe())
 print("answer:", run.final_answer)
 print("save_note writes so far:", notes.writes)
+assert run.steps == 4 and run.usage["llm_calls"] == 4 and notes.writes == 1
 run.timeline[COLS]
 
 # %% [markdown]
@@ -76,6 +82,7 @@ print(again.describe())
 print("usage:", again.usage)
 print("same answer:", again.final_answer == run.final_answer)
 print("save_note writes so far:", notes.writes)
+assert again.usage["llm_calls"] == 0 and again.usage["cached_llm_calls"] == 4 and notes.writes == 2
 again.timeline.query("kind == 'llm'")[COLS]
 
 # %% [markdown]
@@ -94,6 +101,8 @@ print(ablation.describe())
 print("usage:", ablation.usage)
 print("original:", run.final_answer)
 print("ablation:", ablation.final_answer)
+assert ablation.usage["llm_calls"] == 4 and ablation.usage["cached_llm_calls"] == 0
+assert "2026-11-22" in run.final_answer and "2026-11-22" not in ablation.final_answer
 ablation.timeline.query("kind == 'llm' or name == 'inject_date'")[COLS]
 
 # %% [markdown]
@@ -115,14 +124,16 @@ except ReplayDivergence as exc:
     print()
     print("exc.step:", exc.step, "| exc.kind:", exc.kind)
     print("exc.run:", exc.run.describe().split(", error:")[0])
-    diverged = exc.run
+    diverged, error = exc.run, exc
 
+assert (error.step, error.kind) == (0, "llm") and diverged.status == "error"
+assert diverged.usage["llm_calls"] == 0  # the model was never asked
 diverged.timeline[COLS]
 
 # %% [markdown]
 # The explanation (also in `exc.explanation`) reads: at step 0 the recorded input had the date as message 1; the
 # replay has the memories message there instead, and one message fewer. The partial run ends on its LLM row, with
-# status `error`: the model was not asked.
+# status `error` and the divergence as its summary: the model was not asked, so `usage["llm_calls"]` is 0.
 #
 # ## 5. A replay without side effects: `tools="cached"`
 #
@@ -137,6 +148,7 @@ print(quiet.describe())
 print("usage:", quiet.usage)
 print("save_note writes during this replay:", notes.writes - writes_before)
 print("notes in the store:", notes.notes)
+assert quiet.usage["tool_calls"] == 0 and notes.writes == writes_before
 quiet.timeline.query("kind == 'tool'")[COLS]
 
 # %% [markdown]
@@ -150,6 +162,7 @@ writes_before = notes.writes
 quiet_ablation = run.replay(hooks={"before_llm": {"inject_date": False}}, tools="cached")
 print("usage:", quiet_ablation.usage)
 print("save_note writes:", notes.writes - writes_before)
+assert quiet_ablation.usage["llm_calls"] == 4 and quiet_ablation.usage["tool_calls"] == 0
 quiet_ablation.timeline.query("kind in ['llm', 'tool']")[COLS]
 
 # %% [markdown]
@@ -164,6 +177,8 @@ quiet_ablation.timeline.query("kind in ['llm', 'tool']")[COLS]
 # %%
 diff = compare(run, ablation)
 print("first divergence:", diff.attrs["first_divergence"])
+first = diff.loc[~diff.same].iloc[0]
+assert (first["name"], first["status_a"], first["status_b"]) == ("inject_date", "ok", "skipped")
 diff.loc[~diff.same, ["step", "kind", "hook_point", "name", "status_a", "status_b", "summary_a", "summary_b"]]
 
 # %% [markdown]
@@ -195,11 +210,12 @@ no_reminder = run.replay(hooks=rec.hook_config)
 print(no_reminder.describe())
 print("usage:", no_reminder.usage)
 print("answer:", no_reminder.final_answer)
-no_reminder.timeline[COLS]
+assert no_reminder.steps == 2 and no_reminder.usage["llm_calls"] == 0 and no_reminder.usage["cached_llm_calls"] == 2
+no_reminder.timeline.query("kind == 'llm' or name == 'RequireToolHook'")[COLS]  # the rows that matter here
 
 # %% [markdown]
 # Two steps instead of four, and both LLM replies `cached`: switching off an `on_exit` hook does not change what the
-# model saw in steps 0 and 1, so they are served from the recording. Without the reminder (seq 8, `skipped`) the run
+# model saw in steps 0 and 1, so they are served from the recording. Without the reminder (`skipped`) the run
 # ends on the first text answer, and no note is saved. Steps 2 and 3 of the original existed only because of
 # `RequireToolHook`.
 #
@@ -208,14 +224,25 @@ no_reminder.timeline[COLS]
 
 # %%
 rec.enable("on_exit", "RequireToolHook")
+tree = rec.tree
+assert tree.loc[tree["status"] == "error", "llm_calls"].tolist() == [0]
 rec.tree[["run_id", "kind", "parent_id", "status", "exit_reason", "events", "llm_calls", "cached_llm_calls"]]
 
 # %% [markdown]
-# The failed `on_miss="error"` replay is there too, with status `error`. (Its `llm_calls` reads 1: the LLM row that
-# raised the divergence counts, although no model was asked.)
+# The failed `on_miss="error"` replay is there too, with status `error`, 0 `llm_calls` and 0 `cached_llm_calls`: it
+# stopped at its first LLM input, before asking the model or the cache.
+#
+# ## Key takeaways
+#
+# - `run.replay()` serves recorded LLM replies while the input matches: an ablation costs live calls only from the
+#   first step the hook changed; `tools="cached"` also keeps tools from running again.
+# - `on_miss="error"` turns a divergence into `ReplayDivergence` with the step and what differed, and keeps the
+#   partial run.
+# - `compare(run, ablation)` lists the events that differ, first divergence first.
 #
 # ## Next
 #
-# - `06_fork_edited_state`: instead of switching hooks, resume a run from any step with edited State.
-# - `07_comparing_runs`: compare hook configurations over several prompts, plot two runs side by side, save and load
+# - `11_fork_edited_state`: instead of switching hooks, resume a run from any step with edited State.
+# - `12_comparing_runs`: compare hook configurations over several prompts, plot two runs side by side, save and load
 #   runs, and write an HTML report.
+# - `13_developing_a_hook`: a workflow for developing a hook against recorded runs.
