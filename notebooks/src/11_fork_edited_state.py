@@ -1,7 +1,12 @@
-# Source of notebooks/06_fork_edited_state.ipynb; build with `python notebooks/build.py 06`.
+# Source of notebooks/11_fork_edited_state.ipynb; build with `python notebooks/build.py 11`.
 
 # %% [markdown]
-# # Fork a run from edited State
+# # 11 · Fork a run from edited State
+#
+# **Goal:** ask "what if" of a recorded run: resume it from any step with an edited tool result, instruction, State
+# key or tool call, and see what changes.
+# **Prerequisites:** `01_quickstart`, `10_ablation`; `03_hook_points` explains why a run can resume at a step (a
+# `before_run` hook sets `step_count`). **Time:** about 25 minutes.
 #
 # A *fork* takes a recorded run, restores the Agent's State at the start of a step (before that step's
 # `before_llm` hooks), applies your edit, and lets the Agent continue from there. Use it to ask "what if":
@@ -95,10 +100,14 @@ fixed = atlantis.fork(step=1, edit=fix_weather, label="weather fixed")
 print(fixed.describe())
 print("before:", atlantis.final_answer)
 print("after: ", fixed.final_answer)
-fixed.timeline[COLS]
+assert fixed.timeline["step"].min() == 1 and "22°C" in fixed.final_answer
+assert fixed.timeline.query("name == 'MemoryRetrievalHook'")["status"].tolist() == ["skipped"]
+fixed.timeline.query("kind != 'hook' or status == 'skipped'")[COLS]  # LLM and tool rows, and the skipped hook
 
 # %% [markdown]
 # What to look at:
+#
+# (Only the LLM and tool rows and the skipped hook are shown; `fixed.timeline` has them all.)
 #
 # - The fork's timeline starts at step 1: step 0 (the LLM call and the failed tool) is inherited, not re-run.
 # - `MemoryRetrievalHook` reads `skipped`: `before_run` hooks are switched off in a fork, because their effect (the
@@ -115,7 +124,7 @@ paris = rec.run("What is the weather in Paris?", hook_context=CTX, user_profile=
 paris_timeline_before = paris.timeline.copy(deep=True)  # section 8 checks that forks never change the source
 print(paris.describe())
 print("answer:", paris.final_answer)
-paris.timeline[COLS]
+paris.timeline.query("kind != 'hook' or flow.notna()")[COLS]  # LLM and tool rows, and the hook that set a flow
 
 # %% [markdown]
 # **Edit the system prompt.** Message 0 of the State is the Agent's system prompt. We replace it with one that asks
@@ -258,6 +267,13 @@ print("ada.usage:", ada.usage)
 # The Ada fork ran 3 steps of its own (1 to 3) and called `save_note` once; the `get_weather` call of step 0 belongs
 # to the source run.
 #
+# ## Key takeaways
+#
+# - `run.fork(step, edit=..., reply=...)` restores the State at the start of `step`, applies the edit and continues;
+#   earlier steps are inherited, not re-run, and `before_run` hooks are off in the fork.
+# - Edits are checked before anything runs (`InvalidEdit`); the source run never changes.
+# - Cumulative State keys (tokens, tool counts) include the inherited steps: `own_usage(fork)` gives the fork's own.
+#
 # ## Next
 #
-# - `07_comparing_runs`: compare forks, replays and hook configurations side by side, plot them, save and load runs.
+# - `12_comparing_runs`: compare forks, replays and hook configurations side by side, plot them, save and load runs.

@@ -1,7 +1,10 @@
-# Source of notebooks/07_comparing_runs.ipynb; build with `python notebooks/build.py 07`.
+# Source of notebooks/12_comparing_runs.ipynb; build with `python notebooks/build.py 12`.
 
 # %% [markdown]
-# # Comparing runs
+# # 12 · Comparing runs
+#
+# **Goal:** compare runs event by event and over a prompt set, draw them side by side, save and load them, and write
+# an HTML report. **Prerequisites:** `10_ablation`, `11_fork_edited_state`. **Time:** about 20 minutes.
 #
 # Once runs are recorded, the questions are comparative: did the replay do the same thing? where does the fork
 # part ways with its source? what does a hook cost, over several prompts? This notebook answers them with
@@ -214,7 +217,14 @@ print("report written to", report, f"({report.stat().st_size:,} bytes)")
 # %% [markdown]
 # The same from a shell: `agent-nb report weather_budget.json.gz -o report.html` renders a saved run.
 #
+# ## Key takeaways
+#
+# - `compare(a, b)` aligns two runs by (step, kind, hook point, name, occurrence) and marks the first divergence;
+#   forks are compared with their inherited history.
+# - `plot_compare` and `plot_runs_overview` draw runs on a shared time axis; `Run.save` / `Run.load` keep them (JSON,
+#   never code); `run.to_html` writes a self-contained report.
+#
 # ## Next
 #
-# - `08_async_concurrent`: `run_async`, and many runs at once on one Recorder.
-# - `09_real_models`: the same on OpenAI or a local OpenAI-compatible server.
+# - `13_developing_a_hook`: a workflow for developing a hook against recorded runs.
+# - `14_sweeps_and_datasets`: hook configurations over prompt sets, at scale.
