@@ -337,11 +337,11 @@ def test_mapping_edit_of_a_user_key_and_the_messages() -> None:
     extra = ChatMessage.from_user("Use Celsius")
     fork2 = run.fork(step=1, edit={"messages": [*run.state_at_step(1)["messages"], extra]})
     assert extra in fork2.result["messages"]
-    # a function may also return a new State; other return values are ignored (expression lambdas)
+    # a function may also return a new State; any other return value is an error, never silently ignored
     fork3 = run.fork(step=1, edit=lambda s: {**s, "tags": ["x"]})
     assert fork3.result["tags"] == ["x"]
-    fork4 = run.fork(step=1, edit=lambda s: s["messages"].pop())  # returns the popped message
-    assert len(fork4.initial_state["messages"]) == len(run.step_starts[1]["messages"]) - 1
+    with pytest.raises(InvalidEdit, match="returned"):
+        run.fork(step=1, edit=lambda s: s["messages"].pop())  # returns the popped message
 
 
 def test_forks_of_forks_keep_lineage() -> None:

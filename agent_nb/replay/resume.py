@@ -237,7 +237,8 @@ def replay_spec(
     config = resolve_hook_config(recorder, run.hook_config or {}, hooks, resumed=resumed)
     kwargs = agent_kwargs_of(run, agent_kwargs)
     if not resumed:
-        messages = list((run.inputs or {}).get("messages") or [])
+        # Copies: the Agent and its hooks get these very objects, and the source run must never change.
+        messages = restore_value(list((run.inputs or {}).get("messages") or []))
         for i, message in enumerate(messages):
             if not isinstance(message, ChatMessage):
                 raise ValueError(f"run {run.run_id}: its input messages[{i}] is not a ChatMessage")
