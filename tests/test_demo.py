@@ -507,3 +507,75 @@ def test_after_a_sliding_window_the_model_answers_instead_of_redoing_lost_calls(
     reply = ScriptedChatGenerator().run(messages, tools=demo_tools())["replies"][0]
     assert reply.tool_calls == []
     assert reply.text.startswith("Some earlier results were removed") and "You said" not in reply.text
+
+
+# --- The notebook exercises: the checkers accept the reference solutions and reject the classic mistakes ----------
+
+
+@pytest.fixture(scope="module")
+def exercises():
+    """`notebooks/solutions` (checkers and reference solutions), imported as the notebooks import it."""
+    import importlib
+    import sys
+    from pathlib import Path
+
+    notebooks = str(Path(__file__).resolve().parents[1] / "notebooks")
+    sys.path.insert(0, notebooks)
+    try:
+        checks = importlib.import_module("solutions.checks")
+        nb02 = importlib.import_module("solutions.nb02")
+        nb06 = importlib.import_module("solutions.nb06")
+    finally:
+        sys.path.remove(notebooks)
+    return checks, nb02, nb06
+
+
+def test_exercise_checkers_accept_the_reference_solutions(exercises, capsys):
+    checks, nb02, nb06 = exercises
+    checks.check_context_hook(nb02.inject_city)
+    checks.check_require_tool(nb02.require_save_note)
+    checks.check_guardrail(nb02.block_search)
+    asyncio.run(checks.check_non_blocking_hook(nb06.SlowLookup()))
+    assert capsys.readouterr().out.count("OK: ") == 4
+
+
+def test_exercise_checkers_reject_the_classic_mistakes(exercises):
+    from haystack.components.agents.state.state import replace_values
+
+    checks, nb02, _ = exercises
+
+    @hook
+    def appends_whole_list(state: State) -> None:  # state.set appends: the conversation is doubled
+        messages = state.get("messages")
+        if not any(m.text == checks.CITY_NOTE for m in messages):
+            messages.insert(1, ChatMessage.from_system(checks.CITY_NOTE))
+            state.set("messages", messages)
+
+    @hook
+    def no_loop_guard(state: State) -> None:  # a model that never complies loops to max_agent_steps
+        if not (state.data.get("tool_call_counts") or {}).get("save_note"):
+            state.set("messages", [ChatMessage.from_system(nb02.REMINDER)])
+            state.set("continue_run", True)
+
+    @hook
+    def silent_drop(state: State) -> None:  # the model is not told, and asks again
+        last = state.data["messages"][-1]
+        kept = [c for c in last.tool_calls if c.tool_name != "search"]
+        if len(kept) < len(last.tool_calls):
+            new = [*state.data["messages"][:-1], ChatMessage.from_assistant(last.text, tool_calls=kept)]
+            state.set("messages", new, handler_override=replace_values)
+
+    @hook
+    def blocks_the_loop(state: State) -> None:  # a sync @hook runs on the event loop in async runs
+        import time
+
+        time.sleep(0.2)
+
+    with pytest.raises(AssertionError, match="APPENDS"):
+        checks.check_context_hook(appends_whole_list)
+    with pytest.raises(AssertionError, match="loop guard"):
+        checks.check_require_tool(no_loop_guard)
+    with pytest.raises(AssertionError, match="asks again"):
+        checks.check_guardrail(silent_drop)
+    with pytest.raises(AssertionError, match="event loop was blocked"):
+        asyncio.run(checks.check_non_blocking_hook(blocks_the_loop))

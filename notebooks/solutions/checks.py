@@ -91,6 +91,11 @@ def check_context_hook(hook: Any) -> None:
         assert run.status == "ok", f"the run failed: {run.describe()}"
         assert run.steps >= 2, "the task takes two steps (tools, then the answer)"
         final = run.result["messages"]
+        users = _texts(final, ChatRole.USER)
+        assert users.count("What is 2 + 3, and the weather in Paris?") == 1, (
+            f"the user's message appears {len(users)} times: state.set('messages', x) APPENDS x; to replace the "
+            "list pass handler_override=replace_values"
+        )
         notes = [t for t in _texts(final, ChatRole.SYSTEM) if t == CITY_NOTE]
         assert len(notes) == 1, f"expected exactly one system message {CITY_NOTE!r}, found {len(notes)}"
         first_llm = int(run.timeline.query("kind == 'llm'")["seq"].iloc[0])
