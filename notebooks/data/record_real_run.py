@@ -1,0 +1,103 @@
+"""
+Record the saved real-model runs that `07_real_models` loads (by hand, never in CI).
+
+It needs a local OpenAI-compatible server. The committed runs were recorded against SmolLM2-135M-Instruct (Q4_1) on
+llama.cpp's `llama_cpp.server` (`--chat_format chatml-function-calling`) behind a small compatibility proxy, with
+`max_tokens=48` and `temperature=0` on a 2-core machine. SmolLM2-135M never calls a tool on its own, so the second run
+forces `tool_choice` where a capable model would choose the tool itself (see `ForcedToolGenerator`).
+
+Usage:
+    AGENT_NB_BASE_URL=http://127.0.0.1:8011/v1 python notebooks/data/record_real_run.py
+"""
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from haystack import component
+from haystack.components.generators.chat import OpenAIChatGenerator
+from haystack.dataclasses import ChatMessage
+from haystack.utils import Secret
+
+from agent_nb import Recorder, demo_agent
+
+HERE = Path(__file__).resolve().parent
+TASK = "What is the weather in Paris?"
+CONTEXT = {"today": "2026-11-22"}
+SETTINGS: dict[str, Any] = {"max_tokens": 48, "temperature": 0.0}
+
+
+def _forced_tool(messages: list[ChatMessage]) -> str | None:
+    """The tool to force: get_weather on the user's turn, save_note right after RequireToolHook's reminder."""
+    last = messages[-1] if messages else None
+    if last is None:
+        return None
+    if last.role.value == "user":
+        return "get_weather"
+    if last.role.value == "system" and (last.text or "").startswith("You must call `save_note`"):
+        return "save_note"
+    return None
+
+
+@component
+class ForcedToolGenerator(OpenAIChatGenerator):
+    """OpenAIChatGenerator that forces `tool_choice` where `_forced_tool` says so (a recording aid for a tiny model)."""
+
+    def _kwargs(self, messages: list[ChatMessage], generation_kwargs: dict[str, Any] | None) -> dict[str, Any]:
+        kwargs = dict(generation_kwargs or {})
+        if name := _forced_tool(messages):
+            kwargs["tool_choice"] = {"type": "function", "function": {"name": name}}
+        return kwargs
+
+    @component.output_types(replies=list[ChatMessage])
+    def run(self, messages, streaming_callback=None, generation_kwargs=None, *, tools=None, tools_strict=None):
+        return OpenAIChatGenerator.run(  # super() fails: @component rebuilds the class
+            self,
+            messages,
+            streaming_callback=streaming_callback,
+            generation_kwargs=self._kwargs(messages, generation_kwargs),
+            tools=tools,
+            tools_strict=tools_strict,
+        )
+
+    @component.output_types(replies=list[ChatMessage])
+    async def run_async(
+        self, messages, streaming_callback=None, generation_kwargs=None, *, tools=None, tools_strict=None
+    ):  # haystack requires run and run_async to have the same parameters
+        return await OpenAIChatGenerator.run_async(
+            self,
+            messages,
+            streaming_callback=streaming_callback,
+            generation_kwargs=self._kwargs(messages, generation_kwargs),
+            tools=tools,
+            tools_strict=tools_strict,
+        )
+
+
+def generator(cls: type = OpenAIChatGenerator) -> OpenAIChatGenerator:
+    """A generator for the server at AGENT_NB_BASE_URL."""
+    return cls(
+        api_base_url=os.environ["AGENT_NB_BASE_URL"],
+        model=os.environ.get("AGENT_NB_MODEL", "smollm2"),
+        api_key=Secret.from_token("none"),
+        timeout=600,
+        generation_kwargs=dict(SETTINGS),
+    )
+
+
+def main() -> int:
+    for name, cls in [("real_smollm2_run", OpenAIChatGenerator), ("real_smollm2_forced_run", ForcedToolGenerator)]:
+        if len(sys.argv) > 1 and name not in sys.argv[1:]:
+            continue
+        started = time.perf_counter()
+        run = Recorder(demo_agent(chat_generator=generator(cls))).run(TASK, hook_context=CONTEXT)
+        path = run.save(str(HERE / f"{name}.json.gz"))
+        print(f"{path}: {run.describe()} in {time.perf_counter() - started:.0f} s")
+        print("   answer:", run.final_answer)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
