@@ -298,6 +298,43 @@ assert capped.exit_reason == "max_agent_steps"  # continue_run at the last allow
 # %% [markdown]
 # Without the guard the stubborn run would go on to `max_agent_steps` (100 by default), one LLM call per step.
 #
+# ### `stop_run` stays set
+#
+# Haystack resets `continue_run` before every `on_exit`, but never touches `stop_run`: once a hook sets it, the run
+# ends after the next `before_llm` hooks, unless a hook clears it (`state.set("stop_run", None)`) before then.
+
+# %%
+@hook
+def stop_after_tools(state: State) -> None:
+    """after_tool: request a stop."""
+    state.set("stop_run", "tools_done")
+
+
+stop_seen = []
+
+
+@hook
+def watch_stop(state: State) -> None:
+    """before_llm: what stop_run reads."""
+    stop_seen.append((state.data["step_count"], state.data.get("stop_run")))
+
+
+@hook
+def cancel_stop(state: State) -> None:
+    """before_llm: take the stop back."""
+    state.set("stop_run", None)
+
+
+kept = demo_agent(hooks={"after_tool": [stop_after_tools], "before_llm": [watch_stop]})
+kept_exit = kept.run([ChatMessage.from_user("What is 2 + 3?")])["exit_reason"]
+print("kept:     ", kept_exit, stop_seen)
+assert kept_exit == "tools_done" and stop_seen == [(0, None), (1, "tools_done")]
+stop_seen.clear()
+cancelled = demo_agent(hooks={"after_tool": [stop_after_tools], "before_llm": [watch_stop, cancel_stop]})
+cancelled_exit = cancelled.run([ChatMessage.from_user("What is 2 + 3?")])["exit_reason"]
+print("cancelled:", cancelled_exit, stop_seen)
+assert cancelled_exit == "text" and stop_seen == [(0, None), (1, "tools_done")]  # still set when the next step began: only cancel_stop cleared it
+#
 # ## 7. Per-run objects: `hook_context`
 #
 # A hook object is shared by every run of the Agent (and by concurrent runs). Per-run objects (a user id, a request
