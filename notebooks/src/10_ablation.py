@@ -8,6 +8,9 @@
 # **Prerequisites:** `01_quickstart` (the hook curriculum, 02-07, explains the hooks used here). **Time:** about 20
 # minutes. This and the next notebooks are about agent_nb's tools rather than Haystack hooks.
 #
+# Haystack's pages on what is being replayed: [Agent hooks](https://docs.haystack.deepset.ai/docs/hooks) and the
+# [Hooks API reference](https://docs.haystack.deepset.ai/reference/hooks-api).
+#
 # What is a hook worth? Record a run once, then *replay* it with the hook switched off and compare. A replay
 # re-runs the Agent from the recorded inputs, with the recorded LLM replies served from a cache **while the LLM
 # input matches the recording**. As long as switching a hook off does not change what the model sees, the replay

@@ -8,6 +8,9 @@
 # **Prerequisites:** `01_quickstart`, `10_ablation`; `03_hook_points` explains why a run can resume at a step (a
 # `before_run` hook sets `step_count`). **Time:** about 25 minutes.
 #
+# Haystack's pages on what is being replayed: [Agent hooks](https://docs.haystack.deepset.ai/docs/hooks) and the
+# [Hooks API reference](https://docs.haystack.deepset.ai/reference/hooks-api).
+#
 # A *fork* takes a recorded run, restores the Agent's State at the start of a step (before that step's
 # `before_llm` hooks), applies your edit, and lets the Agent continue from there. Use it to ask "what if":
 # what if the tool had returned the right value, what if the system prompt said something else, what if the user

@@ -6,6 +6,9 @@
 # **Goal:** compare runs event by event and over a prompt set, draw them side by side, save and load them, and write
 # an HTML report. **Prerequisites:** `10_ablation`, `11_fork_edited_state`. **Time:** about 20 minutes.
 #
+# Haystack's pages on what is being replayed: [Agent hooks](https://docs.haystack.deepset.ai/docs/hooks) and the
+# [Hooks API reference](https://docs.haystack.deepset.ai/reference/hooks-api).
+#
 # Once runs are recorded, the questions are comparative: did the replay do the same thing? where does the fork
 # part ways with its source? what does a hook cost, over several prompts? This notebook answers them with
 # `compare(a, b)` (two runs aligned event by event, the first divergence marked), a summary table over a small
