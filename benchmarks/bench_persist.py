@@ -1,0 +1,109 @@
+"""Size and speed of saved runs. Run: `python benchmarks/bench_persist.py`.
+
+A saved run must grow linearly with its events: the bytes per event (uncompressed JSON) and the save / load
+seconds per event should stay about flat from 50 to 10,000 events. Runs are built with the latency-free
+scripted model of `common.py` (six trivial hooks, one `add` call per step: about 5 events per step).
+
+Also shown: large State values, which must be stored once however many snapshots hold them:
+- a 10.5 MB string passed as a State value (the same object in every snapshot);
+- a 0.2 MB string that a hook sets afresh (an equal, new object) at every one of 100 steps.
+"""
+
+from __future__ import annotations
+
+import gzip
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from common import Noop, add, six_hook_agent, steps_fn
+from haystack.components.agents import Agent
+from haystack.components.agents.state import State
+from haystack.components.generators.chat import MockChatGenerator
+
+from agent_nb import Recorder, Run
+
+SIZES = (50, 5_000, 10_000)
+
+
+def long_run(events: int) -> Run:
+    """A finished run with about `events` events (5 per step, plus before_run, on_exit and after_run)."""
+    steps = max(2, round(events / 5))
+    rec = Recorder(six_hook_agent(max_agent_steps=steps + 5))
+    run = rec.run(f"steps {steps}")
+    assert run.status == "ok", run.describe()
+    return run
+
+
+def timed(fn, reps: int) -> tuple[float, object]:
+    """Median wall seconds of `fn()` over `reps` calls, and the last result."""
+    times, result = [], None
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), result
+
+
+def measure(label: str, run: Run, folder: Path, reps: int) -> None:
+    path = folder / "run.json"
+    n = len(run.events)
+    save_s, _ = timed(lambda: run.save(path), reps)
+    size = path.stat().st_size
+    gz_size = len(gzip.compress(path.read_bytes(), compresslevel=6))
+    load_s, loaded = timed(lambda: Run.load(path), reps)
+    assert len(loaded.events) == n
+    print(
+        f"  {label:<34} {n:>6} events  {size / 1e6:8.2f} MB ({size / n:7.0f} B/event, gz {gz_size / n:6.0f} B/event)"
+        f"  save {save_s * 1e6 / n:6.1f} us/event ({save_s:6.2f} s)  load {load_s * 1e6 / n:6.1f} us/event"
+        f" ({load_s:6.2f} s)"
+    )
+
+
+class Refresh:
+    """before_llm: sets `notes` to a new string object equal to the last one (same text, new object)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+    def run(self, state: State) -> None:
+        state.set("notes", "".join(["n"] * self.size))
+
+
+def main() -> None:
+    print("agent_nb save / load: bytes and seconds per event (uncompressed .json; gz = gzip level 6 of it)")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for events in SIZES:
+            run = long_run(events)
+            measure(f"{run.steps}-step run", run, folder, reps=5 if events < 1000 else 2)
+            del run
+
+        big = "x" * 10_500_000
+        agent = Agent(
+            chat_generator=MockChatGenerator(response_fn=steps_fn),
+            tools=[add],
+            hooks={"before_llm": [Noop()]},
+            state_schema={"blob": {"type": str}},
+            max_agent_steps=20,
+        )
+        run = Recorder(agent).run("steps 5", blob=big)
+        measure("10.5 MB State value, 5 steps", run, folder, reps=2)
+
+        agent = Agent(
+            chat_generator=MockChatGenerator(response_fn=steps_fn),
+            tools=[add],
+            hooks={"before_llm": [Refresh(200_000)]},
+            state_schema={"notes": {"type": str}},
+            max_agent_steps=110,
+        )
+        run = Recorder(agent).run("steps 100")
+        measure("0.2 MB value set anew, 100 steps", run, folder, reps=2)
+
+
+if __name__ == "__main__":
+    main()
