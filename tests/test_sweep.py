@@ -129,3 +129,39 @@ def test_bad_arguments_are_named():
         sweep(demo_agent, ["ok"], [{"on_exit": True}])
     with pytest.raises(ValueError, match="hook_configs is empty"):
         sweep(demo_agent, ["ok"], [])
+
+
+def test_demo_notes_are_per_run_so_replays_and_sweeps_do_not_depend_on_history(tmp_path):
+    from haystack.dataclasses import ChatMessage, ToolCall
+
+    from agent_nb import Run
+    from agent_nb.demo.tools import run_notes, save_note
+
+    rec = Recorder(demo_agent())
+    saved = rec.run("What is 2 + 3? Then save a note of it.")
+    path = saved.save(str(tmp_path / "notes.json"))
+    # The process goes on saving other notes, inside and outside recorded runs.
+    other = rec.run("Save a note that the sky is blue.")
+    save_note.invoke(text="outside any run")
+    assert run_notes(saved) == ["of it"] and run_notes(other) == ["the sky is blue"]
+    assert "saved note #1" in other.final_answer
+
+    again = Recorder(demo_agent()).replay(Run.load(path))
+    assert (
+        again.error is None and again.final_answer == saved.final_answer == "2 + 3 = 5. I saved a note (saved note #1)."
+    )
+    assert again.usage["llm_calls"] == 0  # every reply served from the recording: no divergence
+
+    # A fork continues its parent's numbering: the note saved before the fork step is already in its conversation.
+    reply = ChatMessage.from_assistant(
+        tool_calls=[ToolCall(tool_name="save_note", arguments={"text": "more"}, id="c1")]
+    )
+    fork = saved.fork(step=1, reply=reply)
+    tool = next(e for e in fork.events if e.kind == "tool")
+    assert tool.detail["result"] == "saved note #2"
+    assert run_notes(fork) == ["of it", "more"]
+
+    # Sweep rows of note-saving prompts are the same whatever ran before them.
+    prompts = ["Save a note that A.", "Save a note that B."]
+    result = sweep(demo_agent, prompts, [{}], executor=ThreadPoolExecutor(1), progress=False)
+    assert all("saved note #1" in answer for answer in result.table["answer"])

@@ -16,7 +16,8 @@ tools[0].invoke(a=2, b=3)  # 5
 
 import re
 import threading
-from typing import Annotated
+import weakref
+from typing import Annotated, Any
 
 from haystack.tools import Tool, create_tool_from_function, tool
 
@@ -28,6 +29,7 @@ __all__ = [
     "demo_tools",
     "get_weather",
     "multiply",
+    "run_notes",
     "save_note",
     "search",
 ]
@@ -112,8 +114,63 @@ class NoteStore:
         return f"NoteStore({self.notes!r})"
 
 
-# The store behind the module-level `save_note` tool (which must be a module-level function to stay serializable).
+# The store behind the module-level `save_note` tool outside recorded runs (the tool must be a module-level
+# function to stay serializable).
 DEFAULT_NOTES = NoteStore()
+
+# One store per recorded run (weak: it goes with its Run). A process-wide store made the tool's result depend on
+# what earlier runs saved, so replaying a loaded run in a process that had saved another note diverged.
+_RUN_NOTES: "weakref.WeakKeyDictionary[Any, NoteStore]" = weakref.WeakKeyDictionary()
+_RUN_NOTES_LOCK = threading.Lock()
+
+
+def _notes_in(state: Any) -> list[str]:
+    """Texts of the notes already saved in this conversation (a fork starts with its parent's notes)."""
+    notes: list[str] = []
+    data = getattr(state, "data", None) or {}
+    for message in data.get("messages") or []:
+        for result in getattr(message, "tool_call_results", None) or []:
+            origin = result.origin
+            if origin.tool_name != "save_note" or result.error or not isinstance(origin.arguments, dict):
+                continue
+            text = origin.arguments.get("text")
+            if isinstance(text, str) and text not in notes:
+                notes.append(text)
+    return notes
+
+
+def _current_notes() -> NoteStore:
+    """The store of the recorded run executing here, created on first use from its conversation; else DEFAULT_NOTES."""
+    from agent_nb.recording.context import current  # lazy: the demo tools load without the recorder
+
+    ctx = current()
+    if ctx is None:
+        return DEFAULT_NOTES
+    with _RUN_NOTES_LOCK:
+        store = _RUN_NOTES.get(ctx.run)
+        if store is None:
+            store = _RUN_NOTES[ctx.run] = NoteStore(_notes_in(ctx.state))
+        return store
+
+
+def run_notes(run: Any) -> list[str]:
+    """
+    The notes the module-level `save_note` saved during a recorded run, oldest first.
+
+    In a recorded run (record, replay or fork) `save_note` numbers notes per run, starting from the notes already
+    in the run's conversation, so a replay gets the numbers the recording got whatever else the process saved.
+    Outside a Recorder the tool writes to `DEFAULT_NOTES`.
+
+    ### Usage example
+
+    ```python
+    run = Recorder(demo_agent()).run("What is 2 + 3? Then save a note of it.")
+    run_notes(run)  # ['of it']
+    ```
+    """
+    with _RUN_NOTES_LOCK:
+        store = _RUN_NOTES.get(run)
+    return store.notes if store is not None else []
 
 
 @tool(description="Add two numbers.")
@@ -164,7 +221,7 @@ def get_weather(city: Annotated[str, "The city name, e.g. Paris"]) -> str:
 @tool(description=_SAVE_NOTE_DESCRIPTION)
 def save_note(text: Annotated[str, "The note to save"]) -> str:
     """
-    Save a note in `DEFAULT_NOTES` and return "saved note #N".
+    Save a note and return "saved note #N": numbered per recorded run (see `run_notes`), else in `DEFAULT_NOTES`.
 
     ### Usage example
 
@@ -172,7 +229,7 @@ def save_note(text: Annotated[str, "The note to save"]) -> str:
     save_note.invoke(text="buy milk")  # 'saved note #1'
     ```
     """
-    return f"saved note #{DEFAULT_NOTES.add(text)}"
+    return f"saved note #{_current_notes().add(text)}"
 
 
 def _note_tool(store: NoteStore) -> Tool:
