@@ -69,6 +69,10 @@ assert run.steps == 4 and run.exit_reason == "text"
 
 # %%
 cols = ["seq", "step", "kind", "hook_point", "name", "status", "changed", "flow", "summary"]
+t = run.timeline.set_index("seq")
+assert (t.loc[0, "name"], t.loc[1, "name"], t.loc[3, "kind"]) == ("MemoryRetrievalHook", "inject_date", "llm")
+assert list(t.loc[[4, 5], "name"]) == ["add", "get_weather"] and list(t.loc[[4, 5], "step"]) == [0, 0]
+assert (t.loc[8, "kind"], t.loc[9, "name"], t.loc[9, "flow"]) == ("llm", "RequireToolHook", "continue_run")
 run.timeline[cols]
 
 # %% [markdown]
