@@ -50,8 +50,8 @@ def format_args(arguments: Any) -> str:
     Usage:
         >>> format_args({"a": 2, "city": "Paris"})
         "a=2, city='Paris'"
-        >>> format_args('{"a": 2}')
-        '\'{"a": 2}\''
+        >>> print(format_args('{"a": 2}'))
+        '{"a": 2}'
     """
     if isinstance(arguments, dict):
         return ", ".join(f"{k}={short_repr(v, 200)}" for k, v in arguments.items())
@@ -169,25 +169,33 @@ def _common_ends(before: list[Any], after: list[Any]) -> tuple[int, int]:
 def changed_keys(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     """State keys whose value differs between two snapshots (messages included).
 
-    Snapshots share unchanged values, so identity is checked first.
+    Snapshots share unchanged values, so identity decides most keys without a comparison.
 
     Usage:
         >>> changed_keys({"a": 1, "b": 2}, {"a": 1, "b": 3, "c": 0})
         ['b', 'c']
     """
+    if before is after:
+        return []
     keys = []
     for key, value in after.items():
         old = before.get(key, _MISSING)
         if old is value:
             continue
-        if key == "messages" and old is not _MISSING and message_counts(old, value) == (0, 0):
-            if len(old) == len(value) and all(same_value(a, b) for a, b in zip(old, value, strict=True)):
-                continue
-        elif old is not _MISSING and same_value(old, value):
-            continue
-        keys.append(key)
-    keys.extend(k for k in before if k not in after)
+        if old is _MISSING:
+            keys.append(key)
+        elif isinstance(value, MessageLog) and isinstance(old, MessageLog):
+            if len(old) != len(value) or value.extends(old) or not _same_messages(old, value):
+                keys.append(key)
+        elif not same_value(old, value):
+            keys.append(key)
+    if not before.keys() <= after.keys():
+        keys.extend(k for k in before if k not in after)
     return keys
+
+
+def _same_messages(a: MessageLog, b: MessageLog) -> bool:
+    return all(x is y or same_value(x, y) for x, y in zip(a, b, strict=True))
 
 
 def flow_of(before: dict[str, Any], after: dict[str, Any]) -> str | None:

@@ -7,7 +7,9 @@ Usage:
     >>> seen = []
     >>> d = Dispatcher()
     >>> d.post([lambda run, event: seen.append(event)], None, "e1")
-    >>> d.flush(); seen
+    >>> d.flush()
+    True
+    >>> seen
     ['e1']
 """
 

@@ -251,6 +251,31 @@ class Event:
         for name in _DERIVED:
             getattr(self, name)
 
+    def values(self) -> tuple[Any, ...]:
+        """The event's timeline values, in `TIMELINE_COLUMNS` order."""
+        if self._changed is _LAZY or self._flow is _LAZY or self._messages_added is _LAZY:
+            self._derive()
+        summary = self.summary if self._summary is _LAZY else self._summary
+        return (
+            self.run_id,
+            self.seq,
+            self.step,
+            self.kind,
+            self.hook_point,
+            self.name,
+            self.status,
+            self.offset_ms,
+            self.duration_ms,
+            self._changed,
+            self._messages_added,
+            self._messages_removed,
+            self._flow,
+            self.prompt_tokens,
+            self.completion_tokens,
+            summary,
+            self.error,
+        )
+
     def row(self) -> dict[str, Any]:
         """The event as a timeline row (a dict of the timeline columns).
 
@@ -287,8 +312,10 @@ def build_timeline(events: list[Event]) -> pd.DataFrame:
     if not events:
         return empty_timeline()
     columns: dict[str, Any] = {}
-    for col, dtype in TIMELINE_DTYPES.items():
-        values = [getattr(e, col) for e in events]
+    # One call per event for all its values (derived ones computed once), then columns by transposition.
+    for (col, dtype), values in zip(
+        TIMELINE_DTYPES.items(), zip(*[e.values() for e in events], strict=True), strict=True
+    ):
         if isinstance(dtype, pd.CategoricalDtype):
             # Codes through a dict lookup: several times faster than letting pandas factorize strings.
             index = {c: i for i, c in enumerate(dtype.categories)}
