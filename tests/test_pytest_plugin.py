@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 # Imported here, before pytester's inline runs snapshot sys.modules: each run would otherwise import haystack anew.
@@ -115,3 +117,50 @@ def test_harmless_change_passes_and_breaking_change_fails_clearly(project: pytes
         ]
     )
     assert "Traceback" not in broken.stdout.str()  # the message is the failure, not a stack dump
+
+
+def test_to_pytest_writes_a_module_that_passes(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
+    import agent_def  # the user's factory module, importable from the project directory
+
+    monkeypatch.delitem(sys.modules, "agent_def")  # the inner pytest runs import it afresh, edits included
+
+    from agent_nb import Recorder
+    from agent_nb.testing import to_pytest
+
+    run = Recorder(agent_def.build_agent()).run("What is 2 + 3?", hook_context={"today": "2025-01-31"})
+    written = to_pytest(run, project.path / "test_from_notebook.py", agent_factory="agent_def:build_agent")
+    source = (project.path / "test_from_notebook.py").read_text(encoding="utf-8")
+    assert written == str(project.path / "test_from_notebook.py")
+    assert "from agent_def import build_agent\n" in source
+    assert "def test_from_notebook(agent_replay):" in source
+    assert (project.path / "test_from_notebook.run.json").exists()
+    result = project.runpytest("test_from_notebook.py")  # default mode none: a pure replay of the file
+    result.assert_outcomes(passed=1)
+
+    write_agent(project, "Please call `save_note` first.", ORIGINAL)
+    broken = project.runpytest("test_from_notebook.py")
+    broken.assert_outcomes(failed=1)
+    broken.stdout.fnmatch_lines(["*First divergence: step 1, on_exit hook Reminder*"])
+
+
+def test_to_pytest_refuses_what_cannot_work(tmp_path):
+    from agent_nb import Recorder, Run
+    from agent_nb.demo import demo_agent
+    from agent_nb.testing import TestExportError, to_pytest
+
+    run = Recorder(demo_agent()).run("What is 2 + 3?")
+    with pytest.raises(TestExportError, match="module:function"):
+        to_pytest(run, tmp_path / "test_a.py", agent_factory="agents.build")
+    with pytest.raises(TestExportError, match="cannot be imported by a test"):
+        to_pytest(run, tmp_path / "test_a.py", agent_factory=lambda: demo_agent())
+    with pytest.raises(TestExportError, match="pytest collects test_"):
+        to_pytest(run, tmp_path / "notes.py", agent_factory="agents:build")
+    with pytest.raises(TestExportError, match="ended with an error"):
+        to_pytest(
+            Run(run_id="x", status="error", error="RuntimeError: boom"), tmp_path / "test_a.py", agent_factory="a:b"
+        )
+    to_pytest(run, tmp_path / "test_a.py", agent_factory=demo_agent)
+    assert "from agent_nb.demo.agent import demo_agent" in (tmp_path / "test_a.py").read_text(encoding="utf-8")
+    with pytest.raises(TestExportError, match="exists; pass overwrite=True"):
+        to_pytest(run, tmp_path / "test_a.py", agent_factory=demo_agent)
+    to_pytest(run, tmp_path / "test_a.py", agent_factory=demo_agent, overwrite=True)

@@ -8,7 +8,9 @@
 Names are imported when first used, so `import agent_nb.testing` (which pytest does for the plugin) is cheap.
 
 Usage:
-    >>> from agent_nb.testing import hook_case, to_pytest   # doctest: +SKIP
+    >>> from agent_nb.testing import hook_case, to_pytest
+    >>> hook_case.__module__, to_pytest.__module__
+    ('agent_nb.testing.case', 'agent_nb.testing.generated')
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ _NAMES = {
     "HookCheck": "agent_nb.testing.case",
     "hook_case": "agent_nb.testing.case",
     "to_pytest": "agent_nb.testing.generated",
+    "TestExportError": "agent_nb.testing.generated",
     "AgentReplay": "agent_nb.testing.pytest_plugin",
 }
 
