@@ -42,6 +42,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from agent_nb.errors import AgentNbError
@@ -74,6 +75,7 @@ RUN_COLUMNS: tuple[Column, ...] = (
     Column("run_fingerprint", "string", "fingerprint of the Agent definition, when the run carries one", "fp", 12),
 )
 DATASET_SCHEMA: tuple[Column, ...] = (*TIMELINE_SCHEMA, *RUN_COLUMNS)
+_NAMES = frozenset(c.name for c in DATASET_SCHEMA)
 
 
 class DatasetError(AgentNbError, ValueError):
@@ -171,22 +173,33 @@ def dataset_frame(runs: Iterable[Run]) -> pd.DataFrame:
         >>> list(dataset_frame([Run(run_id="x", status="ok")]).columns) == [c.name for c in DATASET_SCHEMA]
         True
     """
-    frames = []
+    timelines, per_run, lengths = [], [], []
     for i, run in enumerate(runs):
         if not isinstance(run, Run):
             raise TypeError(f"runs[{i}] is a {type(run).__name__}, not an agent_nb Run")
         if run.status == "running":
             raise ValueError(f"run {run.run_id} is still running: write it when it has ended")
-        frame = run.timeline
-        for name, value in run_columns(run).items():
-            frame[name] = pd.Series([value] * len(frame), dtype=object) if isinstance(value, list) else value
-        frames.append(frame)
-    if not frames:
-        frames = [Run(run_id="").timeline]
-    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        timeline = run.timeline
+        timelines.append(timeline)
+        per_run.append(run_columns(run))
+        lengths.append(len(timeline))
+    if not timelines:
+        timelines = [Run(run_id="").timeline]
+    frame = pd.concat(timelines, ignore_index=True) if len(timelines) > 1 else timelines[0].copy()
+    # Run-level values repeated per row, column by column (assigning per run would insert 19 columns per run).
+    columns = {}
     for column in RUN_COLUMNS:
-        if column.dtype != "object":
-            frame[column.name] = frame[column.name].astype(column.dtype)
+        values = [values[column.name] for values in per_run]
+        if column.dtype == "object":
+            columns[column.name] = pd.Series(
+                [v for v, n in zip(values, lengths, strict=True) for _ in range(n)], dtype=object
+            )
+        else:
+            repeated = np.repeat(np.array(values, dtype=object), lengths) if values else []
+            columns[column.name] = pd.array(
+                [None if v is None or v is pd.NA else v for v in repeated], dtype=column.dtype
+            )
+    frame = pd.concat([frame.reset_index(drop=True), pd.DataFrame(columns, index=frame.index)], axis=1)
     return frame[[c.name for c in DATASET_SCHEMA]]
 
 
@@ -212,9 +225,10 @@ def to_parquet(runs: Run | Iterable[Run], folder: str | os.PathLike[str]) -> str
         values = frame[field.name]
         if isinstance(values.dtype, pd.CategoricalDtype):
             values = values.astype("string")
-        columns[field.name] = pa.array(
-            values.astype(object).where(values.notna(), None).tolist(), type=field.type, from_pandas=True
-        )
+        if pa.types.is_list(field.type):
+            columns[field.name] = pa.array([list(v) if v is not None else [] for v in values], type=field.type)
+        else:
+            columns[field.name] = pa.Array.from_pandas(values, type=field.type)
     table = pa.Table.from_pydict(columns, schema=schema)
     stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     batch = os.path.join(os.fspath(folder), f"batch={stamp}-{uuid.uuid4().hex[:8]}")
@@ -254,17 +268,22 @@ def read_parquet(folder: str | os.PathLike[str]) -> pd.DataFrame:
             f"{folder}: dataset schema version {int(version)} is newer than this agent_nb reads "
             f"({DATASET_SCHEMA_VERSION}); upgrade agent_nb"
         )
-    frame = dataset.to_table().to_pandas()
+    table = dataset.to_table()
+    lists = {c.name for c in DATASET_SCHEMA if c.dtype == "object" and c.name in table.column_names}
+    frame = table.drop_columns(sorted(lists)).to_pandas()
     for column in DATASET_SCHEMA:
-        if column.name not in frame:
+        if column.name in lists:
+            # Arrow's own to_pylist: several times faster than converting numpy arrays of arrays one by one.
+            values = [v if v is not None else [] for v in table.column(column.name).to_pylist()]
+            frame[column.name] = pd.Series(values, dtype=object, index=frame.index)
+        elif column.name not in frame:
             continue
-        if column.dtype == "object":
-            frame[column.name] = [list(v) if v is not None else [] for v in frame[column.name]]
         else:
             frame[column.name] = frame[column.name].astype(column.dtype)
     if "batch" in frame:
         frame["batch"] = frame["batch"].astype("string")
-    return frame
+    order = [c.name for c in DATASET_SCHEMA if c.name in frame] + [c for c in frame if c not in set(lists) | _NAMES]
+    return frame[order]
 
 
 __all__ = [
