@@ -9,9 +9,8 @@
 # **Prerequisites:** Python; `01_quickstart` helps (the Recorder's timeline), but the first section needs no agent_nb.
 # **Time:** about 45 minutes, with the exercises.
 #
-# Haystack's own pages: [Agent hooks](https://docs.haystack.deepset.ai/docs/hooks) (guide),
-# [Hooks API reference](https://docs.haystack.deepset.ai/reference/hooks-api) and
-# [Agents API reference](https://docs.haystack.deepset.ai/reference/agents-api). Every rule below is demonstrated by
+# Haystack's own pages: [Agent hooks](https://docs.haystack.deepset.ai/docs/hooks) (guide) and the
+# [Hooks API reference](https://docs.haystack.deepset.ai/reference/hooks-api). Every rule below is demonstrated by
 # a run and asserted in its cell (haystack 3.4, `haystack/components/agents/agent.py` and `haystack/hooks/`).
 
 # %%

@@ -7,8 +7,7 @@
 # where it runs, what it changes in the conversation, and what that costs the answer.
 # **Prerequisites:** `02_write_your_own_hook`, `03_hook_points`. **Time:** about 30 minutes.
 #
-# Haystack's pages: [Agent hooks](https://docs.haystack.deepset.ai/docs/hooks),
-# [Token budget](https://docs.haystack.deepset.ai/docs/token-budget) and the
+# Haystack's pages: [Agent hooks](https://docs.haystack.deepset.ai/docs/hooks) and the
 # [Hooks API reference](https://docs.haystack.deepset.ai/reference/hooks-api) (every class used below).
 #
 # Haystack 3.4 ships hooks for four jobs: a token budget (`TokenBudgetHook`), context compaction (`CompactionHook`

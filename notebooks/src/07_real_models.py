@@ -7,9 +7,9 @@
 # that does to the run; then run the same on your own model.
 # **Prerequisites:** `02_write_your_own_hook`, `04_patterns` (the demo hooks). **Time:** about 15 minutes offline.
 #
-# Haystack's pages: [Agent hooks](https://docs.haystack.deepset.ai/docs/hooks), the
-# [Hooks API reference](https://docs.haystack.deepset.ai/reference/hooks-api) and
-# [OpenAIChatGenerator](https://docs.haystack.deepset.ai/docs/openaichatgenerator) (also for OpenAI-compatible servers).
+# Haystack's pages: [Agent hooks](https://docs.haystack.deepset.ai/docs/hooks) and the
+# [Hooks API reference](https://docs.haystack.deepset.ai/reference/hooks-api). `OpenAIChatGenerator` (with
+# `api_base_url`) talks to any OpenAI-compatible server.
 #
 # ## 1. Two runs recorded on a real model, loaded offline
 #
