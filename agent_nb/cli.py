@@ -14,8 +14,7 @@ Usage:
     $ agent-nb report out/demo/run.json -o run.html
     $ python -m agent_nb demo --prompt "Weather in Tokyo?"
     >>> from agent_nb.cli import main
-    >>> main(["report", "missing.json"])   # doctest: +SKIP
-    agent-nb: error: no such file: missing.json
+    >>> main(["report", "missing.json"])   # prints "agent-nb: error: no such file: missing.json" to stderr
     2
 """
 
@@ -26,7 +25,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -39,24 +38,18 @@ DEFAULT_OUT = os.path.join("out", "demo")
 DEFAULT_PROMPT = "What is 2 + 3, and the weather in Paris and Tokyo?"
 EXIT_USAGE = 2
 
-#: Columns printed by `agent-nb demo`, with their maximum widths.
-PRINT_COLUMNS: tuple[tuple[str, int], ...] = (
-    ("seq", 4),
-    ("step", 4),
-    ("kind", 4),
-    ("hook_point", 11),
-    ("name", 22),
-    ("status", 7),
-    ("duration_ms", 11),
-    ("summary", 58),
-)
+#: Timeline columns printed by `agent-nb demo`; their header labels and widths come from TIMELINE_SCHEMA.
+PRINT_COLUMNS: tuple[str, ...] = ("seq", "step", "kind", "hook_point", "name", "status", "duration_ms", "summary")
 
 
 class CliError(Exception):
     """A problem the user can fix; printed as one line, exit status 2.
 
     Usage:
-        >>> raise CliError("no such file: run.json")   # doctest: +SKIP
+        >>> raise CliError("no such file: run.json")
+        Traceback (most recent call last):
+        ...
+        agent_nb.cli.CliError: no such file: run.json
     """
 
 
@@ -65,49 +58,56 @@ def _one_line(text: str, limit: int = 240) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _numeric(dtype: Any) -> bool:
+    return str(dtype).lower() in ("int64", "float64")
+
+
 def format_timeline(df: pd.DataFrame) -> str:
-    """A compact, readable text table of a timeline (seq, step, kind, hook_point, name, status, ms, summary).
+    """A compact, readable text table of a timeline: the PRINT_COLUMNS, labelled and cut as TIMELINE_SCHEMA says.
 
     Usage:
         >>> from agent_nb.recording.events import build_timeline, Event
         >>> print(format_timeline(build_timeline([Event("r", 0, 0, "tool", None, "add", "ok", 1.0, 0.25,
         ...                                                summary="add(a=2, b=3) -> 5")])))
-        seq step kind hook_point name status duration_ms summary
-          0    0 tool            add  ok            0.25 add(a=2, b=3) -> 5
+        # step kind point name status   ms summary
+        0    0 tool       add  ok     0.25 add(a=2, b=3) -> 5
     """
     if df.empty:
         return "(no events)"
-    cols = [(c, w) for c, w in PRINT_COLUMNS if c in df.columns]
+    from agent_nb.recording.events import TIMELINE_SCHEMA
+
+    cols = [c for c in TIMELINE_SCHEMA if c.name in PRINT_COLUMNS and c.name in df.columns]
+    cols.sort(key=lambda c: PRINT_COLUMNS.index(c.name))
     cells: list[list[str]] = []
-    for rec in df[[c for c, _ in cols]].astype(object).to_dict("records"):
+    for rec in df[[c.name for c in cols]].astype(object).to_dict("records"):
         row = []
-        for col, width in cols:
-            value = rec[col]
+        for col in cols:
+            value = rec[col.name]
             if pd.isna(value):
-                text = "-" if col == "step" else ""
-            elif col == "duration_ms":
+                text = "-" if col.name == "step" else ""
+            elif str(col.dtype) == "float64":
                 text = f"{float(value):.2f}"
             else:
                 text = _one_line(str(value))
-            if len(text) > width:
-                text = text[: width - 1] + "…"
+            if len(text) > col.width:
+                text = text[: col.width - 1] + "…"
             row.append(text)
         cells.append(row)
-    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, (c, _) in enumerate(cols)]
-    numeric = {"seq", "step", "duration_ms"}
+    widths = [max(len(c.label), *(len(r[i]) for r in cells)) for i, c in enumerate(cols)]
 
     def fmt(values: Sequence[str]) -> str:
-        parts = [v.rjust(w) if c in numeric else v.ljust(w) for v, w, (c, _) in zip(values, widths, cols, strict=True)]
+        parts = [v.rjust(w) if _numeric(c.dtype) else v.ljust(w) for v, w, c in zip(values, widths, cols, strict=True)]
         return " ".join(parts).rstrip()
 
-    return "\n".join([fmt([c for c, _ in cols]), *(fmt(r) for r in cells)])
+    return "\n".join([fmt([c.label for c in cols]), *(fmt(r) for r in cells)])
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """`agent-nb demo`: run the demo agent offline, print its timeline, write the artefacts.
 
     Usage:
-        >>> main(["demo", "--out", "out/demo"])   # doctest: +SKIP
+        >>> build_parser().parse_args(["demo", "--out", "out/demo"]).func is cmd_demo
+        True
     """
     from agent_nb.demo import demo_agent
     from agent_nb.files import atomic_write
@@ -170,10 +170,8 @@ def load_saved_run(path: str | os.PathLike[str]) -> Run:
         raise CliError(f"no such file: {src}")
     if src.is_dir():
         raise CliError(f"{src} is a directory, not a saved run")
-    try:
-        from agent_nb.replay.persist import RunFileError, load_run
-    except ImportError as exc:
-        raise CliError(f"cannot load {src}: agent_nb.replay.persist is not available ({exc})") from exc
+    from agent_nb.replay.persist import RunFileError, load_run
+
     try:
         return load_run(str(src))
     except RunFileError as exc:  # already names the file and what is wrong with it
@@ -188,7 +186,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     """`agent-nb report`: write the HTML report of a saved run.
 
     Usage:
-        >>> main(["report", "out/demo/run.json", "-o", "report.html"])   # doctest: +SKIP
+        >>> import os, tempfile
+        >>> from agent_nb.recording import Run
+        >>> folder = tempfile.mkdtemp()
+        >>> saved = Run(run_id="x", status="ok").save(os.path.join(folder, "run.json"))
+        >>> main(["report", saved, "-o", os.path.join(folder, "report.html")])   # doctest: +ELLIPSIS
+        report: .../report.html
+        0
     """
     from agent_nb.views.report import run_report
 
@@ -201,6 +205,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         run_report(run, out)
     except OSError as exc:
         raise CliError(f"cannot write {out}: {exc.strerror or exc}") from exc
+    except Exception as exc:  # a run that loaded but cannot be shown: still one line, never a traceback
+        raise CliError(f"cannot report on {src}: {_one_line(f'{type(exc).__name__}: {exc}')}") from exc
     print(f"report: {out}")
     return 0
 
@@ -245,8 +251,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `agent-nb` console script; returns the exit status.
 
     Usage:
-        >>> main(["demo", "--out", "out/demo"])   # doctest: +SKIP
-        0
+        >>> main(["report", "missing.json"])   # the error goes to stderr
+        2
     """
     args = build_parser().parse_args(argv)
     try:

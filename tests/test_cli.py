@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from agent_nb.cli import DEFAULT_PROMPT, format_timeline, main
-from agent_nb.recording import TIMELINE_COLUMNS, Run
+from agent_nb.cli import DEFAULT_PROMPT, PRINT_COLUMNS, format_timeline, main
+from agent_nb.recording import TIMELINE_COLUMNS, TIMELINE_SCHEMA, Run
 
 
 def agent_nb(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -40,11 +40,13 @@ def test_demo_writes_every_file_and_says_where(demo: tuple[subprocess.CompletedP
     assert set(csv["kind"]) == {"hook", "llm", "tool"} and csv["flow"].eq("continue_run").any()
     # The printed timeline: a header and one line per event.
     lines = proc.stdout.splitlines()
-    header = next(i for i, line in enumerate(lines) if line.split()[:3] == ["seq", "step", "kind"])
-    assert lines[header].split() == ["seq", "step", "kind", "hook_point", "name", "status", "duration_ms", "summary"]
+    labels = {c.name: c.label for c in TIMELINE_SCHEMA}
+    expected = [labels[name] for name in PRINT_COLUMNS]  # the header is the schema's labels
+    header = next(i for i, line in enumerate(lines) if line.split() == expected)
     rows = lines[header + 1 : header + 1 + len(csv)]
     assert [int(r.split()[0]) for r in rows] == list(csv["seq"])
-    assert all(len(r) <= 140 for r in rows)
+    widths = {c.name: c.width for c in TIMELINE_SCHEMA}
+    assert all(len(r) <= sum(widths[name] + 1 for name in PRINT_COLUMNS) for r in rows)  # cells cut to width
     assert DEFAULT_PROMPT in proc.stdout
     assert "<script" not in files["report.html"].read_text(encoding="utf-8").lower()
     # The saved run loads back as the same run.
@@ -76,9 +78,26 @@ def test_report_on_corrupt_file_exits_2_with_one_line(tmp_path: Path) -> None:
     assert not (tmp_path / "run.html").exists()
 
 
+TYPE_WRONG_RUN = (
+    '{"format": "agent_nb.run", "schema_version": 2, "run": {"run_id": "r1", "kind": "run", "status": "ok", '
+    '"events": [{"run_id": "r1", "seq": 0, "step": null, "kind": "hook", "hook_point": "before_run", "name": "h", '
+    '"status": "ok", "offset_ms": 0, "duration_ms": "fast", "changed": [], "messages_added": null, '
+    '"messages_removed": null, "flow": null, "prompt_tokens": null, "completion_tokens": null, "summary": "", '
+    '"error": null}]}}'
+)
+
+
 @pytest.mark.parametrize(
     ("content", "expected"),
-    [(None, "no such file"), ("[1, 2, 3]", "run.json"), ('{"hello": "world"}', "run.json"), ("\x00\x01", "run.json")],
+    [
+        (None, "no such file"),
+        ("[1, 2, 3]", "run.json"),
+        ('{"hello": "world"}', "run.json"),
+        ("\x00\x01", "run.json"),
+        (TYPE_WRONG_RUN, "events[0] (hook 'h').duration_ms must be a number, got str 'fast'"),
+        (TYPE_WRONG_RUN.replace('"r1"', '"../r1"'), "run.run_id str '../r1' is not a run id"),
+        ('{"format": "agent_nb.run", "schema_version": 2, "run": {"run_id": ' + "1" * 5000 + "}}", "not valid JSON"),
+    ],
 )
 def test_report_errors_in_process(tmp_path: Path, capsys, content: str | None, expected: str) -> None:
     path = tmp_path / "run.json"
