@@ -1,8 +1,11 @@
-"""The real-browser test: JupyterLab started here on 127.0.0.1, driven by Playwright on Debian's chromium.
+"""Real-browser tests: one JupyterLab server started here on 127.0.0.1 (it also serves Notebook 7 and Voila),
+driven by Playwright on Debian's chromium.
 
-Opens a notebook with a Workbench, runs all cells, clicks Run, approves the pending tool call, switches a
-hook off, runs again, checks the new timeline shows the skipped row, and saves screenshots under
-tests/output/browser/ (look at them: that is what a user sees).
+In JupyterLab: run the workbench notebook, press Run, edit the pending tool call's arguments and Approve,
+check the trace view (every event, the decision on the gate row), click a bar and a row for their detail,
+zoom and reset, filter, fork and see the fork with its divergence, compare and jump to the divergence, and
+take light and dark screenshots at 1366x768. Notebook 7 and Voila: run and approve once each. Screenshots go
+to tests/output/browser/ (look at them: that is what a user sees).
 """
 
 from __future__ import annotations
@@ -36,9 +39,9 @@ CHROMIUM_ARGS = [
 
 CELLS = [
     "from agent_nb import Recorder, Workbench, demo_agent\n"
-    "rec = Recorder(demo_agent(latency_s=0.05))\n"
-    "wb = Workbench(rec, prompt='What is 2 + 3, and the weather in Paris?')\n"
-    "rec.add_hook('before_tool', wb.confirmation_hook())",
+    "rec = Recorder(demo_agent(latency_s=0.02))\n"
+    "wb = Workbench(rec, prompt='What is 2 + 40?')\n"
+    "_ = rec.add_hook('before_tool', wb.confirmation_hook(['add']))",
     "wb",
 ]
 
@@ -98,46 +101,172 @@ def lab(tmp_path_factory):
     log.close()
 
 
-def test_workbench_in_jupyterlab(lab):
+@pytest.fixture(scope="module")
+def browser():
     from playwright.sync_api import sync_playwright
 
     OUTPUT.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        page = browser.new_page(viewport={"width": 1366, "height": 900})
-        try:
-            page.goto(f"{lab}/lab/tree/workbench.ipynb", wait_until="domcontentloaded", timeout=90_000)
-            page.locator(".jp-Notebook").wait_for(timeout=90_000)
-            # Wait for the kernel, then Run > Run All Cells.
-            page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=90_000)
-            run_button = page.locator(".anb-run-button")
-            run_all_cells(page, run_button)
-            page.screenshot(path=str(OUTPUT / "01_workbench_loaded.png"))
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
 
-            # First run: the confirmation UI asks for the tool call; approve it (twice: add and get_weather).
-            run_button.click()
-            approve = page.locator(".anb-approve-button")
-            approve.wait_for(state="visible", timeout=60_000)
-            page.screenshot(path=str(OUTPUT / "02_pending_tool_call.png"))
-            approve_all(page)
-            wait_for_status(page, "ok")
-            page.screenshot(path=str(OUTPUT / "03_first_run.png"), full_page=True)
 
-            # Switch the first before_llm hook off and run again.
-            toggle = page.locator(".anb-hook-toggle", has_text="inject_date").locator("input[type=checkbox]")
-            toggle.uncheck()
-            run_button.click()
-            approve_all(page)
-            wait_for_status(page, "ok", runs=2)
-            table = page.locator(".anb-timeline-table")
-            table.wait_for(timeout=30_000)
-            assert "skipped" in table.inner_text()
-            assert "inject_date" in table.inner_text()
-            page.locator(".anb-workbench").screenshot(path=str(OUTPUT / "04_second_run_skipped.png"))
-            page.screenshot(path=str(OUTPUT / "05_full_page.png"), full_page=True)
-        finally:
-            page.screenshot(path=str(OUTPUT / "99_last_state.png"))
-            browser.close()
+def ours(errors: list[str]) -> list[str]:
+    """The page errors raised by our code (anywidget and the trace view's module), not the frontend's own."""
+    return [e for e in errors if any(key in e for key in ("anywidget", "blob:", "trace_view", "anb"))]
+
+
+def open_notebook(browser, url: str):
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(f"{exc}\n{exc.stack}"))
+    page.goto(url, wait_until="domcontentloaded", timeout=90_000)
+    return page, errors
+
+
+def test_workbench_in_jupyterlab(lab, browser):
+    page, errors = open_notebook(browser, f"{lab}/lab/tree/workbench.ipynb")
+    try:
+        page.locator(".jp-Notebook").wait_for(timeout=90_000)
+        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=90_000)
+        run_button = page.locator(".anb-run-button")
+        run_all_cells(page, run_button)
+        trace = page.locator(".anb-tv")
+        trace.wait_for(timeout=30_000)
+        assert "0 events" in page.locator(".anb-tv-counts").inner_text()
+
+        # Run; the confirmation asks about add(a=2, b=40); edit the arguments and press the one Approve.
+        run_button.click()
+        approve = page.locator(".anb-approve-button")
+        approve.wait_for(state="visible", timeout=60_000)
+        args = page.locator(".anb-confirm-args textarea")
+        args.fill('{"a": 2, "b": 41}')
+        args.press("Tab")  # the Textarea syncs its value on change
+        page.wait_for_function(
+            "document.querySelector('.anb-approve-button').innerText.includes('edited arguments')", timeout=10_000
+        )
+        page.locator(".anb-confirmation").scroll_into_view_if_needed()
+        page.screenshot(path=str(OUTPUT / "lab_01_pending_confirmation.png"))
+        approve.click()
+        wait_for_progress(page, "answered")
+
+        # The trace view has every event; the tool row shows the edited call; the gate row shows the decision.
+        rows = page.locator(".anb-tv-row")
+        page.wait_for_function("document.querySelector('.anb-tv-tscroll').innerText.includes('b=41) -> 43')")
+        assert "arguments edited" in page.locator(".anb-tv-tscroll").inner_text()
+        count = page.locator(".anb-tv-counts").inner_text()
+        n = int(count.split(" events")[0])
+        assert f"{n} shown" in count and f"of {n} shown" in page.locator(".anb-tv-tfoot").inner_text()
+
+        # Click the LLM bar of step 0: its detail (the chat) shows beside the waterfall.
+        x, y = page.evaluate("document.querySelector('.anb-tv').anbBarCenter(3)")
+        page.mouse.click(x, y)
+        detail = page.locator(".anb-tv-detail")
+        page.wait_for_function("document.querySelector('.anb-tv-detail').innerText.includes('LLM input')")
+        assert "#3 llm ScriptedChatGenerator" in detail.inner_text() and "What is 2 + 40?" in detail.inner_text()
+        # A table row selects too: the tool call with its (edited) arguments.
+        page.locator(".anb-tv-row", has_text="b=41) -> 43").first.click()
+        page.wait_for_function("document.querySelector('.anb-tv-detail').innerText.includes('\"b\": 41')")
+
+        # Zoom with the wheel over the axis: the axis is redrawn with finer ticks; reset restores it.
+        axis = page.locator(".anb-tv-axis")
+        axis.scroll_into_view_if_needed()
+        before = axis.evaluate("c => c.toDataURL()")
+        box = axis.bounding_box()
+        page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + 10)
+        page.mouse.wheel(0, -800)
+        page.wait_for_function("(b) => document.querySelector('.anb-tv-axis').toDataURL() !== b", arg=before)
+        page.locator(".anb-tv-reset").click()
+        page.wait_for_function("(b) => document.querySelector('.anb-tv-axis').toDataURL() === b", arg=before)
+
+        # Filter: the search box narrows the table, and the counts agree.
+        page.locator(".anb-tv-search").fill("add")
+        page.wait_for_function("document.querySelector('.anb-tv-counts').innerText.includes(' shown') && "
+                               "!document.querySelector('.anb-tv-counts').innerText.includes(' ' + "
+                               f"{n} + ' shown')")  # fmt: skip
+        shown = int(page.locator(".anb-tv-counts").inner_text().split(" · ")[1].split(" shown")[0])
+        assert 0 < shown < n and f"of {shown} shown" in page.locator(".anb-tv-tfoot").inner_text()
+        assert all("add" in t.lower() for t in rows.all_inner_texts())
+        page.locator(".anb-tv-search").fill("")
+        page.wait_for_function(f"document.querySelector('.anb-tv-counts').innerText.includes('{n} shown')")
+        page.locator(".anb-workbench").scroll_into_view_if_needed()
+        page.screenshot(path=str(OUTPUT / "lab_02_trace_light.png"))
+        # The same with Lab's file browser folded away: the trace view takes the width, detail beside it.
+        page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab").first.click()
+        page.locator(".anb-tv-row", has_text="b=41) -> 43").first.click()
+        page.locator(".anb-tv").scroll_into_view_if_needed()
+        page.wait_for_timeout(300)  # let the resized canvas repaint before the screenshot
+        page.screenshot(path=str(OUTPUT / "lab_02b_trace_light_wide.png"))
+
+        # Fork from step 1 (Fork tab); the view switches to the fork with its divergence from the parent.
+        page.locator(".lm-TabBar-tabLabel, .p-TabBar-tabLabel", has_text="Fork").first.click()
+        page.locator(".anb-fork-button").click()
+        approve_all(page)  # the fork resumes before the add call: the gate asks again
+        wait_for_progress(page, "fork", finished=True)
+        page.locator(".lm-TabBar-tabLabel, .p-TabBar-tabLabel", has_text="Timeline").first.click()
+        page.wait_for_function("document.querySelector('.anb-tv-counts').innerText.includes('fork of')")
+
+        # Compare parent and fork, then jump to the first divergence.
+        page.locator(".lm-TabBar-tabLabel, .p-TabBar-tabLabel", has_text="Runs").first.click()
+        page.locator(".anb-compare-button").click()
+        page.locator(".anb-compare-table table").wait_for(timeout=30_000)
+        page.locator(".anb-compare-jump").click()
+        page.wait_for_function("document.querySelector('.anb-tv-detail').innerText.includes('#')")
+        page.screenshot(path=str(OUTPUT / "lab_03_fork_divergence.png"))
+
+        # Dark theme: the trace view follows the frontend's CSS variables.
+        page.locator(".lm-MenuBar-itemLabel", has_text="Settings").first.click()
+        page.locator(".lm-Menu-itemLabel", has_text="Theme").first.hover()
+        page.locator(".lm-Menu-itemLabel", has_text="JupyterLab Dark").first.click()
+        page.wait_for_function("document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
+        page.wait_for_timeout(500)  # the theme's stylesheet applies after the attribute flips: let it paint
+        bg = page.evaluate("getComputedStyle(document.querySelector('.anb-tv')).backgroundColor")
+        assert bg != "rgb(255, 255, 255)"
+        page.locator(".lm-TabBar-tabLabel, .p-TabBar-tabLabel", has_text="Timeline").first.click()
+        page.locator(".anb-workbench").scroll_into_view_if_needed()
+        page.screenshot(path=str(OUTPUT / "lab_04_trace_dark.png"))
+        page.locator(".lm-MenuBar-itemLabel", has_text="Settings").first.click()
+        page.locator(".lm-Menu-itemLabel", has_text="Theme").first.hover()
+        page.locator(".lm-Menu-itemLabel", has_text="JupyterLab Light").first.click()
+        assert ours(errors) == []
+    finally:
+        page.screenshot(path=str(OUTPUT / "lab_99_last_state.png"))
+        page.close()
+
+
+def test_workbench_in_notebook7(lab, browser):
+    page, errors = open_notebook(browser, f"{lab}/notebooks/workbench.ipynb")
+    try:
+        page.locator(".jp-Notebook").wait_for(timeout=90_000)
+        page.locator(".jp-NotebookKernelStatus, .jp-Notebook-ExecutionIndicator").first.wait_for(timeout=90_000)
+        run_button = page.locator(".anb-run-button")
+        run_all_cells(page, run_button)
+        run_button.click()
+        page.locator(".anb-approve-button").wait_for(state="visible", timeout=60_000)
+        page.locator(".anb-approve-button").click()
+        wait_for_progress(page, "answered")
+        page.wait_for_function("document.querySelector('.anb-tv-tscroll').innerText.includes('b=40) -> 42')")
+        page.locator(".anb-tv").scroll_into_view_if_needed()
+        page.screenshot(path=str(OUTPUT / "nb7_trace.png"))
+        assert ours(errors) == []
+    finally:
+        page.close()
+
+
+def test_workbench_in_voila(lab, browser):
+    page, errors = open_notebook(browser, f"{lab}/voila/render/workbench.ipynb")
+    try:
+        page.locator(".anb-tv").wait_for(timeout=120_000)
+        page.locator(".anb-run-button").click()
+        page.locator(".anb-approve-button").wait_for(state="visible", timeout=60_000)
+        page.locator(".anb-approve-button").click()
+        wait_for_progress(page, "answered")
+        page.wait_for_function("document.querySelector('.anb-tv-tscroll').innerText.includes('b=40) -> 42')")
+        page.screenshot(path=str(OUTPUT / "voila_trace.png"))
+        assert ours(errors) == []
+    finally:
+        page.close()
 
 
 def run_all_cells(page, ready, attempts: int = 4) -> None:
@@ -153,26 +282,26 @@ def run_all_cells(page, ready, attempts: int = 4) -> None:
     raise AssertionError(f"the notebook's cells did not run after {attempts} tries")
 
 
-def approve_all(page, rounds: int = 6) -> None:
-    """Approve pending tool calls until none is pending (the demo prompt needs one or two)."""
+def wait_for_progress(page, text: str, *, finished: bool = True, timeout_s: float = 60) -> None:
+    """Wait until the progress line contains `text` (and no longer says running)."""
+    progress = page.locator(".anb-progress")
+    deadline = time.time() + timeout_s
+    seen = ""
+    while time.time() < deadline:
+        seen = progress.inner_text()
+        if text in seen and not (finished and "running" in seen):
+            return
+        page.wait_for_timeout(200)
+    raise AssertionError(f"the progress line never said {text!r}; it says: {seen!r}")
+
+
+def approve_all(page, rounds: int = 4) -> None:
+    """Approve pending tool calls until none is pending (a confirmation shows within a few seconds, or none)."""
     approve = page.locator(".anb-approve-button")
     for _ in range(rounds):
         try:
-            approve.wait_for(state="visible", timeout=8_000)
+            approve.wait_for(state="visible", timeout=5_000)
         except Exception:
             return
         approve.click()
-        page.wait_for_timeout(300)
-
-
-def wait_for_status(page, status: str, runs: int = 1, timeout_s: float = 60) -> None:
-    """Wait until the progress line reports the run finished with `status`."""
-    progress = page.locator(".anb-progress")
-    deadline = time.time() + timeout_s
-    text = ""
-    while time.time() < deadline:
-        text = progress.inner_text()
-        if status in text and "running" not in text:
-            return
-        page.wait_for_timeout(250)
-    raise AssertionError(f"run did not finish with {status!r}; progress says: {text!r}")
+        approve.wait_for(state="hidden", timeout=10_000)

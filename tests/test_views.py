@@ -232,8 +232,10 @@ def test_no_pyplot_figures_leak(run: Run) -> None:
 
 
 def test_compare_marks_first_divergence(run: Run) -> None:
+    from agent_nb.replay import compare
+
     other = run.replay(hooks={"before_llm": {"inject_date": False}})
-    fig = plot_compare(run, other)
+    fig = plot_compare(run, other, alignment=compare(run, other))
     ax_a, ax_b = fig.axes[:2]
     assert ax_a.get_shared_x_axes().joined(ax_a, ax_b)
     lines = [ln for ax in (ax_a, ax_b) for ln in ax.lines if ln.get_gid() == "divergence"]
@@ -245,6 +247,30 @@ def test_compare_marks_first_divergence(run: Run) -> None:
 
     same = plot_compare(run, run)
     assert not [ln for ax in same.axes for ln in ax.lines if ln.get_gid() == "divergence"]
+
+
+def test_views_never_import_the_replay_layer() -> None:
+    import re
+    from pathlib import Path
+
+    import agent_nb.views as views
+
+    for path in Path(views.__file__).parent.glob("*.py"):
+        imports = re.findall(r"^\s*(?:from|import) agent_nb\.replay", path.read_text(), flags=re.M)
+        assert not imports, f"{path.name} imports the replay layer"
+
+
+def test_step_relative_plot_starts_each_step_at_zero(run: Run) -> None:
+    fig = plot_run(run, step_relative=True)
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "ms since the step started"
+    # The x axis spans the longest step, not the whole run.
+    longest = max(
+        (g["offset_ms"] + g["duration_ms"]).max() - g["offset_ms"].min()
+        for _, g in run.timeline.groupby(run.timeline["step"].astype("Float64").fillna(-1))
+    )
+    assert ax.get_xlim()[1] < plot_run(run).axes[0].get_xlim()[1]
+    assert ax.get_xlim()[1] >= longest
 
 
 def test_runs_overview_one_band_per_run(rec: Recorder, run: Run) -> None:

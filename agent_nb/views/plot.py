@@ -17,7 +17,6 @@ Usage:
 from __future__ import annotations
 
 import math
-import types
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -428,6 +427,7 @@ def plot_run(
     title: str | None = None,
     max_labels: int = 60,
     legend: bool = True,
+    step_relative: bool = False,
 ) -> Figure:
     """Chart one run: events by time (x: ms since start, bar length: duration), one band per step.
 
@@ -440,7 +440,8 @@ def plot_run(
     `run` is a Run (live or finished) or a timeline DataFrame of one run. Pass `ax` to draw into an existing
     Axes (the legend then goes inside it, `figsize` is ignored); otherwise a new Figure of 11 in by 0.5 in per
     band + 2 in (at most 18 in; above 40 bands only every n-th band is labelled). `legend=False` leaves the
-    legend out; `title=""` the title.
+    legend out; `title=""` the title. `step_relative=True` starts each band at its step's own start (the trace
+    view's "per step" time), so a long run is not a mostly empty staircase.
 
     Usage:
         >>> fig = plot_run(run)                                   # doctest: +SKIP
@@ -448,6 +449,12 @@ def plot_run(
         >>> plot_run(run.timeline.query("step == 1"))             # doctest: +SKIP
     """
     df = _timeline(run)
+    if step_relative and not df.empty:
+        df = df.copy()
+        # before_run rows share the "run start" band, after_run rows the "run end" band.
+        key = df["step"].astype("Float64").fillna(-1.0).to_numpy(dtype=float)
+        key[(df["hook_point"].astype(object) == "after_run").to_numpy()] = -2.0
+        df["offset_ms"] = df["offset_ms"] - df.groupby(key)["offset_ms"].transform("min")
     title = _default_title(run) if title is None else title
     if df.empty:
         fig = ax.figure if ax is not None else _new_figure(figsize or (11.0, MIN_FIG_HEIGHT), 0)
@@ -461,6 +468,8 @@ def plot_run(
     fig = _new_figure(figsize, len(bands.labels)) if own else ax.figure  # type: ignore[union-attr]
     ax = fig.add_subplot() if own else ax
     keys, statuses, flows = _draw(ax, df, bands, max_labels=max_labels)  # type: ignore[arg-type]
+    if step_relative:
+        ax.set_xlabel("ms since the step started", fontsize=9)  # type: ignore[union-attr]
     if title:
         ax.set_title(title, fontsize=10, loc="left")  # type: ignore[union-attr]
     if legend:
@@ -468,20 +477,20 @@ def plot_run(
     return fig  # type: ignore[return-value]
 
 
-def first_divergence(a: Run, b: Run) -> dict[str, Any] | None:
+def first_divergence(a: Run, b: Run, alignment: pd.DataFrame | None = None) -> dict[str, Any] | None:
     """Where two runs first differ: `{"seq_a", "seq_b", "reason"}`, or None when they agree.
 
-    Uses `agent_nb.replay.compare` (events aligned by step, kind, hook point, name and occurrence; a fork's
-    inherited history counts as shared). Without it, events are aligned in order and compared on status and
-    summary. A seq is None when that run has no event at the divergence (it ended earlier, or inherited it).
+    `alignment` is the frame of `agent_nb.replay.compare(a, b)` (events aligned by step, kind, hook point, name
+    and occurrence; a fork's inherited history counts as shared): pass it for the exact answer. Without it the
+    events are aligned in order and compared on status and summary (views never import the replay layer).
+    A seq is None when that run has no event at the divergence (it ended earlier, or inherited it).
 
     Usage:
-        >>> first_divergence(run, fork)   # doctest: +SKIP
+        >>> first_divergence(run, fork, alignment=compare(run, fork))   # doctest: +SKIP
         {'seq_a': 7, 'seq_b': 0, 'reason': "summary differs: '...' vs '...'"}
     """
-    found = _divergence_from_compare(a, b)
-    if found is not False:
-        return found  # type: ignore[return-value]
+    if alignment is not None:
+        return _divergence_from_frame(alignment)
     cols = ["step", "kind", "hook_point", "name", "status", "summary"]
     ta, tb = _timeline(a), _timeline(b)
     rows_a = [tuple(_norm(v) for v in r) for r in ta[cols].astype(object).itertuples(index=False, name=None)]
@@ -506,24 +515,18 @@ def _norm(value: Any) -> Any:
     return None if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)) else value
 
 
-def _divergence_from_compare(a: Run, b: Run) -> dict[str, Any] | bool | None:
-    """The first divergence as `agent_nb.replay.compare` marks it; False when compare is unavailable."""
-    try:
-        from agent_nb.replay import compare
-    except ImportError:
-        return False
-    if isinstance(compare, types.ModuleType):  # the submodule, when the package does not re-export the function
-        compare = compare.compare
-    if isinstance(a, pd.DataFrame) or isinstance(b, pd.DataFrame):
-        return False  # compare needs Runs
-    try:
-        frame = compare(a, b)
-    except Exception:
-        return False
+def _divergence_from_frame(frame: pd.DataFrame) -> dict[str, Any] | None:
+    """The first divergence that a `compare()` frame marks (its attrs, else its `first_divergence` column)."""
     first = frame.attrs.get("first_divergence")
+    if first is None and "first_divergence" in frame.columns:
+        rows = frame[frame["first_divergence"].fillna(False).astype(bool)]
+        if rows.empty:
+            return None
+        row = rows.iloc[0]
+        first = {"seq_a": _norm(row.get("seq_a")), "seq_b": _norm(row.get("seq_b")), "reason": ""}
     if first is None:
-        return None if "first_divergence" in frame.columns else False
-    seq_a, seq_b = first.get("seq_a"), first.get("seq_b")
+        return None
+    seq_a, seq_b = _norm(first.get("seq_a")), _norm(first.get("seq_b"))
     return {
         "seq_a": None if seq_a is None else int(seq_a),
         "seq_b": None if seq_b is None else int(seq_b),
@@ -566,15 +569,16 @@ def plot_compare(
     figsize: tuple[float, float] | None = None,
     titles: Sequence[str] | None = None,
     max_labels: int = 40,
+    alignment: pd.DataFrame | None = None,
 ) -> Figure:
     """Two runs one above the other on a shared time axis, the first divergence marked with a red dashed line.
 
-    The divergence comes from `agent_nb.replay.compare` when available (else events are aligned in order by
-    step, kind, hook point and name). Each run keeps its own bands; the legend covers both.
+    `alignment`: the frame of `agent_nb.replay.compare(a, b)`, which says where they diverge (else events are
+    aligned in order by step, kind, hook point and name). Each run keeps its own bands; the legend covers both.
 
     Usage:
         >>> fork = run.fork(step=1, edit={"user_profile": {"name": "Ada"}})   # doctest: +SKIP
-        >>> plot_compare(run, fork).savefig("compare.png")                   # doctest: +SKIP
+        >>> plot_compare(run, fork, alignment=compare(run, fork)).savefig("compare.png")   # doctest: +SKIP
     """
     from matplotlib.figure import Figure
 
@@ -603,7 +607,7 @@ def plot_compare(
         flows += [x for x in f if x not in flows]
     ax_a.set_xlabel("")
     ax_a.tick_params(axis="x", labelbottom=True)
-    div = first_divergence(a, b) if not (da.empty and db.empty) else None
+    div = first_divergence(a, b, alignment) if not (da.empty and db.empty) else None
     if div is not None:
         _mark_divergence(ax_a, da, ba, div["seq_a"], span)
         _mark_divergence(ax_b, db, bb, div["seq_b"], span)

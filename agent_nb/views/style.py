@@ -40,6 +40,9 @@ LABELS: dict[str, str] = {
     **{point: f"hook: {point}" for point in HOOK_POINTS},
 }
 
+#: Badge colour per status (the workbench's badges and the trace view's outcome use the same).
+STATUS_COLORS: dict[str, str] = {"ok": "#2E7D32", "error": "#D00000", "skipped": "#7F7F7F", "cached": "#0072B2"}
+
 #: Colour for anything without a known kind / hook point.
 FALLBACK_COLOR = "#999999"
 #: Edge and marker colour of events that raised.
@@ -174,6 +177,7 @@ __all__ = [
     "KEY_ORDER",
     "LABELS",
     "SKIPPED_EDGE",
+    "STATUS_COLORS",
     "STATUS_CSS",
     "color_for",
     "color_key",

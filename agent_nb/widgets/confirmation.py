@@ -295,7 +295,7 @@ class ConfirmationPanel(W.VBox):
             "anb-reject-feedback",
         )
         # One Approve: it sends the arguments as the box shows them (edited or not); its label says which.
-        self.approve_button = button("Approve", "anb-approve-button", style="success", icon="check", width="230px")
+        self.approve_button = button("Approve", "anb-approve-button", style="success", icon="check", width="270px")
         self.reject_button = button("Reject", "anb-reject-button", style="danger", icon="times")
         self.error = error_label("anb-confirm-error")
         self.approve_button.on_click(lambda _: self._answer("approve"))

@@ -20,6 +20,7 @@ import pandas as pd
 from haystack.dataclasses import ChatMessage
 
 from agent_nb.recording.diff import StateDiff, message_text
+from agent_nb.views.style import text_color_on
 from agent_nb.widgets.style import KIND_COLOURS, STATUS_COLOURS
 
 if TYPE_CHECKING:
@@ -47,9 +48,10 @@ def badge(text: str, colour: str) -> str:
 
     Usage:
         >>> badge("ok", "#2e7d32")
-        '<span class="anb-badge" style="background:#2e7d32">ok</span>'
+        '<span class="anb-badge" style="background:#2e7d32;color:#FFFFFF">ok</span>'
     """
-    return f'<span class="anb-badge" style="background:{_esc(colour)}">{_esc(text)}</span>'
+    fg = text_color_on(colour) if colour.startswith("#") and len(colour) == 7 else "#FFFFFF"
+    return f'<span class="anb-badge" style="background:{_esc(colour)};color:{fg}">{_esc(text)}</span>'
 
 
 def timeline_table_html(frame: pd.DataFrame, *, limit: int = 200, total: int | None = None) -> str:

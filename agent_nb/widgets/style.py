@@ -17,14 +17,18 @@ from typing import Any, TypeVar
 
 import ipywidgets as W
 
-#: The whole workbench never gets wider than this (fits a 1200px laptop screen with the notebook's margins).
-MAX_WIDTH = "1150px"
-SIDEBAR_WIDTH = "250px"
+from agent_nb.views.style import COLORS, STATUS_COLORS
+
+#: The workbench fills the notebook's width (the trace view uses every pixel; its detail pane stacks under the
+#: waterfall when the view is narrower than 900px).
+MAX_WIDTH = "none"
+SIDEBAR_WIDTH = "210px"
 MONO = "ui-monospace, SFMono-Regular, Menlo, Consolas, 'Liberation Mono', monospace"
 
-# Colours chosen to read on light and dark themes (mid-tone backgrounds with alpha).
-KIND_COLOURS = {"hook": "#7b61ff", "llm": "#1f77b4", "tool": "#2ca02c"}
-STATUS_COLOURS = {"ok": "#2e7d32", "error": "#c62828", "skipped": "#757575", "cached": "#1565c0"}
+# The one palette (agent_nb.views.style): badges use the chart's colours. A hook badge takes the colour of
+# its hook point where known (see render.badge callers); this is the colour of "a hook" in general.
+KIND_COLOURS = {"hook": COLORS["before_run"], "llm": COLORS["llm"], "tool": COLORS["tool"]}
+STATUS_COLOURS = dict(STATUS_COLORS)
 
 STYLESHEET = f"""
 <style>

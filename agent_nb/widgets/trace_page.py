@@ -6,7 +6,8 @@ in Python, exactly the round trip the kernel makes.
 
 Usage:
     >>> from agent_nb.widgets.trace_view import TraceView
-    >>> "export default" not in standalone_html(TraceView())   # the module is loaded, not inlined as text
+    >>> page = standalone_html(TraceView())   # the module travels as text and is imported from a blob URL
+    >>> 'id="esm"' in page and "export default" in page
     True
 """
 
@@ -99,7 +100,7 @@ def synthetic_run(steps: int = 2000, *, run_id: str = "synth") -> Any:
 
     Usage:
         >>> run = synthetic_run(3)
-        >>> len(run.events), run.event(1).kind
+        >>> len(run.events), run.event(2).kind
         (14, 'llm')
     """
     from haystack.dataclasses import ChatMessage

@@ -239,7 +239,7 @@ function render({ model, el }) {
       band: cssVar(el, "--jp-layout-color2", "#eee"),
       grid: cssVar(el, "--jp-border-color2", "#ddd"),
       sel: cssVar(el, "--jp-brand-color1", "#1976d2"),
-      err: P.pal.error || "#d00000",
+      err: cssVar(el, "--jp-error-color1", P.pal.error || "#d00000"),
       font: cssVar(el, "--jp-ui-font-family", "system-ui, sans-serif"),
     };
   }
@@ -431,12 +431,14 @@ function render({ model, el }) {
         ctx.font = `600 12px ${C.font}`;
         const open = expanded.has(g.key);
         let label = `${open ? "▾" : "▸"} ${stepLabel(g.key)}`;
-        if (meta.resumed && g.key === meta.start_step) label += "  (resumed here)";
+        if (meta.resumed && g.key === meta.start_step) label += " (resumed)";
         ctx.fillText(label, 6, y + ROW_H / 2);
+        const labelEnd = 6 + ctx.measureText(label).width;
         ctx.font = `11px ${C.font}`;
         ctx.fillStyle = C.muted;
-        const span = fmtMs(g.end - g.start);
-        ctx.fillText(`${g.members.length} ev · ${span}`, LABEL_W - 86, y + ROW_H / 2);
+        const info = `${g.members.length} ev · ${fmtMs(g.end - g.start)}`;
+        const infoW = ctx.measureText(info).width;
+        if (labelEnd + 8 < LABEL_W - 10 - infoW) ctx.fillText(info, LABEL_W - 10 - infoW, y + ROW_H / 2);
         ctx.font = `12px ${C.font}`;
         if (!open) for (const i of g.members) drawEvent(ctx, C, i, y, !visibleSet[i]);
         else {
@@ -728,8 +730,9 @@ function render({ model, el }) {
     }
   }
   function gridTemplate() {
+    // Widths (characters) from the timeline schema; columns shrink toward a few characters when space is short.
     return cols()
-      .map((c) => (c.w ? `${Math.max(c.w, 4) * 0.62 + 1.2}em` : "minmax(12em, 1fr)"))
+      .map((c) => (c.w ? `minmax(${Math.min(c.w, 5)}ch, ${Math.max(c.w, 4) + 1}ch)` : "minmax(14ch, 1fr)"))
       .join(" ");
   }
   function cellText(c, i) {

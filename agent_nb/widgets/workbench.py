@@ -392,7 +392,7 @@ class Workbench(W.VBox):
 
         run_a, run_b = self._resolve(a), self._resolve(b)
         frame = compare(run_a, run_b)
-        png = figure_png(plot_compare(run_a, run_b), dpi=100)
+        png = figure_png(plot_compare(run_a, run_b, alignment=frame), dpi=100)
         with self._lock:
             self.runs_panel.refresh(self._view)
             self.runs_panel.compare_a.value = run_a.run_id
@@ -521,6 +521,15 @@ class Workbench(W.VBox):
         if panel is not None:
             panel.close()
         super().close()
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict] | dict | None:
+        """The widget, plus a static rendering (chart image and escaped table of the shown run) for frontends
+        with no widget manager: nbconvert, a notebook on a repository page."""
+        bundle = super()._repr_mimebundle_(**kwargs)
+        data, meta = bundle if isinstance(bundle, tuple) else (bundle or {}, {})
+        data = dict(data)
+        data["text/html"] = self.trace.static_html(max_rows=500)
+        return data, meta
 
     def __repr__(self) -> str:
         return f"<Workbench {self.recorder!r}, showing {self._view.run_id if self._view else 'nothing'}>"
