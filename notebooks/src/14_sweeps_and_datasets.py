@@ -61,7 +61,7 @@ CONFIGS = {
     "no reminder": {"on_exit": {"RequireToolHook": False}},
 }
 result = sweep(demo_agent, PROMPTS, CONFIGS, hook_context=CTX)
-print(result)
+print(len(result.runs), "runs,", len(result.failed), "failed")
 result.table[["prompt", "config", "status", "exit_reason", "steps", "tokens", "answer"]]
 
 # %% [markdown]
@@ -99,7 +99,7 @@ with (
     Client(cluster) as client,
 ):
     on_dask = sweep(demo_agent, PROMPTS, CONFIGS, executor=client.get_executor(), progress=False, hook_context=CTX)
-print(on_dask)
+print(len(on_dask.runs), "runs on Dask,", len(on_dask.failed), "failed")
 assert list(on_dask.table["answer"]) == list(result.table["answer"])
 assert list(on_dask.table["tokens"]) == list(result.table["tokens"])
 
