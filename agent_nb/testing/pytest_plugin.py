@@ -45,6 +45,7 @@ _WRITTEN = pytest.StashKey[list[str]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    """pytest hook: `--agent-nb-record-mode` and the ini option `agent_nb_record_mode`."""
     group = parser.getgroup("agent_nb", "agent_nb: replay saved agent runs as tests")
     group.addoption(
         _OPTION,
@@ -58,6 +59,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """pytest hook: list the run files this session recorded (nothing when it recorded none)."""
     written = config.stash.get(_WRITTEN, [])
     if written:
         terminalreporter.write_sep("-", f"agent_nb: recorded {len(written)} run file(s)")
@@ -166,7 +168,13 @@ class AgentReplay:
         self.replayed: Run | None = None
 
     def path(self, path: str | os.PathLike[str] | None = None) -> Path:
-        """The run file: `path` (relative to the test module's directory), or the test's default one."""
+        """The run file: `path` (relative to the test module's directory), or the test's default one.
+
+        Usage:
+            >>> replay = AgentReplay(test_file="tests/test_a.py", test_name="test_b")
+            >>> replay.path().as_posix(), replay.path("b.run.json").as_posix()
+            ('tests/recordings/test_a/test_b.json', 'tests/b.run.json')
+        """
         if path is None:
             return recording_path(self.test_file, self.test_name)
         given = Path(path)
@@ -188,6 +196,16 @@ class AgentReplay:
         runs with; a replay checks that they match the file. `strict=False` passes as long as the replay
         finishes with no divergence in LLM inputs or tool calls; `strict=True` (default) also fails when any
         event differs from the recording (per `compare`). Returns the replayed (or recorded) Run.
+
+        Usage:
+            >>> from agent_nb.demo import demo_agent
+            >>> replay = AgentReplay(mode="none", test_file="tests/test_a.py", test_name="test_b")
+            >>> try:
+            ...     replay(demo_agent, "What is 2 + 3?")
+            ... except pytest.fail.Exception as exc:
+            ...     print(*str(exc).split("; "), sep="\\n")
+            agent_nb: no recorded run at tests/recordings/test_a/test_b.json
+            record it with: pytest --agent-nb-record-mode=once
         """
         file = self.path(path)
         build = agent if callable(agent) and not hasattr(agent, "run") else (lambda: agent)
@@ -208,9 +226,11 @@ class AgentReplay:
         from agent_nb.recording import Recorder
 
         if messages is None and file.exists():  # rewrite a run whose prompt lives only in its file
+            from agent_nb.replay.resume import agent_kwargs_of
+
             previous = self._load(file)
             messages = list(previous.inputs.get("messages") or [])
-            kwargs = {**(previous.inputs.get("kwargs") or {}), **kwargs}
+            kwargs = agent_kwargs_of(previous, kwargs)  # values the file could not keep are left out, with a warning
         if messages is None:
             pytest.fail(
                 f"agent_nb: pass the prompt to record {file}: agent_replay(agent, 'prompt', ...)", pytrace=False
@@ -294,7 +314,13 @@ class AgentReplay:
 
 @pytest.fixture
 def agent_replay(request: pytest.FixtureRequest) -> AgentReplay:
-    """Replay a saved agent run as a test (see the module docstring); record it per `--agent-nb-record-mode`."""
+    """Replay a saved agent run as a test (see the module docstring); record it per `--agent-nb-record-mode`.
+
+    Usage (in a test module):
+
+        def test_adds(agent_replay):
+            run = agent_replay(build_agent, "What is 2 + 3?", hook_context={"today": "2025-01-31"})
+    """
     config = request.config
     written = config.stash.setdefault(_WRITTEN, [])
     return AgentReplay(
