@@ -42,6 +42,9 @@ class Job:
     started_at: float = field(default_factory=time.perf_counter)
     stop_requested: bool = False
     started: threading.Event = field(default_factory=threading.Event)
+    #: Set once `on_start` has run (on the refresh thread, or after the run when it ended first).
+    announced: threading.Event = field(default_factory=threading.Event)
+    _announce_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     done: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
 
@@ -60,7 +63,8 @@ class Runner:
     """Runs one job at a time on a daemon thread and keeps the views in step, throttled.
 
     Callbacks (all optional; exceptions in them are logged, never raised into the run):
-    - `on_start(job)`: the job's Run exists (called on the job's thread, before the Agent's first step);
+    - `on_start(job)`: the job's Run exists (called on the refresh thread, never on the Agent's: building the
+      views must not count in the run's recorded time);
     - `on_tick(chart_due)`: periodic refresh while the job runs; `chart_due` is True at most every `chart_every` s
       and only when new events arrived;
     - `on_done(job)`: the job ended (ok, stopped or raised), on the job's thread; `wait()` returns after it;
@@ -165,14 +169,21 @@ class Runner:
         job.run = run
         if job.stop_requested:
             run.stop()
-        self._call(self.on_start, job)
-        job.started.set()
+        job.started.set()  # wakes the refresh thread, which announces the run (on_start) off this thread
         self.dirty = True
+
+    def _announce(self, job: Job) -> None:
+        with job._announce_lock:
+            if job.announced.is_set() or job.run is None:
+                return
+            self._call(self.on_start, job)
+            job.announced.set()
 
     # ---- threads ---------------------------------------------------------------------------------------------
     def _listen(self, run: Run, event: Event | None) -> None:
         job = self.job
-        # The job's own run announces itself (event None) from the job's thread; foreign runs do not.
+        # A Recorder that calls listeners on the Agent's thread: the job's own run announces itself from the
+        # job's thread (`claim` through RunSpec.on_start is the way that works with the dispatcher thread).
         if (
             job is not None
             and job.run is None
@@ -180,12 +191,7 @@ class Runner:
             and threading.current_thread() is job.thread
             and run.status == "running"
         ):
-            job.run = run
-            if job.stop_requested:
-                run.stop()
-            self._call(self.on_start, job)
-            job.started.set()
-            self.dirty = True
+            self.claim(run)
             return
         if job is not None and run is job.run:
             self.dirty = True
@@ -199,11 +205,17 @@ class Runner:
             job.error = exc
         finally:
             job.started.set()
+            self._announce(job)  # a run that ended before the refresh thread announced it
             job.done.set()
             self.dirty = False
             self._call(self.on_done, job)
 
     def _tick_loop(self, job: Job) -> None:
+        job.started.wait()
+        # The first refresh waits one interval: a short run ends before any view work competes with the
+        # Agent's thread for the interpreter (the GIL), and a long one is announced within `interval` s.
+        if not job.done.wait(self.interval):
+            self._announce(job)
         while not job.done.wait(self.interval):
             chart_due = self.dirty and time.perf_counter() - self._last_chart >= self.chart_every
             if chart_due:

@@ -549,6 +549,8 @@ class Workbench(W.VBox):
             self.wait(timeout)
         else:
             job.started.wait(timeout if timeout is not None else 60)
+            if job.run is not None:  # the views show it before we return (announced off the Agent's thread)
+                job.announced.wait(timeout if timeout is not None else 60)
         if job.run is None and job.error is not None:
             raise job.error
         run = job.run or job.result
