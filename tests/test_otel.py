@@ -274,3 +274,18 @@ def test_otlp_json_lines_are_collector_file_format(tmp_path):
 
     to_otlp_json(runs[:1], path, append=True)
     assert len(Path(path).read_text(encoding="utf-8").splitlines()) == 3
+
+
+def test_a_replay_exports_cached_replies_without_usage(memory):
+    provider, exporter = memory
+    run = Recorder(demo_agent()).run(PROMPT)
+    again = run.replay()
+    to_otel(again, provider)
+    spans = exporter.get_finished_spans()
+    chats = [s for s in spans if s.name.startswith("chat ")]
+    assert chats and all(s.attributes["agent_nb.event.status"] == "cached" for s in chats)
+    # Served from the recording: no usage a cost view would add up, the recorded counts kept aside.
+    assert not any("gen_ai.usage.input_tokens" in s.attributes for s in chats)
+    assert sum(s.attributes["agent_nb.cached.input_tokens"] for s in chats) == run.usage["prompt_tokens"]
+    root = next(s for s in spans if s.parent is None)
+    assert root.attributes["agent_nb.run.kind"] == "replay" and root.attributes["agent_nb.run.parent_id"] == run.run_id

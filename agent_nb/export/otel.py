@@ -240,6 +240,12 @@ def _llm_attributes(run: Run, event: Event, content: bool) -> dict[str, Any]:
         **_common(event),
     }
     prompt, completion = event.prompt_tokens, event.completion_tokens
+    if event.status == "cached":
+        # A reply served from a recording cost nothing now: its recorded counts must not add up in a cost view.
+        for key, value in (("agent_nb.cached.input_tokens", prompt), ("agent_nb.cached.output_tokens", completion)):
+            if _known(value):
+                attrs[key] = int(value)  # type: ignore[arg-type]
+        prompt = completion = None
     # Unknown stays unknown: an absent attribute, never a 0 that reads as "free".
     if _known(prompt):
         attrs["gen_ai.usage.input_tokens"] = attrs["llm.token_count.prompt"] = int(prompt)  # type: ignore[arg-type]
@@ -407,13 +413,13 @@ def to_otel(
     steps: dict[int, Span] = {}
     bounds: dict[int, tuple[float, float]] = {}
     for e in events:
-        if e.step is not None and not _is_na(e.step):
+        if e.step is not None:
             lo, hi = bounds.get(int(e.step), (e.offset_ms, e.offset_ms + e.duration_ms))
             bounds[int(e.step)] = (min(lo, e.offset_ms), max(hi, e.offset_ms + e.duration_ms))
     call_ids = _tool_call_ids(run)
 
     for e in events:
-        step = None if e.step is None or _is_na(e.step) else int(e.step)
+        step = None if e.step is None else int(e.step)
         if step is not None and step not in steps:
             steps[step] = tracer.start_span(
                 "haystack.agent.step",
@@ -451,13 +457,6 @@ def to_otel(
         _set_error(root, run.error)
     root.end(end_time=_ns(run, run_end_ms))
     return format(root.get_span_context().trace_id, "032x")
-
-
-def _is_na(value: Any) -> bool:
-    try:
-        return value != value or str(value) == "<NA>"
-    except TypeError:  # pandas NA refuses comparison in a boolean context
-        return True
 
 
 class OtelListener:
