@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import linecache
 import sys
 import textwrap
 from pathlib import Path
@@ -190,3 +191,27 @@ def test_recorded_run_carries_its_fingerprint_through_save_and_load(tmp_path):
     assert run.fingerprint == agent_fingerprint(rec.agent, rec.hook_slots)
     loaded = Run.load(run.save(str(tmp_path / "run.json")))
     assert loaded.fingerprint == run.fingerprint
+
+
+def _cell_class(source: str, cell: int) -> type:
+    """A class defined the way a notebook cell defines one: code compiled from a file name only linecache knows."""
+    filename = f"<ipython-input-{cell}-agent-nb-test>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace: dict = {"__name__": "__main__"}
+    exec(compile(source, filename, "exec"), namespace)
+    return namespace["Polite"]
+
+
+def test_hook_class_defined_in_a_notebook_cell_is_hashed_from_its_members():
+    cell = (
+        "class Polite:\n    @property\n    def message(self):\n        return {!r}\n"
+        "    def run(self, state):\n        pass\n"
+    )
+    first = _cell_class(cell.format("Please call save_note."), 1)
+    edited = _cell_class(cell.format("Call save_note now."), 2)
+    entries = [
+        agent_fingerprint(demo_agent(hooks=None), [HookSlot("on_exit", "Polite", cls())])["hooks"][0]
+        for cls in (first, edited)
+    ]
+    assert [e["source"] for e in entries] == ["available", "available"]
+    assert entries[0]["source_sha256"] != entries[1]["source_sha256"]  # the property's new text counts

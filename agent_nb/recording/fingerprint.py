@@ -118,7 +118,7 @@ def _init_parameters(obj: Any) -> tuple[dict[str, Any] | None, str | None]:
 
 def _source_of(obj: Any) -> str:
     """The source of a function or class; for a class whose file is not kept (a notebook cell on Python < 3.13),
-    the sources of its methods joined. Raises OSError / TypeError when there is none."""
+    the sources of its methods and properties (and its bases') joined. Raises OSError / TypeError when none."""
     try:
         return inspect.getsource(obj)
     except (OSError, TypeError):
@@ -129,12 +129,16 @@ def _source_of(obj: Any) -> str:
         if klass is object:
             continue
         for name, member in sorted(vars(klass).items()):
-            func = getattr(member, "__func__", member)
-            if inspect.isfunction(func):
-                try:
-                    parts.append(f"{klass.__qualname__}.{name}:{inspect.getsource(func)}")
-                except (OSError, TypeError):
-                    continue
+            if isinstance(member, property):
+                funcs = [member.fget, member.fset, member.fdel]
+            else:  # staticmethod / classmethod hold the function in __func__
+                funcs = [getattr(member, "__func__", member)]
+            for func in funcs:
+                if inspect.isfunction(func):
+                    try:
+                        parts.append(f"{klass.__qualname__}.{name}:{inspect.getsource(func)}")
+                    except (OSError, TypeError):
+                        continue
     if not parts:
         raise OSError(f"no source for class {obj.__qualname__} or its methods")
     return "\n".join(parts)
