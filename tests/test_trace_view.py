@@ -184,3 +184,37 @@ def test_unknown_tokens_read_as_question_mark(rec: Recorder):
     assert tokens_text(run) != "?"
     next(e for e in run.events if e.kind == "llm").prompt_tokens = None
     assert tokens_text(run) == "?"
+
+
+def test_replay_with_a_hook_object_from_the_kernel(rec: Recorder):
+    @hook
+    def louder_date(state: State) -> None:
+        """A new implementation of inject_date."""
+        from haystack.dataclasses import ChatMessage
+
+        state.set("messages", [ChatMessage.from_system("TODAY IS A HOLIDAY")])
+
+    bench = Workbench(rec)
+    try:
+        run = bench.run("What is 2 + 3?")
+        again = bench.replay_with("before_llm", "inject_date", louder_date, tools="cached")
+        assert again.parent_id == run.run_id
+        texts = [m.text for m in again.result["messages"] if m.text]
+        assert "TODAY IS A HOLIDAY" in texts and not any(t.startswith("Today is") for t in texts)
+        with pytest.raises(KeyError, match="no hook slot"):
+            bench.replay_with("before_llm", "no_such_hook", louder_date)
+    finally:
+        bench.close()
+
+
+def test_a_reply_given_for_a_fork_reads_given(rec: Recorder):
+    from haystack.dataclasses import ChatMessage
+
+    run = rec.run("What is 2 + 3?")
+    fork = run.fork(0, reply=ChatMessage.from_assistant("It is five, I promise."))
+    view = TraceView(fork)
+    given = [i for i, s in enumerate(view.data["status"]) if view.palette["statuses"][s] == "given"]
+    assert len(given) == 1
+    assert view.select(view.data["seq"][given[0]])["status"] == "given"
+    # Served from the recording unchanged: still "cached".
+    assert "given" not in [view.palette["statuses"][s] for s in TraceView(run.replay(tools="cached")).data["status"]]

@@ -323,7 +323,7 @@ function render({ model, el }) {
     } else {
       ctx.fillStyle = color;
       ctx.fillRect(x, by, w, bh);
-      if (status === "cached") {
+      if (status === "cached" || status === "given") {
         // Diagonal stripes: the reply or result came from a recording (or was typed in).
         ctx.save();
         ctx.beginPath();

@@ -126,6 +126,42 @@ def outcome(run: Run | None) -> tuple[str, str]:
     return "ok", "answered" if reason != "tool_exit" else "ended by an exit tool"
 
 
+#: The statuses the view shows: the timeline's, plus `given` (an LLM reply the user typed for a fork).
+VIEW_STATUSES: tuple[str, ...] = (*STATUSES, "given")
+
+
+def given_seqs(run: Run) -> set[int]:
+    """The LLM events of a fork whose reply the user gave (`run.fork(step, reply=...)`), not the recording.
+
+    Found as the fork step's served reply that differs from the parent's reply at that step.
+
+    Usage:
+        >>> given_seqs(Run(run_id="x"))
+        set()
+    """
+    if run.kind != "fork" or run.fork_step is None or not run.parent_id:
+        return set()
+    first = next((e for e in run.events if e.kind == "llm" and e.step == run.fork_step), None)
+    if first is None or first.status != "cached":
+        return set()
+    if first.detail.get("given"):
+        return {first.seq}
+    parent = None
+    if run.recorder is not None:
+        try:
+            parent = run.recorder.get(run.parent_id)
+        except Exception:
+            parent = None
+    if parent is None:
+        return set()
+    recorded = next((e for e in parent.events if e.kind == "llm" and e.step == run.fork_step), None)
+
+    def texts(e: Event | None) -> list[str]:
+        return [message_text(m, limit=None) for m in (e.detail.get("replies") or [])] if e is not None else []
+
+    return {first.seq} if texts(first) != texts(recorded) else set()
+
+
 def columns(run: Run | None, notes: dict[int, str] | None = None, waits: dict[int, float] | None = None) -> dict:
     """The compact columnar form of a run's events that the browser draws (codes index `kinds` etc.).
 
@@ -140,7 +176,8 @@ def columns(run: Run | None, notes: dict[int, str] | None = None, waits: dict[in
     flows: dict[str, int] = {}
     kind_code = {k: i for i, k in enumerate(KINDS)}
     point_code = {p: i for i, p in enumerate(HOOK_POINTS)}
-    status_code = {s: i for i, s in enumerate(STATUSES)}
+    status_code = {s: i for i, s in enumerate(VIEW_STATUSES)}
+    given = given_seqs(run) if run is not None else set()
     cols: dict[str, list[Any]] = {
         k: [] for k in ("seq", "step", "kind", "point", "name", "status", "t0", "dur", "flow", "err", "summary", "wait")
     }
@@ -150,7 +187,7 @@ def columns(run: Run | None, notes: dict[int, str] | None = None, waits: dict[in
         cols["kind"].append(kind_code.get(e.kind, 0))
         cols["point"].append(point_code.get(e.hook_point, -1) if e.hook_point else -1)
         cols["name"].append(names.setdefault(e.name, len(names)))
-        cols["status"].append(status_code.get(e.status, 0))
+        cols["status"].append(status_code["given"] if e.seq in given else status_code.get(e.status, 0))
         cols["t0"].append(round(float(e.offset_ms), 3))
         cols["dur"].append(round(float(e.duration_ms), 3))
         cols["flow"].append(flows.setdefault(e.flow, len(flows)) if e.flow else -1)
@@ -183,7 +220,7 @@ def palette() -> dict[str, Any]:
         "error": ERROR_COLOR,
         "kinds": list(KINDS),
         "points": list(HOOK_POINTS),
-        "statuses": list(STATUSES),
+        "statuses": list(VIEW_STATUSES),
         "columns": table_columns(),
     }
 
@@ -422,7 +459,7 @@ def event_detail(run: Run, seq: int, notes: dict[int, str] | None = None) -> dic
         "title": f"#{e.seq} {e.kind} {where}",
         "kind": e.kind,
         "point": e.hook_point or "",
-        "status": e.status,
+        "status": "given" if e.seq in given_seqs(run) else e.status,
         "summary": _cut(e.summary or "", TEXT_LIMIT),
         "fields": fields,
         "flow": e.flow or "",
@@ -482,8 +519,8 @@ def _visible(state: dict[str, Any]) -> dict[str, Any]:
 
 def _status_words(run: Run, e: Event) -> str:
     if e.status == "cached":
-        if e.detail.get("given"):
-            return "given (a reply you typed)"
+        if e.seq in given_seqs(run):
+            return "given (a reply you typed for this fork)"
         return "cached (served from the recording)"
     if e.status == "skipped":
         if run.resumed and e.hook_point == "before_run":

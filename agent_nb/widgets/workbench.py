@@ -263,11 +263,18 @@ class Workbench(W.VBox):
         return self._outcome(job, wait, timeout)
 
     def replay(
-        self, run: Run | str | None = None, *, tools: str | None = None, wait: bool = True, timeout: float | None = None
+        self,
+        run: Run | str | None = None,
+        *,
+        tools: str | None = None,
+        wait: bool = True,
+        timeout: float | None = None,
+        swap: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> Run:
         """Replay `run` (default: the shown run) with the current hook switches; LLM replies from the recording.
 
-        `tools`: "live" or "cached" (default: the "tools cached" checkbox).
+        `tools`: "live" or "cached" (default: the "tools cached" checkbox). `swap`: `{point: {name: hook}}` runs
+        those hook objects in their slots instead (the hook development loop: edit a hook in a cell, replay).
 
         Usage:
             >>> wb.set_hook("before_llm", "inject_date", False)   # doctest: +SKIP
@@ -275,7 +282,12 @@ class Workbench(W.VBox):
         """
         source = self._resolve(run)
         tools = tools or ("cached" if self.tools_cached.value else "live")
-        hooks = self.recorder.hook_config
+        hooks: dict[str, dict[str, Any]] = {p: dict(names) for p, names in self.recorder.hook_config.items()}
+        for point, names in (swap or {}).items():
+            for name, hook_object in names.items():
+                if name not in hooks.get(point, {}):
+                    raise KeyError(f"no hook slot {point}/{name}; slots: {sorted(self.recorder.hook_config)}")
+                hooks[point][name] = hook_object
         try:
             from agent_nb.replay.resume import execute_spec, replay_spec
         except ImportError:  # older replay layer: validate and run in one go, on the background thread
@@ -331,6 +343,14 @@ class Workbench(W.VBox):
 
         job = self.runner.start(job_fn, "fork")
         return self._outcome(job, wait, timeout)
+
+    def replay_with(self, point: str, name: str, hook: Any, **kwargs: Any) -> Run:
+        """Replay the shown run with `hook` (an object with `run(state)`) in slot `point`/`name` instead.
+
+        Usage:
+            >>> fixed = wb.replay_with("before_llm", "inject_date", my_new_hook)   # doctest: +SKIP
+        """
+        return self.replay(swap={point: {name: hook}}, **kwargs)
 
     def stop(self) -> bool:
         """Stop the live run at its next step boundary (exit_reason `stopped_by_user`); True if one was running.
