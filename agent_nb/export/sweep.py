@@ -10,8 +10,19 @@ Executors:
 ```python
 sweep(make_agent, prompts, configs)                                   # threads (default)
 sweep(make_agent, prompts, configs, executor=ProcessPoolExecutor(2))  # processes: make_agent at module level
-client = distributed.Client(cluster); sweep(..., executor=client.get_executor())              # Dask
-from ray.util.multiprocessing import Pool  # or any Executor-compatible Ray adapter               # Ray
+with distributed.Client("tcp://scheduler:8786") as client:            # Dask
+    sweep(make_agent, prompts, configs, executor=client.get_executor())
+```
+
+Ray: a Ray `ObjectRef` turns into a `concurrent.futures.Future` with `.future()`, so a few lines make an
+Executor (not tested here: Ray is not a dependency):
+
+```python
+class RayExecutor(concurrent.futures.Executor):
+    def submit(self, fn, /, *args, **kwargs):
+        return ray.remote(fn).remote(*args, **kwargs).future()
+
+sweep(make_agent, prompts, configs, executor=RayExecutor())
 ```
 
 Usage:
