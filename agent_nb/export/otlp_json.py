@@ -4,8 +4,8 @@ Each line is one `ExportTraceServiceRequest` in the OTLP/JSON encoding (one line
 mapping with lowerCamelCase keys, enums as integers, 64-bit times as strings, and trace / span ids as hex
 (the OTLP/JSON rule; protobuf's own JSON mapping would write base64). The request is built by the
 OpenTelemetry SDK's own encoder (`opentelemetry-exporter-otlp-proto-common`), so it is what an OTLP exporter
-would send. The Collector's `otlpjsonfile` receiver, Jaeger's and Grafana Tempo's JSON import, and anything
-else that reads the file exporter's output can ingest it.
+would send. The Collector's `otlpjsonfile` receiver reads it (and forwards it to any backend the Collector
+exports to), as does anything else that reads the Collector file exporter's output.
 
 Usage:
     >>> import json, os, tempfile
