@@ -218,3 +218,28 @@ def test_a_reply_given_for_a_fork_reads_given(rec: Recorder):
     assert view.select(view.data["seq"][given[0]])["status"] == "given"
     # Served from the recording unchanged: still "cached".
     assert "given" not in [view.palette["statuses"][s] for s in TraceView(run.replay(tools="cached")).data["status"]]
+
+
+@pytest.mark.slow
+def test_nbconvert_shows_a_static_rendering(tmp_path):
+    """Where no widget manager runs, the notebook still shows the run: chart image and escaped table."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "from agent_nb import Recorder, Workbench, demo_agent\n"
+            "from agent_nb.widgets.trace_view import TraceView\n"
+            "wb = Workbench(Recorder(demo_agent()))\n"
+            "run = wb.run('What is 2 + 3?')"
+        ),
+        nbformat.v4.new_code_cell("wb"),
+        nbformat.v4.new_code_cell("TraceView(run)"),
+    ]
+    NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    for cell in nb.cells[1:]:
+        data = cell.outputs[0]["data"]
+        assert "application/vnd.jupyter.widget-view+json" in data
+        html = data["text/html"]
+        assert '<img class="chart"' in html and "add(a=2, b=3) -&gt; 5" in html
