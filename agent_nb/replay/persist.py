@@ -41,7 +41,9 @@ Usage:
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as _dt
+import gc
 import gzip
 import hashlib
 import json
@@ -51,16 +53,16 @@ import os
 import re
 import stat
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from haystack.dataclasses import ChatMessage, ChatRole
+from haystack.dataclasses import ChatMessage, ChatRole, TextContent, ToolCall, ToolCallResult
 
 from agent_nb.errors import AgentNbError
 from agent_nb.files import atomic_write, remove_stale_temps
 from agent_nb.recording import HOOK_POINTS, KINDS, STATUSES, TIMELINE_COLUMNS, Event, Run, Uncopyable
 from agent_nb.recording import snapshots as _snapshots
-from agent_nb.recording.digest import llm_digest
+from agent_nb.recording.digest import llm_digest, message_digest
 
 FORMAT = "agent_nb.run"
 SCHEMA_VERSION = 2
@@ -137,11 +139,41 @@ class _Encoder:
         hit = self._msg_ids.get(id(message))
         if hit is not None:
             return hit[1]
-        encoded = self.value(message.to_dict(), 1)
+        encoded = self._message_dict(message)
         index = len(self.messages)
         self.messages.append(encoded)
         self._msg_ids[id(message)] = (message, index)
         return index
+
+    def _message_dict(self, message: ChatMessage) -> dict[str, Any]:
+        """`message.to_dict()`, encoded as a value; built directly for text, tool calls and string tool results
+        (haystack's to_dict deep-copies through dataclasses.asdict: the slowest part of a save)."""
+        parts: list[dict[str, Any]] = []
+        for part in message._content:
+            kind = type(part)
+            if kind is TextContent:
+                parts.append({"text": self.value(part.text)})
+            elif kind is ToolCall:
+                parts.append({"tool_call": self._call(part)})
+            elif kind is ToolCallResult and isinstance(part.result, str) and type(part.origin) is ToolCall:
+                result = {"result": self.value(part.result), "origin": self._call(part.origin), "error": part.error}
+                parts.append({"tool_call_result": result})
+            else:  # images, files, reasoning, rich tool results: haystack's own serialization
+                return self.value(message.to_dict(), 1)
+        return {
+            "role": message.role.value,
+            "meta": self.value(message.meta, 1),
+            "name": self.value(message.name, 1),
+            "content": parts,
+        }
+
+    def _call(self, call: ToolCall) -> dict[str, Any]:
+        return {
+            "tool_name": self.value(call.tool_name),
+            "arguments": self.value(call.arguments, 2),
+            "id": self.value(call.id),
+            "extra": self.value(call.extra, 2),
+        }
 
     def _entry(self, obj: Any, base: int | None, tail: Sequence[ChatMessage]) -> int:
         index = len(self.lists)
@@ -276,7 +308,58 @@ def _marker(value: Any, reason: str) -> dict[str, Any]:
     return {"__repr__": text, "__type__": f"{kind.__module__}.{kind.__qualname__}", "__reason__": reason}
 
 
-def _input_digest(event: Event, cache: dict[int, tuple[ChatMessage, str]]) -> str | None:
+class _Digests:
+    """The input digests of a run's LLM events (`llm_digest`), in O(new messages) per event.
+
+    `llm_digest` hashes the digest of every input message, so digesting each LLM call of a long run afresh
+    costs O(events x messages). A `MessageLog` input is its base plus a tail: the hash state after the base is
+    kept and continued (hashlib states copy), which gives the same digest. The first such digest is checked
+    against `llm_digest`; should they ever differ, every digest is computed by `llm_digest` instead.
+    """
+
+    def __init__(self) -> None:
+        self.messages: dict[int, tuple[ChatMessage, str]] = {}  # llm_digest's cache: id -> (message, digest)
+        self._states: dict[int, tuple[Any, Any]] = {}  # id(log) -> (log, sha256 state after its messages)
+        self._checked = False
+        self._incremental = MessageLog is not None
+
+    def _message(self, message: ChatMessage) -> str:
+        hit = self.messages.get(id(message))
+        if hit is not None and hit[0] is message:
+            return hit[1]
+        digest = message_digest(message)
+        self.messages[id(message)] = (message, digest)
+        return digest
+
+    def _state(self, log: Any) -> Any:
+        pending = []
+        node = log
+        while node is not None and id(node) not in self._states:
+            pending.append(node)
+            node = node.base
+        state = self._states[id(node)][1] if node is not None else hashlib.sha256()
+        for item in reversed(pending):
+            state = state.copy()
+            for message in item.tail:
+                state.update(self._message(message).encode())
+            self._states[id(item)] = (item, state)
+        return state
+
+    def of(self, inputs: Any, tool_names: list[str]) -> str:
+        if not (self._incremental and isinstance(inputs, MessageLog)):
+            return llm_digest(list(inputs), tool_names, self.messages)
+        final = self._state(inputs).copy()
+        final.update(json.dumps(sorted(tool_names)).encode())
+        digest = final.hexdigest()
+        if not self._checked:
+            self._checked = True
+            if digest != llm_digest(list(inputs), tool_names, self.messages):
+                self._incremental = False
+                return llm_digest(list(inputs), tool_names, self.messages)
+        return digest
+
+
+def _input_digest(event: Event, digests: _Digests) -> str | None:
     """The digest a replay keys this LLM event by: stored, so a loaded run needs no recomputation."""
     detail = event.detail
     if "input_digest" in detail:  # `in` does not trigger a lazy detail's computation
@@ -287,7 +370,7 @@ def _input_digest(event: Event, cache: dict[int, tuple[ChatMessage, str]]) -> st
     if inputs is None:
         return None
     try:
-        digest = llm_digest(list(inputs), list(detail.get("tool_names") or []), cache)
+        digest = digests.of(inputs, list(detail.get("tool_names") or []))
     except UnicodeEncodeError:  # text with a lone surrogate the digest cannot encode: a replay recomputes it
         return None
     if isinstance(detail, dict):
@@ -306,7 +389,7 @@ def run_to_document(run: Run) -> dict[str, Any]:
     from agent_nb import __version__
 
     enc = _Encoder()
-    digests: dict[int, tuple[ChatMessage, str]] = {}
+    digests = _Digests()
     events = []
     for event in run.events:
         row: dict[str, Any] = {col: enc.value(getattr(event, col)) for col in TIMELINE_COLUMNS}
@@ -381,10 +464,24 @@ def save_run(run: Run, path: str | os.PathLike[str]) -> str:
                 "(it names files); set another one"
             )
     path = os.fspath(path)
-    data = _dumps(run_to_document(run))
+    with _no_gc():
+        data = _dumps(run_to_document(run))
     if path.endswith(".gz"):
         data = gzip.compress(data, compresslevel=6, mtime=0)
     return atomic_write(path, data)
+
+
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """The cyclic garbage collector paused: a save or load makes many containers and no cycles, and the
+    collections it would trigger scan the whole (large) heap again and again."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _valid_id(value: Any) -> bool:
@@ -488,6 +585,7 @@ class _Decoder:
         self._busy: set[tuple[str, int]] = set()
         self._built_lists: dict[int, list[ChatMessage]] = {}
         self._built_logs: dict[int, Any] = {}
+        self._v1_logs: dict[int, tuple[list[ChatMessage], Any]] = {}
         self.states = [self._state(i, s) for i, s in enumerate(_list(doc, "states"))]
 
     def check_all(self) -> None:
@@ -581,6 +679,13 @@ class _Decoder:
             raise _Bad(f"{where} is not an object")
         state = {k: self.shared(v, f"{where}.{k}") for k, v in data.items()}
         _check_state(state, where)
+        messages = state.get("messages")
+        if self.version < 2 and type(messages) is list and MessageLog is not None and hasattr(MessageLog, "from_parts"):
+            # Schema 1 wrote snapshot message lists whole: give them the type snapshots have now, shared alike.
+            log = self._v1_logs.get(id(messages))
+            if log is None:
+                log = self._v1_logs[id(messages)] = (messages, MessageLog.from_parts(None, messages))
+            state["messages"] = log[1]
         return state
 
     def shared(self, value: Any, where: str) -> Any:
@@ -942,7 +1047,8 @@ def load_run(path: str | os.PathLike[str], *, max_bytes: int = DEFAULT_MAX_BYTES
         raise RunFileError(f"{path}: not valid JSON ({exc}); the file may be truncated or corrupt") from exc
     del raw
     try:
-        return document_to_run(doc)
+        with _no_gc():
+            return document_to_run(doc)
     except RunFileError as exc:
         raise RunFileError(f"{path}: {exc}") from None
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
