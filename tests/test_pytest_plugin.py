@@ -54,9 +54,13 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
     Each edit of agent_def.py changes its size, so Python never reuses a stale compiled copy of it.
     """
     pytester.syspathinsert()
-    # The inner runs skip pytest's unraisable-exception plugin: its gc.collect() passes over this process's
-    # whole heap (haystack and friends are loaded) cost seconds per run and check nothing of ours.
-    pytester.makeini("[pytest]\naddopts = -p no:unraisableexception\nasyncio_default_fixture_loop_scope = function\n")
+    # The inner runs skip two plugins that cost seconds per run and check nothing of ours: pytest's
+    # unraisable-exception plugin (its gc.collect() passes over this process's whole heap) and hypothesis' (its
+    # terminal summary imports hypothesis anew in every inner run, since pytester restores sys.modules).
+    pytester.makeini(
+        "[pytest]\naddopts = -p no:unraisableexception -p no:hypothesispytest\n"
+        "asyncio_default_fixture_loop_scope = function\n"
+    )
     write_agent(pytester, RECORDED_MESSAGE, ORIGINAL)
     pytester.makepyfile(test_agent=TEST_MODULE)
     return pytester
