@@ -168,3 +168,23 @@ def test_to_pytest_refuses_what_cannot_work(tmp_path):
     with pytest.raises(TestExportError, match="exists; pass overwrite=True"):
         to_pytest(run, tmp_path / "test_a.py", agent_factory=demo_agent)
     to_pytest(run, tmp_path / "test_a.py", agent_factory=demo_agent, overwrite=True)
+
+
+def test_the_plugin_module_imports_nothing_heavy():
+    """pytest loads the plugin in every session: by itself it imports only pytest and the standard library.
+
+    (Importing it through the package also runs `agent_nb/__init__.py`; that part is the package's to keep light.)
+    """
+    import subprocess
+    from pathlib import Path
+
+    import agent_nb.testing.pytest_plugin as plugin
+
+    probe = (
+        "import importlib.util, sys\n"
+        f"spec = importlib.util.spec_from_file_location('plugin_alone', {str(Path(plugin.__file__))!r})\n"
+        "spec.loader.exec_module(importlib.util.module_from_spec(spec))\n"
+        "print(sorted(m for m in ('haystack', 'pandas', 'agent_nb') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.strip() == "[]"
