@@ -66,18 +66,6 @@ def test_report_from_saved_run(demo: tuple[subprocess.CompletedProcess[str], Pat
     assert (out / "run.html").is_file()
 
 
-def test_report_on_corrupt_file_exits_2_with_one_line(tmp_path: Path) -> None:
-    bad = tmp_path / "run.json"
-    bad.write_text('{"format": "agent_nb.run", "events": [', encoding="utf-8")
-    proc = agent_nb("report", str(bad), cwd=tmp_path)
-    assert proc.returncode == 2
-    assert proc.stdout == ""
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("agent-nb: error: ")
-    assert str(bad) in lines[0] and "Traceback" not in proc.stderr
-    assert not (tmp_path / "run.html").exists()
-
-
 TYPE_WRONG_RUN = (
     '{"format": "agent_nb.run", "schema_version": 2, "run": {"run_id": "r1", "kind": "run", "status": "ok", '
     '"events": [{"run_id": "r1", "seq": 0, "step": null, "kind": "hook", "hook_point": "before_run", "name": "h", '
@@ -85,6 +73,18 @@ TYPE_WRONG_RUN = (
     '"messages_removed": null, "flow": null, "prompt_tokens": null, "completion_tokens": null, "summary": "", '
     '"error": null}]}}'
 )
+
+
+def test_report_on_corrupt_file_exits_2_with_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "run.json"
+    bad.write_text(TYPE_WRONG_RUN, encoding="utf-8")  # valid JSON, a string where a duration belongs
+    proc = agent_nb("report", str(bad), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("agent-nb: error: ")
+    assert str(bad) in lines[0] and "duration_ms must be a number" in lines[0] and "Traceback" not in proc.stderr
+    assert not (tmp_path / "run.html").exists()
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,6 @@ import base64
 import gzip
 import json
 import os
-import subprocess
-import sys
 import threading
 import time
 import tracemalloc
@@ -58,13 +56,6 @@ def doc_of(run: Run) -> dict[str, Any]:
 def write_doc(path: Path, doc: dict[str, Any]) -> Path:
     path.write_text(json.dumps(doc), encoding="utf-8")
     return path
-
-
-def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HAYSTACK_TELEMETRY_ENABLED": "False", "MPLBACKEND": "Agg"}
-    return subprocess.run(
-        [sys.executable, "-m", "agent_nb", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
-    )
 
 
 # ---- errors -------------------------------------------------------------------------------------------------
@@ -235,16 +226,18 @@ def test_type_wrong_fields_are_rejected_at_load_naming_field_and_event(tmp_path:
     assert str(path) in str(info.value) and where.split("[")[0] in str(info.value)
 
 
-def test_the_cli_reports_type_wrong_files_in_one_line(tmp_path: Path, run: Run) -> None:
+def test_the_cli_reports_type_wrong_files_in_one_line(
+    tmp_path: Path, run: Run, capsys: pytest.CaptureFixture[str]
+) -> None:
     doc = doc_of(run)
     i = _event_index(doc, "tool")
     doc["run"]["events"][i]["duration_ms"] = "slow"
     doc["run"]["events"][i]["detail"]["arguments"] = "a=2"
     path = write_doc(tmp_path / "run.json", doc)
-    proc = cli("report", str(path), cwd=tmp_path)
-    assert proc.returncode == 2, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in proc.stderr
+    assert main(["report", str(path)]) == 2  # `agent-nb report run.json`; a subprocess run is in test_cli.py
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and captured.out == ""
     assert f"events[{i}]" in lines[0] and "duration_ms must be a number" in lines[0]
     assert not (tmp_path / "run.html").exists()
 
