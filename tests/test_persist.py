@@ -65,8 +65,9 @@ def agent(hooks: dict[str, list[Any]] | None = None, **kwargs: Any) -> Agent:
 def assert_same_run(a: Run, b: Run) -> None:
     pd.testing.assert_frame_equal(a.timeline, b.timeline)
     for name in ("run_id", "kind", "parent_id", "fork_step", "label", "generator", "snapshots", "started_at",
-                 "duration_ms", "status", "error", "hook_config", "inherited", "inputs"):  # fmt: skip
-        assert getattr(a, name) == getattr(b, name), name
+                 "started_unix_ns", "duration_ms", "status", "error", "hook_config", "inherited", "inputs",
+                 "fingerprint"):  # fmt: skip
+        assert getattr(a, name, None) == getattr(b, name, None), name
     assert a.result == b.result
     assert a.step_starts == b.step_starts
     assert a.initial_state == b.initial_state and a.final_state == b.final_state
@@ -299,3 +300,11 @@ def test_a_message_with_odd_content_round_trips(tmp_path: Path) -> None:
     loaded = load_run(run.save(tmp_path / "odd.json"))
     assert loaded.inputs["messages"][0] == msg
     assert_same_run(run, loaded)
+
+
+def test_the_start_clock_and_the_agent_fingerprint_are_saved(tmp_path: Path, run: Run) -> None:
+    assert isinstance(run.started_unix_ns, int) and run.started_unix_ns > 1_700_000_000 * 10**9
+    run.fingerprint = {"generator": "MockChatGenerator", "tools": ["add", "mul"], "hooks": {"before_llm": ["note"]}}
+    loaded = load_run(run.save(tmp_path / "r.json"))
+    assert loaded.started_unix_ns == run.started_unix_ns
+    assert loaded.fingerprint == run.fingerprint
