@@ -970,7 +970,7 @@ def _document_to_run(doc: Any) -> Run:
 
 
 # ---- reading the file --------------------------------------------------------------------------------------
-def _read(path: str, max_bytes: int) -> bytes:
+def _read(path: str, max_bytes: int) -> bytes | bytearray:
     """The file's bytes, gunzipped if gzip, refusing anything but a regular file and more than max_bytes."""
     try:
         # O_NONBLOCK: opening a FIFO without a writer must not hang; fstat then refuses it.
@@ -1011,7 +1011,7 @@ def _read(path: str, max_bytes: int) -> bytes:
                         )
         except (OSError, EOFError, zlib.error) as exc:
             raise RunFileError(f"{path}: truncated or corrupt gzip data ({exc})") from exc
-        return bytes(out)
+        return out  # no bytes() copy: at the limit that would be another 512 MiB
 
 
 _RAISE = "(pass max_bytes=... to load_run to allow more)"
@@ -1039,7 +1039,7 @@ def load_run(path: str | os.PathLike[str], *, max_bytes: int = DEFAULT_MAX_BYTES
         raise ValueError(f"max_bytes must be a positive int, got {max_bytes!r}")
     raw = _read(path, max_bytes)
     remove_stale_temps(os.path.dirname(os.path.abspath(path)))
-    if not raw.strip():
+    if not raw or raw.isspace():  # isspace, not strip: no copy of a large document
         raise RunFileError(f"{path}: the file is empty")
     try:
         doc = json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
