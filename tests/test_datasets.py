@@ -52,8 +52,16 @@ def test_round_trip_keeps_timeline_and_run_columns(runs, tmp_path):
         assert set(mine["run_prompt_tokens"]) == {run.usage["prompt_tokens"]}
         assert set(mine["run_steps"]) == {run.steps}
         assert json.loads(mine["run_hook_config"].iloc[0]) == run.hook_config
+        assert json.loads(mine["run_fingerprint"].iloc[0]) == json.loads(json.dumps(run.fingerprint, default=str))
         off = [f"{p}/{n}" for p, names in run.hook_config.items() for n, on in names.items() if not on]
         assert all(list(v) == off for v in mine["run_hooks_disabled"])
+
+
+def test_runs_of_one_agent_share_a_fingerprint_key(runs, tmp_path):
+    to_parquet(runs, tmp_path)
+    keys = read_parquet(tmp_path).groupby("run_fingerprint_sha256")["run_id"].nunique()
+    # The demo agent (every hook configuration) and the agent without save_note: two Agent definitions.
+    assert sorted(keys) == [1, len(runs) - 1]
 
 
 def test_duckdb_answers_questions_across_runs(runs, tmp_path):

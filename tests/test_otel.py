@@ -57,6 +57,7 @@ def test_run_exports_as_a_genai_span_tree_with_recorded_times(memory):
     assert root.attributes["gen_ai.conversation.id"] == run.run_id
     assert root.attributes["openinference.span.kind"] == "AGENT"
     assert root.attributes["agent_nb.run.exit_reason"] == run.exit_reason
+    assert len(root.attributes["agent_nb.run.fingerprint_sha256"]) == 64
     usage = run.usage
     assert root.attributes["gen_ai.usage.input_tokens"] == usage["prompt_tokens"]
     assert root.attributes["gen_ai.usage.output_tokens"] == usage["completion_tokens"]

@@ -35,6 +35,7 @@ Usage:
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import json
 import math
 import os
@@ -72,7 +73,10 @@ RUN_COLUMNS: tuple[Column, ...] = (
     Column("run_completion_tokens", "Int64", "completion tokens; NA if any count is unknown", "out", 6),
     Column("run_duration_ms", "float64", "wall time of the run", "ms", 8),
     Column("run_started_unix_ns", "Int64", "wall clock at the run's start, ns since the epoch", "start", 12),
-    Column("run_fingerprint", "string", "fingerprint of the Agent definition, when the run carries one", "fp", 12),
+    Column(
+        "run_fingerprint", "string", "fingerprint of the Agent definition (JSON), when the run carries one", "fp", 12
+    ),
+    Column("run_fingerprint_sha256", "string", "SHA-256 of that JSON: runs of the same Agent share it", "agent", 12),
 )
 DATASET_SCHEMA: tuple[Column, ...] = (*TIMELINE_SCHEMA, *RUN_COLUMNS)
 _NAMES = frozenset(c.name for c in DATASET_SCHEMA)
@@ -129,6 +133,32 @@ def _known_sum(values: list[Any]) -> int | None:
     return total
 
 
+def fingerprint_json(run: Run) -> str | None:
+    """The run's Agent fingerprint as canonical JSON (sorted keys), or None when it has none.
+
+    Usage:
+        >>> fingerprint_json(Run(run_id="x")) is None
+        True
+    """
+    fingerprint = getattr(run, "fingerprint", None)
+    if fingerprint is None:
+        return None
+    if isinstance(fingerprint, str):
+        return fingerprint
+    return json.dumps(fingerprint, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def fingerprint_sha256(run: Run) -> str | None:
+    """SHA-256 (hex) of `fingerprint_json(run)`: one short key per Agent definition.
+
+    Usage:
+        >>> fingerprint_sha256(Run(run_id="x")) is None
+        True
+    """
+    text = fingerprint_json(run)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest() if text is not None else None
+
+
 def run_columns(run: Run) -> dict[str, Any]:
     """The run-level values of one run (the `RUN_COLUMNS`).
 
@@ -139,9 +169,6 @@ def run_columns(run: Run) -> dict[str, Any]:
     """
     own = [e for e in run.events if e.kind == "llm" and e.status != "cached"]
     messages = (run.inputs or {}).get("messages") or []
-    fingerprint = getattr(run, "fingerprint", None)
-    if fingerprint is not None and not isinstance(fingerprint, str):
-        fingerprint = json.dumps(fingerprint, sort_keys=True, default=str)
     return {
         "run_kind": run.kind,
         "run_parent_id": run.parent_id,
@@ -161,7 +188,8 @@ def run_columns(run: Run) -> dict[str, Any]:
         "run_completion_tokens": _known_sum([e.completion_tokens for e in own]),
         "run_duration_ms": run.duration_ms,
         "run_started_unix_ns": run.started_unix_ns,
-        "run_fingerprint": fingerprint,
+        "run_fingerprint": fingerprint_json(run),
+        "run_fingerprint_sha256": fingerprint_sha256(run),
     }
 
 

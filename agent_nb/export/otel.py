@@ -62,6 +62,7 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from agent_nb.export.datasets import fingerprint_sha256
 from agent_nb.recording import Event, Run
 
 if TYPE_CHECKING:
@@ -332,7 +333,7 @@ def _root_attributes(run: Run, agent_name: str, content: bool) -> dict[str, Any]
         ("agent_nb.run.fork_step", run.fork_step),
         ("agent_nb.run.label", run.label),
         ("agent_nb.run.exit_reason", run.exit_reason),
-        ("agent_nb.run.fingerprint", _fingerprint(run)),
+        ("agent_nb.run.fingerprint_sha256", fingerprint_sha256(run)),
     ):
         if value not in (None, ""):
             attrs[key] = value
@@ -354,13 +355,6 @@ def _root_attributes(run: Run, agent_name: str, content: bool) -> dict[str, Any]
         if run.final_answer is not None:
             attrs["output.value"] = run.final_answer
     return attrs
-
-
-def _fingerprint(run: Run) -> str | None:
-    value = getattr(run, "fingerprint", None)
-    if value is None:
-        return None
-    return value if isinstance(value, str) else _json(value)
 
 
 # ---- the export ---------------------------------------------------------------------------------------------
