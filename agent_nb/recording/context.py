@@ -128,6 +128,7 @@ class RunContext:
         """
         if not self.pending:
             return
+        self.clean_after = None
         with self.lock:
             if tools:
                 pending, self.pending = self.pending, []
@@ -139,6 +140,7 @@ class RunContext:
         after = self.snap(state)
         if after is None:
             return
+        self.clean_after = after  # nothing runs between this and the next snapshot of the caller
         tool_events = [e for e in pending if e.kind == "tool"]
         for event in pending:
             if event.kind != "tool":
@@ -150,7 +152,9 @@ class RunContext:
     def enter_point(self, point: str, state: State) -> None:
         """What happens at a hook point before its hooks: bind the State, restore a fork, start a step."""
         self.clean_after = None
-        if point == "before_run":
+        if point == "before_tool":
+            self.settle(state)  # the LLM row gets its after State (the reply merged) before any hook runs
+        elif point == "before_run":
             self.state = state
             if self.resume is not None:
                 self._restore(state, self.resume)
@@ -161,12 +165,16 @@ class RunContext:
             self.step = state.data.get("step_count", 0)
             self.tools_before = None
             # The State each step starts from (before its before_llm hooks): what forks resume.
-            self.run.step_starts[self.step] = self.snap(state)
+            self.clean_after = self.run.step_starts[self.step] = self.snap(state)
             if self.stop_requested and state.data.get("stop_run") is None:
                 state.set("stop_run", STOP_REASON, handler_override=replace_values)
+                self.clean_after = None
 
     def leave_point(self, point: str, state: State) -> None:
-        self.clean_after = None
+        # After before_llm and before_tool hooks haystack only reads the State until the LLM call or the tool
+        # calls (haystack 3.4, agent.py `_run_step`): their `before` is the State the last hook left.
+        if point not in ("before_llm", "before_tool"):
+            self.clean_after = None
         if point == "after_run":
             self.settle(state)
             self.run.final_state = self.snap(state)
@@ -186,6 +194,7 @@ class RunContext:
     def hook_skipped(self, point: str, name: str, state: State) -> None:
         self.settle(state)
         before = self.clean_after or self.snap(state)
+        self.clean_after = before
         event = Event(self.run.run_id, -1, self._step_of(point), "hook", point, name, "skipped", self.now_ms(), 0.0)
         event.before = event.after = before
         self.emit(event)
@@ -193,6 +202,7 @@ class RunContext:
     def hook_begin(self, point: str, name: str, state: State) -> Event:
         self.settle(state)
         before = self.clean_after or self.snap(state)
+        self.clean_after = None
         event = Event(self.run.run_id, -1, self._step_of(point), "hook", point, name, "ok", 0.0, 0.0)
         event.before = before
         event.offset_ms = self.now_ms()
@@ -214,11 +224,11 @@ class RunContext:
         self, name: str, messages: Sequence[ChatMessage], tools: Any
     ) -> tuple[Event, list[ChatMessage] | None]:
         """Start an LLM row; in a replay, ask the reply source first (a hit is served instead of a call)."""
-        self.clean_after = None
         self.settle()
         tool_names = [t.name for t in (tools or []) if hasattr(t, "name")]
         event = Event(self.run.run_id, -1, self.step, "llm", None, name, "ok", self.now_ms(), 0.0)
-        event.before = self.snap()
+        event.before = self.clean_after or self.snap()
+        self.clean_after = None  # the generator and then the Agent run next
         # The before snapshot's message log is the LLM input: shared, not copied again.
         inputs = (
             event.before["messages"]
@@ -266,10 +276,10 @@ class RunContext:
     # ---- tool calls ----------------------------------------------------------------------------------------
     def tool_prepare(self) -> dict[str, Any] | None:
         """On the Agent's thread, as a tool call is scheduled: settle the LLM row, take the tools' before State."""
-        self.clean_after = None
         if self.tools_before is None or self.pending:
             self.settle(tools=False)
-            self.tools_before = self.snap()
+            self.tools_before = self.clean_after or self.snap()
+        self.clean_after = None
         return self.tools_before
 
     def tool_begin(self, name: str, arguments: dict[str, Any], call_id: str | None, before: Any) -> Event:

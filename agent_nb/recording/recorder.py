@@ -197,6 +197,7 @@ class Recorder:
             for hook in (agent.hooks or {}).get(point, []):
                 self._slots.append(HookSlot(point, self._unique_name(point, hook_name(hook)), hook))
         self._clones: dict[tuple[Any, ...], Agent] = {}
+        self._fingerprints: dict[int, dict[str, Any]] = {}  # by id of a clone in _clones
 
     # ---- hook slots ----------------------------------------------------------------------------------------
     def _unique_name(self, point: str, base: str) -> str:
@@ -362,6 +363,7 @@ class Recorder:
         if clone is None:
             if len(self._clones) > 32:  # configurations come and go; keep the cache small
                 self._clones.clear()
+                self._fingerprints.clear()
             hooks = RecordingHooks(entries)
             clone = self.agent.clone(hooks=dict(hooks), chat_generator=GeneratorTap(self.agent.chat_generator))
             # Assigned after construction: the Agent replaces an empty (falsy) hooks dict by a new `{}`.
@@ -441,10 +443,11 @@ class Recorder:
             recorder=self,
         )
         run.inputs["messages"] = [copy_value(m) for m in spec.messages]
-        run.fingerprint = agent_fingerprint(
-            self.agent,
-            [HookSlot(s.point, s.name, swaps.get((s.point, s.name), s.hook), s.enabled) for s in self._slots],
-        )
+        run.fingerprint = self._fingerprints.get(id(agent))
+        if run.fingerprint is None:
+            # Once per Agent / hook configuration (the clone's key): reading sources costs about a millisecond.
+            slots = [HookSlot(s.point, s.name, swaps.get((s.point, s.name), s.hook), s.enabled) for s in self._slots]
+            run.fingerprint = self._fingerprints[id(agent)] = agent_fingerprint(self.agent, slots)
         listeners = tuple(self._listeners) + ((spec.on_event,) if spec.on_event else ())
         enabled = {(p, n): on for p, names in config.items() for n, on in names.items()}
         snapshotter = Snapshotter("fast" if self.snapshots == "off" else self.snapshots)  # type: ignore[arg-type]
@@ -496,7 +499,7 @@ class Recorder:
                 run.final_state = ctx.snap()
         else:
             run.result = result
-            run.recorded_result = _freeze_result(result)
+            run.recorded_result = _freeze_result(result, ctx.snapshotter)
             run.status = "stopped" if (result or {}).get("exit_reason") == STOP_REASON else "ok"
         if self.snapshots == "off":
             for event in run.events:
@@ -661,11 +664,21 @@ def _clone_params(agent_type: type) -> tuple[str, ...]:
     return tuple(p for p in inspect.signature(agent_type.__init__).parameters if p != "self")
 
 
-def _freeze_result(result: Any) -> dict[str, Any] | None:
-    """A private copy of the Agent's output for saving: the caller may change the one they were given."""
+def _freeze_result(result: Any, snapshotter: Snapshotter) -> dict[str, Any] | None:
+    """A private copy of the Agent's output for saving: the caller may change the one they were given.
+
+    Messages reuse the frozen copies the run's snapshots already hold (each message is copied once per run).
+    """
     if not isinstance(result, dict):
         return None
-    return {k: copy_value(v) for k, v in result.items()}
+    return {
+        k: [snapshotter.freeze(m) for m in v]
+        if k == "messages" and isinstance(v, list)
+        else snapshotter.freeze(v)
+        if isinstance(v, ChatMessage)
+        else copy_value(v)
+        for k, v in result.items()
+    }
 
 
 __all__ = ["HookConfig", "HookSlot", "Recorder", "RunSpec", "as_messages", "hook_doc", "hook_name"]
