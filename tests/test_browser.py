@@ -114,13 +114,14 @@ def browser():
 
 def ours(errors: list[str]) -> list[str]:
     """The page errors raised by our code (anywidget and the trace view's module), not the frontend's own."""
-    return [e for e in errors if any(key in e for key in ("anywidget", "blob:", "trace_view", "anb"))]
+    return [e for e in errors if any(key in e for key in ("anywidget", "blob:", "data:", "trace_view", "anb"))]
 
 
 def open_notebook(browser, url: str):
     page = browser.new_page(viewport={"width": 1366, "height": 768})
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(f"{exc}\n{exc.stack}"))
+    page.on("console", lambda msg: errors.append(f"console.{msg.type}: {msg.text}") if msg.type == "error" else None)
     page.goto(url, wait_until="domcontentloaded", timeout=90_000)
     return page, errors
 
@@ -195,7 +196,7 @@ def test_workbench_in_jupyterlab(lab, browser):
         # The same with Lab's file browser folded away: the trace view takes the width, detail beside it.
         page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab").first.click()
         page.locator(".anb-tv-row", has_text="b=41) -> 43").first.click()
-        page.locator(".anb-tv").scroll_into_view_if_needed()
+        page.locator(".anb-tabs").evaluate("el => el.scrollIntoView({block: 'start'})")
         page.wait_for_timeout(300)  # let the resized canvas repaint before the screenshot
         page.screenshot(path=str(OUTPUT / "lab_02b_trace_light_wide.png"))
 
@@ -224,7 +225,9 @@ def test_workbench_in_jupyterlab(lab, browser):
         bg = page.evaluate("getComputedStyle(document.querySelector('.anb-tv')).backgroundColor")
         assert bg != "rgb(255, 255, 255)"
         page.locator(".lm-TabBar-tabLabel, .p-TabBar-tabLabel", has_text="Timeline").first.click()
-        page.locator(".anb-workbench").scroll_into_view_if_needed()
+        page.locator(".anb-tabs").evaluate("el => el.scrollIntoView({block: 'start'})")
+        page.wait_for_timeout(300)
+        assert page.evaluate("document.querySelector('.anb-tv-canvas').width") > 0  # drawn, not blank
         page.screenshot(path=str(OUTPUT / "lab_04_trace_dark.png"))
         page.locator(".lm-MenuBar-itemLabel", has_text="Settings").first.click()
         page.locator(".lm-Menu-itemLabel", has_text="Theme").first.hover()

@@ -389,6 +389,10 @@ function render({ model, el }) {
   }
 
   function draw() {
+    // Hidden (a tab not shown, a theme's stylesheet loading): keep the last picture; the observers redraw
+    // once the view has a size again.
+    if (!scroller.clientWidth || !scroller.clientHeight) return;
+    root.anbDraws = (root.anbDraws || 0) + 1; // for tests: how often the waterfall was drawn
     const C = colors();
     drawAxis(C);
     const w = scroller.clientWidth;
@@ -731,8 +735,10 @@ function render({ model, el }) {
   }
   function gridTemplate() {
     // Widths (characters) from the timeline schema; columns shrink toward a few characters when space is short.
-    return cols()
-      .map((c) => (c.w ? `minmax(${Math.min(c.w, 5)}ch, ${Math.max(c.w, 4) + 1}ch)` : "minmax(14ch, 1fr)"))
+    // Narrow columns keep their width; the wide ones (name, flow, summary) share what is left in proportion,
+    // so the summary gets the most room.
+    return (P.pal.columns || [])
+      .map((c) => (c.width <= 11 ? `${Math.max(c.width, 4) + 1.5}ch` : `minmax(6ch, ${c.width}fr)`))
       .join(" ");
   }
   function cellText(c, i) {
@@ -967,8 +973,22 @@ function render({ model, el }) {
     drawTable(true);
   });
   ro.observe(root);
+  ro.observe(scroller); // its own size: the canvas follows it (a tab shown again, a resized notebook)
+  // A view rendered while hidden (another tab selected, a cell scrolled out) draws when it shows up.
+  const io = new IntersectionObserver((entries) => {
+    if (entries.some((e) => e.isIntersecting)) {
+      draw();
+      drawTable(true);
+    }
+  });
+  io.observe(root);
+  cleanups.push(() => io.disconnect());
   // Follow the frontend's theme (JupyterLab switches by attributes / classes on body).
-  const mo = new MutationObserver(() => draw());
+  // The new theme's variables apply after its stylesheet loads: redraw on the next frames, not at once.
+  const mo = new MutationObserver(() => {
+    requestAnimationFrame(() => draw());
+    setTimeout(() => draw(), 400);
+  });
   mo.observe(document.body, { attributes: true, attributeFilter: ["data-jp-theme-light", "data-jp-theme-name", "class"] });
   cleanups.push(() => ro.disconnect(), () => mo.disconnect());
   all();
