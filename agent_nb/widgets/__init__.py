@@ -1,4 +1,4 @@
-"""The Workbench widget and its panels (ipywidgets 8, no custom JavaScript).
+"""The Workbench widget and its panels (ipywidgets 8), and the trace view (anywidget: one small ES module).
 
 Usage:
     >>> from agent_nb import Recorder, demo_agent             # doctest: +SKIP
@@ -19,6 +19,7 @@ from agent_nb.widgets.inspector import InspectorPanel
 from agent_nb.widgets.runner import Job, Runner
 from agent_nb.widgets.runs_panel import RunsPanel
 from agent_nb.widgets.timeline_panel import TimelinePanel, filter_timeline
+from agent_nb.widgets.trace_view import TraceView
 from agent_nb.widgets.workbench import Workbench
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "Runner",
     "RunsPanel",
     "TimelinePanel",
+    "TraceView",
     "WidgetConfirmationUI",
     "Workbench",
     "confirmation_hook",

@@ -1,28 +1,33 @@
 """`Workbench`: the whole toolkit as one widget: run, watch, switch hooks, inspect, fork, compare, confirm.
 
-Layout (fits a ~1200px laptop screen; never wider than 1150px):
+Layout (fills the notebook's width; readable at 1366x768):
 
     ┌ agent_nb workbench · generator · tools · hooks ──────────────────────── view: [run ▾] ┐
     │ [prompt ........................................................] [Run] [Stop]       │
     │                                                                   [Replay] □ cached  │
-    │ ▓▓▓▓░░ ● running · step 2 of 12 · 1.4 s · 268 tokens · 14 events · run 1a2b3c4d      │
+    │ ▓▓▓▓░░ ● running · step 2 of 12 · 1.4 s · 268 tokens · 1 error · 14 events · run 1a2b…  │
     │ (confirmation panel, only while a tool call waits for approval)                      │
     ├ Hooks (sidebar) ──┬ [Timeline] [Inspector] [Fork] [Runs] ────────────────────────────┤
-    │ before_llm        │ filters · chart · table · export                                 │
+    │ before_llm        │ trace view: waterfall by step │ detail of the selected event     │
+    │                   │ virtualized table of every event · export                        │
     │ ☑ inject_date     │                                                                  │
     └───────────────────┴──────────────────────────────────────────────────────────────────┘
 
 The hook switches sit in a sidebar rather than a tab because switching a hook and running again is the loop
-people repeat most. Runs execute on a background thread (the widgets stay live); the views refresh at most
-every 0.3 s (the chart every 1.5 s) while a run is live, and once more when it ends.
+people repeat most. Runs execute on a background thread (the widgets stay live); the Recorder's listeners only
+set flags (they run on its dispatcher thread), and a refresh thread sends the trace view new events in batches
+at most every 0.3 s while a run is live, and once more when it ends: no view work runs on the Agent's thread.
+The status says what happened (answered, stopped at max_agent_steps, stopped by a hook or by you, failed tool
+calls, error), with the error count beside it.
 
 Stable CSS classes (the browser test and user CSS rely on them):
 - root and header: `anb-workbench`, `anb-title`, `anb-view-run`, `anb-prompt`, `anb-run-button`,
   `anb-stop-button`, `anb-replay-button`, `anb-tools-cached`, `anb-progress-bar`, `anb-progress`, `anb-tabs`;
 - hooks: `anb-hooks`, `anb-hook-point`, `anb-hook-toggle` (+ `anb-hook-<point>`), `anb-hook-doc`;
-- timeline: `anb-timeline`, `anb-filter-kind`, `anb-filter-point`, `anb-filter-status`, `anb-filter-steps`,
-  `anb-filter-search`, `anb-filter-reset`, `anb-row-count`, `anb-chart`, `anb-timeline-table` (rows: `tr.anb-row` with
-  `data-seq`, `anb-kind-<kind>`, `anb-status-<status>`), `anb-export-csv`, `anb-export-json`, `anb-export-path`;
+- timeline: `anb-timeline`, `anb-trace` (the TraceView: `anb-tv`, `anb-tv-counts`, `anb-tv-outcome`,
+  `anb-tv-search`, `anb-tv-mode`, `anb-tv-reset`, `anb-tv-axis`, `anb-tv-scroll`, `anb-tv-detail`, table rows
+  `anb-tv-row` with `data-seq`, `anb-kind-<kind>`, `anb-status-<status>`), `anb-export-csv`, `anb-export-json`,
+  `anb-export-path`;
 - inspector: `anb-inspector`, `anb-event-picker`, `anb-prev-button`, `anb-next-button`, `anb-fork-here-button`,
   `anb-event-header`, `anb-diff`, `anb-state-before`, `anb-state-after`;
 - fork: `anb-fork`, `anb-fork-step`, `anb-message-row`, `anb-message-role`, `anb-message-text`, `anb-message-up`,
@@ -30,9 +35,9 @@ Stable CSS classes (the browser test and user CSS rely on them):
   `anb-state-error`, `anb-reply-toggle`, `anb-reply-mode`, `anb-reply-text`, `anb-reply-error`,
   `anb-fork-tools-cached`, `anb-fork-button`, `anb-fork-reset`, `anb-fork-status`;
 - runs: `anb-runs`, `anb-run-list`, `anb-run-details`, `anb-compare-a`, `anb-compare-b`, `anb-compare-button`,
-  `anb-compare-error`, `anb-compare-table`, `anb-compare-chart`;
-- confirmation: `anb-confirmation`, `anb-confirm-args`, `anb-approve-button`, `anb-approve-edited-button`,
-  `anb-reject-button`, `anb-reject-feedback`, `anb-confirm-error`.
+  `anb-compare-error`, `anb-compare-table`, `anb-compare-chart`, `anb-compare-jump`;
+- confirmation: `anb-confirmation`, `anb-confirm-args`, `anb-approve-button` (sends the edited arguments when
+  they were edited), `anb-reject-button`, `anb-reject-feedback`, `anb-confirm-error`.
 
 Usage:
     >>> from agent_nb import Recorder, Workbench, demo_agent   # doctest: +SKIP
