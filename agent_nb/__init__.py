@@ -1,53 +1,60 @@
 """agent_nb: see inside a Haystack Agent from a notebook.
 
 Every hook invocation, LLM call and tool call of a run becomes a row of a pandas DataFrame, with the State
-before and after it; replay and fork runs from edited State; compare runs; a Workbench widget.
+before and after it; replay and fork runs from edited State; compare runs; a Workbench widget; export runs
+to OpenTelemetry, Parquet and sweeps.
+
+Importing `agent_nb` costs nothing: each name is imported from its layer when first used (PEP 562), so a
+pytest run that loads the `agent_nb` plugin, or a worker that only loads saved runs, never pays for haystack,
+widgets or matplotlib it does not use. Importing agent_nb changes no environment variable and registers no
+IPython formatter.
 
 Usage:
-    >>> from agent_nb import Recorder, demo_agent     # doctest: +SKIP
-    >>> run = Recorder(demo_agent()).run("What is 2 + 3?")   # doctest: +SKIP
-    >>> run.timeline                                  # doctest: +SKIP
+    >>> from agent_nb import Recorder, demo_agent
+    >>> run = Recorder(demo_agent()).run("What is 2 + 3?")
+    >>> run.timeline["kind"].tolist()[:3]
+    ['hook', 'hook', 'hook']
 """
 
-import os
+from __future__ import annotations
 
-# Read by haystack at import: no telemetry from a notebook toolkit (the user can still turn it on).
-os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
-
-from agent_nb.recording import Event, Recorder, Run, StateDiff, Uncopyable
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
+#: Public name -> the module it lives in.
+_EXPORTS = {
+    "AgentNbError": "agent_nb.errors",
+    "Event": "agent_nb.recording",
+    "Recorder": "agent_nb.recording",
+    "Run": "agent_nb.recording",
+    "StateDiff": "agent_nb.recording",
+    "Uncopyable": "agent_nb.recording",
+    "RunFileError": "agent_nb.recording.persist",
+    "compare": "agent_nb.replay",
+    "InvalidEdit": "agent_nb.replay",
+    "ReplayDivergence": "agent_nb.replay",
+    "demo_agent": "agent_nb.demo",
+    "ScriptedChatGenerator": "agent_nb.demo",
+    "Workbench": "agent_nb.widgets",
+    "sweep": "agent_nb.export",
+    "to_parquet": "agent_nb.export",
+    "read_parquet": "agent_nb.export",
+}
 
-def __getattr__(name: str):  # lazy: widgets and matplotlib are heavy, the demo is optional
-    if name in {"demo_agent", "ScriptedChatGenerator"}:
-        from agent_nb import demo
 
-        return getattr(demo, name)
-    if name in {"compare", "ReplayDivergence", "InvalidEdit", "RunFileError"}:
-        # Replay and fork are methods (run.replay(), rec.fork(run, ...)): a top-level `replay` function would be
-        # shadowed by the `agent_nb.replay` subpackage once it is imported.
-        import importlib
-
-        return getattr(importlib.import_module("agent_nb.replay"), name)
-    if name == "Workbench":
-        from agent_nb.widgets import Workbench
-
-        return Workbench
-    raise AttributeError(f"module 'agent_nb' has no attribute {name!r}")
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'agent_nb' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups are plain attribute reads
+    return value
 
 
-__all__ = [
-    "Event",
-    "InvalidEdit",
-    "Recorder",
-    "ReplayDivergence",
-    "Run",
-    "RunFileError",
-    "ScriptedChatGenerator",
-    "StateDiff",
-    "Uncopyable",
-    "Workbench",
-    "compare",
-    "demo_agent",
-]
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
+
+__all__ = sorted(_EXPORTS)

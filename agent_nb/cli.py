@@ -170,7 +170,7 @@ def load_saved_run(path: str | os.PathLike[str]) -> Run:
         raise CliError(f"no such file: {src}")
     if src.is_dir():
         raise CliError(f"{src} is a directory, not a saved run")
-    from agent_nb.replay.persist import RunFileError, load_run
+    from agent_nb.recording.persist import RunFileError, load_run
 
     try:
         return load_run(str(src))

@@ -1,4 +1,4 @@
-"""Recorder overhead, per-event cost, long runs, memory and big State values. Run: `python benchmarks/bench_recorder.py`.
+"""Recorder overhead, per-event cost, long runs, memory, big State values: `python benchmarks/bench_recorder.py`.
 
 Every figure is a ratio measured side by side in one process (process CPU time, interleaved repetitions):
 
@@ -48,9 +48,8 @@ def overhead(steps: int, reps: int) -> float:
         rec.runs.clear()  # history would otherwise grow across repetitions
 
     medians = interleaved({"bare": lambda: bare.run(messages=list(prompt)), "recorded": recorded}, reps)
-    print(
-        f"  CPU per {steps}-step run: bare {medians['bare'] * 1000:.2f} ms, recorded {medians['recorded'] * 1000:.2f} ms"
-    )
+    bare_ms, recorded_ms = medians["bare"] * 1000, medians["recorded"] * 1000
+    print(f"  CPU per {steps}-step run: bare {bare_ms:.2f} ms, recorded {recorded_ms:.2f} ms")
     return medians["recorded"] / medians["bare"]
 
 

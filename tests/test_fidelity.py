@@ -220,7 +220,9 @@ def searching_model(messages: list[ChatMessage], tools: Any = None) -> ChatMessa
     names = {t.name for t in tools or []}
     step = sum(m.role.value == "assistant" for m in messages)
     if step == 0:
-        return ChatMessage.from_assistant(tool_calls=[ToolCall("search_tools", {"tool_keywords": "weather city"}, id="c0")])
+        return ChatMessage.from_assistant(
+            tool_calls=[ToolCall("search_tools", {"tool_keywords": "weather city"}, id="c0")]
+        )
     if step == 1 and "get_weather" in names:
         return ChatMessage.from_assistant(tool_calls=[ToolCall("get_weather", {"city": "Paris"}, id="c1")])
     return ChatMessage.from_assistant(f"done, offered {sorted(names)}")
@@ -348,7 +350,9 @@ class MutateMessages:
 def test_nothing_done_to_the_result_or_state_at_changes_a_finished_run(tmp_path, mode):
     run = run_recorded(Recorder(meta_agent()), mode, plan_prompt("add", "text"))
     before = _saved(run, tmp_path, "a.json")
-    MutateMessages().run(State(schema={"messages": {"type": list[ChatMessage]}}, data={"messages": run.result["messages"]}))
+    MutateMessages().run(
+        State(schema={"messages": {"type": list[ChatMessage]}}, data={"messages": run.result["messages"]})
+    )
     for seq in range(len(run.events)):
         state = run.state_at(seq, "after")
         for m in state["messages"]:

@@ -25,8 +25,8 @@ from agent_nb import Recorder, Run, Uncopyable
 from agent_nb.cli import main
 from agent_nb.errors import AgentNbError
 from agent_nb.files import TEMP_PREFIX, atomic_write
+from agent_nb.recording.persist import run_to_document
 from agent_nb.replay import RunFileError, load_run
-from agent_nb.replay.persist import run_to_document
 from agent_nb.widgets.export import EXPORT_DIR, export_csv, export_json
 from scenarios import TOOLS, Mark, note, plan_prompt, respond
 
@@ -289,10 +289,6 @@ def test_atomic_write_writes_any_text_as_utf8(tmp_path: Path) -> None:
     assert pd.read_csv(path)["name"].tolist() == ["report\\udcff.txt"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the timeline's pyarrow string columns refuse lone surrogates (build_timeline in recording/events.py)",
-)
 def test_text_with_lone_surrogates_reports_and_exports(tmp_path: Path) -> None:
     run = surrogate_run()
     csv = Path(run.to_csv(tmp_path / "t.csv")).read_bytes().decode("utf-8")

@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agent_nb import Recorder, Run, Uncopyable
+from agent_nb.recording.persist import SCHEMA_VERSION
 from agent_nb.replay import RunFileError, load_run, save_run
-from agent_nb.replay.persist import SCHEMA_VERSION
 from scenarios import TOOLS, Mark, note, plan_prompt, respond
 
 
@@ -192,7 +192,7 @@ def test_a_running_run_cannot_be_saved(tmp_path: Path) -> None:
 
 
 def _doc(run: Run) -> dict[str, Any]:
-    from agent_nb.replay.persist import run_to_document
+    from agent_nb.recording.persist import run_to_document
 
     return json.loads(json.dumps(run_to_document(run)))
 

@@ -35,7 +35,6 @@ Usage:
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import pickle
@@ -74,13 +73,10 @@ SWEEP_COLUMNS: tuple[Column, ...] = (
 
 
 def _persistence() -> Any:
-    """The module with `run_to_document` / `document_to_run` (the one place that knows where it lives)."""
-    for name in ("agent_nb.recording.persist", "agent_nb.replay.persist"):
-        try:
-            return importlib.import_module(name)
-        except ImportError:
-            continue
-    raise ImportError("agent_nb's run persistence (run_to_document / document_to_run) was not found")
+    """The core's run persistence (`run_to_document` / `document_to_run`)."""
+    from agent_nb.recording import persist
+
+    return persist
 
 
 def run_to_text(run: Run) -> str:

@@ -267,8 +267,11 @@ class RunContext:
             if isinstance(live, ChatMessage):
                 self.snapshotter.adopt(live, copy)
         event.detail["replies"] = frozen
-        if not frozen:
+        if not any(isinstance(r, ChatMessage) and (r.text or r.tool_calls) for r in frozen):
+            # No message, or only empty ones (a dropped malformed tool call, a server error streamed as an empty
+            # HTTP 200): haystack goes on, maybe to max_agent_steps; the row says at once that nothing came back.
             event.detail["empty_reply"] = True
+            event.status, event.error = "error", "EmptyReply: the generator returned no message"
         event.prompt_tokens, event.completion_tokens = usage_of(frozen)
         # Its `after` is known once haystack has appended the replies: settled at the next event.
         self.emit(event, pending=event.before is not None)

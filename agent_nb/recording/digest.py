@@ -30,7 +30,7 @@ def message_digest(message: ChatMessage) -> str:
     data = message.to_dict()
     data.pop("meta", None)
     blob = json.dumps(data, sort_keys=True, default=repr, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(blob.encode()).hexdigest()
+    return hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def llm_digest(

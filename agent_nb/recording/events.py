@@ -323,6 +323,15 @@ def build_timeline(events: list[Event]) -> pd.DataFrame:
             columns[col] = pd.Categorical.from_codes(codes, dtype=dtype)
         elif dtype == "object":
             columns[col] = pd.Series(values, dtype=object)
+        elif dtype == "string":
+            try:
+                columns[col] = pd.array(values, dtype=dtype)
+            except UnicodeEncodeError:  # a lone surrogate (a non-UTF-8 file name a tool returned): shown escaped
+                columns[col] = pd.array([_printable(v) for v in values], dtype=dtype)
         else:
             columns[col] = pd.array(values, dtype=dtype)
     return pd.DataFrame(columns)
+
+
+def _printable(value: Any) -> Any:
+    return value.encode("utf-8", "backslashreplace").decode("utf-8") if isinstance(value, str) else value

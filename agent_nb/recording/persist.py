@@ -3,7 +3,7 @@
 The document (gzipped when the path ends in `.gz`; loading detects gzip by its magic bytes):
 
 ```
-{"format": "agent_nb.run", "schema_version": 2, "agent_nb_version": "...", "saved_at": "...",
+{"format": "agent_nb.run", "schema_version": 2, "agent_nb_version": "...",
  "messages": [message, ...],            # every distinct message once: ChatMessage.to_dict(), as a value
  "lists":    [[base, [i, ...]], ...],   # message lists: an earlier entry (or null) plus message indices
  "values":   [value, ...],              # values stored once and referenced: {"__ref__": i}
@@ -26,6 +26,9 @@ Why the file grows linearly with the run: a conversation that grows by appending
 `lists` entries, each one the previous list plus the new messages; State values are shared by identity
 and, for containers and long strings, by equal content, so a 10 MB value held by every snapshot is written
 once. Schema version 1 files (every message list written out whole) still load.
+
+Saving is deterministic: the same run saves to the same bytes (no save time in the document; the file's own
+time says when), so a saved run can be diffed and checked for changes byte by byte.
 
 Loading is bounded and strict: only regular files, at most `max_bytes` of JSON (512 MiB by default, also
 after gunzip: a small gzip bomb fails fast), every field type-checked, so what loads is a run the report,
@@ -60,9 +63,11 @@ from haystack.dataclasses import ChatMessage, ChatRole, TextContent, ToolCall, T
 
 from agent_nb.errors import AgentNbError
 from agent_nb.files import atomic_write, remove_stale_temps
-from agent_nb.recording import HOOK_POINTS, KINDS, STATUSES, TIMELINE_COLUMNS, Event, Run, Uncopyable
 from agent_nb.recording import snapshots as _snapshots
 from agent_nb.recording.digest import llm_digest, message_digest
+from agent_nb.recording.events import HOOK_POINTS, KINDS, STATUSES, TIMELINE_COLUMNS, Event
+from agent_nb.recording.run import Run
+from agent_nb.recording.snapshots import Uncopyable
 
 FORMAT = "agent_nb.run"
 SCHEMA_VERSION = 2
@@ -422,7 +427,6 @@ def run_to_document(run: Run) -> dict[str, Any]:
         "format": FORMAT,
         "schema_version": SCHEMA_VERSION,
         "agent_nb_version": __version__,
-        "saved_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "messages": enc.messages,
         "lists": enc.lists,
         "values": enc.values,
@@ -1032,7 +1036,7 @@ def load_run(path: str | os.PathLike[str], *, max_bytes: int = DEFAULT_MAX_BYTES
         >>> load_run("/dev/null")
         Traceback (most recent call last):
         ...
-        agent_nb.replay.persist.RunFileError: /dev/null: a device, not a regular file; a saved run is a regular file
+        agent_nb.recording.persist.RunFileError: /dev/null: a device, not a regular file; a saved run is a regular file
     """
     path = os.fspath(path)
     if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1:

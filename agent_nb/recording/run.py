@@ -15,6 +15,7 @@ import datetime as _dt
 import os
 import time
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 
     from agent_nb.recording.context import RunContext
     from agent_nb.recording.recorder import Recorder
+    from agent_nb.testing import HookCase
 
 RunKind = Literal["run", "replay", "fork"]
 
@@ -198,19 +200,23 @@ class Run:
         return (self.result or {}).get("exit_reason")
 
     @property
-    def usage(self) -> dict[str, int]:
+    def usage(self) -> dict[str, int | None]:
         """Token usage and tool calls of this run's own LLM / tool events (a fork excludes what it inherited).
+
+        A token total is None (unknown) when any of the calls it sums did not report its count (streamed
+        replies, servers that omit `usage`): unknown is never read as 0.
 
         Usage:
             >>> Run(run_id="x").usage
             {'llm_calls': 0, 'prompt_tokens': 0, 'completion_tokens': 0, 'tool_calls': 0, 'cached_llm_calls': 0}
         """
         llm = [e for e in self.events if e.kind == "llm"]
+        live = [e for e in llm if e.status != "cached" and e.detail.get("generator_called", True)]
         return {
             # A row that a replay divergence stopped never reached the generator.
-            "llm_calls": sum(e.status != "cached" and e.detail.get("generator_called", True) for e in llm),
-            "prompt_tokens": sum(e.prompt_tokens or 0 for e in llm if e.status != "cached"),
-            "completion_tokens": sum(e.completion_tokens or 0 for e in llm if e.status != "cached"),
+            "llm_calls": len(live),
+            "prompt_tokens": _known_sum(e.prompt_tokens for e in live),
+            "completion_tokens": _known_sum(e.completion_tokens for e in live),
             "tool_calls": sum(e.kind == "tool" and e.status != "cached" for e in self.events),
             "cached_llm_calls": sum(e.status == "cached" for e in llm),
         }
@@ -271,62 +277,188 @@ class Run:
 
         return run_report(self, path)
 
-    def replay(self, **kwargs: Any) -> Run:
-        """Re-run from the same inputs, LLM replies served from this recording while inputs match.
+    def replay(
+        self,
+        *,
+        hooks: Mapping[str, Mapping[str, Any]] | None = None,
+        tools: Literal["live", "cached"] = "live",
+        on_miss: Literal["live", "error"] = "live",
+        recorder: Recorder | None = None,
+        agent_kwargs: Mapping[str, Any] | None = None,
+        label: str = "",
+    ) -> Run:
+        """Re-run from the same inputs, LLM replies served from this recording while the LLM input matches.
 
-        See `agent_nb.replay.replay` for the options (hooks, tools, on_miss).
+        `hooks` switches hooks on or off (`{point: {name: bool}}`) or swaps in another implementation
+        (`{point: {name: hook_object}}`: same slot, same position). `tools="cached"` serves recorded tool results
+        (no side effects); `on_miss="error"` raises `ReplayDivergence` where the input first differs. Replayed
+        LLM replies are not streamed to a `streaming_callback` (they arrive whole). See `agent_nb.replay.replay`.
 
         Usage:
-            >>> again = run.replay(hooks={"before_llm": {"inject_date": False}})   # doctest: +SKIP
+            >>> again = run.replay(hooks={"before_llm": {"inject_date": False}})
+            >>> again.kind, again.parent_id == run.run_id
+            ('replay', True)
         """
         from agent_nb.replay import replay
 
-        return replay(self, **kwargs)
+        return replay(
+            self, hooks=hooks, tools=tools, on_miss=on_miss, recorder=recorder, agent_kwargs=agent_kwargs, label=label
+        )
 
-    def fork(self, step: int, **kwargs: Any) -> Run:
-        """Resume from the State at the start of `step`, optionally edited, or with a replacement reply.
-
-        See `agent_nb.replay.fork` for the options (edit, reply, hooks, tools, on_miss).
+    def fork(
+        self,
+        step: int,
+        *,
+        edit: Any = None,
+        reply: ChatMessage | list[ChatMessage] | None = None,
+        hooks: Mapping[str, Mapping[str, Any]] | None = None,
+        tools: Literal["live", "cached"] = "live",
+        on_miss: Literal["live", "error"] = "live",
+        recorder: Recorder | None = None,
+        agent_kwargs: Mapping[str, Any] | None = None,
+        label: str = "",
+    ) -> Run:
+        """Resume from the State at the start of `step`, edited (`edit`: a function or a mapping), or with a
+        replacement LLM reply for that step (`reply`). See `agent_nb.replay.fork`.
 
         Usage:
-            >>> fork = run.fork(step=1, edit={"user_profile": {"name": "Ada"}})   # doctest: +SKIP
+            >>> fork = run.fork(step=1, edit={"user_profile": {"name": "Ada"}})
+            >>> fork.fork_step, fork.resumed
+            (1, True)
         """
         from agent_nb.replay import fork
 
-        return fork(self, step, **kwargs)
+        return fork(
+            self,
+            step,
+            edit=edit,
+            reply=reply,
+            hooks=hooks,
+            tools=tools,
+            on_miss=on_miss,
+            recorder=recorder,
+            agent_kwargs=agent_kwargs,
+            label=label,
+        )
 
-    async def replay_async(self, **kwargs: Any) -> Run:
+    async def replay_async(
+        self,
+        *,
+        hooks: Mapping[str, Mapping[str, Any]] | None = None,
+        tools: Literal["live", "cached"] = "live",
+        on_miss: Literal["live", "error"] = "live",
+        recorder: Recorder | None = None,
+        agent_kwargs: Mapping[str, Any] | None = None,
+        label: str = "",
+    ) -> Run:
         """`replay` through `Agent.run_async`."""
         from agent_nb.replay import replay_async
 
-        return await replay_async(self, **kwargs)
+        return await replay_async(
+            self, hooks=hooks, tools=tools, on_miss=on_miss, recorder=recorder, agent_kwargs=agent_kwargs, label=label
+        )
 
-    async def fork_async(self, step: int, **kwargs: Any) -> Run:
+    async def fork_async(
+        self,
+        step: int,
+        *,
+        edit: Any = None,
+        reply: ChatMessage | list[ChatMessage] | None = None,
+        hooks: Mapping[str, Mapping[str, Any]] | None = None,
+        tools: Literal["live", "cached"] = "live",
+        on_miss: Literal["live", "error"] = "live",
+        recorder: Recorder | None = None,
+        agent_kwargs: Mapping[str, Any] | None = None,
+        label: str = "",
+    ) -> Run:
         """`fork` through `Agent.run_async`."""
         from agent_nb.replay import fork_async
 
-        return await fork_async(self, step, **kwargs)
+        return await fork_async(
+            self,
+            step,
+            edit=edit,
+            reply=reply,
+            hooks=hooks,
+            tools=tools,
+            on_miss=on_miss,
+            recorder=recorder,
+            agent_kwargs=agent_kwargs,
+            label=label,
+        )
 
-    def save(self, path: str) -> str:
-        """Save to one JSON document (gzipped if the path ends in .gz); atomic. Returns the path.
+    def hook_case(self, seq: int) -> HookCase:
+        """One recorded hook call as a test case: `case.check(new_hook)` is empty when the new code behaves the same.
 
         Usage:
-            >>> run.save("run.json")   # doctest: +SKIP
+            >>> seq = int(run.timeline.query("name == 'inject_date'")["seq"].iloc[0])
+            >>> bool(run.hook_case(seq).check())
+            False
         """
-        from agent_nb.replay.persist import save_run
+        from agent_nb.testing import hook_case
+
+        return hook_case(self, seq)
+
+    def to_pytest(
+        self, path: str | os.PathLike[str], *, agent_factory: str | Callable[..., Any], overwrite: bool = False
+    ) -> str:
+        """Write a pytest module (and this run's file beside it) that replays the run as a regression test.
+
+        Usage:
+            >>> path = run.to_pytest("test_demo_run.py", agent_factory="agent_nb.demo:demo_agent")
+            >>> path.endswith("test_demo_run.py")
+            True
+        """
+        from agent_nb.testing import to_pytest
+
+        return to_pytest(self, path, agent_factory=agent_factory, overwrite=overwrite)
+
+    def to_otel(self, tracer_provider: Any = None, *, content: bool = False, agent_name: str = "Agent") -> str:
+        """Emit the run as OpenTelemetry spans (GenAI conventions, haystack's hook tags); returns the trace id.
+
+        Usage:
+            >>> from opentelemetry.sdk.trace import TracerProvider
+            >>> len(run.to_otel(TracerProvider()))
+            32
+        """
+        from agent_nb.export import to_otel
+
+        return to_otel(self, tracer_provider, content=content, agent_name=agent_name)
+
+    def to_otlp_json(self, path: str | os.PathLike[str], *, content: bool = False, append: bool = False) -> str:
+        """Write the run as OTLP/JSON lines (the OpenTelemetry Collector's file format). Returns the path.
+
+        Usage:
+            >>> run.to_otlp_json("run.otlp.jsonl").endswith("run.otlp.jsonl")
+            True
+        """
+        from agent_nb.export import to_otlp_json
+
+        return to_otlp_json(self, path, content=content, append=append)
+
+    def save(self, path: str | os.PathLike[str]) -> str:
+        """Save to one JSON document (gzipped if the path ends in .gz); atomic and deterministic. Returns the path.
+
+        Usage:
+            >>> run.save("run.json")
+            'run.json'
+        """
+        from agent_nb.recording.persist import save_run
 
         return save_run(self, path)
 
     @classmethod
-    def load(cls, path: str) -> Run:
-        """Load a saved run (JSON only: loading never executes code).
+    def load(cls, path: str | os.PathLike[str], *, max_bytes: int | None = None) -> Run:
+        """Load a saved run (JSON only: loading never executes code; bounded by `max_bytes`, 512 MiB by default).
 
         Usage:
-            >>> Run.load("run.json").timeline   # doctest: +SKIP
+            >>> _ = run.save("run.json")
+            >>> Run.load("run.json").run_id == run.run_id
+            True
         """
-        from agent_nb.replay.persist import load_run
+        from agent_nb.recording.persist import load_run
 
-        return load_run(path)
+        return load_run(path) if max_bytes is None else load_run(path, max_bytes=max_bytes)
 
     # ---- display -------------------------------------------------------------------------------------------
     def describe(self) -> str:
@@ -344,7 +476,9 @@ class Run:
             text += f" ({self.exit_reason})"
         text += f", {len(self.events)} events, {self.steps} steps"
         u = self.usage
-        if u["prompt_tokens"] or u["completion_tokens"]:
+        if u["prompt_tokens"] is None or u["completion_tokens"] is None:
+            text += ", tokens unknown" if u["llm_calls"] else ""
+        elif u["prompt_tokens"] or u["completion_tokens"]:
             text += f", {u['prompt_tokens'] + u['completion_tokens']} tokens"
         if self.error:
             text += f", error: {self.error}"
@@ -352,3 +486,13 @@ class Run:
 
     def __repr__(self) -> str:
         return f"<Run {self.describe()}>"
+
+
+def _known_sum(values: Any) -> int | None:
+    """The sum, or None when any value is unknown (None)."""
+    total = 0
+    for value in values:
+        if value is None:
+            return None
+        total += value
+    return total

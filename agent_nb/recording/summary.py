@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any
 from haystack.dataclasses import ChatMessage
 
 from agent_nb.recording.diff import format_args, message_text, state_diff
-from agent_nb.recording.snapshots import short_repr
+from agent_nb.recording.snapshots import MessageLog, short_repr
 
 if TYPE_CHECKING:
     from agent_nb.recording.events import Event
 
 #: What an LLM row reads when the generator returned no message at all (worth seeing at once).
-NO_REPLY = "(no reply: the generator returned no message)"
+NO_REPLY = "(no reply: the generator returned no message, or only empty ones)"
 
 
 def summarize(event: Event) -> str:
@@ -50,10 +50,10 @@ def hook_summary(event: Event) -> str:
     parts: list[str] = []
     added, removed = event.messages_added or 0, event.messages_removed or 0
     if "messages" in event.changed:
-        new_msgs = after.get("messages") or []
-        if added and not removed:
+        old_msgs, new_msgs = before.get("messages") or [], after.get("messages") or []
+        if added and not removed and _appended(old_msgs, new_msgs):
             parts += [f'+{_role(m)}: "{_text(m, 60)}"' for m in list(new_msgs)[len(new_msgs) - added :][:2]]
-        else:  # rare (a hook rewrote history): the full diff is affordable here
+        else:  # inserted, removed or rewritten messages: the full diff says which, and is affordable here
             diff = state_diff({"messages": before.get("messages") or []}, {"messages": new_msgs})
             parts += [f'~{b.role}: "{b.text[:60]}"' for _, b in diff.messages_replaced[:2]]
             parts += [f'+{c.role}: "{c.text[:60]}"' for c in diff.messages_added[:2]]
@@ -67,11 +67,13 @@ def hook_summary(event: Event) -> str:
 
 def llm_summary(event: Event) -> str:
     """The replies, one line each; an empty reply says so."""
-    if event.error:
+    if event.error and not event.detail.get("empty_reply"):
         return f"raised {event.error}"
     replies = event.detail.get("replies")
     if replies is None:
         return ""
+    if event.detail.get("empty_reply"):
+        return NO_REPLY
     return " | ".join(_text(r, 100) for r in replies) or NO_REPLY
 
 
@@ -84,6 +86,14 @@ def tool_summary(event: Event) -> str:
     if len(text) > 80:
         text = text[:79] + "…"
     return f"{head} -> {text}"
+
+
+def _appended(old: Any, new: Any) -> bool:
+    """True when `new` is `old` plus messages at its end (not inserted before them)."""
+    if isinstance(new, MessageLog) and isinstance(old, MessageLog) and new.extends(old):
+        return True
+    old_list, new_list = list(old), list(new)
+    return len(new_list) >= len(old_list) and all(a is b for a, b in zip(old_list, new_list, strict=False))
 
 
 def _role(message: Any) -> str:

@@ -12,10 +12,10 @@ Usage:
     >>> compare(run, fork(run, step=1, edit={"user_profile": {"name": "Ada"}}))   # doctest: +SKIP
 """
 
+from agent_nb.recording.persist import RunFileError, load_run, save_run
 from agent_nb.replay.cache import ReplayDivergence
 from agent_nb.replay.compare import compare
 from agent_nb.replay.edits import InvalidEdit
-from agent_nb.replay.persist import RunFileError, load_run, save_run
 from agent_nb.replay.resume import fork, fork_async, own_usage, replay, replay_async
 
 __all__ = [

@@ -188,7 +188,8 @@ class ReplyCache:
         self._lock = threading.Lock()
         digests: dict[int, tuple[ChatMessage, str]] = {}
         for i, event in enumerate(_from_step(run.events, from_step)):
-            if event.kind != "llm" or event.status not in ("ok", "cached") or "replies" not in event.detail:
+            served = event.status in ("ok", "cached") or event.detail.get("empty_reply")
+            if event.kind != "llm" or not served or "replies" not in event.detail:
                 continue
             digest = recorded_digest(event, digests)
             if digest is not None:

@@ -25,6 +25,7 @@ from typing import Any
 import pandas as pd
 
 from agent_nb.recording import HOOK_POINTS, KINDS, Event, Run
+from agent_nb.recording.fingerprint import fingerprint_changes
 from agent_nb.replay.resume import is_resumed, start_step
 
 Key = tuple[int | None, str, str | None, str, int]
@@ -134,7 +135,8 @@ def compare(a: Run, b: Run) -> pd.DataFrame:
     summary_b, duration_ms_a, duration_ms_b, same, first_divergence. A row missing on one side has NA there
     (status `inherited` for a fork's history before its fork step). `df.attrs["first_divergence"]` is a dict
     (row, step, kind, hook_point, name, occurrence, seq_a, seq_b, reason), or None when the runs agree;
-    `df.attrs["a"]` / `["b"]` are the run ids.
+    `df.attrs["a"]` / `["b"]` are the run ids; `df.attrs["changes"]` lists what differs between the two runs'
+    Agent definitions (hook sources, tools, generator: their fingerprints), empty when nothing does.
 
     Usage:
         >>> df = compare(run, run.replay(hooks={"before_llm": {"inject_date": False}}))   # doctest: +SKIP
@@ -199,7 +201,9 @@ def compare(a: Run, b: Run) -> pd.DataFrame:
             else pd.array(values, dtype=dtype)
         )
     frame = pd.DataFrame(data)
-    frame.attrs.update({"a": a.run_id, "b": b.run_id, "first_divergence": first})
+    # What differs in the Agent definitions (hook sources, tools, generator), said before any divergence.
+    changes = fingerprint_changes(a.fingerprint, b.fingerprint) if a.fingerprint and b.fingerprint else []
+    frame.attrs.update({"a": a.run_id, "b": b.run_id, "first_divergence": first, "changes": changes})
     return frame
 
 

@@ -33,7 +33,16 @@ from haystack.dataclasses import ChatMessage
 from agent_nb.recording import Run, RunSpec, Uncopyable
 from agent_nb.recording.snapshots import copy_value, restore_value
 from agent_nb.replay.cache import ON_MISS, OnMiss, ReplayAborted, ReplayDivergence, ReplyCache, ToolCache
-from agent_nb.replay.edits import Edit, InvalidEdit, apply_edit, check_reply, check_step, check_value, state_schema
+from agent_nb.replay.edits import (
+    Edit,
+    InvalidEdit,
+    apply_edit,
+    check_reply,
+    check_step,
+    check_value,
+    state_schema,
+    tool_names_of,
+)
 
 if TYPE_CHECKING:
     from agent_nb.recording import Recorder
@@ -297,7 +306,7 @@ def fork_spec(
     """
     _check_modes(tools, on_miss)
     step = check_step(run, step)
-    replies = check_reply(reply)
+    replies = check_reply(reply, step=step, tool_names=tool_names_of(recorder.agent))
     config = resolve_hook_config(recorder, run.hook_config or {}, hooks, resumed=True)
     state = apply_edit(run.step_starts[step], edit, state_schema(recorder.agent))
     if not isinstance(state.get("messages"), list):
