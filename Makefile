@@ -1,5 +1,7 @@
 # Two commands do all the set-up on a fresh machine: `make demo` and `make test`.
 PYTHON ?= python3
+# Said once, here, not as an import side effect of agent_nb: no usage telemetry from tests and demos.
+export HAYSTACK_TELEMETRY_ENABLED := False
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
