@@ -249,6 +249,8 @@ class RunContext:
         if cached is None:
             return event, None
         event.status = "cached"
+        if type(cached).__name__ == "GivenReplies":  # typed by the user for a fork (replay layer), not recorded
+            event.detail["given"] = True
         # The Agent and its hooks get copies: nothing they do reaches the recording served from.
         return event, [freeze_message(m) for m in cached]
 

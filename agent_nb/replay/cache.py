@@ -160,6 +160,10 @@ def _from_step(events: Iterable[Event], from_step: int | None) -> Iterable[Event
             yield event
 
 
+class GivenReplies(list):
+    """Replies the user gave for a fork's step (`reply=`), not served from a recording: the row reads `given`."""
+
+
 class ReplyCache:
     """Serves recorded LLM replies by input digest; the `reply_source` of a replay or fork.
 
@@ -201,7 +205,7 @@ class ReplyCache:
         with self._lock:
             if self.forced is not None and self.forced[0] == step:
                 replies, self.forced = self.forced[1], None
-                return list(replies)
+                return GivenReplies(replies)
             entry = self._queues.take(digest, step)
             if entry is not None:
                 self.hits += 1
