@@ -30,7 +30,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import haystack.components.agents.agent as _agent_module
@@ -96,27 +96,40 @@ class RecordingHooks(dict):
         return (dict, (dict(self),))
 
 
-def _recorded_run_hooks(hooks: Any, hook_point: Any, state: State) -> None:
-    """haystack's `_run_hooks`, recording each hook call when `hooks` is a RecordingHooks of a live run."""
-    ctx = current() if isinstance(hooks, RecordingHooks) else None
-    if ctx is None:
-        return _ORIGINAL["run_hooks"](hooks=hooks, hook_point=hook_point, state=state)
+def _recorded_calls(ctx: Any, hooks: RecordingHooks, hook_point: Any, state: State) -> Iterator[Any]:
+    """The recording half of haystack's hook loop, shared by the sync and async versions.
+
+    Yields each enabled hook, inside haystack's own span for it, for the caller to dispatch (the only part that
+    differs between sync and async); the caller throws a hook's exception back in, to be recorded and re-raised.
+    """
     ctx.enter_point(hook_point, state)
-    entries = hooks.entries.get(hook_point, ())
     parent_span = tracing.tracer.current_span() if super(RecordingHooks, hooks).get(hook_point) else None
-    for entry in entries:
+    for entry in hooks.entries.get(hook_point, ()):
         if not entry.enabled:
             ctx.hook_skipped(hook_point, entry.name, state)
             continue
         with _create_hook_span(hook=entry.hook, hook_point=hook_point, parent_span=parent_span):
             event = ctx.hook_begin(hook_point, entry.name, state)
             try:
-                entry.hook.run(state)
+                yield entry.hook
             except BaseException as exc:
                 ctx.hook_end(event, state, exc)
                 raise
             ctx.hook_end(event, state, None)
     ctx.leave_point(hook_point, state)
+
+
+def _recorded_run_hooks(hooks: Any, hook_point: Any, state: State) -> None:
+    """haystack's `_run_hooks`, recording each hook call when `hooks` is a RecordingHooks of a live run."""
+    ctx = current() if isinstance(hooks, RecordingHooks) else None
+    if ctx is None:
+        return _ORIGINAL["run_hooks"](hooks=hooks, hook_point=hook_point, state=state)
+    calls = _recorded_calls(ctx, hooks, hook_point, state)
+    for hook in calls:
+        try:
+            hook.run(state)
+        except BaseException as exc:
+            calls.throw(exc)
     return None
 
 
@@ -125,22 +138,12 @@ async def _recorded_run_hooks_async(hooks: Any, hook_point: Any, state: State) -
     ctx = current() if isinstance(hooks, RecordingHooks) else None
     if ctx is None:
         return await _ORIGINAL["run_hooks_async"](hooks=hooks, hook_point=hook_point, state=state)
-    ctx.enter_point(hook_point, state)
-    entries = hooks.entries.get(hook_point, ())
-    parent_span = tracing.tracer.current_span() if super(RecordingHooks, hooks).get(hook_point) else None
-    for entry in entries:
-        if not entry.enabled:
-            ctx.hook_skipped(hook_point, entry.name, state)
-            continue
-        with _create_hook_span(hook=entry.hook, hook_point=hook_point, parent_span=parent_span):
-            event = ctx.hook_begin(hook_point, entry.name, state)
-            try:
-                await _execute_component_async(entry.hook, state=state)
-            except BaseException as exc:
-                ctx.hook_end(event, state, exc)
-                raise
-            ctx.hook_end(event, state, None)
-    ctx.leave_point(hook_point, state)
+    calls = _recorded_calls(ctx, hooks, hook_point, state)
+    for hook in calls:
+        try:
+            await _execute_component_async(hook, state=state)
+        except BaseException as exc:
+            calls.throw(exc)
     return None
 
 
