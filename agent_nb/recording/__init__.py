@@ -1,7 +1,7 @@
 """Recording layer: Recorder, Run, Event, snapshots. Imports neither ipywidgets nor matplotlib.
 
 Usage:
-    >>> from agent_nb.recording import Recorder, Run   # doctest: +SKIP
+    >>> from agent_nb.recording import Recorder, Run
 """
 
 from agent_nb.recording.context import STOP_REASON

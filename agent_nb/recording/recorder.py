@@ -8,10 +8,12 @@ never changed. A contextvar keeps concurrent runs on one Recorder apart; listene
 own (`agent_nb.recording.dispatch`), never on the Agent's.
 
 Usage:
-    >>> from agent_nb import Recorder, demo_agent                    # doctest: +SKIP
-    >>> rec = Recorder(demo_agent())                                  # doctest: +SKIP
-    >>> run = rec.run("What is 2 + 3, and the weather in Paris?")     # doctest: +SKIP
-    >>> rec.disable("before_llm", "inject_date"); rec.run("Hello")    # doctest: +SKIP
+    >>> from agent_nb import Recorder, demo_agent
+    >>> rec = Recorder(demo_agent())
+    >>> run = rec.run("What is 2 + 3, and the weather in Paris?")
+    >>> rec.disable("before_llm", "inject_date")
+    >>> set(rec.run("Hello").timeline.query("name == 'inject_date'")["status"])
+    {'skipped'}
 """
 
 from __future__ import annotations
@@ -170,11 +172,12 @@ class Recorder:
     "off" (no State kept; timeline only).
 
     Usage:
-        >>> from agent_nb import Recorder, demo_agent                 # doctest: +SKIP
-        >>> rec = Recorder(demo_agent())                               # doctest: +SKIP
-        >>> run = rec.run("What is 2 + 3?")                            # doctest: +SKIP
-        >>> rec.hooks                                                  # doctest: +SKIP
-        >>> rec.disable("before_llm", "inject_date")                   # doctest: +SKIP
+        >>> from agent_nb import Recorder, demo_agent
+        >>> rec = Recorder(demo_agent())
+        >>> run = rec.run("What is 2 + 3?")
+        >>> rec.hooks["name"].tolist()
+        ['MemoryRetrievalHook', 'inject_date', 'inject_user_profile', 'RequireToolHook']
+        >>> rec.disable("before_llm", "inject_date")
     """
 
     def __init__(self, agent: Agent, snapshots: str = "fast", *, max_runs: int | None = None) -> None:
@@ -226,7 +229,8 @@ class Recorder:
         """The hook slots as a DataFrame: point, name, enabled, doc (first docstring line), type.
 
         Usage:
-            >>> rec.hooks.query("point == 'before_llm'")   # doctest: +SKIP
+            >>> rec.hooks.query("point == 'before_llm'")["name"].tolist()
+            ['inject_date', 'inject_user_profile']
         """
         rows = [
             {
@@ -246,7 +250,7 @@ class Recorder:
         """`{point: {name: enabled}}` for every slot: what the next run uses.
 
         Usage:
-            >>> again = run.replay(hooks=rec.hook_config)   # doctest: +SKIP
+            >>> again = run.replay(hooks=rec.hook_config)
         """
         config: HookConfig = {}
         for slot in self._slots:
@@ -257,7 +261,7 @@ class Recorder:
         """Switch a hook off for the next runs; it still appears in the timeline, as `skipped`.
 
         Usage:
-            >>> rec.disable("before_llm", "inject_date")   # doctest: +SKIP
+            >>> rec.disable("before_llm", "inject_date")
         """
         self._slot(point, name).enabled = False
 
@@ -265,7 +269,7 @@ class Recorder:
         """Switch a hook back on.
 
         Usage:
-            >>> rec.enable("before_llm", "inject_date")   # doctest: +SKIP
+            >>> rec.enable("before_llm", "inject_date")
         """
         self._slot(point, name).enabled = True
 
@@ -277,7 +281,11 @@ class Recorder:
         """Add a hook at the end of `point`'s list for the next runs; returns its (unique) name.
 
         Usage:
-            >>> rec.add_hook("on_exit", my_hook)   # doctest: +SKIP
+            >>> from haystack.components.agents.state import State
+            >>> from haystack.hooks import hook
+            >>> @hook
+            ... def my_hook(state: State) -> None: ...
+            >>> rec.add_hook("on_exit", my_hook)
             'my_hook'
         """
         if point not in VALID_HOOK_POINTS:
@@ -380,7 +388,7 @@ class Recorder:
         end. Returns a function that unsubscribes. Listener errors are logged, never raised into the run.
 
         Usage:
-            >>> unsubscribe = rec.subscribe(lambda run, ev: print(ev.summary if ev else run.status))   # doctest: +SKIP
+            >>> unsubscribe = rec.subscribe(lambda run, ev: print(ev.summary if ev else run.status))
         """
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
@@ -400,7 +408,7 @@ class Recorder:
         error set, and the exception reaches the caller unchanged.
 
         Usage:
-            >>> run = rec.run("What is 2 + 3?", user_profile={"name": "Ada"})   # doctest: +SKIP
+            >>> run = rec.run("What is 2 + 3?", user_profile={"name": "Ada"})
         """
         return self.execute(self._spec(messages, hooks, on_event, agent_kwargs))
 
@@ -415,7 +423,9 @@ class Recorder:
         """`run` through `Agent.run_async`.
 
         Usage:
-            >>> run = await rec.run_async("What is 2 + 3?")   # doctest: +SKIP
+            >>> import asyncio
+            >>> asyncio.run(rec.run_async("What is 2 + 3?")).status
+            'ok'
         """
         return await self.execute_async(self._spec(messages, hooks, on_event, agent_kwargs))
 
@@ -588,7 +598,8 @@ class Recorder:
         llm_calls, cached_llm_calls, tokens, label.
 
         Usage:
-            >>> rec.tree   # doctest: +SKIP
+            >>> rec.tree[["kind", "status"]].iloc[0].tolist()
+            ['run', 'ok']
         """
         by_id = {r.run_id: r for r in self.runs}
         rows = []
@@ -635,7 +646,8 @@ class Recorder:
         """Replay a run (also a loaded one) on this Recorder's Agent. See `agent_nb.replay.replay`.
 
         Usage:
-            >>> rec.replay(Run.load("run.json"))   # doctest: +SKIP
+            >>> rec.replay(Run.load(run.save("run.json"))).usage["llm_calls"]   # replies from the file
+            0
         """
         from agent_nb.replay import replay
 
@@ -645,7 +657,9 @@ class Recorder:
         """Fork a run (also a loaded one) on this Recorder's Agent. See `agent_nb.replay.fork`.
 
         Usage:
-            >>> rec.fork(Run.load("run.json"), step=1, edit={"user_profile": {"name": "Ada"}})   # doctest: +SKIP
+            >>> loaded = Run.load(run.save("run.json"))
+            >>> rec.fork(loaded, step=1, edit={"user_profile": {"name": "Ada"}}).parent_id == run.run_id
+            True
         """
         from agent_nb.replay import fork
 

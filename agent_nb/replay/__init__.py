@@ -7,9 +7,11 @@
 - `save_run(run, path)` / `load_run(path)`: one JSON document (gzipped for .gz); `RunFileError` on a bad file.
 
 Usage:
-    >>> from agent_nb.replay import compare, fork, replay          # doctest: +SKIP
-    >>> again = replay(run)                                         # doctest: +SKIP
-    >>> compare(run, fork(run, step=1, edit={"user_profile": {"name": "Ada"}}))   # doctest: +SKIP
+    >>> from agent_nb.replay import compare, fork, replay
+    >>> again = replay(run)
+    >>> df = compare(run, fork(run, step=1, edit={"user_profile": {"name": "Ada"}}))
+    >>> bool(df["first_divergence"].any())
+    True
 """
 
 from agent_nb.recording.persist import RunFileError, load_run, save_run

@@ -43,9 +43,10 @@ class ReplayDivergence(Exception):
 
     Usage:
         >>> try:
-        ...     run.replay(hooks={"before_llm": {"inject_date": False}}, on_miss="error")   # doctest: +SKIP
+        ...     run.replay(hooks={"before_llm": {"inject_date": False}}, on_miss="error")
         ... except ReplayDivergence as exc:
-        ...     print(exc.step, exc.explanation)
+        ...     print(exc.step, exc.explanation[:27])
+        0 message 1 differs: recorded
     """
 
     def __init__(
@@ -171,8 +172,8 @@ class ReplyCache:
     the first LLM call at that step whatever its input (a fork's replacement reply).
 
     Usage:
-        >>> from agent_nb.recording import RunSpec                                            # doctest: +SKIP
-        >>> spec = RunSpec(messages=..., reply_source=ReplyCache(run), kind="replay", parent=run)  # doctest: +SKIP
+        >>> from agent_nb.recording import RunSpec
+        >>> spec = RunSpec(messages=..., reply_source=ReplyCache(run), kind="replay", parent=run)
     """
 
     def __init__(

@@ -11,11 +11,12 @@ are switched off. Those rows are its *inherited* history: where the fork has no 
 (the history is literally shared); against any other run they are not, since the history may differ.
 
 Usage:
-    >>> from agent_nb import compare                      # doctest: +SKIP
-    >>> df = compare(run, run.fork(step=1, edit={"user_profile": {"name": "Ada"}}))   # doctest: +SKIP
-    >>> df[df.first_divergence]                           # doctest: +SKIP
-    >>> df.attrs["first_divergence"]                      # doctest: +SKIP
-    {'row': 7, 'step': 1, 'kind': 'llm', ..., 'reason': "summary differs: '...' vs '...'"}
+    >>> from agent_nb import compare
+    >>> df = compare(run, run.fork(step=1, edit={"user_profile": {"name": "Ada"}}))
+    >>> df.loc[df.first_divergence, ["step", "kind"]].values.tolist()
+    [[1, 'hook']]
+    >>> df.attrs["first_divergence"]  # doctest: +ELLIPSIS
+    {'row': 7, 'step': 1, 'kind': 'hook', 'hook_point': 'before_llm', 'name': 'inject_user_profile', ...}
 """
 
 from __future__ import annotations
@@ -139,8 +140,9 @@ def compare(a: Run, b: Run) -> pd.DataFrame:
     Agent definitions (hook sources, tools, generator: their fingerprints), empty when nothing does.
 
     Usage:
-        >>> df = compare(run, run.replay(hooks={"before_llm": {"inject_date": False}}))   # doctest: +SKIP
-        >>> df.loc[df.first_divergence, ["step", "kind", "name", "summary_a", "summary_b"]]   # doctest: +SKIP
+        >>> df = compare(run, run.replay(hooks={"before_llm": {"inject_date": False}}))
+        >>> df.loc[df.first_divergence, ["step", "kind", "name"]].values.tolist()
+        [[0, 'hook', 'inject_date']]
     """
     if not isinstance(a, Run) or not isinstance(b, Run):
         raise TypeError(f"compare needs two Runs, got {type(a).__name__} and {type(b).__name__}")

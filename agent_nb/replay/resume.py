@@ -16,9 +16,9 @@ How a fork handles haystack's resume pitfalls (HAYSTACK_NOTES, "Resuming from a 
 6. the snapshot's messages and the source run's other `Agent.run` kwargs (prompt variables) are passed again.
 
 Usage:
-    >>> again = run.replay()                                                       # doctest: +SKIP
-    >>> ablation = run.replay(hooks={"before_llm": {"inject_date": False}})       # doctest: +SKIP
-    >>> fork = run.fork(step=1, edit={"user_profile": {"name": "Ada"}})           # doctest: +SKIP
+    >>> again = run.replay()
+    >>> ablation = run.replay(hooks={"before_llm": {"inject_date": False}})
+    >>> fork = run.fork(step=1, edit={"user_profile": {"name": "Ada"}})
 """
 
 from __future__ import annotations
@@ -85,8 +85,8 @@ def resolve_hook_config(
 
     Usage:
         >>> off = {"before_llm": {"inject_date": False}}
-        >>> resolve_hook_config(rec, run.hook_config, off, resumed=False)   # doctest: +SKIP
-        {'before_llm': {'inject_date': False, ...}, ...}
+        >>> resolve_hook_config(rec, run.hook_config, off, resumed=False)["before_llm"]
+        {'inject_date': False, 'inject_user_profile': True}
     """
     current = recorder.hook_config
     config: HookConfig = {}
@@ -182,8 +182,8 @@ def own_usage(run: Run) -> dict[str, Any]:
     `run.usage` gives the same per-event totals; this one follows the Agent's own counters.
 
     Usage:
-        >>> fork = run.fork(step=2); own_usage(fork)["tool_call_counts"]   # doctest: +SKIP
-        {'add': 1, 'multiply': 0}
+        >>> own_usage(run.fork(step=2))["tool_call_counts"]["save_note"]
+        1
     """
     result = run.result or {}
     inherited = run.inherited or {}
@@ -238,7 +238,7 @@ def replay_spec(
     """The RunSpec of a replay (validated; nothing runs). `replay` executes it.
 
     Usage:
-        >>> spec = replay_spec(run, rec); spec.kind   # doctest: +SKIP
+        >>> spec = replay_spec(run, rec); spec.kind
         'replay'
     """
     _check_modes(tools, on_miss)
@@ -301,7 +301,7 @@ def fork_spec(
     """The RunSpec of a fork, with the edit applied to a private copy and validated; nothing runs.
 
     Usage:
-        >>> spec = fork_spec(run, 1, rec, edit={"user_profile": {"name": "Ada"}}); spec.fork_step   # doctest: +SKIP
+        >>> spec = fork_spec(run, 1, rec, edit={"user_profile": {"name": "Ada"}}); spec.fork_step
         1
     """
     _check_modes(tools, on_miss)
@@ -350,7 +350,8 @@ def execute_spec(recorder: Recorder, spec: RunSpec) -> Run:
     """Execute a replay / fork spec; a divergence under `on_miss="error"` raises ReplayDivergence.
 
     Usage:
-        >>> execute_spec(rec, replay_spec(run, rec))   # doctest: +SKIP
+        >>> execute_spec(rec, replay_spec(run, rec)).kind
+        'replay'
     """
     started = _capture(spec)
     try:
@@ -365,7 +366,9 @@ async def execute_spec_async(recorder: Recorder, spec: RunSpec) -> Run:
     """`execute_spec` through `Agent.run_async`.
 
     Usage:
-        >>> await execute_spec_async(rec, replay_spec(run, rec))   # doctest: +SKIP
+        >>> import asyncio
+        >>> asyncio.run(execute_spec_async(rec, replay_spec(run, rec))).kind
+        'replay'
     """
     started = _capture(spec)
     try:
@@ -399,10 +402,10 @@ def replay(
     LLM rows served from the recording have status `cached`; `again.usage["llm_calls"]` counts live calls.
 
     Usage:
-        >>> again = run.replay()                                                            # doctest: +SKIP
-        >>> again.usage["llm_calls"], again.final_answer == run.final_answer                # doctest: +SKIP
+        >>> again = run.replay()
+        >>> again.usage["llm_calls"], again.final_answer == run.final_answer
         (0, True)
-        >>> ablation = run.replay(hooks={"before_llm": {"inject_date": False}}, tools="cached")  # doctest: +SKIP
+        >>> ablation = run.replay(hooks={"before_llm": {"inject_date": False}}, tools="cached")
     """
     rec = _recorder_for(run, recorder)
     spec = replay_spec(run, rec, hooks=hooks, tools=tools, on_miss=on_miss, agent_kwargs=agent_kwargs, label=label)
@@ -422,7 +425,9 @@ async def replay_async(
     """`replay` through `Agent.run_async`.
 
     Usage:
-        >>> again = await run.replay_async()   # doctest: +SKIP
+        >>> import asyncio
+        >>> asyncio.run(run.replay_async()).usage["llm_calls"]
+        0
     """
     rec = _recorder_for(run, recorder)
     spec = replay_spec(run, rec, hooks=hooks, tools=tools, on_miss=on_miss, agent_kwargs=agent_kwargs, label=label)
@@ -458,11 +463,11 @@ def fork(
 
     Usage:
         >>> celsius = ChatMessage.from_user("Use Celsius")
-        >>> f1 = run.fork(step=2, edit=lambda s: s["messages"].append(celsius))             # doctest: +SKIP
-        >>> f2 = run.fork(step=1, edit={"user_profile": {"name": "Ada"}})                   # doctest: +SKIP
+        >>> f1 = run.fork(step=2, edit=lambda s: s["messages"].append(celsius))
+        >>> f2 = run.fork(step=1, edit={"user_profile": {"name": "Ada"}})
         >>> from haystack.dataclasses import ToolCall
         >>> call = ToolCall("add", {"a": 2, "b": 40})
-        >>> f3 = run.fork(step=0, reply=ChatMessage.from_assistant(tool_calls=[call]))      # doctest: +SKIP
+        >>> f3 = run.fork(step=0, reply=ChatMessage.from_assistant(tool_calls=[call]))
     """
     rec = _recorder_for(run, recorder)
     spec = fork_spec(
@@ -496,7 +501,9 @@ async def fork_async(
     """`fork` through `Agent.run_async`.
 
     Usage:
-        >>> f = await run.fork_async(step=1, edit={"user_profile": {"name": "Ada"}})   # doctest: +SKIP
+        >>> import asyncio
+        >>> asyncio.run(run.fork_async(step=1, edit={"user_profile": {"name": "Ada"}})).fork_step
+        1
     """
     rec = _recorder_for(run, recorder)
     spec = fork_spec(
