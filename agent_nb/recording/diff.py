@@ -1,7 +1,7 @@
 """What an event changed in the State: messages added / removed / replaced, and changed keys.
 
 Usage:
-    >>> from haystack.dataclasses import ChatMessage
+    >>> from haystack.dataclasses import ChatMessage, TextContent, ToolCall, ToolCallResult
     >>> q = ChatMessage.from_user("hi")
     >>> d = state_diff({"messages": [q], "step_count": 0}, {"messages": [q, ChatMessage.from_assistant("hello")],
     ...                                                     "step_count": 1})
@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from haystack.dataclasses import ChatMessage
+from haystack.dataclasses import ChatMessage, TextContent, ToolCall, ToolCallResult
 
 from agent_nb.recording.snapshots import MessageLog, same_value, short_repr
 
@@ -29,15 +29,24 @@ def message_text(message: ChatMessage, limit: int | None = TEXT_LIMIT) -> str:
         >>> message_text(ChatMessage.from_user("What is 2 + 3?"))
         'What is 2 + 3?'
     """
-    if message.tool_calls:
-        text = ", ".join(f"{tc.tool_name}({format_args(tc.arguments)})" for tc in message.tool_calls)
-        if message.text:
-            text = f"{message.text} {text}"
-    elif message.tool_call_result is not None:
-        res = message.tool_call_result
-        text = f"{res.origin.tool_name} -> {res.result}" + (" (error)" if res.error else "")
+    # One pass over the content parts: haystack's `text` / `tool_calls` properties each scan them again.
+    texts, calls, result = [], [], None
+    for part in message._content:
+        if isinstance(part, TextContent):
+            texts.append(part.text)
+        elif isinstance(part, ToolCall):
+            calls.append(part)
+        elif isinstance(part, ToolCallResult) and result is None:
+            result = part
+    body = texts[0] if texts else ""
+    if calls:
+        text = ", ".join(f"{tc.tool_name}({format_args(tc.arguments)})" for tc in calls)
+        if body:
+            text = f"{body} {text}"
+    elif result is not None:
+        text = f"{result.origin.tool_name} -> {result.result}" + (" (error)" if result.error else "")
     else:
-        text = message.text or ""
+        text = body or ""
     text = " ".join(text.split())
     if limit is not None and len(text) > limit:
         text = text[: limit - 1] + "…"
