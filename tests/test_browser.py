@@ -272,9 +272,20 @@ def test_workbench_in_voila(lab, browser):
         page.close()
 
 
+def accept_kernel_dialog(page) -> None:
+    """A fresh or busy JupyterLab may ask which kernel to start ("Select Kernel"): take the notebook's own."""
+    dialog = page.locator(".jp-Dialog")
+    if dialog.count() and dialog.first.is_visible():
+        accept = dialog.locator("button.jp-mod-accept")
+        if accept.count():
+            accept.first.click()
+            dialog.first.wait_for(state="detached", timeout=10_000)
+
+
 def run_all_cells(page, ready, attempts: int = 4) -> None:
     """Run > Run All Cells until `ready` shows: right after the kernel reports idle, Lab may drop the request."""
     for _ in range(attempts):
+        accept_kernel_dialog(page)
         page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
         page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
         try:
