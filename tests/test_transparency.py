@@ -72,3 +72,67 @@ def test_a_raising_hook_raises_the_same_with_and_without_recorder(plan, point):
     assert rec_error == bare_error
     if bare_error:
         assert rec.last_run.status == "error" and rec.last_run.events[-1].status == "error"
+
+
+# ---- the same property over the ways tools are given, async runs, tracing and switched-off hooks -----------------
+import asyncio  # noqa: E402
+
+from haystack import tracing  # noqa: E402
+from haystack.components.agents import Agent  # noqa: E402
+from haystack.components.generators.chat import MockChatGenerator  # noqa: E402
+from haystack.tools import Toolset  # noqa: E402
+from test_fidelity import LazyToolset, RecordingTracer  # noqa: E402
+
+from scenarios import TOOLS, respond  # noqa: E402
+
+
+def tools_given(form: str) -> tuple[dict, dict]:
+    """(Agent kwargs, run kwargs) giving the scenario tools in one of the ways haystack accepts."""
+    if form == "list":
+        return {"tools": list(TOOLS)}, {}
+    if form == "toolset":
+        return {"tools": Toolset(list(TOOLS))}, {}
+    if form == "lazy":
+        lazy = LazyToolset()
+        lazy.warm_up = lambda: setattr(lazy, "tools", list(TOOLS))  # loads the whole catalog at warm-up
+        return {"tools": lazy}, {}
+    return {"tools": [TOOLS[0]]}, {"tools": [Toolset(list(TOOLS[1:])), TOOLS[0]]}  # given at run time
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    plan=plans,
+    layout=hook_layouts,
+    form=st.sampled_from(["list", "toolset", "lazy", "runtime"]),
+    use_async=st.booleans(),
+    off=st.sets(st.sampled_from(POINTS)),
+)
+def test_recorded_runs_match_bare_runs_in_result_and_span_tree(plan, layout, form, use_async, off):
+    prompt = plan_prompt(*plan)
+    bare_layout = [(p, f) for p, f in layout if p not in off]  # a switched-off hook is as if absent
+
+    def run_once(recorded: bool):
+        agent_kwargs, run_kwargs = tools_given(form)
+        hooks = build_hooks(layout if recorded else bare_layout)
+        agent = Agent(chat_generator=MockChatGenerator(response_fn=respond), hooks=hooks, **agent_kwargs)
+        tracer = RecordingTracer()
+        tracing.enable_tracing(tracer)
+        try:
+            if recorded:
+                rec = Recorder(agent)
+                for slot in rec.hook_slots:
+                    if slot.point in off:
+                        rec.disable(slot.point, slot.name)
+                call = rec.run_async(prompt, **run_kwargs) if use_async else None
+                result = (asyncio.run(call) if use_async else rec.run(prompt, **run_kwargs)).result
+            else:
+                messages = [ChatMessage.from_user(prompt)]
+                coro = agent.run_async(messages=messages, **run_kwargs) if use_async else None
+                result = asyncio.run(coro) if use_async else agent.run(messages=messages, **run_kwargs)
+        finally:
+            tracing.disable_tracing()
+        return normal(result), tracer.tree()
+
+    (bare_result, bare_tree), (rec_result, rec_tree) = run_once(False), run_once(True)
+    assert rec_result == bare_result
+    assert rec_tree == bare_tree
