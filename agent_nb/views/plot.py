@@ -8,10 +8,11 @@ Bars are batched: one PolyCollection per status (per-bar face colours), so 10,00
 a second, and text labels stop after `max_labels`.
 
 Usage:
-    >>> from agent_nb.views import plot_run, plot_compare   # doctest: +SKIP
-    >>> fig = plot_run(run)                                  # doctest: +SKIP
-    >>> fig.savefig("run.png", dpi=120)                      # doctest: +SKIP
-    >>> plot_compare(run, fork)                              # doctest: +SKIP
+    >>> from agent_nb.views import plot_run, plot_compare
+    >>> fig = plot_run(run)
+    >>> fig.savefig("run.png", dpi=120)
+    >>> type(plot_compare(run, fork)).__name__
+    'Figure'
 """
 
 from __future__ import annotations
@@ -444,9 +445,11 @@ def plot_run(
     view's "per step" time), so a long run is not a mostly empty staircase.
 
     Usage:
-        >>> fig = plot_run(run)                                   # doctest: +SKIP
-        >>> fig.savefig("run.png", dpi=120)                       # doctest: +SKIP
-        >>> plot_run(run.timeline.query("step == 1"))             # doctest: +SKIP
+        >>> fig = plot_run(run)
+        >>> fig.savefig("run.png", dpi=120)
+        >>> step1 = plot_run(run.timeline.query("step == 1"), title="step 1")
+        >>> [ax.get_title(loc="left") for ax in step1.axes]
+        ['step 1']
     """
     df = _timeline(run)
     if step_relative and not df.empty:
@@ -486,8 +489,12 @@ def first_divergence(a: Run, b: Run, alignment: pd.DataFrame | None = None) -> d
     A seq is None when that run has no event at the divergence (it ended earlier, or inherited it).
 
     Usage:
-        >>> first_divergence(run, fork, alignment=compare(run, fork))   # doctest: +SKIP
-        {'seq_a': 7, 'seq_b': 0, 'reason': "summary differs: '...' vs '...'"}
+        >>> from agent_nb.replay import compare
+        >>> div = first_divergence(run, fork, alignment=compare(run, fork))
+        >>> div["seq_a"], div["seq_b"], div["reason"].startswith("summary differs")
+        (7, 2, True)
+        >>> first_divergence(run, run) is None
+        True
     """
     if alignment is not None:
         return _divergence_from_frame(alignment)
@@ -577,8 +584,9 @@ def plot_compare(
     aligned in order by step, kind, hook point and name). Each run keeps its own bands; the legend covers both.
 
     Usage:
-        >>> fork = run.fork(step=1, edit={"user_profile": {"name": "Ada"}})   # doctest: +SKIP
-        >>> plot_compare(run, fork, alignment=compare(run, fork)).savefig("compare.png")   # doctest: +SKIP
+        >>> from agent_nb.replay import compare
+        >>> fork = run.fork(step=1, edit={"user_profile": {"name": "Ada"}})
+        >>> plot_compare(run, fork, alignment=compare(run, fork)).savefig("compare.png")
     """
     from matplotlib.figure import Figure
 
@@ -625,7 +633,9 @@ def plot_runs_overview(
     """Many runs at a glance: one band per run (labelled with id, kind and lineage), events by time.
 
     Usage:
-        >>> plot_runs_overview(rec.runs)   # doctest: +SKIP
+        >>> fig = plot_runs_overview(rec.runs)
+        >>> len(fig.axes[0].get_yticklabels()) == len(rec.runs)
+        True
     """
     frames, labels = [], []
     for i, run in enumerate(runs):

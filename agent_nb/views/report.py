@@ -6,9 +6,14 @@ case anything slipped through. Every piece of recorded content (prompts, replies
 State values) goes through `html.escape`: an LLM reply of `<script>alert(1)</script>` shows as that text.
 
 Usage:
-    >>> from agent_nb.views.report import run_report   # doctest: +SKIP
-    >>> run_report(run, "run.html")                     # doctest: +SKIP
-    >>> html_text = run.to_html()                       # doctest: +SKIP
+    >>> from agent_nb.views.report import run_report
+    >>> html_text = run_report(run, "run.html")
+    >>> open("run.html", encoding="utf-8").read() == html_text
+    True
+    >>> "<script" in html_text
+    False
+    >>> run.to_html().startswith("<!DOCTYPE html>")   # the same page, from the Run
+    True
 """
 
 from __future__ import annotations
@@ -415,8 +420,12 @@ def run_report(
     note saying so. The page has no scripts and loads nothing: it reads the same offline.
 
     Usage:
-        >>> html_text = run_report(run)                          # doctest: +SKIP
-        >>> run_report(fork, "fork.html", runs=rec.runs)         # doctest: +SKIP
+        >>> html_text = run_report(run)
+        >>> html_text.startswith("<!DOCTYPE html>")
+        True
+        >>> page = run_report(fork, "fork.html", runs=rec.runs)
+        >>> open("fork.html", encoding="utf-8").read() == page
+        True
     """
     title = f"agent_nb {run.kind} {run.run_id}"
     generated = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")

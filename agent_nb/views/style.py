@@ -7,7 +7,7 @@ never shown by colour alone: the chart adds hatching, dotted edges and markers, 
 Usage:
     >>> COLORS["llm"], color_key("hook", "before_llm")
     ('#0072B2', 'before_llm')
-    >>> styler = style_timeline(run.timeline)   # doctest: +SKIP
+    >>> styler = style_timeline(run.timeline)
 """
 
 from __future__ import annotations
@@ -139,8 +139,10 @@ def style_timeline(df: pd.DataFrame, *, precision: int = 2) -> Styler:
     some of the timeline columns (a filtered or concatenated timeline too).
 
     Usage:
-        >>> style_timeline(run.timeline)                       # doctest: +SKIP
-        >>> style_timeline(run.timeline.query("kind == 'hook'")).to_html()   # doctest: +SKIP
+        >>> styler = style_timeline(run.timeline)   # the last line of a cell displays it
+        >>> html_text = style_timeline(run.timeline.query("kind == 'hook'")).to_html()
+        >>> html_text.startswith("<style"), "background-color" in html_text
+        (True, True)
     """
     frame = df
     styler = frame.style
