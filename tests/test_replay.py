@@ -569,3 +569,18 @@ def test_top_level_exports_work_in_a_fresh_interpreter() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
+def test_a_loaded_run_replays_without_executing_its_tool_calls_unless_asked(tmp_path) -> None:
+    rec = Recorder(agent(tools=[noisy_add]))
+    run = rec.run(plan_prompt("add", "add", "text"))
+    loaded = Run.load(run.save(tmp_path / "run.json"))
+    SIDE_EFFECTS.clear()
+    again = rec.replay(loaded)  # a file from someone else: its tool results come from the file
+    assert SIDE_EFFECTS == [] and [e.status for e in again.events if e.kind == "tool"] == ["cached", "cached"]
+    other = ChatMessage.from_assistant(tool_calls=[ToolCall("add", {"a": 7, "b": 8}, id="x")])
+    with pytest.raises(ReplayDivergence, match="tools='live'"):  # a call the file does not hold is refused
+        rec.fork(loaded, step=0, reply=other)
+    assert SIDE_EFFECTS == []
+    live = rec.replay(loaded, tools="live")
+    assert len(SIDE_EFFECTS) == 2 and live.status == "ok"

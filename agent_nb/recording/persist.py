@@ -1052,7 +1052,9 @@ def load_run(path: str | os.PathLike[str], *, max_bytes: int = DEFAULT_MAX_BYTES
     del raw
     try:
         with _no_gc():
-            return document_to_run(doc)
+            run = document_to_run(doc)
+            run.loaded_from = os.fspath(path)  # its tool calls are not executed by a replay unless asked
+            return run
     except RunFileError as exc:
         raise RunFileError(f"{path}: {exc}") from None
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:

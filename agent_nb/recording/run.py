@@ -87,6 +87,8 @@ class Run:
     exception: BaseException | None = field(default=None, repr=False)
     #: The Agent definition the run used (generator, tools, hook sources): see `agent_nb.recording.fingerprint`.
     fingerprint: dict[str, Any] | None = field(default=None, repr=False)
+    #: The file this run was loaded from (None for a run recorded in this process).
+    loaded_from: str | None = field(default=None, repr=False)
     #: A private copy of `result`, taken as the run ended: what `save` writes, whatever is done to `result`.
     recorded_result: dict[str, Any] | None = field(default=None, repr=False)
     recorder: Recorder | None = field(default=None, repr=False)
@@ -283,7 +285,7 @@ class Run:
         self,
         *,
         hooks: Mapping[str, Mapping[str, Any]] | None = None,
-        tools: Literal["live", "cached"] = "live",
+        tools: Literal["live", "cached"] | None = None,
         on_miss: Literal["live", "error"] = "live",
         recorder: Recorder | None = None,
         agent_kwargs: Mapping[str, Any] | None = None,
@@ -293,8 +295,10 @@ class Run:
 
         `hooks` switches hooks on or off (`{point: {name: bool}}`) or swaps in another implementation
         (`{point: {name: hook_object}}`: same slot, same position). `tools="cached"` serves recorded tool results
-        (no side effects); `on_miss="error"` raises `ReplayDivergence` where the input first differs. Replayed
-        LLM replies are not streamed to a `streaming_callback` (they arrive whole). See `agent_nb.replay.replay`.
+        (no side effects); the default runs tools live, except for a run loaded from a file, whose tool calls
+        are served from the file and never executed unless you pass `tools="live"`. `on_miss="error"` raises
+        `ReplayDivergence` where the input first differs. Replayed LLM replies are not streamed to a
+        `streaming_callback` (they arrive whole). See `agent_nb.replay.replay`.
 
         Usage:
             >>> again = run.replay(hooks={"before_llm": {"inject_date": False}})
@@ -314,7 +318,7 @@ class Run:
         edit: Any = None,
         reply: ChatMessage | list[ChatMessage] | None = None,
         hooks: Mapping[str, Mapping[str, Any]] | None = None,
-        tools: Literal["live", "cached"] = "live",
+        tools: Literal["live", "cached"] | None = None,
         on_miss: Literal["live", "error"] = "live",
         recorder: Recorder | None = None,
         agent_kwargs: Mapping[str, Any] | None = None,
@@ -347,7 +351,7 @@ class Run:
         self,
         *,
         hooks: Mapping[str, Mapping[str, Any]] | None = None,
-        tools: Literal["live", "cached"] = "live",
+        tools: Literal["live", "cached"] | None = None,
         on_miss: Literal["live", "error"] = "live",
         recorder: Recorder | None = None,
         agent_kwargs: Mapping[str, Any] | None = None,
@@ -367,7 +371,7 @@ class Run:
         edit: Any = None,
         reply: ChatMessage | list[ChatMessage] | None = None,
         hooks: Mapping[str, Mapping[str, Any]] | None = None,
-        tools: Literal["live", "cached"] = "live",
+        tools: Literal["live", "cached"] | None = None,
         on_miss: Literal["live", "error"] = "live",
         recorder: Recorder | None = None,
         agent_kwargs: Mapping[str, Any] | None = None,

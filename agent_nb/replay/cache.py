@@ -345,9 +345,10 @@ class ToolCache:
         (False, None)
     """
 
-    def __init__(self, run: Run, *, on_miss: OnMiss = "live", from_step: int | None = None) -> None:
+    def __init__(self, run: Run, *, on_miss: OnMiss = "live", from_step: int | None = None, hint: str = "") -> None:
         self.source = run
         self.on_miss = on_miss
+        self.hint = hint
         self.hits = 0
         self.misses: list[tuple[int | None, str, dict[str, Any]]] = []
         self._queues = _Queues()
@@ -387,7 +388,7 @@ class ToolCache:
             recorded = f"{name}({format_args(expected.event.detail.get('arguments') or {})})"
             text = f"{call} is not in the recording; the recorded call at step {expected.step} was {recorded}"
         divergence = ReplayDivergence(
-            step, text, kind="tool", expected=recorded, actual=call, source_id=self.source.run_id
+            step, text + self.hint, kind="tool", expected=recorded, actual=call, source_id=self.source.run_id
         )
         # A plain exception would become an error tool result inside haystack: see ReplayAborted.
         raise ReplayAborted(divergence)

@@ -67,11 +67,20 @@ def _recorder_for(run: Run, recorder: Recorder | None) -> Recorder:
     return rec
 
 
-def _check_modes(tools: str, on_miss: str) -> None:
-    if tools not in TOOL_MODES:
-        raise ValueError(f"tools must be one of {TOOL_MODES}, got {tools!r}")
+def _check_modes(tools: str | None, on_miss: str) -> None:
+    if tools is not None and tools not in TOOL_MODES:
+        raise ValueError(
+            f"tools must be one of {TOOL_MODES} (or None: live, but cached for a loaded run), got {tools!r}"
+        )
     if on_miss not in ON_MISS:
         raise ValueError(f"on_miss must be one of {ON_MISS}, got {on_miss!r}")
+
+
+#: Said when a loaded run's replay meets a tool call it has no recorded result for.
+LOADED_TOOLS_HINT = (
+    "; this run was loaded from a file, so its tool calls are served from the file and never executed "
+    "(a file from someone else can hold any call): pass tools='live' to run them"
+)
 
 
 def resolve_hook_config(
@@ -218,10 +227,21 @@ def _inherited(state: Mapping[str, Any], step: int) -> dict[str, Any]:
     }
 
 
-def _sources(run: Run, tools: str, on_miss: OnMiss, from_step: int | None, forced: Any = None) -> dict[str, Any]:
+def _sources(run: Run, tools: str | None, on_miss: OnMiss, from_step: int | None, forced: Any = None) -> dict[str, Any]:
+    """The reply and tool sources of a replay or fork.
+
+    `tools=None` runs tools live for a run recorded in this process, but serves a *loaded* run's tool results
+    from the file and refuses to execute a call the file does not hold (`ReplayDivergence`): running the tool
+    calls of a file from someone else takes an explicit `tools="live"`.
+    """
+    loaded = tools is None and getattr(run, "loaded_from", None) is not None
+    if loaded:
+        tool_source = ToolCache(run, on_miss="error", from_step=from_step, hint=LOADED_TOOLS_HINT)
+    else:
+        tool_source = ToolCache(run, on_miss=on_miss, from_step=from_step) if tools == "cached" else None
     return {
         "reply_source": ReplyCache(run, on_miss=on_miss, from_step=from_step, forced=forced),
-        "tool_source": ToolCache(run, on_miss=on_miss, from_step=from_step) if tools == "cached" else None,
+        "tool_source": tool_source,
     }
 
 
@@ -230,7 +250,7 @@ def replay_spec(
     recorder: Recorder,
     *,
     hooks: HookConfig | None = None,
-    tools: str = "live",
+    tools: str | None = None,
     on_miss: OnMiss = "live",
     agent_kwargs: Mapping[str, Any] | None = None,
     label: str = "",
@@ -293,7 +313,7 @@ def fork_spec(
     edit: Edit = None,
     reply: ChatMessage | list[ChatMessage] | None = None,
     hooks: HookConfig | None = None,
-    tools: str = "live",
+    tools: str | None = None,
     on_miss: OnMiss = "live",
     agent_kwargs: Mapping[str, Any] | None = None,
     label: str = "",
@@ -383,7 +403,7 @@ def replay(
     run: Run,
     *,
     hooks: HookConfig | None = None,
-    tools: str = "live",
+    tools: str | None = None,
     on_miss: OnMiss = "live",
     recorder: Recorder | None = None,
     agent_kwargs: Mapping[str, Any] | None = None,
@@ -416,7 +436,7 @@ async def replay_async(
     run: Run,
     *,
     hooks: HookConfig | None = None,
-    tools: str = "live",
+    tools: str | None = None,
     on_miss: OnMiss = "live",
     recorder: Recorder | None = None,
     agent_kwargs: Mapping[str, Any] | None = None,
@@ -441,7 +461,7 @@ def fork(
     edit: Edit = None,
     reply: ChatMessage | list[ChatMessage] | None = None,
     hooks: HookConfig | None = None,
-    tools: str = "live",
+    tools: str | None = None,
     on_miss: OnMiss = "live",
     recorder: Recorder | None = None,
     agent_kwargs: Mapping[str, Any] | None = None,
@@ -492,7 +512,7 @@ async def fork_async(
     edit: Edit = None,
     reply: ChatMessage | list[ChatMessage] | None = None,
     hooks: HookConfig | None = None,
-    tools: str = "live",
+    tools: str | None = None,
     on_miss: OnMiss = "live",
     recorder: Recorder | None = None,
     agent_kwargs: Mapping[str, Any] | None = None,
