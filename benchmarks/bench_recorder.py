@@ -120,18 +120,18 @@ def big_value(kind: str, snapshots: str, reps: int) -> float:
 
 
 def timeline_100k() -> float:
-    """Seconds for the first read of `run.timeline` over 100,000 lazily built events (half of them hooks)."""
-    msgs = [ChatMessage.from_user("q")]
+    """Seconds for the first read of `run.timeline` over 100,000 events built lazily, as a recording leaves them.
+
+    The events are those of a recorded 1,000-step run (six hooks, a tool per step), repeated as fresh Events
+    whose derived columns (changed, message counts, flow, summary) are not computed yet.
+    """
+    source = Recorder(six_hook_agent(max_agent_steps=1005)).run("steps 1000")
     run = Run(run_id="big")
-    snaps = [{"messages": msgs, "step_count": i, "token_usage": {"prompt_tokens": i}} for i in range(1000)]
     for i in range(100_000):
-        kind = ("hook", "llm", "tool", "hook")[i % 4]
-        ev = Event("big", i, i // 4, kind, "before_llm" if kind == "hook" else None, "h", "ok", float(i), 0.1)
-        ev.before, ev.after = snaps[i // 100], snaps[min(i // 100 + (i % 2), 999)]
-        if kind == "llm":
-            ev.detail = {"replies": [ChatMessage.from_assistant("an answer")]}
-        elif kind == "tool":
-            ev.detail = {"arguments": {"a": 1}, "result": 2}
+        e = source.events[i % len(source.events)]
+        ev = Event("big", i, e.step, e.kind, e.hook_point, e.name, e.status, e.offset_ms, e.duration_ms)
+        ev.before, ev.after, ev.detail = e.before, e.after, e.detail
+        ev.prompt_tokens, ev.completion_tokens, ev.error = e.prompt_tokens, e.completion_tokens, e.error
         run.events.append(ev)
     run.status = "ok"
     t0 = time.perf_counter()
