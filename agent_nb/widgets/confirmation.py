@@ -13,14 +13,19 @@ CSS classes: `anb-confirmation` (panel), `anb-confirm-args` (arguments JSON), `a
 `anb-reject-button`, `anb-reject-feedback`, `anb-confirm-error`.
 
 Usage:
-    >>> from agent_nb import Recorder, Workbench, demo_agent                   # doctest: +SKIP
-    >>> rec = Recorder(demo_agent())                                            # doctest: +SKIP
-    >>> wb = Workbench(rec)                                                     # doctest: +SKIP
-    >>> rec.add_hook("before_tool", wb.confirmation_hook())   # ask before every tool call   # doctest: +SKIP
-    >>> run = wb.run("What is 2 + 40?", wait=False)                             # doctest: +SKIP
-    >>> wb.wait_for_confirmation(10).tool_name                                   # doctest: +SKIP
+    >>> from agent_nb import Recorder, Workbench, demo_agent
+    >>> rec = Recorder(demo_agent())
+    >>> wb = Workbench(rec)
+    >>> rec.add_hook("before_tool", wb.confirmation_hook(["add"]))   # ask before every call of `add`
+    'ConfirmationHook'
+    >>> run = wb.run("What is 2 + 40?", wait=False)
+    >>> wb.wait_for_confirmation(10).tool_name
     'add'
-    >>> wb.approve(arguments={"a": 2, "b": 41})                                 # doctest: +SKIP
+    >>> wb.approve(arguments={"a": 2, "b": 41}); wb.wait(timeout=30)
+    True
+    >>> [d.action for d in wb.confirmation_ui.decisions]
+    ['modify']
+    >>> wb.close()
 """
 
 from __future__ import annotations
@@ -173,7 +178,18 @@ class WidgetConfirmationUI:
         """Approve the pending call, with edited `arguments` if given (a "modify"); ValueError if none is pending.
 
         Usage:
-            >>> ui.approve(arguments={"a": 2, "b": 40})   # doctest: +SKIP
+            >>> from agent_nb import Workbench
+            >>> wb = Workbench(rec); ui = wb.confirmation_ui
+            >>> _ = wb.add_hook("before_tool", wb.confirmation_hook(["add"]))
+            >>> live = wb.run("What is 2 + 40?", wait=False)
+            >>> _ = ui.wait_pending(timeout=10)
+            >>> ui.approve(arguments={"a": 2, "b": 40}); wb.wait(timeout=30)
+            True
+            >>> ui.approve()
+            Traceback (most recent call last):
+            ...
+            ValueError: ...
+            >>> wb.close()
         """
         request = self._require_pending()
         if arguments is not None and not isinstance(arguments, dict):
@@ -188,7 +204,14 @@ class WidgetConfirmationUI:
         """Reject the pending call; the feedback reaches the model in the rejection message.
 
         Usage:
-            >>> ui.reject("not this city")   # doctest: +SKIP
+            >>> from agent_nb import Workbench
+            >>> wb = Workbench(rec); ui = wb.confirmation_ui
+            >>> _ = wb.add_hook("before_tool", wb.confirmation_hook(["add"]))
+            >>> live = wb.run("What is 2 + 40?", wait=False)
+            >>> _ = ui.wait_pending(timeout=10)
+            >>> ui.reject("not this sum"); wb.wait(timeout=30)
+            True
+            >>> wb.close()
         """
         self._require_pending().answer(ConfirmationUIResult(action="reject", feedback=feedback or None))
         self._notify(None)
@@ -204,8 +227,15 @@ class WidgetConfirmationUI:
         """Wait until a confirmation is pending (or `timeout` passes); returns it or None.
 
         Usage:
-            >>> ui.wait_pending(timeout=10).tool_params   # doctest: +SKIP
+            >>> from agent_nb import Workbench
+            >>> wb = Workbench(rec); ui = wb.confirmation_ui
+            >>> _ = wb.add_hook("before_tool", wb.confirmation_hook(["add"]))
+            >>> live = wb.run("What is 2 + 40?", wait=False)
+            >>> ui.wait_pending(timeout=10).tool_params
             {'a': 2, 'b': 40}
+            >>> ui.approve(); wb.wait(timeout=30)
+            True
+            >>> wb.close()
         """
         with self._changed:
             self._changed.wait_for(lambda: self.pending is not None and self._announced is self.pending, timeout)

@@ -5,12 +5,14 @@ the Agent runs. The Recorder's listener only sets flags; a ticker thread calls `
 `interval` seconds, so a fast run sends a handful of widget updates instead of one per event.
 
 Usage:
-    >>> from agent_nb import Recorder, demo_agent                                    # doctest: +SKIP
-    >>> rec = Recorder(demo_agent())                                                 # doctest: +SKIP
-    >>> runner = Runner(rec, on_tick=lambda chart: print("tick"))                    # doctest: +SKIP
-    >>> job = runner.start(lambda: rec.run("What is 2 + 3?"), "run")                 # doctest: +SKIP
-    >>> runner.wait(10); job.run.status                                              # doctest: +SKIP
-    'ok'
+    >>> from agent_nb import Recorder, demo_agent
+    >>> rec = Recorder(demo_agent())
+    >>> ticks = []
+    >>> runner = Runner(rec, on_tick=ticks.append)   # a live view would refresh itself here
+    >>> job = runner.start(lambda: rec.run("What is 2 + 3?"), "run")
+    >>> runner.wait(10), job.result.status
+    (True, 'ok')
+    >>> runner.close()
 """
 
 from __future__ import annotations
@@ -71,7 +73,12 @@ class Runner:
     - `on_other(run)`: a run not started by this Runner began or ended (e.g. `rec.run` in another cell).
 
     Usage:
-        >>> runner = Runner(rec, on_done=lambda job: print(job.run.describe()))   # doctest: +SKIP
+        >>> done = []
+        >>> runner = Runner(rec, on_done=done.append)
+        >>> job = runner.start(lambda: rec.run("What is 2 + 3?"), "run")
+        >>> runner.wait(timeout=30), done == [job], runner.busy
+        (True, True, False)
+        >>> runner.close()
     """
 
     def __init__(
@@ -111,7 +118,11 @@ class Runner:
         """Start `fn` (which records one run and returns it) on a background thread; RuntimeError when busy.
 
         Usage:
-            >>> job = runner.start(lambda: rec.run("hi"), "run")   # doctest: +SKIP
+            >>> runner = Runner(rec)
+            >>> job = runner.start(lambda: rec.run("hi"), "run")
+            >>> runner.wait(timeout=30), job.result.status
+            (True, 'ok')
+            >>> runner.close()
         """
         with self._lock:
             if self.busy:
@@ -128,8 +139,19 @@ class Runner:
         """Ask the current job's run to stop at the next step boundary; True if there was one to stop.
 
         Usage:
-            >>> runner.stop()   # doctest: +SKIP
+            >>> import threading
+            >>> runner, gate = Runner(rec), threading.Event()
+            >>> spec = RunSpec(messages=as_messages("Weather in Paris and Tokyo"), on_start=runner.claim)
+            >>> job = runner.start(lambda: gate.wait(10) and rec.execute(spec), "run")
+            >>> runner.stop()
             True
+            >>> gate.set(); runner.wait(timeout=30)
+            True
+            >>> job.result.exit_reason
+            'stopped_by_user'
+            >>> runner.stop()   # nothing running any more
+            False
+            >>> runner.close()
         """
         job = self.job
         if job is None or not job.busy:
@@ -143,8 +165,13 @@ class Runner:
         """Wait for the current job (and its final refresh); True when nothing is running any more.
 
         Usage:
-            >>> runner.wait(timeout=30)   # doctest: +SKIP
+            >>> runner = Runner(rec)
+            >>> runner.wait(timeout=30)   # no job yet
             True
+            >>> job = runner.start(lambda: rec.run("What is 2 + 3?"), "run")
+            >>> runner.wait(timeout=30), job.busy
+            (True, False)
+            >>> runner.close()
         """
         job = self.job
         if job is None or job.thread is None:
@@ -161,7 +188,13 @@ class Runner:
         the Agent's first step). Recorder listeners run on a dispatcher thread, so they cannot tell whose run it is.
 
         Usage:
-            >>> spec.on_start = runner.claim   # doctest: +SKIP
+            >>> runner = Runner(rec)
+            >>> spec = RunSpec(messages=as_messages("What is 2 + 3?"))
+            >>> spec.on_start = runner.claim
+            >>> job = runner.start(lambda: rec.execute(spec), "run")
+            >>> runner.wait(timeout=30), job.run is job.result
+            (True, True)
+            >>> runner.close()
         """
         job = self.job
         if job is None or job.run is not None or threading.current_thread() is not job.thread:

@@ -40,13 +40,15 @@ Stable CSS classes (the browser test and user CSS rely on them):
   they were edited), `anb-reject-button`, `anb-reject-feedback`, `anb-confirm-error`.
 
 Usage:
-    >>> from agent_nb import Recorder, Workbench, demo_agent   # doctest: +SKIP
-    >>> wb = Workbench(Recorder(demo_agent()))                  # doctest: +SKIP
-    >>> wb                                                      # displays it   # doctest: +SKIP
-    >>> run = wb.run("Weather in Paris and Tokyo, then save a note")            # doctest: +SKIP
-    >>> wb.set_hook("before_llm", "inject_date", False); again = wb.replay()    # doctest: +SKIP
-    >>> fork = wb.fork(1, edit={"user_profile": {"name": "Ada"}})               # doctest: +SKIP
-    >>> wb.compare(run, fork)                                                   # doctest: +SKIP
+    >>> from agent_nb import Recorder, Workbench, demo_agent
+    >>> wb = Workbench(Recorder(demo_agent()))   # as the last line of a cell, `wb` displays it
+    >>> run = wb.run("Weather in Paris and Tokyo, then save a note")
+    >>> wb.set_hook("before_llm", "inject_date", False); again = wb.replay()
+    >>> fork = wb.fork(1, edit={"user_profile": {"name": "Ada"}})
+    >>> table = wb.compare(run, fork)
+    >>> [r.kind for r in wb.runs]
+    ['run', 'replay', 'fork']
+    >>> wb.close()
 """
 
 from __future__ import annotations
@@ -98,9 +100,11 @@ class Workbench(W.VBox):
     `confirmation_hook`, `pending_confirmation`, `wait_for_confirmation`, `approve`, `reject`.
 
     Usage:
-        >>> from agent_nb import Workbench, demo_agent   # doctest: +SKIP
-        >>> wb = Workbench(demo_agent(), prompt="What is 2 + 3?")   # doctest: +SKIP
-        >>> wb                                           # the last line of a cell displays it   # doctest: +SKIP
+        >>> from agent_nb import Workbench, demo_agent
+        >>> wb = Workbench(demo_agent(), prompt="What is 2 + 3?")   # `wb` as a cell's last line displays it
+        >>> wb.prompt.value, wb.runs
+        ('What is 2 + 3?', [])
+        >>> wb.close()
     """
 
     def __init__(self, target: Recorder | Agent, *, prompt: str = "", max_table_rows: int | None = None) -> None:
@@ -226,8 +230,10 @@ class Workbench(W.VBox):
         """Every run of the Recorder, oldest first (a copy).
 
         Usage:
-            >>> [r.kind for r in wb.runs]   # doctest: +SKIP
-            ['run', 'replay', 'fork']
+            >>> wb = Workbench(rec)
+            >>> [r.kind for r in wb.runs]
+            ['run', 'fork']
+            >>> wb.close()
         """
         return list(self.recorder.runs)
 
@@ -254,8 +260,12 @@ class Workbench(W.VBox):
         `wait=False` (or the Run button) when you want to press Stop or answer a confirmation during the run.
 
         Usage:
-            >>> run = wb.run("What is 2 + 3?")                       # doctest: +SKIP
-            >>> live = wb.run("Weather in Paris", wait=False); wb.stop()   # doctest: +SKIP
+            >>> wb = Workbench(rec)
+            >>> wb.run("What is 2 + 3?").status
+            'ok'
+            >>> live = wb.run("Weather in Paris", wait=False); wb.wait(timeout=30)
+            True
+            >>> wb.close()
         """
         if prompt is None:
             prompt = self.prompt.value
@@ -282,8 +292,13 @@ class Workbench(W.VBox):
         those hook objects in their slots instead (the hook development loop: edit a hook in a cell, replay).
 
         Usage:
-            >>> wb.set_hook("before_llm", "inject_date", False)   # doctest: +SKIP
-            >>> again = wb.replay()                                # doctest: +SKIP
+            >>> wb = Workbench(rec); wb.select(run).run_id == run.run_id
+            True
+            >>> wb.set_hook("before_llm", "inject_date", False)
+            >>> again = wb.replay()
+            >>> again.kind, again.parent_id == run.run_id
+            ('replay', True)
+            >>> wb.close()
         """
         source = self._resolve(run)
         tools = tools or ("cached" if self.tools_cached.value else "live")
@@ -326,7 +341,11 @@ class Workbench(W.VBox):
         `edit` and `reply` are as for `agent_nb.replay.fork`; a bad edit raises `InvalidEdit` before anything runs.
 
         Usage:
-            >>> fork = wb.fork(1, edit={"user_profile": {"name": "Ada"}})   # doctest: +SKIP
+            >>> wb = Workbench(rec); _ = wb.select(run)
+            >>> fork = wb.fork(1, edit={"user_profile": {"name": "Ada"}})
+            >>> fork.kind, fork.fork_step
+            ('fork', 1)
+            >>> wb.close()
         """
         source = self._resolve(run)
         # before_run hooks never run in a fork (their effect is in the State it resumes from): leave them out.
@@ -353,7 +372,14 @@ class Workbench(W.VBox):
         """Replay the shown run with `hook` (an object with `run(state)`) in slot `point`/`name` instead.
 
         Usage:
-            >>> fixed = wb.replay_with("before_llm", "inject_date", my_new_hook)   # doctest: +SKIP
+            >>> class NoDate:   # a hook under development: leaves the State as it is
+            ...     def run(self, state):
+            ...         return state
+            >>> wb = Workbench(rec); _ = wb.select(run)
+            >>> fixed = wb.replay_with("before_llm", "inject_date", NoDate())
+            >>> fixed.kind
+            'replay'
+            >>> wb.close()
         """
         return self.replay(swap={point: {name: hook}}, **kwargs)
 
@@ -363,8 +389,10 @@ class Workbench(W.VBox):
         A tool call waiting for confirmation is rejected so the run can reach the boundary.
 
         Usage:
-            >>> wb.run("Weather in Paris and Tokyo", wait=False); wb.stop()   # doctest: +SKIP
-            True
+            >>> wb = Workbench(rec)
+            >>> wb.stop()   # nothing running
+            False
+            >>> wb.close()
         """
         stopped = self.runner.stop()
         self.confirmation_ui.cancel()
@@ -377,8 +405,12 @@ class Workbench(W.VBox):
         """Wait for the background run (and the views' final refresh); True when nothing runs any more.
 
         Usage:
-            >>> wb.run("What is 2 + 3?", wait=False); wb.wait(timeout=30)   # doctest: +SKIP
+            >>> wb = Workbench(rec)
+            >>> live = wb.run("What is 2 + 3?", wait=False); wb.wait(timeout=30)
             True
+            >>> live.status
+            'ok'
+            >>> wb.close()
         """
         return self.runner.wait(timeout)
 
@@ -387,7 +419,10 @@ class Workbench(W.VBox):
         """Show `run` (or a run id) in the timeline, inspector and fork editor.
 
         Usage:
-            >>> wb.select(wb.runs[0])   # doctest: +SKIP
+            >>> wb = Workbench(rec)
+            >>> wb.select(wb.runs[0]) is wb.current
+            True
+            >>> wb.close()
         """
         target = self._resolve(run)
         self._show(target)
@@ -397,7 +432,10 @@ class Workbench(W.VBox):
         """Open the Inspector at event `seq` of `run` (default: the shown run); returns its StateDiff.
 
         Usage:
-            >>> print(wb.inspect(3))   # doctest: +SKIP
+            >>> wb = Workbench(rec); _ = wb.select(run)
+            >>> wb.inspect(3) == run.diff(3)
+            True
+            >>> wb.close()
         """
         if run is not None:
             self.select(run)
@@ -410,7 +448,11 @@ class Workbench(W.VBox):
         """Compare two runs: the aligned table (first divergence marked) and both charts; returns the DataFrame.
 
         Usage:
-            >>> wb.compare(run, fork).query("not same")   # doctest: +SKIP
+            >>> wb = Workbench(rec)
+            >>> table = wb.compare(run, fork)
+            >>> len(table.query("not same")) > 0
+            True
+            >>> wb.close()
         """
         from agent_nb.replay import compare
         from agent_nb.views.plot import plot_compare
@@ -430,8 +472,12 @@ class Workbench(W.VBox):
         """Show `b` in the trace view with its first divergence from `a` marked and selected; returns its seq.
 
         Usage:
-            >>> wb.jump_to_divergence(run, fork)   # doctest: +SKIP
-            7
+            >>> wb = Workbench(rec)
+            >>> wb.jump_to_divergence(run, fork)
+            2
+            >>> wb.current is fork
+            True
+            >>> wb.close()
         """
         run_a, run_b = self._resolve(a), self._resolve(b)
         mark = self._divergence(run_b, parent=run_a)
@@ -449,7 +495,11 @@ class Workbench(W.VBox):
         """Switch a hook on or off for the next runs (the switch in the sidebar follows).
 
         Usage:
-            >>> wb.set_hook("before_llm", "inject_date", False)   # doctest: +SKIP
+            >>> wb = Workbench(rec)
+            >>> wb.set_hook("before_llm", "inject_date", False)
+            >>> rec.hook_config["before_llm"]["inject_date"]
+            False
+            >>> wb.close()
         """
         self.recorder.set_enabled(point, name, enabled)
         with self._lock:
@@ -459,8 +509,10 @@ class Workbench(W.VBox):
         """Add a hook to the Recorder for the next runs and show its switch; returns its name.
 
         Usage:
-            >>> wb.add_hook("before_tool", wb.confirmation_hook())   # doctest: +SKIP
+            >>> wb = Workbench(rec)
+            >>> wb.add_hook("before_tool", wb.confirmation_hook())
             'ConfirmationHook'
+            >>> wb.close()
         """
         added = self.recorder.add_hook(point, hook, name)
         with self._lock:
@@ -472,7 +524,10 @@ class Workbench(W.VBox):
         """A haystack ConfirmationHook that asks this workbench before the calls of `tools` ("*": every tool).
 
         Usage:
-            >>> wb.add_hook("before_tool", wb.confirmation_hook(["save_note"]))   # doctest: +SKIP
+            >>> wb = Workbench(rec)
+            >>> wb.add_hook("before_tool", wb.confirmation_hook(["save_note"]))
+            'ConfirmationHook'
+            >>> wb.close()
         """
         return confirmation_hook(self.confirmation_ui, tools, policy)
 
@@ -485,8 +540,13 @@ class Workbench(W.VBox):
         """Wait until a tool call waits for approval (at most `timeout` s); returns it or None.
 
         Usage:
-            >>> wb.wait_for_confirmation(10).tool_params   # doctest: +SKIP
+            >>> wb = Workbench(rec); _ = wb.add_hook("before_tool", wb.confirmation_hook(["add"]))
+            >>> live = wb.run("What is 2 + 40?", wait=False)
+            >>> wb.wait_for_confirmation(10).tool_params
             {'a': 2, 'b': 40}
+            >>> wb.approve(); wb.wait(timeout=30)
+            True
+            >>> wb.close()
         """
         return self.confirmation_ui.wait_pending(timeout)
 
@@ -494,7 +554,13 @@ class Workbench(W.VBox):
         """Approve the pending tool call, with edited `arguments` if given.
 
         Usage:
-            >>> wb.approve(arguments={"a": 2, "b": 41})   # doctest: +SKIP
+            >>> wb = Workbench(rec); _ = wb.add_hook("before_tool", wb.confirmation_hook(["add"]))
+            >>> live = wb.run("What is 2 + 40?", wait=False); _ = wb.wait_for_confirmation(10)
+            >>> wb.approve(arguments={"a": 2, "b": 41}); wb.wait(timeout=30)
+            True
+            >>> live.timeline.query("kind == 'tool'")["summary"].iloc[0]
+            'add(a=2, b=41) -> 43'
+            >>> wb.close()
         """
         self.confirmation_ui.approve(arguments=arguments, feedback=feedback)
 
@@ -502,7 +568,13 @@ class Workbench(W.VBox):
         """Reject the pending tool call; `feedback` reaches the model.
 
         Usage:
-            >>> wb.reject("not that city")   # doctest: +SKIP
+            >>> wb = Workbench(rec); _ = wb.add_hook("before_tool", wb.confirmation_hook(["add"]))
+            >>> live = wb.run("What is 2 + 40?", wait=False); _ = wb.wait_for_confirmation(10)
+            >>> wb.reject("not that sum"); wb.wait(timeout=30)
+            True
+            >>> wb.pending_confirmation is None
+            True
+            >>> wb.close()
         """
         self.confirmation_ui.reject(feedback)
 
@@ -511,8 +583,10 @@ class Workbench(W.VBox):
         """Write the shown run's timeline as CSV (default `./agent_nb_exports/<kind>-<id>.csv`); returns the path.
 
         Usage:
-            >>> wb.export_csv()   # doctest: +SKIP
-            'agent_nb_exports/run-1a2b3c4d.csv'
+            >>> wb = Workbench(rec); _ = wb.select(run)
+            >>> wb.export_csv() == f"agent_nb_exports/run-{run.run_id}.csv"
+            True
+            >>> wb.close()
         """
         run = self._resolve(None)
         target = export.export_csv(run, path)
@@ -524,7 +598,10 @@ class Workbench(W.VBox):
         """Save the shown run as JSON (default `./agent_nb_exports/<kind>-<id>.json`); returns the path.
 
         Usage:
-            >>> Run.load(wb.export_json())   # doctest: +SKIP
+            >>> wb = Workbench(rec); _ = wb.select(run)
+            >>> Run.load(wb.export_json()).run_id == run.run_id
+            True
+            >>> wb.close()
         """
         target = export.export_json(self._resolve(None), path)
         self._exported(target, "")
