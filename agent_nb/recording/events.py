@@ -85,6 +85,46 @@ TIMELINE_SCHEMA: tuple[Column, ...] = (
     Column("error", "string", "exception type and message; NA when none", "error", 40),
 )
 TIMELINE_DTYPES: dict[str, Any] = {c.name: c.dtype for c in TIMELINE_SCHEMA}
+
+#: `Recorder.hooks`: one row per hook slot.
+HOOKS_SCHEMA: tuple[Column, ...] = (
+    Column("point", "string", "the hook point", "point", 11),
+    Column("name", "string", "the hook's name in the timeline (unique per point)", "hook", 22),
+    Column("enabled", "bool", "whether the next runs call it", "on", 3),
+    Column("doc", "string", "first line of its docstring", "what it does", 48),
+    Column("type", "string", "its class", "type", 18),
+)
+
+#: `Recorder.tree`: one row per run, with lineage.
+TREE_SCHEMA: tuple[Column, ...] = (
+    Column("run_id", "string", "the run", "run", 8),
+    Column("kind", "string", "run, replay or fork", "kind", 6),
+    Column("parent_id", "string", "the run it replays or forks; NA for a run", "parent", 8),
+    Column("fork_step", "Int64", "the step a fork resumed at", "fork step", 4),
+    Column("depth", "int64", "generations from the original run", "depth", 3),
+    Column("status", "string", "running, ok, stopped or error", "status", 7),
+    Column("exit_reason", "string", "why the Agent stopped", "exit", 16),
+    Column("events", "int64", "timeline rows", "events", 6),
+    Column("llm_calls", "int64", "calls that reached the generator", "LLM", 4),
+    Column("cached_llm_calls", "int64", "replies served from a recording", "cached", 4),
+    Column("tokens", "Int64", "prompt + completion tokens of its own calls; NA when unknown", "tokens", 6),
+    Column("label", "string", "a label given to the run", "label", 16),
+)
+
+
+def frame_of(rows: list[dict[str, Any]], schema: tuple[Column, ...]) -> pd.DataFrame:
+    """A DataFrame of `rows` with the columns, order and dtypes a schema declares.
+
+    Usage:
+        >>> row = {"point": "on_exit", "name": "h", "enabled": True, "doc": "", "type": "H"}
+        >>> frame_of([row], HOOKS_SCHEMA).dtypes["enabled"]
+        dtype('bool')
+    """
+    names = [c.name for c in schema]
+    frame = pd.DataFrame(rows, columns=names)
+    return frame.astype({c.name: c.dtype for c in schema})
+
+
 TIMELINE_COLUMNS: tuple[str, ...] = tuple(TIMELINE_DTYPES)
 
 

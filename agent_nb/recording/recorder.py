@@ -33,7 +33,7 @@ from haystack.hooks import VALID_HOOK_POINTS, FunctionHook
 
 from agent_nb.recording.context import CURRENT, STOP_REASON, ReplySource, RunContext, ToolSource
 from agent_nb.recording.dispatch import Dispatcher
-from agent_nb.recording.events import Event
+from agent_nb.recording.events import HOOKS_SCHEMA, TREE_SCHEMA, Event, frame_of
 from agent_nb.recording.fingerprint import agent_fingerprint
 from agent_nb.recording.interception import GeneratorTap, HookEntry, RecordingHooks, install
 from agent_nb.recording.run import Run
@@ -242,8 +242,7 @@ class Recorder:
             }
             for s in self._slots
         ]
-        frame = pd.DataFrame(rows, columns=["point", "name", "enabled", "doc", "type"])
-        return frame.astype({"point": "string", "name": "string", "enabled": "bool", "doc": "string", "type": "string"})
+        return frame_of(rows, HOOKS_SCHEMA)
 
     @property
     def hook_config(self) -> HookConfig:
@@ -625,22 +624,7 @@ class Recorder:
                     "label": run.label,
                 }
             )
-        cols = [
-            "run_id",
-            "kind",
-            "parent_id",
-            "fork_step",
-            "depth",
-            "status",
-            "exit_reason",
-            "events",
-            "llm_calls",
-            "cached_llm_calls",
-            "tokens",
-            "label",
-        ]
-        frame = pd.DataFrame(rows, columns=cols)
-        return frame.astype({"fork_step": "Int64", "parent_id": "string", "exit_reason": "string", "tokens": "Int64"})
+        return frame_of(rows, TREE_SCHEMA)
 
     def replay(self, run: Run, **kwargs: Any) -> Run:
         """Replay a run (also a loaded one) on this Recorder's Agent. See `agent_nb.replay.replay`.

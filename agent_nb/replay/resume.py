@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from haystack.dataclasses import ChatMessage
 
 from agent_nb.recording import Run, RunSpec, Uncopyable
+from agent_nb.recording.recorder import HookConfig
 from agent_nb.recording.snapshots import copy_value, restore_value
 from agent_nb.replay.cache import ON_MISS, OnMiss, ReplayAborted, ReplayDivergence, ReplyCache, ToolCache
 from agent_nb.replay.edits import (
@@ -47,7 +48,6 @@ from agent_nb.replay.edits import (
 if TYPE_CHECKING:
     from agent_nb.recording import Recorder
 
-HookConfig = dict[str, dict[str, bool]]
 TOOL_MODES: tuple[str, ...] = ("live", "cached")
 #: Agent.run kwargs passed on as they are: live objects, not State values a hook could mutate.
 _PASS_THROUGH = frozenset({"hook_context", "tools", "streaming_callback"})
