@@ -24,7 +24,7 @@ import inspect
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 from haystack.components.agents import Agent
@@ -626,28 +626,57 @@ class Recorder:
             )
         return frame_of(rows, TREE_SCHEMA)
 
-    def replay(self, run: Run, **kwargs: Any) -> Run:
-        """Replay a run (also a loaded one) on this Recorder's Agent. See `agent_nb.replay.replay`.
+    def replay(
+        self,
+        run: Run,
+        *,
+        hooks: HookOverrides | None = None,
+        tools: Literal["live", "cached"] | None = None,
+        on_miss: Literal["live", "error"] = "live",
+        agent_kwargs: Mapping[str, Any] | None = None,
+        label: str = "",
+    ) -> Run:
+        """Replay a run (also a loaded one) on this Recorder's Agent: `run.replay(..., recorder=self)`.
 
         Usage:
             >>> rec.replay(Run.load(run.save("run.json"))).usage["llm_calls"]   # replies from the file
             0
         """
-        from agent_nb.replay import replay
+        return run.replay(
+            hooks=hooks, tools=tools, on_miss=on_miss, recorder=self, agent_kwargs=agent_kwargs, label=label
+        )
 
-        return replay(run, recorder=self, **kwargs)
-
-    def fork(self, run: Run, step: int, **kwargs: Any) -> Run:
-        """Fork a run (also a loaded one) on this Recorder's Agent. See `agent_nb.replay.fork`.
+    def fork(
+        self,
+        run: Run,
+        step: int,
+        *,
+        edit: Any = None,
+        reply: ChatMessage | list[ChatMessage] | None = None,
+        hooks: HookOverrides | None = None,
+        tools: Literal["live", "cached"] | None = None,
+        on_miss: Literal["live", "error"] = "live",
+        agent_kwargs: Mapping[str, Any] | None = None,
+        label: str = "",
+    ) -> Run:
+        """Fork a run (also a loaded one) on this Recorder's Agent: `run.fork(step, ..., recorder=self)`.
 
         Usage:
             >>> loaded = Run.load(run.save("run.json"))
             >>> rec.fork(loaded, step=1, edit={"user_profile": {"name": "Ada"}}).parent_id == run.run_id
             True
         """
-        from agent_nb.replay import fork
-
-        return fork(run, step, recorder=self, **kwargs)
+        return run.fork(
+            step,
+            edit=edit,
+            reply=reply,
+            hooks=hooks,
+            tools=tools,
+            on_miss=on_miss,
+            recorder=self,
+            agent_kwargs=agent_kwargs,
+            label=label,
+        )
 
     def __repr__(self) -> str:
         return f"<Recorder {type(self.agent.chat_generator).__name__}, {len(self._slots)} hooks, {len(self.runs)} runs>"
