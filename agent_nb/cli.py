@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from agent_nb.errors import AgentNbError
+
 if TYPE_CHECKING:
     from agent_nb.recording.run import Run
 
@@ -42,7 +44,7 @@ EXIT_USAGE = 2
 PRINT_COLUMNS: tuple[str, ...] = ("seq", "step", "kind", "hook_point", "name", "status", "duration_ms", "summary")
 
 
-class CliError(Exception):
+class CliError(AgentNbError):
     """A problem the user can fix; printed as one line, exit status 2.
 
     Usage:

@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from haystack.dataclasses import ChatMessage
 
+from agent_nb.errors import AgentNbError
 from agent_nb.recording import Event, Run, Uncopyable
 from agent_nb.recording.diff import format_args, message_text
 from agent_nb.recording.digest import llm_digest, message_digest
@@ -34,7 +35,7 @@ OnMiss = Literal["live", "error"]
 ON_MISS: tuple[str, ...] = ("live", "error")
 
 
-class ReplayDivergence(Exception):
+class ReplayDivergence(AgentNbError):
     """A replay or fork (with `on_miss="error"`) met an LLM input or tool call that is not in the recording.
 
     Attributes: `step` (where), `kind` ("llm" or "tool"), `expected` (the recorded input digest, or for a tool
