@@ -1,10 +1,13 @@
 """The Workbench widget and its panels (ipywidgets 8), and the trace view (anywidget: one small ES module).
 
 Usage:
-    >>> from agent_nb import Recorder, demo_agent             # doctest: +SKIP
-    >>> from agent_nb.widgets import Workbench                # doctest: +SKIP
-    >>> wb = Workbench(Recorder(demo_agent()), prompt="Weather in Paris and Tokyo, then save a note")   # doctest: +SKIP
-    >>> wb                                                    # doctest: +SKIP
+    >>> from agent_nb import Recorder, demo_agent
+    >>> from agent_nb.widgets import Workbench
+    >>> wb = Workbench(Recorder(demo_agent()), prompt="Weather in Paris and Tokyo, then save a note")
+    >>> run = wb.run()   # `wb` as the last line of a cell displays it
+    >>> run.status, wb.current is run
+    ('ok', True)
+    >>> wb.close()
 """
 
 from agent_nb.widgets.confirmation import (

@@ -16,9 +16,12 @@ CSS classes: `anb-fork`, `anb-fork-step`, `anb-message-row`, `anb-message-role`,
 `anb-fork-tools-cached`, `anb-fork-button`, `anb-fork-reset`, `anb-fork-status`.
 
 Usage:
-    >>> editor = ForkEditor(tool_names=["add"], on_fork=lambda **kw: print(kw))   # doctest: +SKIP
-    >>> editor.show_run(run); editor.step.value = 1                                 # doctest: +SKIP
-    >>> editor.rows[-1].text.value = "Use Fahrenheit"; editor.fork_button.click()   # doctest: +SKIP
+    >>> forks = []   # what the workbench would fork
+    >>> editor = ForkEditor(tool_names=["add"], on_fork=lambda **kw: forks.append(kw))
+    >>> editor.show_run(run); editor.step.value = 1
+    >>> _ = editor.add_message("user", "Use Fahrenheit"); editor.fork_button.click()
+    >>> forks[0]["step"], forks[0]["edit"]["messages"][-1].text
+    (1, 'Use Fahrenheit')
 """
 
 from __future__ import annotations
@@ -191,8 +194,10 @@ class ForkEditor(W.VBox):
     and the error is shown next to the field it concerns.
 
     Usage:
-        >>> editor = ForkEditor(agent=rec.agent, tool_names=["add"], on_fork=lambda **kw: None)   # doctest: +SKIP
-        >>> editor.show_run(run)                                                                 # doctest: +SKIP
+        >>> editor = ForkEditor(agent=rec.agent, tool_names=["add"], on_fork=lambda **kw: None)
+        >>> editor.show_run(run)
+        >>> editor.step.value, sorted(json.loads(editor.state_json.value))
+        (0, ['notes', 'user_profile'])
     """
 
     def __init__(
@@ -277,7 +282,10 @@ class ForkEditor(W.VBox):
         """Edit `run` (the step defaults to its fork point, else its first step).
 
         Usage:
-            >>> editor.show_run(run, step=1)   # doctest: +SKIP
+            >>> editor = ForkEditor(tool_names=["add"])
+            >>> editor.show_run(run, step=1)
+            >>> editor.step.value, [row.role.value for row in editor.rows][:4]
+            (1, ['system', 'system', 'system', 'user'])
         """
         self.run = run
         self.loaded = None
@@ -400,7 +408,10 @@ class ForkEditor(W.VBox):
         """Append a new message row (user by default).
 
         Usage:
-            >>> editor.add_message("user", "Answer in French.")   # doctest: +SKIP
+            >>> editor = ForkEditor(tool_names=["add"]); editor.show_run(run)
+            >>> row = editor.add_message("user", "Answer in French.")
+            >>> editor.rows[-1] is row, row.role.value, row.text.value
+            (True, 'user', 'Answer in French.')
         """
         row = self._row(MessageRow(role=role, text=text))
         self.rows.append(row)
@@ -474,7 +485,12 @@ class ForkEditor(W.VBox):
         """The error texts shown now, by field (empty when none).
 
         Usage:
-            >>> editor.errors   # doctest: +SKIP
+            >>> editor = ForkEditor(tool_names=["add"], on_fork=lambda **kw: None); editor.show_run(run)
+            >>> editor.errors
+            {}
+            >>> editor.state_json.value = "{oops"; editor.submit()
+            False
+            >>> editor.errors  # doctest: +ELLIPSIS
             {'state': 'State keys are not valid JSON: ...'}
         """
         found = {"messages": self.messages_error, "state": self.state_error, "reply": self.reply_error}
@@ -484,8 +500,13 @@ class ForkEditor(W.VBox):
         """What the Fork button does: collect, validate, start the fork; False (errors shown) if invalid.
 
         Usage:
-            >>> editor.state_json.value = '{"user_profile": {"name": "Ada"}}'; editor.submit()   # doctest: +SKIP
+            >>> forks = []
+            >>> editor = ForkEditor(tool_names=["add"], on_fork=lambda **kw: forks.append(kw))
+            >>> editor.show_run(run, step=1)
+            >>> editor.state_json.value = '{"user_profile": {"name": "Ada"}}'; editor.submit()
             True
+            >>> forks[0]["step"], forks[0]["edit"]["user_profile"]
+            (1, {'name': 'Ada'})
         """
         for label in (self.messages_error, self.state_error, self.reply_error):
             set_error(label, None)

@@ -7,9 +7,11 @@ CSS classes: `anb-hooks` (panel), `anb-hook-point` (group header), `anb-hook-tog
 `anb-hook-<point>`), `anb-hook-doc`.
 
 Usage:
-    >>> from agent_nb import Recorder, demo_agent     # doctest: +SKIP
-    >>> panel = HooksPanel(Recorder(demo_agent()))     # doctest: +SKIP
-    >>> panel.toggles[("before_llm", "inject_date")].value = False   # same as rec.disable(...)   # doctest: +SKIP
+    >>> from agent_nb import Recorder, demo_agent
+    >>> panel = HooksPanel(Recorder(demo_agent()))
+    >>> panel.toggles[("before_llm", "inject_date")].value = False   # same as rec.disable(...)
+    >>> panel.recorder.hook_config["before_llm"]["inject_date"]
+    False
 """
 
 from __future__ import annotations
@@ -39,9 +41,9 @@ class HooksPanel(W.VBox):
     `toggles` maps `(point, name)` to its Checkbox; `on_change(point, name, enabled)` is called after a switch.
 
     Usage:
-        >>> panel = HooksPanel(rec)                                   # doctest: +SKIP
-        >>> panel.toggles[("on_exit", "RequireToolHook")].value = False   # doctest: +SKIP
-        >>> rec.hook_config["on_exit"]                                # doctest: +SKIP
+        >>> panel = HooksPanel(rec)
+        >>> panel.toggles[("on_exit", "RequireToolHook")].value = False
+        >>> rec.hook_config["on_exit"]
         {'RequireToolHook': False}
     """
 
@@ -62,7 +64,10 @@ class HooksPanel(W.VBox):
         """Rebuild if the Recorder's slots changed; else set each switch from the slot (no callbacks fired).
 
         Usage:
-            >>> rec.disable("before_llm", "inject_date"); panel.sync()   # doctest: +SKIP
+            >>> panel = HooksPanel(rec)
+            >>> rec.disable("before_llm", "inject_date"); panel.sync()
+            >>> panel.toggles[("before_llm", "inject_date")].value
+            False
         """
         signature = self._slots_signature()
         if signature != self._signature:

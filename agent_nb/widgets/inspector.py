@@ -7,9 +7,10 @@ CSS classes: `anb-inspector`, `anb-event-picker`, `anb-prev-button`, `anb-next-b
 `anb-event-header`, `anb-diff`, `anb-state-before`, `anb-state-after`.
 
 Usage:
-    >>> panel = InspectorPanel()          # doctest: +SKIP
-    >>> panel.show_run(run); panel.inspect(3)   # doctest: +SKIP
-    >>> panel.diff.value                  # the diff of event 3, as HTML   # doctest: +SKIP
+    >>> panel = InspectorPanel()
+    >>> panel.show_run(run); panel.inspect(3)
+    >>> "+ assistant[4]: add(a=2, b=3)" in panel.diff.value   # the diff of event 3 (the first LLM call), as HTML
+    True
 """
 
 from __future__ import annotations
@@ -82,8 +83,11 @@ class InspectorPanel(W.VBox):
     `on_fork(step)` is called by "Fork from this step".
 
     Usage:
-        >>> panel = InspectorPanel(on_fork=print)   # doctest: +SKIP
-        >>> panel.show_run(run); panel.inspect(2)   # doctest: +SKIP
+        >>> steps = []
+        >>> panel = InspectorPanel(on_fork=steps.append)
+        >>> panel.show_run(run); panel.inspect(7)
+        >>> panel.fork_button.click(); steps   # "Fork from this step": event 7 is in step 1
+        [1]
     """
 
     def __init__(self, on_fork: Callable[[int], None] | None = None) -> None:
@@ -177,7 +181,10 @@ class InspectorPanel(W.VBox):
         """Pick event `seq` (listed or not: a filtered-out event is added to the list).
 
         Usage:
-            >>> panel.inspect(4)   # doctest: +SKIP
+            >>> panel = InspectorPanel(); panel.show_run(run)
+            >>> panel.inspect(4)
+            >>> panel.picker.value, panel.event.name
+            (4, 'add')
         """
         if self.run is None:
             raise ValueError("no run is shown")

@@ -8,8 +8,14 @@ CSS classes: `anb-runs`, `anb-run-list`, `anb-run-details`, `anb-compare-a`, `an
 `anb-compare-button`, `anb-compare-table`, `anb-compare-chart`.
 
 Usage:
-    >>> panel = RunsPanel(rec, on_select=print, on_compare=lambda a, b: None)   # doctest: +SKIP
-    >>> panel.refresh()                                                          # doctest: +SKIP
+    >>> picked = []
+    >>> panel = RunsPanel(rec, on_select=picked.append, on_compare=lambda a, b: None)
+    >>> [run_id for _, run_id in panel.list.options] == [run.run_id, fork.run_id]   # the fork under its run
+    True
+    >>> panel.list.value = fork.run_id; picked == [fork]
+    True
+    >>> again = rec.run("What is 2 + 3?"); panel.refresh(); len(panel.list.options)
+    3
 """
 
 from __future__ import annotations
@@ -83,7 +89,11 @@ class RunsPanel(W.VBox):
     `on_select(run)` when a run is picked; `on_compare(a, b)` when Compare is clicked.
 
     Usage:
-        >>> panel = RunsPanel(rec, on_select=wb.select, on_compare=wb.compare)   # doctest: +SKIP
+        >>> compared = []
+        >>> panel = RunsPanel(rec, on_compare=lambda a, b: compared.append((a.kind, b.kind)))
+        >>> panel.compare_a.value, panel.compare_b.value = run.run_id, fork.run_id
+        >>> panel.compare_button.click(); compared
+        [('run', 'fork')]
     """
 
     def __init__(

@@ -40,7 +40,10 @@ def filter_timeline(
     """The rows of a timeline that pass the filters (`steps` inclusive; rows without a step only when None).
 
     Usage:
-        >>> filter_timeline(run.timeline, kind="tool", search="paris")   # doctest: +SKIP
+        >>> filter_timeline(run.timeline, kind="tool", search="paris")["name"].tolist()
+        ['get_weather', 'save_note']
+        >>> len(filter_timeline(run.timeline, steps=(0, 1))), len(run.timeline)
+        (9, 18)
     """
     mask = pd.Series(True, index=frame.index)
     if kind != ALL:

@@ -81,7 +81,15 @@ def attach(page: Any, view: TraceView, *, theme: str = "light") -> None:
     """Load the view into a Playwright `page`, with `selected` answered by `view` (as the kernel would).
 
     Usage:
-        >>> attach(page, TraceView(run))   # doctest: +SKIP
+        >>> class Page:   # stands in for a Playwright page here: records what `attach` asks of it
+        ...     def expose_function(self, name, fn): self.exposed = (name, fn)
+        ...     def set_content(self, html): self.html = html
+        ...     def wait_for_function(self, expression): self.awaited = expression
+        >>> page = Page(); attach(page, TraceView(run))
+        >>> page.exposed[0], "anbReady" in page.html, page.awaited
+        ('pyDetail', True, 'window.anbReady === true')
+        >>> page.exposed[1](3)["title"]   # what the page's pyDetail(3) gets: the detail of event 3
+        '#3 llm ScriptedChatGenerator'
     """
 
     def detail(seq: int) -> dict[str, Any]:
