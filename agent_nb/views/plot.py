@@ -84,8 +84,7 @@ def _timeline(run: Run | pd.DataFrame) -> pd.DataFrame:
 
 
 def _default_title(run: Run | pd.DataFrame) -> str:
-    describe = getattr(run, "describe", None)
-    text = describe() if callable(describe) else f"{len(run)} events"
+    text = f"{len(run)} events" if isinstance(run, pd.DataFrame) else run.describe()
     return text if len(text) <= 130 else text[:129] + "…"
 
 

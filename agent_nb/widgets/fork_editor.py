@@ -442,7 +442,10 @@ class ForkEditor(W.VBox):
             if not row.locked and not row.text.value.strip():
                 raise EditError("messages", f"Message [{i}] is empty: write something or delete it.")
         messages = [row.to_message() for row in self.rows]
-        if len(messages) != len(originals) or any(a is not b for a, b in zip(messages, originals, strict=False)):
+        # Rows rebuild their messages: compare by content, so an untouched conversation is not sent as an edit.
+        if len(messages) != len(originals) or any(
+            a.to_dict() != b.to_dict() for a, b in zip(messages, originals, strict=False)
+        ):
             edit["messages"] = messages
         text = self.state_json.value.strip() or "{}"
         try:
