@@ -634,3 +634,31 @@ def test_a_failing_panel_never_leaves_the_progress_line_stale(wb: Workbench, mon
     assert "✓ answered" in wb.progress.value and wb.run_button.disabled is False
     assert table_seqs(wb) == list(range(len(run.events)))
     assert "history broke" in caplog.text
+
+
+def test_a_hook_object_from_the_kernel_replaces_a_slot_for_one_replay():
+    from agent_nb import Recorder, Workbench, demo_agent
+
+    class Quiet:
+        """Adds nothing: a before_llm hook under development."""
+
+        def run(self, state):
+            return None
+
+    rec = Recorder(demo_agent())
+    wb = Workbench(rec)
+    try:
+        source = wb.run("What is 2 + 3?")
+        wb.hooks_panel._namespace = lambda: {"quiet": Quiet()}
+        wb.hooks_panel.swap_slot.value = ("before_llm", "inject_date")
+        wb.hooks_panel.swap_name.value = "quiet"
+        wb.hooks_panel.swap()
+        wb.runner.wait(timeout=60)
+        replay = rec.runs[-1]
+        assert replay.kind == "replay" and replay.parent_id == source.run_id
+        assert not any("Today is" in (m.text or "") for m in replay.result["messages"])
+        assert rec.hook_slots[1].hook is not None and rec.hook_config["before_llm"]["inject_date"] is True
+        wb.hooks_panel.swap_name.value = "missing"
+        assert wb.hooks_panel.swap() is None and "not defined" in wb.hooks_panel.swap_status.value
+    finally:
+        wb.close()

@@ -17,7 +17,8 @@ Usage:
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import ipywidgets as W
 from haystack.hooks import VALID_HOOK_POINTS
@@ -47,9 +48,22 @@ class HooksPanel(W.VBox):
         {'RequireToolHook': False}
     """
 
-    def __init__(self, recorder: Recorder, on_change: Callable[[str, str, bool], None] | None = None) -> None:
+    def __init__(
+        self,
+        recorder: Recorder,
+        on_change: Callable[[str, str, bool], None] | None = None,
+        on_swap: Callable[[str, str, Any], Any] | None = None,
+        namespace: Callable[[], Mapping[str, Any]] | None = None,
+    ) -> None:
         self.recorder = recorder
         self.on_change = on_change
+        self.on_swap = on_swap
+        self._namespace = namespace or _kernel_namespace
+        self.swap_slot = W.Dropdown(description="slot", layout=W.Layout(width="98%"))
+        self.swap_name = W.Text(placeholder="a hook in the kernel, e.g. new_hook", layout=W.Layout(width="98%"))
+        self.swap_button = W.Button(description="Replay with it", tooltip="replay the shown run with this hook there")
+        self.swap_status = W.HTML()
+        self.swap_button.on_click(lambda _: self.swap())
         self.toggles: dict[tuple[str, str], W.Checkbox] = {}
         self._signature: tuple[tuple[str, str], ...] = ()
         self._syncing = False
@@ -119,7 +133,40 @@ class HooksPanel(W.VBox):
                     "<code>wb.add_hook(point, hook)</code>.</div>"
                 )
             )
+        else:
+            self.swap_slot.options = [(f"{p} / {n}", (p, n)) for p, n in self.toggles]
+            children += [
+                section_title("Try new hook code", hint="in one slot, for one replay of the shown run"),
+                self.swap_slot,
+                self.swap_name,
+                self.swap_button,
+                self.swap_status,
+            ]
         self.children = children
+
+    def swap(self) -> Any:
+        """Replay with the kernel object named in the text box in the chosen slot (what "Replay with it" does).
+
+        Usage:
+            >>> class NoDate:
+            ...     def run(self, state): ...
+            >>> panel = HooksPanel(rec, on_swap=lambda p, n, h: (p, n, type(h).__name__),
+            ...                    namespace=lambda: {"new_hook": NoDate()})
+            >>> panel.swap_slot.value = ("before_llm", "inject_date"); panel.swap_name.value = "new_hook"
+            >>> panel.swap()
+            ('before_llm', 'inject_date', 'NoDate')
+            >>> panel.swap_name.value = "nothing_here"; panel.swap() is None, "not defined" in panel.swap_status.value
+            (True, True)
+        """
+        name = self.swap_name.value.strip()
+        hook = self._namespace().get(name) if name.isidentifier() else None
+        if hook is None or not callable(getattr(hook, "run", None)):
+            what = "is not defined in the kernel" if hook is None else "has no run(state): it is not a hook"
+            self.swap_status.value = f'<span class="anb-error">{html.escape(name or "(empty)")} {what}</span>'
+            return None
+        point, slot = self.swap_slot.value
+        self.swap_status.value = html.escape(f"replaying with {name} ({type(hook).__name__}) at {point} / {slot}")
+        return self.on_swap(point, slot, hook) if self.on_swap is not None else None
 
     def _switched(self, point: str, name: str) -> Callable[[dict], None]:
         def handler(change: dict) -> None:
@@ -130,3 +177,11 @@ class HooksPanel(W.VBox):
                 self.on_change(point, name, bool(change["new"]))
 
         return handler
+
+
+def _kernel_namespace() -> Mapping[str, Any]:
+    """The notebook's variables (IPython's user namespace), or nothing outside IPython."""
+    from IPython import get_ipython  # installed with ipywidgets
+
+    shell = get_ipython()
+    return shell.user_ns if shell is not None else {}

@@ -160,7 +160,12 @@ class Workbench(W.VBox):
 
         # ---- panels ----
         tools = [t.name for t in flatten_tools_or_toolsets(recorder.agent.tools)]
-        self.hooks_panel = HooksPanel(recorder)
+        self.hooks_panel = HooksPanel(
+            recorder,
+            on_swap=lambda point, name, hook: self._clicked(
+                self.replay_with, point=point, name=name, hook=hook, wait=False
+            ),
+        )
         self.inspector = InspectorPanel(on_fork=self._fork_here)  # before the timeline: it lists the timeline's rows
         # The trace view's table has no row cap (`max_table_rows` is accepted for old code and ignored).
         self.timeline_panel = TimelinePanel(on_filter=self._rows_filtered, annotate=self._annotate)
@@ -667,6 +672,9 @@ class Workbench(W.VBox):
         except Exception as exc:
             self._last_error = f"{type(exc).__name__}: {exc}"
             self._refresh_progress()
+
+    def _swap_clicked(self, point: str, name: str, hook: Any) -> None:
+        self._clicked(self.replay_with, point=point, name=name, hook=hook, wait=False)
 
     def _fork_from_editor(self, *, step: int, edit: Any, reply: Any, tools: str) -> None:
         self.fork(step, edit=edit, reply=reply, tools=tools, run=self.fork_editor.run, wait=False)
