@@ -264,7 +264,7 @@ class TraceView(anywidget.AnyWidget):
         self._sent: tuple[Any, int, str] = (None, -1, "")
         self._sent_at = 0.0
         self._lock = threading.RLock()
-        self.observe(self._selected_changed, names="selected")
+        self.observe(self._on_selected, names="selected")
         self.show_run(run)
 
     # ---- data ------------------------------------------------------------------------------------------------
@@ -351,7 +351,7 @@ class TraceView(anywidget.AnyWidget):
         self.selected = seq
         return self.detail
 
-    def _selected_changed(self, change: dict) -> None:
+    def _on_selected(self, change: dict) -> None:
         seq = change["new"]
         run = self.run
         if run is None or seq < 0 or seq >= len(run.events):
