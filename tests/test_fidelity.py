@@ -606,3 +606,16 @@ def test_max_runs_keeps_the_newest_finished_runs():
     assert rec.runs == runs[2:]
     rec.forget()
     assert rec.runs == []
+
+
+def test_building_a_workbench_or_checking_a_fork_never_warms_the_users_toolset():
+    from agent_nb import Workbench
+
+    users = SearchableToolset(catalog=[get_weather, get_stock], search_threshold=2)
+    warmups: list[int] = []
+    original = users.warm_up
+    users.warm_up = lambda: (warmups.append(1), original())[1]  # type: ignore[method-assign]
+    rec = Recorder(Agent(chat_generator=FnGenerator(searching_model), tools=users))
+    wb = Workbench(rec)
+    wb.close()
+    assert warmups == []  # only a run warms the tools, as haystack does

@@ -346,12 +346,12 @@ def tool_names_of(agent: Any) -> list[str] | None:
     tools = getattr(agent, "tools", None)
     if agent is None or tools is None:
         return None
-    from haystack.tools.utils import flatten_tools_or_toolsets
+    # Read without side effects: iterating some Toolsets warms them up (SearchableToolset), which a check
+    # of an edit must never do to the user's objects.
+    from agent_nb.recording.fingerprint import tools_fingerprint
 
-    try:
-        return [t.name for t in flatten_tools_or_toolsets(tools)]
-    except Exception:  # an odd tools object: leave the check to the Agent
-        return None
+    entries, _ = tools_fingerprint(tools)
+    return [e["name"] for e in entries if not e["name"].startswith("<")]
 
 
 def _with_ids(message: ChatMessage, step: int | None, start: int, tool_names: list[str] | None, i: int) -> ChatMessage:

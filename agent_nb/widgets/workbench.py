@@ -65,9 +65,9 @@ import pandas as pd
 from haystack.components.agents import Agent
 from haystack.dataclasses import ChatMessage
 from haystack.hooks.human_in_the_loop import ConfirmationHook
-from haystack.tools import flatten_tools_or_toolsets
 
 from agent_nb.recording import Recorder, Run, RunSpec, as_messages
+from agent_nb.replay.edits import tool_names_of
 from agent_nb.widgets import export
 from agent_nb.widgets.confirmation import PendingConfirmation, WidgetConfirmationUI, confirmation_hook
 from agent_nb.widgets.fork_editor import ForkEditor
@@ -159,7 +159,7 @@ class Workbench(W.VBox):
         self.progress = css(W.HTML(), "anb-progress")
 
         # ---- panels ----
-        tools = [t.name for t in flatten_tools_or_toolsets(recorder.agent.tools)]
+        tools = tool_names_of(recorder.agent) or []  # read without warming the user's Toolsets
         self.hooks_panel = HooksPanel(
             recorder,
             on_swap=lambda point, name, hook: self._clicked(
@@ -888,7 +888,7 @@ class Workbench(W.VBox):
 
     def _title_html(self) -> str:
         rec = self.recorder
-        tools = len(flatten_tools_or_toolsets(rec.agent.tools))
+        tools = len(tool_names_of(rec.agent) or [])
         hooks = len(rec.hook_slots)
         gen = type(rec.agent.chat_generator).__name__
         return (
