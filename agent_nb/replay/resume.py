@@ -473,7 +473,9 @@ def fork(
       dict) and changes it in place or returns a new dict. Validated before anything runs (`InvalidEdit`):
       unknown or reserved keys, wrong types (per the Agent's state_schema), messages that are not ChatMessage.
     - `reply`: an assistant ChatMessage (or list) served as the LLM reply of `step`, whatever the input: the
-      way to edit a tool call's arguments. Its LLM row has status `cached`.
+      way to edit a tool call's arguments. Its tool calls must name the Agent's tools; a call without an `id`
+      gets one (`edit_{step}_{n}`), as OpenAI-compatible generators need at the next call. Its LLM row has
+      status `cached` and reads `given` (`detail["given"]`).
     - `hooks`, `tools`, `on_miss`, `recorder`, `agent_kwargs`: as for `replay`. Later LLM calls are served
       from the source run's recording of the steps from `step` on, while their input matches.
 
@@ -488,6 +490,9 @@ def fork(
         >>> from haystack.dataclasses import ToolCall
         >>> call = ToolCall("add", {"a": 2, "b": 40})
         >>> f3 = run.fork(step=0, reply=ChatMessage.from_assistant(tool_calls=[call]))
+        >>> given = next(e for e in f3.events if e.kind == "llm")
+        >>> given.detail["given"], given.detail["replies"][0].tool_calls[0].id
+        (True, 'edit_0_0')
     """
     rec = _recorder_for(run, recorder)
     spec = fork_spec(
