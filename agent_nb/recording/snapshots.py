@@ -28,6 +28,7 @@ Usage:
 from __future__ import annotations
 
 import copy
+import reprlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, overload
@@ -62,6 +63,11 @@ class Uncopyable:
         return f"<not copied: {self.type_name} {self.value_repr} ({self.reason})>"
 
 
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 200
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = _REPR.maxfrozenset = 30
+
+
 def short_repr(value: Any, limit: int = 80) -> str:
     """`repr(value)` cut to `limit` characters; never raises (a broken `__repr__` is reported, not raised).
 
@@ -70,8 +76,13 @@ def short_repr(value: Any, limit: int = 80) -> str:
         "'xxxxxxxx…"
     """
     try:
-        text = repr(value)
-    except BaseException as exc:
+        if isinstance(value, str | bytes | bytearray) and len(value) > limit:
+            text = repr(value[:limit])  # never the repr of a 10 MB value, only to cut it
+        elif isinstance(value, list | tuple | dict | set | frozenset):
+            text = _REPR.repr(value)  # element by element, stopping at reprlib's limits
+        else:
+            text = repr(value)
+    except BaseException as exc:  # a broken __repr__ (even RecursionError) must not break a run
         text = f"<{type(value).__name__}: repr failed with {type(exc).__name__}>"
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
