@@ -31,7 +31,7 @@ from haystack.dataclasses import ChatMessage
 from agent_nb import Recorder
 from agent_nb.recording.context import CURRENT, RunContext
 from agent_nb.recording.events import Event
-from agent_nb.recording.interception import HookEntry, RecordingHooks, _recorded_run_hooks
+from agent_nb.recording.interception import HookSlot, RecordingHooks, _recorded_run_hooks
 from agent_nb.recording.run import Run
 from agent_nb.recording.snapshots import Snapshotter
 
@@ -58,11 +58,10 @@ def per_event_cost(n_messages: int, hooks: int = 200, reps: int = 30) -> float:
     schema = {"messages": {"type": list[ChatMessage]}, "step_count": {"type": int}, "token_usage": {"type": dict}}
     msgs = [ChatMessage.from_user(f"message {i} " + "word " * 20) for i in range(n_messages)]
     state = State(schema=schema, data={"messages": msgs, "step_count": 3, "token_usage": {"prompt_tokens": 1}})
-    entries = {"before_tool": [HookEntry(f"noop{i}", Noop(), True) for i in range(hooks)]}
-    recording_hooks = RecordingHooks(entries)
+    recording_hooks = RecordingHooks([HookSlot("before_tool", f"noop{i}", Noop()) for i in range(hooks)])
     samples = []
     for _ in range(reps):
-        ctx = RunContext(run=Run(run_id="bench"), snapshotter=Snapshotter("fast"), enabled={})
+        ctx = RunContext(run=Run(run_id="bench"), snapshotter=Snapshotter("fast"))
         ctx.state, ctx.step = state, 3
         ctx.snap(state)  # a live run freezes each message once, when it enters the State: not timed here
         token = CURRENT.set(ctx)

@@ -72,14 +72,13 @@ class RunContext:
 
     Usage:
         >>> from agent_nb.recording.run import Run
-        >>> ctx = RunContext(run=Run(run_id="r"), snapshotter=Snapshotter(), enabled={})
+        >>> ctx = RunContext(run=Run(run_id="r"), snapshotter=Snapshotter())
         >>> ctx.now_ms() >= 0
         True
     """
 
     run: Run
     snapshotter: Snapshotter
-    enabled: dict[tuple[str, str], bool]
     listeners: Sequence[Listener] = ()
     dispatcher: Dispatcher | None = None
     resume: dict[str, Any] | None = None

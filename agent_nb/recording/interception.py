@@ -31,6 +31,7 @@ import contextvars
 import functools
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import haystack.components.agents.agent as _agent_module
@@ -47,18 +48,19 @@ _ORIGINAL: dict[str, Callable[..., Any]] = {}
 _INSTALL_LOCK = threading.Lock()
 
 
-class HookEntry:
-    """One hook slot as a run sees it: its name in the timeline, the hook object, and whether it runs.
+@dataclass
+class HookSlot:
+    """One hook at one hook point, with the name it has in the timeline and whether it is switched on.
 
     Usage:
-        >>> HookEntry("noop", object(), False).enabled
-        False
+        >>> HookSlot("on_exit", "RequireToolHook", object()).enabled
+        True
     """
 
-    __slots__ = ("enabled", "hook", "name")
-
-    def __init__(self, name: str, hook: Any, enabled: bool) -> None:
-        self.name, self.hook, self.enabled = name, hook, enabled
+    point: str
+    name: str
+    hook: Any
+    enabled: bool = True
 
 
 class RecordingHooks(dict):
@@ -69,16 +71,18 @@ class RecordingHooks(dict):
     `entries[point]` lists all slots, switched off ones too, so they show as `skipped` rows.
 
     Usage:
-        >>> hooks = RecordingHooks({"on_exit": [HookEntry("h", object(), False)]})
+        >>> hooks = RecordingHooks([HookSlot("on_exit", "h", object(), enabled=False)])
         >>> dict(hooks), hooks.entries["on_exit"][0].name
         ({}, 'h')
     """
 
-    def __init__(self, entries: dict[str, list[HookEntry]]) -> None:
+    def __init__(self, slots: list[HookSlot]) -> None:
+        self.entries: dict[str, list[HookSlot]] = {}
+        for slot in slots:
+            self.entries.setdefault(slot.point, []).append(slot)
         super().__init__(
-            {p: [e.hook for e in es if e.enabled] for p, es in entries.items() if any(x.enabled for x in es)}
+            {p: [s.hook for s in ss if s.enabled] for p, ss in self.entries.items() if any(s.enabled for s in ss)}
         )
-        self.entries = entries
 
     def get(self, point: Any, default: Any = None) -> Any:
         value = super().get(point, default)
@@ -336,4 +340,4 @@ def _call_inputs(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, An
     return messages, tools
 
 
-__all__ = ["GeneratorTap", "HookEntry", "RecordingHooks", "install"]
+__all__ = ["GeneratorTap", "HookSlot", "RecordingHooks", "install"]

@@ -31,11 +31,11 @@ from haystack.components.agents import Agent
 from haystack.dataclasses import ChatMessage
 from haystack.hooks import VALID_HOOK_POINTS, FunctionHook
 
-from agent_nb.recording.context import CURRENT, STOP_REASON, ReplySource, RunContext, ToolSource
+from agent_nb.recording.context import CURRENT, STOP_REASON, ReplySource, RunContext, ToolSource, error_text
 from agent_nb.recording.dispatch import Dispatcher
 from agent_nb.recording.events import HOOKS_SCHEMA, TREE_SCHEMA, Event, frame_of
 from agent_nb.recording.fingerprint import agent_fingerprint
-from agent_nb.recording.interception import GeneratorTap, HookEntry, RecordingHooks, install
+from agent_nb.recording.interception import GeneratorTap, HookSlot, RecordingHooks, install
 from agent_nb.recording.run import Run
 from agent_nb.recording.snapshots import SNAPSHOT_MODES, Snapshotter, copy_value
 
@@ -79,21 +79,6 @@ def hook_doc(hook: Any) -> str:
         target = hook.function or hook.async_function
     doc = (getattr(target, "__doc__", None) or "").strip()
     return doc.splitlines()[0].strip() if doc else ""
-
-
-@dataclass
-class HookSlot:
-    """One hook at one hook point, with the name it has in the timeline and whether it is switched on.
-
-    Usage:
-        >>> HookSlot("on_exit", "RequireToolHook", object()).enabled
-        True
-    """
-
-    point: str
-    name: str
-    hook: Any
-    enabled: bool = True
 
 
 @dataclass
@@ -348,7 +333,7 @@ class Recorder:
     @property
     def instrumented_agent(self) -> Agent:
         """The clone of the Agent that a run with the current hook configuration executes."""
-        return self._clone_for(self.hook_config, {})
+        return self._clone_for(self._run_slots(self.hook_config, {}))
 
     def _agent_key(self) -> tuple[Any, ...]:
         # Identity of every init parameter the clone copies (and the length of lists users append to):
@@ -359,19 +344,22 @@ class Recorder:
             key.append((id(value), len(value) if isinstance(value, list | dict) else -1))
         return tuple(key)
 
-    def _clone_for(self, config: HookConfig, swaps: dict[tuple[str, str], Any]) -> Agent:
-        entries: dict[str, list[HookEntry]] = {}
-        for slot in self._slots:
-            hook = swaps.get((slot.point, slot.name), slot.hook)
-            entries.setdefault(slot.point, []).append(HookEntry(slot.name, hook, config[slot.point][slot.name]))
-        hook_key = tuple((p, e.name, id(e.hook), e.enabled) for p, es in entries.items() for e in es)
+    def _run_slots(self, config: HookConfig, swaps: dict[tuple[str, str], Any]) -> list[HookSlot]:
+        """The slots as one run sees them: switched on or off per `config`, swapped hooks in their places."""
+        return [
+            HookSlot(s.point, s.name, swaps.get((s.point, s.name), s.hook), config[s.point][s.name])
+            for s in self._slots
+        ]
+
+    def _clone_for(self, slots: list[HookSlot]) -> Agent:
+        hook_key = tuple((s.point, s.name, id(s.hook), s.enabled) for s in slots)
         key = (self._agent_key(), hook_key, id(self.agent.chat_generator))
         clone = self._clones.get(key)
         if clone is None:
             if len(self._clones) > 32:  # configurations come and go; keep the cache small
                 self._clones.clear()
                 self._fingerprints.clear()
-            hooks = RecordingHooks(entries)
+            hooks = RecordingHooks(slots)
             clone = self.agent.clone(hooks=dict(hooks), chat_generator=GeneratorTap(self.agent.chat_generator))
             # Assigned after construction: the Agent replaces an empty (falsy) hooks dict by a new `{}`.
             clone.hooks = hooks
@@ -438,32 +426,29 @@ class Recorder:
     def _start(self, spec: RunSpec) -> tuple[Run, RunContext, Agent, dict[str, Any]]:
         config, swaps = self._resolve(spec.hooks)
         swaps.update(spec.swaps)
-        agent = self._clone_for(config, swaps)
+        slots = self._run_slots(config, swaps)
+        agent = self._clone_for(slots)
         run = Run(
             kind=spec.kind,  # type: ignore[arg-type]
             parent_id=spec.parent.run_id if spec.parent is not None else None,
             fork_step=spec.fork_step,
             label=spec.label,
-            inputs={"messages": [m for m in spec.messages], "kwargs": recorded_kwargs(spec.kwargs)},
+            inputs={"messages": [copy_value(m) for m in spec.messages], "kwargs": recorded_kwargs(spec.kwargs)},
             hook_config=config,
             generator=type(self.agent.chat_generator).__name__,
             snapshots=self.snapshots,
             inherited=dict(spec.inherited),
             recorder=self,
         )
-        run.inputs["messages"] = [copy_value(m) for m in spec.messages]
         run.fingerprint = self._fingerprints.get(id(agent))
         if run.fingerprint is None:
             # Once per Agent / hook configuration (the clone's key): reading sources costs about a millisecond.
-            slots = [HookSlot(s.point, s.name, swaps.get((s.point, s.name), s.hook), s.enabled) for s in self._slots]
             run.fingerprint = self._fingerprints[id(agent)] = agent_fingerprint(self.agent, slots)
         listeners = tuple(self._listeners) + ((spec.on_event,) if spec.on_event else ())
-        enabled = {(p, n): on for p, names in config.items() for n, on in names.items()}
         snapshotter = Snapshotter("fast" if self.snapshots == "off" else self.snapshots)  # type: ignore[arg-type]
         ctx = RunContext(
             run=run,
             snapshotter=snapshotter,
-            enabled=enabled,
             listeners=listeners,
             dispatcher=self._dispatcher,
             resume=spec.resume,
@@ -495,15 +480,10 @@ class Recorder:
     def _finish(self, run: Run, ctx: RunContext, result: Any, exc: BaseException | None) -> None:
         with ctx.lock:
             ctx.closed = True  # a tool thread outliving a cancelled run adds nothing after this
-        pending, ctx.pending = ctx.pending, []
-        if ctx.state is not None:
-            after = ctx.snap()
-            for event in pending:
-                event.after = event.after or after
-                event.before = event.before or after
+        ctx.settle()  # rows still waiting for their `after` (the run raised, or ended right after them)
         run.duration_ms = ctx.now_ms()  # on the clock the events' offsets use
         if exc is not None:
-            run.status, run.error, run.exception = "error", f"{type(exc).__name__}: {exc}", exc
+            run.status, run.error, run.exception = "error", error_text(exc), exc
             if run.final_state is None and ctx.state is not None:
                 run.final_state = ctx.snap()
         else:
