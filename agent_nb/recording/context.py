@@ -39,6 +39,11 @@ ToolSource = Callable[[int | None, str, dict[str, Any]], tuple[bool, Any]]
 #: The exit reason of a run stopped from the Workbench (or `run.stop()`).
 STOP_REASON = "stopped_by_user"
 
+
+class GivenReplies(list):
+    """Replies a reply source got from the user (a fork's `reply=`), not from a recording: the row reads `given`."""
+
+
 CURRENT: contextvars.ContextVar[RunContext | None] = contextvars.ContextVar("agent_nb_run", default=None)
 
 
@@ -248,7 +253,7 @@ class RunContext:
         if cached is None:
             return event, None
         event.status = "cached"
-        if type(cached).__name__ == "GivenReplies":  # typed by the user for a fork (replay layer), not recorded
+        if isinstance(cached, GivenReplies):
             event.detail["given"] = True
         # The Agent and its hooks get copies: nothing they do reaches the recording served from.
         return event, [freeze_message(m) for m in cached]
@@ -344,4 +349,4 @@ def _settle_tools(run: Run, tools: list[Event], after: dict[str, Any]) -> None:
         step_before = step_after
 
 
-__all__ = ["CURRENT", "STOP_REASON", "ReplySource", "RunContext", "ToolSource", "current", "error_text"]
+__all__ = ["CURRENT", "STOP_REASON", "GivenReplies", "ReplySource", "RunContext", "ToolSource", "current", "error_text"]

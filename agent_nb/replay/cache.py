@@ -27,6 +27,7 @@ from haystack.dataclasses import ChatMessage
 
 from agent_nb.errors import AgentNbError
 from agent_nb.recording import Event, Run, Uncopyable
+from agent_nb.recording.context import GivenReplies
 from agent_nb.recording.diff import format_args, message_text
 from agent_nb.recording.digest import llm_digest, message_digest
 from agent_nb.recording.snapshots import MessageLog, copy_value
@@ -160,10 +161,6 @@ def _from_step(events: Iterable[Event], from_step: int | None) -> Iterable[Event
     for event in events:
         if from_step is None or (event.step is not None and event.step >= from_step):
             yield event
-
-
-class GivenReplies(list):
-    """Replies the user gave for a fork's step (`reply=`), not served from a recording: the row reads `given`."""
 
 
 class ReplyCache:
