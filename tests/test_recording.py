@@ -238,6 +238,21 @@ def test_add_hook_validates_and_runs():
     assert compact(rec.run(plan_prompt("text"))) == ["llm", "hook:on_exit", "hook:on_exit"]
 
 
+def test_hook_watchers_hear_every_change_of_the_slots_and_nothing_else():
+    rec = Recorder(scripted_agent())
+    seen: list[dict] = []
+    stop = rec.watch_hooks(lambda: seen.append(rec.hook_config))
+    name = rec.add_hook("on_exit", Mark())
+    rec.disable("on_exit", name)
+    rec.disable("on_exit", name)  # no change, no call
+    rec.set_enabled("on_exit", name, True)
+    rec.run(plan_prompt("text"))  # a run changes no slot
+    rec.remove_hook("on_exit", name)
+    stop()
+    rec.add_hook("on_exit", Mark())
+    assert seen == [{"on_exit": {"Mark": True}}, {"on_exit": {"Mark": False}}, {"on_exit": {"Mark": True}}, {}]
+
+
 def test_hook_lifecycle_runs_once_per_hook_object():
     class Life(Mark):
         warmed = closed = 0

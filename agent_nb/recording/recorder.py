@@ -179,6 +179,7 @@ class Recorder:
         self.max_runs = max_runs
         self.runs: list[Run] = []
         self._listeners: list[Listener] = []
+        self._hook_watchers: list[Callable[[], None]] = []
         self._dispatcher = Dispatcher()
         self._slots: list[HookSlot] = []
         for point in VALID_HOOK_POINTS:
@@ -241,13 +242,33 @@ class Recorder:
             config.setdefault(slot.point, {})[slot.name] = slot.enabled
         return config
 
+    def watch_hooks(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call `callback()` after every change of the hook slots (add, remove, switch); returns an unsubscribe.
+
+        Views use it to stay current when a cell calls `rec.add_hook` or `rec.disable`. The callback runs on the
+        caller's thread; an exception it raises propagates to that caller.
+
+        Usage:
+            >>> changes = []
+            >>> stop = rec.watch_hooks(lambda: changes.append(rec.hook_config["before_llm"]["inject_date"]))
+            >>> rec.disable("before_llm", "inject_date"); rec.enable("before_llm", "inject_date"); stop()
+            >>> changes
+            [False, True]
+        """
+        self._hook_watchers.append(callback)
+        return lambda: self._hook_watchers.remove(callback) if callback in self._hook_watchers else None
+
+    def _hooks_changed(self) -> None:
+        for callback in list(self._hook_watchers):
+            callback()
+
     def disable(self, point: str, name: str) -> None:
         """Switch a hook off for the next runs; it still appears in the timeline, as `skipped`.
 
         Usage:
             >>> rec.disable("before_llm", "inject_date")
         """
-        self._slot(point, name).enabled = False
+        self.set_enabled(point, name, False)
 
     def enable(self, point: str, name: str) -> None:
         """Switch a hook back on.
@@ -255,11 +276,14 @@ class Recorder:
         Usage:
             >>> rec.enable("before_llm", "inject_date")
         """
-        self._slot(point, name).enabled = True
+        self.set_enabled(point, name, True)
 
     def set_enabled(self, point: str, name: str, enabled: bool) -> None:
         """Switch a hook on or off."""
-        self._slot(point, name).enabled = bool(enabled)
+        slot = self._slot(point, name)
+        if slot.enabled != bool(enabled):
+            slot.enabled = bool(enabled)
+            self._hooks_changed()
 
     def add_hook(self, point: str, hook: Any, name: str | None = None) -> str:
         """Add a hook at the end of `point`'s list for the next runs; returns its (unique) name.
@@ -282,11 +306,13 @@ class Recorder:
             raise ValueError(f"{type(hook).__name__} cannot run at {point!r}; it allows: {', '.join(allowed)}")
         slot = HookSlot(point, self._unique_name(point, name or hook_name(hook)), hook)
         self._slots.append(slot)
+        self._hooks_changed()
         return slot.name
 
     def remove_hook(self, point: str, name: str) -> None:
         """Remove a hook slot (added or original) for the next runs."""
         self._slots.remove(self._slot(point, name))
+        self._hooks_changed()
 
     def resolve_hooks(self, overrides: HookOverrides | None) -> HookConfig:
         """The slot configuration with `overrides` applied (a hook object counts as switched on).
