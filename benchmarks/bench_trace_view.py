@@ -1,7 +1,7 @@
 """The trace view at 2,000 steps (8,002 events) in chromium, and what a live view costs the Agent.
 
 Run: `python benchmarks/bench_trace_view.py` (needs Debian's chromium at /usr/bin/chromium; Playwright's Python
-package drives it). The run is synthesized (`agent_nb.widgets.trace_page.synthetic_run`): 2,000 steps of
+package drives it). The run is synthesized (`tests/trace_page.py`, `synthetic_run`): 2,000 steps of
 before_llm hook, LLM call, tool call and after_tool hook, with States, errors, switched-off hooks and cached
 replies. The view's own ES module runs on a standalone page with a stand-in anywidget model; the detail round
 trip goes through Python as it does through the kernel (without the kernel's websocket).
@@ -25,11 +25,13 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+# The standalone page and the synthetic run are test support: they live in tests/.
+sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
 os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
 
 from common import report
+from trace_page import attach, synthetic_run
 
-from agent_nb.widgets.trace_page import attach, synthetic_run
 from agent_nb.widgets.trace_view import TraceView, columns
 
 CHROMIUM = "/usr/bin/chromium"

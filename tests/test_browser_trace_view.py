@@ -11,10 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from trace_page import attach, synthetic_run
 
 from agent_nb import Recorder
 from agent_nb.demo import NoteStore, demo_agent
-from agent_nb.widgets.trace_page import attach, synthetic_run
 from agent_nb.widgets.trace_view import TraceView
 
 pytestmark = pytest.mark.browser

@@ -13,13 +13,13 @@ from collections.abc import Callable
 import pytest
 from haystack.components.agents.state import State
 from haystack.hooks import hook
+from trace_page import synthetic_run
 
 from agent_nb import Recorder
 from agent_nb.demo import NoteStore, demo_agent
 from agent_nb.recording.events import TIMELINE_SCHEMA
 from agent_nb.views.style import COLORS
 from agent_nb.widgets import Workbench
-from agent_nb.widgets.trace_page import synthetic_run
 from agent_nb.widgets.trace_view import TraceView, outcome, table_columns
 from agent_nb.widgets.workbench import run_line, tokens_text
 
