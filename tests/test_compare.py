@@ -12,8 +12,8 @@ from haystack.components.generators.chat import MockChatGenerator
 from haystack.dataclasses import ChatMessage, ToolCall
 
 from agent_nb import Recorder, Run, compare
-from agent_nb.recording import Event
-from agent_nb.replay.compare import COMPARE_DTYPES, merge_keyed
+from agent_nb.recording import TIMELINE_SCHEMA, Event
+from agent_nb.replay.compare import COMPARE_DTYPES, COMPARE_SCHEMA, merge_keyed
 from scenarios import TOOLS, Mark, plan_prompt, respond
 
 COLUMNS = [
@@ -72,6 +72,32 @@ def test_columns_dtypes_and_an_identical_replay(run: Run) -> None:
     assert df.attrs["first_divergence"] is None and df.attrs["a"] == run.run_id
     assert set(df.query("kind == 'llm'")["status_b"]) == {"cached"}  # cached counts as ok
     assert list(df["seq_a"]) == list(range(len(run.events)))
+
+
+def test_the_frame_is_built_from_its_schema_and_shares_the_timelines_columns(run: Run) -> None:
+    df = compare(run, run.fork(step=1, edit={"score": 3}))
+    assert list(df.columns) == [c.name for c in COMPARE_SCHEMA]
+    assert {c: df[c].dtype for c in df.columns} == {c.name: pd.Series([], dtype=c.dtype).dtype for c in COMPARE_SCHEMA}
+    # The alignment key is the timeline's own columns: same dtype, label and description.
+    timeline = {c.name: c for c in TIMELINE_SCHEMA}
+    for col in COMPARE_SCHEMA[:4]:
+        assert col == timeline[col.name]
+        assert df[col.name].dtype == run.timeline[col.name].dtype
+    assert {c.name: c.label for c in COMPARE_SCHEMA}["summary_b"] == "B summary"
+    assert all(c.description and c.width > 0 for c in COMPARE_SCHEMA)
+    # Each run's side is nullable: the fork has no rows of its own before step 1 (`inherited` there).
+    assert df["seq_b"].isna().any() and "inherited" in set(df["status_b"].dropna())
+
+
+def test_summaries_with_lone_surrogates_compare() -> None:
+    def reply(messages: list[ChatMessage], tools: Any = None) -> ChatMessage:
+        return ChatMessage.from_assistant(f"{messages[-1].text}: report\udcff.txt")
+
+    rec = Recorder(Agent(chat_generator=MockChatGenerator(response_fn=reply)))
+    a, b = rec.run("files?"), rec.run("files, please?")
+    df = compare(a, b)
+    assert "report\\udcff.txt" in " ".join(df["summary_a"].dropna())
+    assert df["first_divergence"].sum() == 1
 
 
 def test_occurrence_counts_repeats_within_a_step(run: Run) -> None:

@@ -109,8 +109,8 @@ def test_report_has_every_timeline_row_and_its_diff() -> None:
     run = rec.run("What is 2 + 3, and the weather in Paris and Tokyo?")
     text = run.to_html()
     table = text[text.index("<h2>Timeline</h2>") : text.index("<h2>State changes per event</h2>")]
-    assert table.count('<tr class="st-') == len(run.events)
-    assert table.count('<tr class="st-skipped">') == int((run.timeline["status"] == "skipped").sum()) > 0
+    assert table.count('<tr class="anb-row ') == len(run.events)
+    assert table.count("anb-status-skipped") == int((run.timeline["status"] == "skipped").sum()) > 0
     for event in run.events:
         assert f'<a href="#ev-{event.seq}">{event.seq}</a>' in table
     # One foldable diff per event, with what the event changed.
@@ -123,7 +123,7 @@ def test_report_has_every_timeline_row_and_its_diff() -> None:
     llm_seq = int(run.timeline.query("kind == 'llm'")["seq"].iloc[0])
     assert "token_usage" in by_seq[llm_seq] and "+ assistant[" in by_seq[llm_seq]
     flow_seq = int(run.timeline.dropna(subset=["flow"])["seq"].iloc[0])
-    assert "flow: continue_run" in by_seq[flow_seq]
+    assert "run control: continue_run" in by_seq[flow_seq]
     # Summary header.
     head = text[: text.index("<h2>Hooks</h2>")]
     for needle in (run.run_id, "exit reason", "text", "tokens", str(run.usage["prompt_tokens"]), "duration"):
@@ -137,7 +137,7 @@ def test_lineage_lists_the_recorders_runs() -> None:
     text = run_report(fork)
     lineage = text[text.index("<h2>Lineage</h2>") :]
     assert run.run_id in lineage and fork.run_id in lineage
-    assert '<tr class="current">' in lineage and "└ " in lineage
+    assert '<tr class="anb-current">' in lineage and "└ " in lineage
     assert f"fork of {run.run_id} at step 1" in text
     # An explicit `runs` wins over the recorder's, and a run without either says it is an original.
     only = run_report(run, runs=[run])

@@ -294,3 +294,90 @@ def test_style_timeline_colours_status_and_kind(rough_run: Run) -> None:
     assert any("background-color" in p for p, _ in styled[(ok_row, kind_col)])
     # Works on a slice with some columns missing.
     style_timeline(df[["seq", "kind", "status"]]).to_html()
+
+
+# ---- the one HTML vocabulary ------------------------------------------------------------------------------------
+HOSTILE = "<script>alert(1)</script> \udcff"
+
+
+def hostile_run() -> Run:
+    """A run whose every text field (hook name, summary, State, error) carries markup and a lone surrogate."""
+    from haystack.components.agents import Agent
+    from haystack.components.generators.chat import MockChatGenerator
+    from haystack.dataclasses import ChatMessage
+
+    class Markup:
+        def run(self, state) -> None:
+            if not any(m.text == HOSTILE for m in state.data["messages"]):
+                state.data["messages"] = [*state.data["messages"], ChatMessage.from_system(HOSTILE)]
+            state.set("notes", HOSTILE)
+
+    class Boom:
+        def run(self, state) -> None:
+            raise RuntimeError(HOSTILE)
+
+    rec = Recorder(Agent(chat_generator=MockChatGenerator(responses=[HOSTILE]), state_schema={"notes": {"type": str}}))
+    rec.add_hook("before_llm", Markup(), name=HOSTILE)
+    rec.add_hook("on_exit", Boom(), name="boom")
+    with pytest.raises(RuntimeError):
+        rec.run(HOSTILE)
+    return rec.runs[-1]
+
+
+def test_every_html_fragment_escapes_markup_and_lone_surrogates() -> None:
+    from agent_nb.replay import compare
+    from agent_nb.views import html as H
+    from agent_nb.views.report import static_trace_html
+
+    run = hostile_run()
+    seq = next(e.seq for e in run.events if e.name == HOSTILE)
+    pieces = {
+        "timeline": H.timeline_table_html(run.timeline),
+        "compare": H.compare_table_html(compare(run, run)),
+        "diff": H.diff_html(run.diff(seq)),
+        "state": H.state_html(run.state_at(seq, "after")),
+        "kv": H.kv_table([(HOSTILE, H.esc(HOSTILE))]),
+        "badge": H.kind_badge("hook", "before_llm", HOSTILE) + H.status_badge(HOSTILE) + H.badge(HOSTILE, HOSTILE),
+        "static": static_trace_html(run),
+        "report": run.to_html(),
+    }
+    for name, text in pieces.items():
+        assert "<script" not in text.lower(), name
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text, name
+        assert "\\udcff" in text, name  # the surrogate shows as its escape ...
+        text.encode("utf-8")  # ... so the page can be saved and sent to a browser as it is
+    # A colour that is not a palette hex never reaches a style attribute.
+    assert 'style="background:#999999' in H.badge("x", "red;background:url(x)")
+
+
+def test_table_badges_use_the_charts_colours(rough_run: Run) -> None:
+    import re
+
+    from agent_nb.views.html import timeline_table_html
+    from agent_nb.views.style import color_for
+
+    table = timeline_table_html(rough_run.timeline)
+    rows = re.findall(r'<tr class="anb-row [^"]*" data-seq="(\d+)">(.*?)</tr>', table, flags=re.S)
+    assert [int(seq) for seq, _ in rows] == rough_run.timeline["seq"].tolist()
+    for (seq, cells), event in zip(rows, rough_run.events, strict=True):
+        kind_fill = re.search(r'anb-badge" style="background:(#[0-9A-F]{6})', cells).group(1)
+        assert kind_fill == color_for(event.kind, event.hook_point), (seq, event.kind, event.hook_point)
+    # Headers are the timeline schema's labels.
+    from agent_nb.recording import TIMELINE_SCHEMA
+
+    heads = re.findall(r"<th[^>]*>([^<]*)</th>", table)
+    assert heads == [c.label for c in TIMELINE_SCHEMA if c.name != "run_id"]
+
+
+def test_report_static_view_and_workbench_share_one_stylesheet_of_fragments() -> None:
+    from agent_nb.views.report import static_trace_html
+    from agent_nb.views.style import fragment_css
+    from agent_nb.widgets.style import STYLESHEET
+
+    run = Run(run_id="empty", status="ok")
+    for scope, text in (
+        ("body", run.to_html()),
+        (".anb-static", static_trace_html(run)),
+        (".anb-workbench", STYLESHEET),
+    ):
+        assert fragment_css(scope) in text, scope

@@ -25,30 +25,38 @@ from typing import Any
 
 import pandas as pd
 
-from agent_nb.recording import HOOK_POINTS, KINDS, Event, Run
+from agent_nb.recording import TIMELINE_SCHEMA, Event, Run
+from agent_nb.recording.events import Column, frame_of
 from agent_nb.recording.fingerprint import fingerprint_changes
+from agent_nb.recording.types import EventKind, HookPoint
 from agent_nb.replay.resume import is_resumed, start_step
 
-Key = tuple[int | None, str, str | None, str, int]
+Key = tuple[int | None, EventKind, HookPoint | None, str, int]
 
-#: Columns of `compare`, in order, with their dtypes.
-COMPARE_DTYPES: dict[str, Any] = {
-    "step": "Int64",
-    "kind": pd.CategoricalDtype(KINDS),
-    "hook_point": pd.CategoricalDtype(HOOK_POINTS),
-    "name": "string",
-    "occurrence": "int64",
-    "seq_a": "Int64",
-    "seq_b": "Int64",
-    "status_a": "string",
-    "status_b": "string",
-    "summary_a": "string",
-    "summary_b": "string",
-    "duration_ms_a": "float64",
-    "duration_ms_b": "float64",
-    "same": "bool",
-    "first_divergence": "bool",
-}
+_TIMELINE = {c.name: c for c in TIMELINE_SCHEMA}
+
+
+def _side(name: str, side: str) -> Column:
+    """A timeline column as one run's side of the comparison (`status` -> `status_a`, "A status")."""
+    col = _TIMELINE[name]
+    # Either side may lack the row: seq becomes nullable; status also reads `inherited` (a fork's history).
+    dtype = {"seq": "Int64", "status": "string"}.get(name, col.dtype)
+    label = f"{side.upper()} {col.label}"
+    return Column(f"{name}_{side}", dtype, f"{col.description} (run {side.upper()})", label, col.width)
+
+
+#: The columns of `compare`, in order: the alignment key, then each run's side, then the verdict. The key
+#: columns are the timeline's own (same dtype, description and label).
+COMPARE_SCHEMA: tuple[Column, ...] = (
+    *(_TIMELINE[name] for name in ("step", "kind", "hook_point", "name")),
+    Column("occurrence", "int64", "how many times this key came before, within the run", "occ", 3),
+    *(_side(name, side) for name in ("seq", "status", "summary", "duration_ms") for side in "ab"),
+    Column("same", "bool", "both runs have the row, with the same status and summary", "same", 4),
+    Column("first_divergence", "bool", "the first row that is not the same", "first", 5),
+)
+#: Columns of `compare` with their dtypes (derived from COMPARE_SCHEMA).
+COMPARE_DTYPES: dict[str, Any] = {c.name: c.dtype for c in COMPARE_SCHEMA}
+#: The status of a row a fork inherited from its source run (it has no event of its own there).
 INHERITED = "inherited"
 
 
@@ -132,12 +140,13 @@ def _reason(ea: Event | None, eb: Event | None, a: Run, b: Run, zone_a: bool, zo
 def compare(a: Run, b: Run) -> pd.DataFrame:
     """Align two runs event by event; mark where they first differ.
 
-    Columns: step, kind, hook_point, name, occurrence, seq_a, seq_b, status_a, status_b, summary_a,
-    summary_b, duration_ms_a, duration_ms_b, same, first_divergence. A row missing on one side has NA there
-    (status `inherited` for a fork's history before its fork step). `df.attrs["first_divergence"]` is a dict
-    (row, step, kind, hook_point, name, occurrence, seq_a, seq_b, reason), or None when the runs agree;
-    `df.attrs["a"]` / `["b"]` are the run ids; `df.attrs["changes"]` lists what differs between the two runs'
-    Agent definitions (hook sources, tools, generator: their fingerprints), empty when nothing does.
+    Columns (declared in COMPARE_SCHEMA): step, kind, hook_point, name, occurrence, seq_a, seq_b, status_a,
+    status_b, summary_a, summary_b, duration_ms_a, duration_ms_b, same, first_divergence. A row missing on one
+    side has NA there (status `inherited` for a fork's history before its fork step).
+    `df.attrs["first_divergence"]` is a dict (row, step, kind, hook_point, name, occurrence, seq_a, seq_b,
+    reason), or None when the runs agree; `df.attrs["a"]` / `["b"]` are the run ids; `df.attrs["changes"]`
+    lists what differs between the two runs' Agent definitions (hook sources, tools, generator: their
+    fingerprints), empty when nothing does.
 
     Usage:
         >>> df = compare(run, run.replay(hooks={"before_llm": {"inject_date": False}}))
@@ -150,7 +159,7 @@ def compare(a: Run, b: Run) -> pd.DataFrame:
     resumed_a, resumed_b = is_resumed(a), is_resumed(b)
     a_inherits_b = resumed_a and a.parent_id == b.run_id
     b_inherits_a = resumed_b and b.parent_id == a.run_id
-    cols: dict[str, list[Any]] = {c: [] for c in COMPARE_DTYPES}
+    out: list[dict[str, Any]] = []
     first: dict[str, Any] | None = None
     for i, (key, ea, eb) in enumerate(rows):
         step, kind, point, name, occ = key
@@ -163,26 +172,26 @@ def compare(a: Run, b: Run) -> pd.DataFrame:
             same = _norm(ea.status) == _norm(eb.status) and ea.summary == eb.summary
         status_a = ea.status if ea is not None else (INHERITED if zone_a else None)
         status_b = eb.status if eb is not None else (INHERITED if zone_b else None)
-        for col, value in (
-            ("step", step),
-            ("kind", kind),
-            ("hook_point", point),
-            ("name", name),
-            ("occurrence", occ),
-            ("seq_a", ea.seq if ea is not None else None),
-            ("seq_b", eb.seq if eb is not None else None),
-            ("status_a", status_a),
-            ("status_b", status_b),
-            ("summary_a", ea.summary if ea is not None else None),
-            ("summary_b", eb.summary if eb is not None else None),
-            ("duration_ms_a", ea.duration_ms if ea is not None else float("nan")),
-            ("duration_ms_b", eb.duration_ms if eb is not None else float("nan")),
-            ("same", same),
-            ("first_divergence", False),
-        ):
-            cols[col].append(value)
+        row = {
+            "step": step,
+            "kind": kind,
+            "hook_point": point,
+            "name": name,
+            "occurrence": occ,
+            "seq_a": ea.seq if ea is not None else None,
+            "seq_b": eb.seq if eb is not None else None,
+            "status_a": status_a,
+            "status_b": status_b,
+            "summary_a": ea.summary if ea is not None else None,
+            "summary_b": eb.summary if eb is not None else None,
+            "duration_ms_a": ea.duration_ms if ea is not None else float("nan"),
+            "duration_ms_b": eb.duration_ms if eb is not None else float("nan"),
+            "same": same,
+            "first_divergence": False,
+        }
+        out.append(row)
         if not same and first is None:
-            cols["first_divergence"][-1] = True
+            row["first_divergence"] = True
             first = {
                 "row": i,
                 "step": step,
@@ -194,19 +203,19 @@ def compare(a: Run, b: Run) -> pd.DataFrame:
                 "seq_b": eb.seq if eb is not None else None,
                 "reason": _reason(ea, eb, a, b, zone_a, zone_b),
             }
-    data: dict[str, Any] = {}
-    for col, dtype in COMPARE_DTYPES.items():
-        values = cols[col]
-        data[col] = (
-            pd.Categorical(values, dtype=dtype)
-            if isinstance(dtype, pd.CategoricalDtype)
-            else pd.array(values, dtype=dtype)
-        )
-    frame = pd.DataFrame(data)
+    try:
+        frame = frame_of(out, COMPARE_SCHEMA)
+    except UnicodeEncodeError:  # a lone surrogate in a summary (a non-UTF-8 file name a tool returned)
+        frame = frame_of([{k: _printable(v) for k, v in row.items()} for row in out], COMPARE_SCHEMA)
     # What differs in the Agent definitions (hook sources, tools, generator), said before any divergence.
     changes = fingerprint_changes(a.fingerprint, b.fingerprint) if a.fingerprint and b.fingerprint else []
     frame.attrs.update({"a": a.run_id, "b": b.run_id, "first_divergence": first, "changes": changes})
     return frame
 
 
-__all__ = ["COMPARE_DTYPES", "INHERITED", "compare", "keyed_events", "merge_keyed"]
+def _printable(value: Any) -> Any:
+    """Text with lone surrogates written as their `\\udcXX` escapes, as the timeline shows them."""
+    return value.encode("utf-8", "backslashreplace").decode("utf-8") if isinstance(value, str) else value
+
+
+__all__ = ["COMPARE_DTYPES", "COMPARE_SCHEMA", "INHERITED", "compare", "keyed_events", "merge_keyed"]

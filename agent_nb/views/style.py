@@ -1,13 +1,17 @@
-"""Colours and timeline styling shared by the chart, the HTML report and the notebook table.
+"""The one palette: colours and CSS shared by the chart, the HTML report, the trace view and every widget.
 
 One colour per LLM / tool call and per hook point, from the Okabe-Ito palette (distinguishable with the
 common forms of colour blindness) plus one colour from Paul Tol's palette for the eighth slot. Status is
 never shown by colour alone: the chart adds hatching, dotted edges and markers, the table adds text style.
+`fragment_css(scope)` styles the HTML of `agent_nb.views.html` (tables, badges, diffs) under one scope, so the
+report page, the static trace view and the workbench show the same fragments in the same colours.
 
 Usage:
     >>> COLORS["llm"], color_key("hook", "before_llm")
     ('#0072B2', 'before_llm')
-    >>> styler = style_timeline(run.timeline)
+    >>> from agent_nb.recording import Run
+    >>> style_timeline(Run(run_id="x").timeline).to_html().startswith("<style")
+    True
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from agent_nb.recording.events import HOOK_POINTS
+from agent_nb.recording.types import EventKind
 
 if TYPE_CHECKING:
     from pandas.io.formats.style import Styler
@@ -32,6 +37,10 @@ COLORS: dict[str, str] = {
     "on_exit": "#D55E00",  # vermillion
     "after_run": "#882255",  # wine (Tol)
 }
+
+#: Colour per kind where the hook point is not at hand ("a hook" in general); `color_for(kind, hook_point)` is
+#: the colour of one event, as the chart draws it.
+KIND_COLORS: dict[EventKind, str] = {"hook": COLORS["before_run"], "llm": COLORS["llm"], "tool": COLORS["tool"]}
 
 #: Readable legend label per colour key.
 LABELS: dict[str, str] = {
@@ -49,6 +58,12 @@ FALLBACK_COLOR = "#999999"
 ERROR_COLOR = "#D00000"
 #: Outline colour of skipped (switched-off) hooks.
 SKIPPED_EDGE = "#7F7F7F"
+#: Text colour per line of a State diff: messages added, removed, replaced (and changed keys), run control.
+DIFF_COLORS: dict[str, str] = {"add": STATUS_COLORS["ok"], "del": ERROR_COLOR, "rep": "#B26A00", "flow": "#6A1B9A"}
+#: Accent of something waiting for the user (a pending confirmation).
+ATTENTION_COLOR = COLORS["on_exit"]
+#: The monospace font stack of code, State and summaries.
+MONO = "ui-monospace, SFMono-Regular, Menlo, Consolas, 'DejaVu Sans Mono', 'Liberation Mono', monospace"
 
 #: Table cell styles per status (CSS declarations) for `style_timeline` and the HTML report.
 STATUS_CSS: dict[str, str] = {
@@ -120,6 +135,48 @@ def text_color_on(color: str) -> str:
     return "#000000" if lum > 0.2 else "#FFFFFF"
 
 
+def fragment_css(scope: str) -> str:
+    """The stylesheet of `agent_nb.views.html` fragments (tables, badges, State and diff text), under `scope`.
+
+    Theme-aware where a frontend defines JupyterLab's variables, with light fallbacks elsewhere (the report).
+
+    Usage:
+        >>> ".anb-report table.anb-table" in fragment_css(".anb-report")
+        True
+    """
+    s = scope
+    err = ERROR_COLOR
+    return f"""
+{s} .anb-muted {{ opacity: .7; font-size: 12px; }}
+{s} .anb-error-text {{ color: {err}; white-space: pre-wrap; }}
+{s} .anb-wrap {{ overflow: auto; max-height: 640px; border: 1px solid var(--jp-border-color2, #e1e1e1); }}
+{s} table.anb-table {{ border-collapse: collapse; font-size: 12px; }}
+{s} table.anb-table th {{ position: sticky; top: 0; background: var(--jp-layout-color2, #f5f6f8);
+  text-align: left; padding: 3px 6px; font-weight: 600; white-space: nowrap; }}
+{s} table.anb-table td {{ padding: 2px 6px; vertical-align: top; text-align: left;
+  border-top: 1px solid var(--jp-border-color2, #e1e1e1); }}
+{s} table.anb-kv th {{ position: static; width: 170px; }}
+{s} table.anb-table td.anb-num {{ text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }}
+{s} table.anb-table td.anb-nw {{ white-space: nowrap; }}
+{s} table.anb-table td.anb-text {{ overflow-wrap: anywhere; }}
+{s} table.anb-table td.anb-summary {{ font-family: {MONO}; overflow-wrap: anywhere; }}
+{s} tr.anb-status-skipped td {{ opacity: .6; font-style: italic; }}
+{s} tr.anb-status-error td {{ background: {tint(err, 0.9)}; }}
+{s} tr.anb-status-cached td {{ background: {tint(STATUS_COLORS["cached"], 0.92)}; }}
+{s} tr.anb-differs td {{ background: {tint(COLORS["after_tool"], 0.8)}; }}
+{s} tr.anb-first-divergence td {{ background: {tint(COLORS["on_exit"], 0.7)}; font-weight: 600; }}
+{s} tr.anb-current td {{ font-weight: 700; }}
+{s} .anb-badge {{ display: inline-block; padding: 0 5px; border-radius: 3px; font-size: 11px;
+  white-space: nowrap; }}
+{s} .anb-pre {{ font-family: {MONO}; font-size: 12px; white-space: pre-wrap; overflow-wrap: anywhere; margin: 0; }}
+{s} .anb-diff-add {{ color: {DIFF_COLORS["add"]}; }}
+{s} .anb-diff-del {{ color: {DIFF_COLORS["del"]}; }}
+{s} .anb-diff-rep {{ color: {DIFF_COLORS["rep"]}; }}
+{s} .anb-diff-flow {{ color: {DIFF_COLORS["flow"]}; font-weight: 600; }}
+{s} .anb-legend .anb-badge {{ margin-right: 8px; }}
+"""
+
+
 def _kind_cell(value: Any) -> str:
     if not isinstance(value, str) or value not in COLORS:
         return ""
@@ -173,16 +230,21 @@ def style_timeline(df: pd.DataFrame, *, precision: int = 2) -> Styler:
 
 
 __all__ = [
+    "ATTENTION_COLOR",
     "COLORS",
+    "DIFF_COLORS",
     "ERROR_COLOR",
     "FALLBACK_COLOR",
     "KEY_ORDER",
+    "KIND_COLORS",
     "LABELS",
+    "MONO",
     "SKIPPED_EDGE",
     "STATUS_COLORS",
     "STATUS_CSS",
     "color_for",
     "color_key",
+    "fragment_css",
     "style_timeline",
     "text_color_on",
     "tint",

@@ -23,8 +23,10 @@ import ipywidgets as W
 import pandas as pd
 
 from agent_nb.recording import Event, Run
-from agent_nb.widgets.render import badge, diff_html, state_html
-from agent_nb.widgets.style import KIND_COLOURS, STATUS_COLOURS, button, css, section_title, set_options
+from agent_nb.views.html import badge, diff_html, state_html
+from agent_nb.views.style import KIND_COLORS as KIND_COLOURS
+from agent_nb.views.style import STATUS_COLORS as STATUS_COLOURS
+from agent_nb.widgets.style import button, css, section_title, set_options
 
 
 def event_label(event: Event) -> str:

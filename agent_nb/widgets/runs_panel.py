@@ -28,7 +28,7 @@ import ipywidgets as W
 import pandas as pd
 
 from agent_nb.recording import Recorder, Run
-from agent_nb.widgets.render import compare_table_html
+from agent_nb.views.html import compare_table_html
 from agent_nb.widgets.style import button, css, error_label, section_title, set_error, set_options, show
 
 NBSP = "\u00a0"

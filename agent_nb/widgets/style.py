@@ -1,8 +1,10 @@
-"""Shared look of the workbench: widths, the scoped stylesheet, and small widget helpers.
+"""The workbench's own controls: widths, the scoped stylesheet of its controls, and small ipywidgets helpers.
 
-Everything is standard ipywidgets 8: sizes go through `Layout`, the extra look through one `<style>` element in
-an HTML widget, scoped to `.anb-workbench` so it never leaks into the rest of the notebook. If a frontend drops
-the stylesheet, the layout still holds (it never depends on the CSS).
+Colours and the look of the HTML fragments (tables, badges, diffs) come from the one palette,
+`agent_nb.views.style`; this module adds only what is specific to ipywidgets controls. Everything is standard
+ipywidgets 8: sizes go through `Layout`, the extra look through one `<style>` element in an HTML widget, scoped
+to `.anb-workbench` so it never leaks into the rest of the notebook. If a frontend drops the stylesheet, the
+layout still holds (it never depends on the CSS).
 
 Usage:
     >>> title = section_title("Hooks")
@@ -17,18 +19,13 @@ from typing import Any, TypeVar
 
 import ipywidgets as W
 
-from agent_nb.views.style import COLORS, STATUS_COLORS
+from agent_nb.views.html import esc
+from agent_nb.views.style import ATTENTION_COLOR, ERROR_COLOR, MONO, fragment_css
 
 #: The workbench fills the notebook's width (the trace view uses every pixel; its detail pane stacks under the
 #: waterfall when the view is narrower than 900px).
 MAX_WIDTH = "none"
 SIDEBAR_WIDTH = "210px"
-MONO = "ui-monospace, SFMono-Regular, Menlo, Consolas, 'Liberation Mono', monospace"
-
-# The one palette (agent_nb.views.style): badges use the chart's colours. A hook badge takes the colour of
-# its hook point where known (see render.badge callers); this is the colour of "a hook" in general.
-KIND_COLOURS = {"hook": COLORS["before_run"], "llm": COLORS["llm"], "tool": COLORS["tool"]}
-STATUS_COLOURS = dict(STATUS_COLORS)
 
 STYLESHEET = f"""
 <style>
@@ -38,34 +35,14 @@ STYLESHEET = f"""
 .anb-workbench .anb-icon-button {{ padding: 0; }}
 .anb-workbench .anb-section-title {{ margin: 6px 0 2px 0; }}
 .anb-workbench .anb-section-title h4 {{ margin: 0; font-size: 13px; font-weight: 600; opacity: .85; }}
-.anb-workbench .anb-muted {{ opacity: .7; font-size: 12px; }}
-.anb-workbench .anb-error-text {{ color: #c62828; font-size: 12px; white-space: pre-wrap; }}
-.anb-workbench table.anb-table {{ border-collapse: collapse; width: 100%; font-size: 12px; }}
-.anb-workbench table.anb-table th {{ position: sticky; top: 0; background: var(--jp-layout-color2, #eee);
-  text-align: left; padding: 3px 6px; font-weight: 600; white-space: nowrap; }}
-.anb-workbench table.anb-table td {{ padding: 2px 6px; vertical-align: top;
-  border-top: 1px solid var(--jp-border-color2, #ddd); }}
-.anb-workbench table.anb-table td.anb-num {{ text-align: right; font-variant-numeric: tabular-nums;
-  white-space: nowrap; }}
-.anb-workbench table.anb-table td.anb-summary {{ font-family: {MONO}; word-break: break-word; }}
-.anb-workbench tr.anb-status-skipped td {{ opacity: .55; font-style: italic; }}
-.anb-workbench tr.anb-status-error td {{ background: rgba(198, 40, 40, .10); }}
-.anb-workbench tr.anb-status-cached td.anb-status {{ color: #1565c0; }}
-.anb-workbench tr.anb-differs td {{ background: rgba(255, 193, 7, .12); }}
-.anb-workbench tr.anb-first-divergence td {{ background: rgba(255, 112, 67, .25); font-weight: 600; }}
-.anb-workbench .anb-badge {{ display: inline-block; padding: 0 5px; border-radius: 3px; color: white;
-  font-size: 11px; }}
-.anb-workbench .anb-pre {{ font-family: {MONO}; font-size: 12px; white-space: pre-wrap; word-break: break-word;
-  margin: 0; }}
-.anb-workbench .anb-diff-add {{ color: #2e7d32; }}
-.anb-workbench .anb-diff-del {{ color: #c62828; }}
-.anb-workbench .anb-diff-rep {{ color: #b26a00; }}
-.anb-workbench .anb-diff-flow {{ color: #6a1b9a; font-weight: 600; }}
+.anb-workbench .anb-error-text {{ color: {ERROR_COLOR}; font-size: 12px; }}
+.anb-workbench table.anb-table {{ width: 100%; }}
 .anb-workbench .anb-hook-doc {{ opacity: .7; font-size: 11px; line-height: 1.25; margin: -4px 0 4px 22px; }}
-.anb-workbench .anb-confirmation {{ border: 2px solid #ef6c00; border-radius: 4px; }}
+.anb-workbench .anb-confirmation {{ border: 2px solid {ATTENTION_COLOR}; border-radius: 4px; }}
 .anb-workbench .anb-state-json textarea, .anb-workbench .anb-reply-text textarea,
 .anb-workbench .anb-confirm-args textarea, .anb-workbench .anb-message-text textarea {{ font-family: {MONO};
   font-size: 12px; }}
+{fragment_css(".anb-workbench")}
 </style>
 """
 
@@ -91,8 +68,8 @@ def section_title(text: str, *, hint: str = "") -> W.HTML:
         >>> section_title("Diff", hint="what the event changed").value.startswith("<h4>")
         True
     """
-    extra = f' <span class="anb-muted">{html.escape(hint)}</span>' if hint else ""
-    return css(W.HTML(f"<h4>{html.escape(text)}{extra}</h4>"), "anb-section-title")
+    extra = f' <span class="anb-muted">{esc(hint)}</span>' if hint else ""
+    return css(W.HTML(f"<h4>{esc(text)}{extra}</h4>"), "anb-section-title")
 
 
 def error_label(cls: str = "") -> W.HTML:
@@ -115,7 +92,7 @@ def set_error(label: W.HTML, message: str | None) -> W.HTML:
         >>> set_error(error_label(), None).value
         ''
     """
-    label.value = f'<div class="anb-error-text">{html.escape(message)}</div>' if message else ""
+    label.value = f'<div class="anb-error-text">{esc(message)}</div>' if message else ""
     return label
 
 

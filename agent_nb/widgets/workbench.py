@@ -68,12 +68,12 @@ from haystack.hooks.human_in_the_loop import ConfirmationHook
 
 from agent_nb.recording import Recorder, Run, RunSpec, as_messages
 from agent_nb.replay.edits import tool_names_of
+from agent_nb.views.html import figure_png
 from agent_nb.widgets import export
 from agent_nb.widgets.confirmation import PendingConfirmation, WidgetConfirmationUI, confirmation_hook
 from agent_nb.widgets.fork_editor import ForkEditor
 from agent_nb.widgets.hooks_panel import HooksPanel
 from agent_nb.widgets.inspector import InspectorPanel
-from agent_nb.widgets.render import figure_png
 from agent_nb.widgets.runner import Job, Runner
 from agent_nb.widgets.runs_panel import RunsPanel
 from agent_nb.widgets.style import MAX_WIDTH, SIDEBAR_WIDTH, STYLESHEET, button, css, set_options
