@@ -27,6 +27,7 @@ Usage:
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import threading
@@ -287,23 +288,16 @@ class GeneratorTap:
         self.inner = inner
         self.name = type(inner).__name__
 
+        # The sync and async versions differ only by `await`: the recording half of both is `_LLMCall`.
         @functools.wraps(inner.run)
         def run(*args: Any, **kwargs: Any) -> Any:
-            ctx = current()
-            if ctx is None:
+            call = _LLMCall.start(self.name, args, kwargs)
+            if call is None:
                 return inner.run(*args, **kwargs)
-            messages, tools = _call_inputs(args, kwargs)
-            event, served = ctx.llm_begin(self.name, messages, tools)
-            if served is not None:
-                result: Any = {"replies": served}
-            else:
-                try:
-                    result = inner.run(*args, **kwargs)
-                except BaseException as exc:
-                    ctx.llm_end(event, None, exc)
-                    raise
-            ctx.llm_end(event, result, None)
-            return result
+            if call.served is None:
+                with call.recording_errors():
+                    call.result = inner.run(*args, **kwargs)
+            return call.finish()
 
         self.run = run
         inner_async = getattr(inner, "run_async", None)
@@ -311,21 +305,13 @@ class GeneratorTap:
 
             @functools.wraps(inner_async)
             async def run_async(*args: Any, **kwargs: Any) -> Any:
-                ctx = current()
-                if ctx is None:
+                call = _LLMCall.start(self.name, args, kwargs)
+                if call is None:
                     return await inner_async(*args, **kwargs)
-                messages, tools = _call_inputs(args, kwargs)
-                event, served = ctx.llm_begin(self.name, messages, tools)
-                if served is not None:
-                    result: Any = {"replies": served}
-                else:
-                    try:
-                        result = await inner_async(*args, **kwargs)
-                    except BaseException as exc:
-                        ctx.llm_end(event, None, exc)
-                        raise
-                ctx.llm_end(event, result, None)
-                return result
+                if call.served is None:
+                    with call.recording_errors():
+                        call.result = await inner_async(*args, **kwargs)
+                return call.finish()
 
             self.run_async = run_async
 
@@ -334,10 +320,38 @@ class GeneratorTap:
         return getattr(self.__dict__["inner"], attr)
 
 
-def _call_inputs(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Any]:
-    messages = kwargs.get("messages", args[0] if args else [])
-    tools = kwargs.get("tools", args[1] if len(args) > 1 else None)
-    return messages, tools
+class _LLMCall:
+    """The recording half of one generator call, shared by `GeneratorTap.run` and `run_async`."""
+
+    __slots__ = ("ctx", "event", "result", "served")
+
+    def __init__(self, ctx: Any, event: Any, served: list[Any] | None) -> None:
+        self.ctx, self.event, self.served = ctx, event, served
+        self.result: Any = {"replies": served} if served is not None else None
+
+    @classmethod
+    def start(cls, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _LLMCall | None:
+        """Open the LLM row (None outside a recorded run); in a replay `served` holds the recorded replies."""
+        ctx = current()
+        if ctx is None:
+            return None
+        messages = kwargs.get("messages", args[0] if args else [])
+        tools = kwargs.get("tools", args[1] if len(args) > 1 else None)
+        event, served = ctx.llm_begin(name, messages, tools)
+        return cls(ctx, event, served)
+
+    @contextlib.contextmanager
+    def recording_errors(self) -> Iterator[None]:
+        """Record an exception of the wrapped call on the row, then let it propagate unchanged."""
+        try:
+            yield
+        except BaseException as exc:
+            self.ctx.llm_end(self.event, None, exc)
+            raise
+
+    def finish(self) -> Any:
+        self.ctx.llm_end(self.event, self.result, None)
+        return self.result
 
 
 __all__ = ["GeneratorTap", "HookSlot", "RecordingHooks", "install"]
