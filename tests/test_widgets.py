@@ -19,7 +19,7 @@ from agent_nb import Recorder, Run
 from agent_nb.demo import NoteStore, demo_agent
 from agent_nb.widgets import WidgetConfirmationUI, Workbench, filter_timeline
 from agent_nb.widgets.fork_editor import EditError, MessageRow, parse_reply
-from agent_nb.widgets.render import diff_html, state_html, timeline_table_html
+from agent_nb.views.html import diff_html, state_html, timeline_table_html
 from agent_nb.widgets.style import error_text
 
 TIMEOUT = 60

@@ -66,6 +66,9 @@ class Decision:
     feedback: str | None
     asked_ns: int
     answered_ns: int
+    #: The recorded run that asked, and the seq its ConfirmationHook row gets (None outside a recorded run).
+    run_id: str | None = None
+    seq: int | None = None
 
     @property
     def wait_ms(self) -> float:
@@ -84,6 +87,25 @@ class Decision:
         if self.feedback and self.action != "reject":
             text += f" (feedback: {self.feedback})"
         return f"{text} (waited {self.wait_ms:.0f} ms)"
+
+
+def asking_row() -> tuple[str | None, int | None]:
+    """The recorded run and the seq of the hook row asking now: (None, None) outside a recorded run.
+
+    The confirmation is asked inside a ConfirmationHook call, on the Agent's thread, so the recording context
+    (`agent_nb.recording.context.current()`) is the asking run's. A hook row is numbered when the hook call
+    ends, and nothing else is recorded while it runs, so the row's seq is the count of the run's events now.
+
+    Usage:
+        >>> asking_row()
+        (None, None)
+    """
+    from agent_nb.recording.context import current
+
+    ctx = current()
+    if ctx is None:
+        return None, None
+    return ctx.run.run_id, len(ctx.run.events)
 
 
 @dataclass(eq=False)
@@ -150,6 +172,7 @@ class WidgetConfirmationUI:
         with self._ask_lock:
             request = PendingConfirmation(tool_name, tool_description, dict(tool_params))
             asked = time.time_ns()
+            run_id, seq = asking_row()
             self._publish(request)
             try:
                 answered = request.event.wait(self.timeout)
@@ -160,7 +183,7 @@ class WidgetConfirmationUI:
                 result = ConfirmationUIResult(action="reject", feedback=f"No answer within {self.timeout} s.")
             self.decisions.append(
                 Decision(tool_name, dict(tool_params), result.action, result.new_tool_params, result.feedback,
-                         asked, time.time_ns())
+                         asked, time.time_ns(), run_id, seq)
             )  # fmt: skip
             return result
 

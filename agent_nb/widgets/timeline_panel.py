@@ -106,6 +106,8 @@ class TimelinePanel(W.VBox):
         if self.run is None:
             return pd.DataFrame()
         seqs = self.trace.visible_seqs()
+        if self.trace.other is not None:  # compare mode: the rows of the first run (ids past it are the second's)
+            seqs = [i for i in seqs if i < len(self.run.events)]
         frame = self.run.timeline
         return frame[frame["seq"].isin(seqs)]
 
@@ -118,6 +120,19 @@ class TimelinePanel(W.VBox):
         with self._lock:
             self.run = run
             self.trace.show_run(run, **kwargs)
+            self._notify()
+
+    def show_compare(self, a: Run, b: Run, frame: pd.DataFrame | None = None) -> None:
+        """Show two runs in the trace view's compare mode (b's bars under a's, aligned by step).
+
+        Usage:
+            >>> panel = TimelinePanel(); panel.show_compare(run, fork)
+            >>> panel.trace.meta["runs"] == [run.run_id, fork.run_id]
+            True
+        """
+        with self._lock:
+            self.run = a
+            self.trace.show_compare(a, b, frame)
             self._notify()
 
     def refresh(self, *, chart: bool = False) -> None:

@@ -42,32 +42,78 @@ function stepLabel(step) {
 }
 
 // ---- the model's data, prepared once per `data` change --------------------------------------------------------
+// Compare mode (`data.lane` present): two runs' events in one set of columns, run B's after run A's. B's bars
+// sit under A's: each step's events in the alignment's order (`data.order`), B's times shifted so each of its
+// steps starts where A's does (absolute time) or at 0 (step-relative time).
+function stepRank(key) {
+  return key === -1 ? -Infinity : key === -2 ? Infinity : key;
+}
+
 function prepare(model) {
   const d = model.get("data") || {};
   const pal = model.get("palette") || {};
   const n = d.n || 0;
+  const compare = Array.isArray(d.lane);
+  const lane = compare ? d.lane : new Uint8Array(n);
   const colorKey = new Array(n);
-  const groups = new Map(); // step key -> {key, members: [i...], start, end}
-  let maxEnd = 0;
+  const groups = new Map(); // step key -> {key, members: [i...], starts: [lane A, lane B], start, end, span}
   for (let i = 0; i < n; i++) {
     const kind = pal.kinds[d.kind[i]];
     colorKey[i] = kind === "hook" && d.point[i] >= 0 ? pal.points[d.point[i]] : kind;
     const key = d.step[i];
     let g = groups.get(key);
-    if (!g) groups.set(key, (g = { key, members: [], start: Infinity, end: 0 }));
+    if (!g) groups.set(key, (g = { key, members: [], starts: [Infinity, Infinity], start: Infinity, end: 0, span: 0 }));
     g.members.push(i);
-    g.start = Math.min(g.start, d.t0[i]);
-    g.end = Math.max(g.end, d.t0[i] + d.dur[i]);
-    maxEnd = Math.max(maxEnd, d.t0[i] + d.dur[i]);
+    g.starts[lane[i]] = Math.min(g.starts[lane[i]], d.t0[i]);
   }
-  const order = [...groups.values()].sort((a, b) => a.start - b.start || a.key - b.key);
+  const order = [...groups.values()].sort((a, b) => stepRank(a.key) - stepRank(b.key));
+  const at = new Float64Array(n); // start on the absolute axis (B's aligned to A's step starts)
+  const rs = new Float64Array(n); // start relative to the event's own step start
+  let shift = 0;
+  let maxEnd = 0;
   let maxRel = 0;
-  for (const g of order) maxRel = Math.max(maxRel, g.end - g.start);
+  for (const g of order) {
+    if (compare && g.starts[0] < Infinity && g.starts[1] < Infinity) shift = g.starts[0] - g.starts[1];
+    for (const i of g.members) {
+      at[i] = d.t0[i] + (lane[i] ? shift : 0);
+      rs[i] = d.t0[i] - g.starts[lane[i]];
+      g.start = Math.min(g.start, at[i]);
+      g.end = Math.max(g.end, at[i] + d.dur[i]);
+      g.span = Math.max(g.span, rs[i] + d.dur[i]);
+    }
+    maxEnd = Math.max(maxEnd, g.end);
+    maxRel = Math.max(maxRel, g.span);
+  }
+  const pos = new Int32Array(n); // place in the alignment (compare) or in seq order
+  if (compare) d.order.forEach((i, k) => (pos[i] = k));
+  else for (let i = 0; i < n; i++) pos[i] = i;
+  if (compare) for (const g of order) g.members.sort((a, b) => pos[a] - pos[b]);
   const groupOf = new Int32Array(n);
   order.forEach((g, gi) => g.members.forEach((i) => (groupOf[i] = gi)));
   const indexOfSeq = new Map();
   for (let i = 0; i < n; i++) indexOfSeq.set(d.seq[i], i);
-  return { d, pal, n, colorKey, groups: order, groupOf, maxEnd, maxRel, indexOfSeq };
+  const num = d.num || d.seq;
+  return { d, pal, n, colorKey, groups: order, groupOf, maxEnd, maxRel, indexOfSeq, compare, lane, at, rs, pos, num };
+}
+
+// Merge a live batch (`delta`: rows from `start` on, new lookup entries) into the model's copy of `data`, in
+// place, so every view of the model (and one rendered later) sees the merged columns. False: the copy is not
+// the one the delta was made for (a missed batch), and the whole columns must come again.
+function mergeDelta(model, fields) {
+  const dl = model.get("delta") || {};
+  const d = model.get("data") || {};
+  if (dl.version === undefined || d.version === dl.version) return true; // nothing new, or merged by a sibling view
+  if (d.version !== dl.base) return false;
+  for (const k of fields) {
+    const col = d[k];
+    col.length = dl.start;
+    for (const v of dl[k]) col.push(v);
+  }
+  for (const v of dl.names) d.names.push(v);
+  for (const v of dl.flows) d.flows.push(v);
+  d.n = dl.n;
+  d.version = dl.version;
+  return true;
 }
 
 function render({ model, el }) {
@@ -87,7 +133,9 @@ function render({ model, el }) {
   const foldBtn = h("button", "anb-tv-fold", "expand all");
   const resetBtn = h("button", "anb-tv-reset", "reset zoom");
   resetBtn.title = "reset zoom, pan and the time brush";
-  bar.append(outcome, counts, modeBtn, kindBox, search, foldBtn, resetBtn);
+  const jumpBtn = h("button", "anb-tv-jump", "jump to divergence");
+  jumpBtn.title = "select the first event where the runs differ";
+  bar.append(outcome, counts, modeBtn, kindBox, search, foldBtn, resetBtn, jumpBtn);
 
   // ---- waterfall + detail ----
   const main = h("div", "anb-tv-main");
@@ -135,10 +183,10 @@ function render({ model, el }) {
     return [0, Math.max(full, 1e-3) * 1.02];
   }
   function rel(i) {
-    return model.get("mode") === "step" ? P.d.t0[i] - P.groups[P.groupOf[i]].start : P.d.t0[i];
+    return model.get("mode") === "step" ? P.rs[i] : P.at[i];
   }
-  function groupStart(g) {
-    return model.get("mode") === "step" ? 0 : g.start;
+  function groupSpan(g) {
+    return model.get("mode") === "step" ? [0, g.span] : [g.start, g.end];
   }
 
   function buildRows() {
@@ -147,8 +195,11 @@ function render({ model, el }) {
     }
     rows = [];
     P.groups.forEach((g, gi) => {
-      rows.push({ gi, i: -1 });
-      if (expanded.has(g.key)) for (const i of g.members) rows.push({ gi, i });
+      // Folded: one row per run (compare: A's events, then B's under them); unfolded: one row per event.
+      const open = expanded.has(g.key);
+      rows.push({ gi, i: -1, lane: 0 });
+      if (P.compare && !open) rows.push({ gi, i: -1, lane: 1 });
+      if (open) for (const i of g.members) rows.push({ gi, i, lane: P.lane[i] });
     });
     spacer.style.height = rows.length * ROW_H + "px";
     foldBtn.textContent = expanded.size === P.groups.length && P.groups.length ? "collapse all" : "expand all";
@@ -161,7 +212,8 @@ function render({ model, el }) {
     const d = P.d;
     visible = [];
     visibleSet = new Uint8Array(P.n);
-    for (let i = 0; i < P.n; i++) {
+    for (let k = 0; k < P.n; k++) {
+      const i = P.compare ? d.order[k] : k; // the table lists compared runs in the alignment's order
       if (!kinds.has(P.pal.kinds[d.kind[i]])) continue;
       if (needle && !d.names[d.name[i]].toLowerCase().includes(needle) && !d.summary[i].toLowerCase().includes(needle))
         continue;
@@ -178,13 +230,20 @@ function render({ model, el }) {
   function drawBar() {
     const meta = model.get("meta") || {};
     outcome.className = "anb-tv-outcome anb-tv-o-" + (meta.outcome || "none");
-    outcome.textContent = meta.outcome_text || "no run";
+    outcome.textContent = meta.compare
+      ? `A: ${meta.outcome_text} · B: ${meta.other_outcome_text}`
+      : meta.outcome_text || "no run";
+    jumpBtn.style.display = meta.divergence >= 0 ? "" : "none";
     const errors = meta.errors || 0;
     const parts = [`${P.n} events`, `${visible.length} shown`];
     counts.textContent = parts.join(" · ");
     const err = h("span", errors ? "anb-tv-errcount" : "anb-tv-muted", ` · ${errors} error${errors === 1 ? "" : "s"}`);
     counts.appendChild(err);
     if (meta.resumed) counts.appendChild(h("span", "anb-tv-muted", ` · fork of ${meta.parent_id} @ step ${meta.start_step}`));
+    if (meta.compare) {
+      counts.appendChild(h("span", "anb-tv-lanes", ` · A ${meta.runs[0]}, B ${meta.runs[1]} (under A)`));
+      counts.appendChild(h("div", "anb-tv-divtext", meta.divergence_text));
+    }
     modeBtn.textContent = model.get("mode") === "step" ? "time: per step" : "time: absolute";
     const shown = new Set(model.get("kinds"));
     kindBox.replaceChildren();
@@ -225,6 +284,11 @@ function render({ model, el }) {
     for (const [cls, text] of marks) {
       const item = h("span", "anb-tv-legend-item");
       item.append(h("span", "anb-tv-swatch " + cls), document.createTextNode(text));
+      legend.appendChild(item);
+    }
+    if (P.compare) {
+      const item = h("span", "anb-tv-legend-item");
+      item.append(h("b", "anb-tv-differs-mark", "A/B"), document.createTextNode(" in red: the aligned rows differ"));
       legend.appendChild(item);
     }
     legend.appendChild(h("span", "anb-tv-muted", " · wheel over the axis (or ctrl+wheel) zooms, drag pans, ↑/↓ step through events"));
@@ -428,27 +492,37 @@ function render({ model, el }) {
       const y = r * ROW_H - top;
       const g = P.groups[row.gi];
       if (row.i < 0) {
-        // Group header: a band for the step, its label, and (folded) every event of the step on one row.
+        // Group header: a band for the step, its label, and (folded) every event of the step on one row
+        // (compare: one row per run, B's under A's).
+        const open = expanded.has(g.key);
+        const members = P.compare && !open ? g.members.filter((i) => P.lane[i] === row.lane) : g.members;
         ctx.fillStyle = C.band;
         ctx.fillRect(0, y, w, ROW_H);
+        if (row.lane === 1) {
+          ctx.fillStyle = C.bg;
+          ctx.globalAlpha = 0.35;
+          ctx.fillRect(0, y, w, ROW_H);
+          ctx.globalAlpha = 1;
+        }
         ctx.fillStyle = C.fg;
         ctx.font = `600 12px ${C.font}`;
-        const open = expanded.has(g.key);
-        let label = `${open ? "▾" : "▸"} ${stepLabel(g.key)}`;
+        let label = row.lane === 1 ? "    B" : `${open ? "▾" : "▸"} ${stepLabel(g.key)}`;
+        if (P.compare && row.lane === 0 && !open) label += "  A";
         if (meta.resumed && g.key === meta.start_step) label += " (resumed)";
         ctx.fillText(label, 6, y + ROW_H / 2);
         const labelEnd = 6 + ctx.measureText(label).width;
         ctx.font = `11px ${C.font}`;
         ctx.fillStyle = C.muted;
-        const info = `${g.members.length} ev · ${fmtMs(g.end - g.start)}`;
+        const [gs, ge] = groupSpan(g);
+        const info = P.compare && !open && !members.length ? "no events" : `${members.length} ev · ${fmtMs(ge - gs)}`;
         const infoW = ctx.measureText(info).width;
         if (labelEnd + 8 < LABEL_W - 10 - infoW) ctx.fillText(info, LABEL_W - 10 - infoW, y + ROW_H / 2);
         ctx.font = `12px ${C.font}`;
-        if (!open) for (const i of g.members) drawEvent(ctx, C, i, y, !visibleSet[i]);
+        if (!open) for (const i of members) drawEvent(ctx, C, i, y, !visibleSet[i]);
         else {
           ctx.strokeStyle = C.muted;
-          const gx0 = xOf(groupStart(g));
-          const gx1 = xOf(groupStart(g) + g.end - g.start);
+          const gx0 = xOf(gs);
+          const gx1 = xOf(ge);
           ctx.beginPath();
           ctx.moveTo(gx0, y + ROW_H / 2 + 0.5);
           ctx.lineTo(Math.max(gx1, gx0 + 2), y + ROW_H / 2 + 0.5);
@@ -470,9 +544,22 @@ function render({ model, el }) {
         ctx.fillRect(0, y, w, ROW_H);
         ctx.globalAlpha = 1;
       }
+      if (P.compare && P.lane[i] === 1) {
+        ctx.fillStyle = C.band;
+        ctx.globalAlpha = 0.45;
+        ctx.fillRect(0, y, w, ROW_H);
+        ctx.globalAlpha = 1;
+      }
       const sw = P.pal.colors[P.colorKey[i]] || P.pal.fallback;
       ctx.fillStyle = sw;
       ctx.fillRect(14, y + 6, 8, ROW_H - 12);
+      if (P.compare) {
+        // Which run, and whether its aligned row differs from the other run's.
+        ctx.fillStyle = d.same[i] ? C.muted : C.err;
+        ctx.font = `600 11px ${C.font}`;
+        ctx.fillText(P.lane[i] ? "B" : "A", 2, y + ROW_H / 2);
+        ctx.font = `12px ${C.font}`;
+      }
       ctx.fillStyle = visibleSet[i] ? C.fg : C.muted;
       const kind = P.pal.kinds[d.kind[i]];
       const point = d.point[i] >= 0 ? P.pal.points[d.point[i]] + " · " : kind + " · ";
@@ -483,17 +570,31 @@ function render({ model, el }) {
       drawEvent(ctx, C, i, y, !visibleSet[i]);
     }
     if (meta.divergence >= 0 && P.indexOfSeq.has(meta.divergence)) {
+      // A line at the first divergence, labelled beside its row (or at the top when the row is off screen).
       const i = P.indexOfSeq.get(meta.divergence);
       const x = Math.round(xOf(rel(i))) + 0.5;
+      let r = rows.findIndex((row) => row.i === i);
+      if (r < 0) r = rows.findIndex((row) => row.i < 0 && row.gi === P.groupOf[i] && row.lane === P.lane[i]);
+      const ry = r * ROW_H - top;
+      const ly = ry >= 0 && ry < hgt - ROW_H ? ry + ROW_H + 8 : 8;
       ctx.strokeStyle = C.err;
+      ctx.lineWidth = 1.5;
       ctx.setLineDash([5, 3]);
       ctx.beginPath();
       ctx.moveTo(x, 0);
       ctx.lineTo(x, hgt);
       ctx.stroke();
       ctx.setLineDash([]);
+      ctx.lineWidth = 1;
+      ctx.font = `600 12px ${C.font}`;
+      const text = "◆ first divergence";
+      const tw = ctx.measureText(text).width;
+      const lx = x + 4 + tw > w ? x - 4 - tw : x + 4;
+      ctx.fillStyle = C.bg;
+      ctx.fillRect(lx - 2, ly - 8, tw + 4, 16);
       ctx.fillStyle = C.err;
-      ctx.fillText("first divergence", x + 4, 8);
+      ctx.fillText(text, lx, ly);
+      ctx.font = `12px ${C.font}`;
     }
     ctx.fillStyle = C.grid;
     ctx.fillRect(LABEL_W - 4, 0, 1, hgt);
@@ -511,7 +612,9 @@ function render({ model, el }) {
     const r = Math.floor(y / ROW_H);
     const row = rows[r];
     if (!row) return { row: null, i: -1, x };
-    const cands = row.i >= 0 ? [row.i] : expanded.has(P.groups[row.gi].key) ? [] : P.groups[row.gi].members;
+    const g = P.groups[row.gi];
+    const cands =
+      row.i >= 0 ? [row.i] : expanded.has(g.key) ? [] : g.members.filter((i) => !P.compare || P.lane[i] === row.lane);
     let best = -1;
     let bestDist = 5;
     for (const i of cands) {
@@ -536,7 +639,7 @@ function render({ model, el }) {
     const i = P.indexOfSeq.get(seq);
     if (i === undefined) return;
     let r = rows.findIndex((row) => row.i === i);
-    if (r < 0) r = rows.findIndex((row) => row.i < 0 && row.gi === P.groupOf[i]);
+    if (r < 0) r = rows.findIndex((row) => row.i < 0 && row.gi === P.groupOf[i] && row.lane === P.lane[i]);
     if (r < 0) return;
     const y = r * ROW_H;
     if (y < scroller.scrollTop || y + ROW_H > scroller.scrollTop + scroller.clientHeight)
@@ -551,7 +654,7 @@ function render({ model, el }) {
     const d = P.d;
     const status = P.pal.statuses[d.status[i]];
     tip.replaceChildren(
-      h("div", "anb-tv-tip-head", `#${d.seq[i]} ${d.names[d.name[i]]} · ${status} · ${fmtMs(d.dur[i])}`),
+      h("div", "anb-tv-tip-head", `${P.compare ? (P.lane[i] ? "B " : "A ") : ""}#${P.num[i]} ${d.names[d.name[i]]} · ${status} · ${fmtMs(d.dur[i])}`),
       h("div", "anb-tv-tip-body", d.summary[i] || "(no summary)"),
     );
     const rect = wrap.getBoundingClientRect();
@@ -716,6 +819,14 @@ function render({ model, el }) {
     buildRows();
     draw();
   });
+  jumpBtn.addEventListener("click", () => {
+    const seq = (model.get("meta") || {}).divergence;
+    if (seq === undefined || seq < 0) return;
+    const i = P.indexOfSeq.get(seq);
+    if (i !== undefined && !expanded.has(P.groups[P.groupOf[i]].key)) toggleGroup(P.groups[P.groupOf[i]].key);
+    select(seq);
+    onSelected();
+  });
   resetBtn.addEventListener("click", () => {
     model.set("zoom", []);
     model.set("brush", []);
@@ -745,7 +856,7 @@ function render({ model, el }) {
     const d = P.d;
     switch (c.name) {
       case "seq":
-        return d.seq[i];
+        return P.compare ? `${P.lane[i] ? "B" : "A"} ${P.num[i]}` : d.seq[i];
       case "step":
         return d.step[i] >= 0 ? d.step[i] : "";
       case "kind":
@@ -787,6 +898,8 @@ function render({ model, el }) {
       const status = P.pal.statuses[P.d.status[i]];
       const row = h("div", `anb-tv-row anb-kind-${P.pal.kinds[P.d.kind[i]]} anb-status-${status}`);
       if (P.d.seq[i] === selected) row.classList.add("anb-tv-row-selected");
+      if (P.compare) row.classList.add(P.lane[i] ? "anb-tv-lane-b" : "anb-tv-lane-a", P.d.same[i] ? "anb-tv-same" : "anb-tv-differs");
+      if (P.d.seq[i] === (model.get("meta") || {}).divergence) row.classList.add("anb-tv-row-divergence");
       row.dataset.seq = P.d.seq[i];
       row.style.top = r * TABLE_ROW_H + "px";
       row.style.gridTemplateColumns = template;
@@ -942,6 +1055,10 @@ function render({ model, el }) {
     drawTable(true);
   };
   model.on("change:data", onData);
+  model.on("change:delta", () => {
+    if (mergeDelta(model, P.pal.fields || [])) onData();
+    else model.send({ type: "resync" });
+  });
   model.on("change:meta", () => {
     drawBar();
     draw();
@@ -962,7 +1079,7 @@ function render({ model, el }) {
     draw();
     const i = P.indexOfSeq.get(seq);
     let r = rows.findIndex((row) => row.i === i);
-    if (r < 0) r = rows.findIndex((row) => row.i < 0 && row.gi === P.groupOf[i]);
+    if (r < 0) r = rows.findIndex((row) => row.i < 0 && row.gi === P.groupOf[i] && row.lane === P.lane[i]);
     const [x, , w] = barRect(i, 0);
     const rect = scroller.getBoundingClientRect();
     return [rect.left + x + w / 2, rect.top + r * ROW_H - scroller.scrollTop + ROW_H / 2];

@@ -128,38 +128,84 @@ def outcome(run: Run | None) -> tuple[str, str]:
 
 #: The statuses the view shows: the timeline's, plus `given` (an LLM reply the user typed for a fork).
 VIEW_STATUSES: tuple[str, ...] = (*STATUSES, "given")
+#: The per-event columns the browser receives, in this order.
+FIELDS: tuple[str, ...] = ("seq", "step", "kind", "point", "name", "status", "t0", "dur", "flow", "err", "summary",
+                           "wait")  # fmt: skip
+_KIND_CODE = {k: i for i, k in enumerate(KINDS)}
+_POINT_CODE = {p: i for i, p in enumerate(HOOK_POINTS)}
+_STATUS_CODE = {s: i for i, s in enumerate(VIEW_STATUSES)}
 
 
-def given_seqs(run: Run) -> set[int]:
-    """The LLM events of a fork whose reply the user gave (`run.fork(step, reply=...)`), not the recording.
-
-    Found as the fork step's served reply that differs from the parent's reply at that step.
+def view_status(e: Event) -> str:
+    """The status the view shows: the row's own, read as `given` when the core marked the reply as typed by the user.
 
     Usage:
-        >>> given_seqs(Run(run_id="x"))
-        set()
+        >>> e = Event("r", 0, 0, "llm", None, "Gen", "cached", 0.0, 1.0)
+        >>> view_status(e)
+        'cached'
+        >>> e.detail = {"given": True}; view_status(e)
+        'given'
     """
-    if run.kind != "fork" or run.fork_step is None or not run.parent_id:
-        return set()
-    first = next((e for e in run.events if e.kind == "llm" and e.step == run.fork_step), None)
-    if first is None or first.status != "cached":
-        return set()
-    if first.detail.get("given"):
-        return {first.seq}
-    parent = None
-    if run.recorder is not None:
-        try:
-            parent = run.recorder.get(run.parent_id)
-        except Exception:
-            parent = None
-    if parent is None:
-        return set()
-    recorded = next((e for e in parent.events if e.kind == "llm" and e.step == run.fork_step), None)
+    if e.status == "cached" and e.detail and e.detail.get("given"):
+        return "given"
+    return e.status
 
-    def texts(e: Event | None) -> list[str]:
-        return [message_text(m, limit=None) for m in (e.detail.get("replies") or [])] if e is not None else []
 
-    return {first.seq} if texts(first) != texts(recorded) else set()
+class Encoder:
+    """Encodes a run's events as rows of the compact columns, with name and flow lookup tables that only grow.
+
+    One encoder per run shown: its tables stay valid across live batches, so a batch sends only new entries.
+
+    Usage:
+        >>> enc = Encoder(Run(run_id="x"))
+        >>> enc.row(Event("x", 0, 0, "tool", None, "add", "ok", 1.0, 0.5, summary="add(a=1) -> 2"))[:5]
+        (0, 0, 2, -1, 0)
+        >>> enc.names
+        ['add']
+    """
+
+    def __init__(self, run: Run | None, notes: dict[int, str] | None = None, waits: dict[int, float] | None = None):
+        self.resumed = bool(run is not None and run.resumed)
+        self.notes, self.waits = notes or {}, waits or {}
+        self._names: dict[str, int] = {}
+        self._flows: dict[str, int] = {}
+        self.names: list[str] = []
+        self.flows: list[str] = []
+
+    def _code(self, table: dict[str, int], listing: list[str], value: str) -> int:
+        code = table.get(value)
+        if code is None:
+            code = table[value] = len(listing)
+            listing.append(value)
+        return code
+
+    def row(self, e: Event) -> tuple[Any, ...]:
+        """One event as a tuple in `FIELDS` order."""
+        summary = self.notes.get(e.seq) or e.summary or ""
+        if self.resumed and e.status == "skipped" and e.hook_point == "before_run":
+            summary = "not run: this run resumed a recorded State after before_run"
+        # Rows before the first step (before_run) have no step: -1; rows after the last (after_run): -2.
+        step = (-2 if e.hook_point == "after_run" else -1) if e.step is None else int(e.step)
+        return (
+            e.seq,
+            step,
+            _KIND_CODE.get(e.kind, 0),
+            _POINT_CODE.get(e.hook_point, -1) if e.hook_point else -1,
+            self._code(self._names, self.names, e.name),
+            _STATUS_CODE.get(view_status(e), 0),
+            round(float(e.offset_ms), 3),
+            round(float(e.duration_ms), 3),
+            self._code(self._flows, self.flows, e.flow) if e.flow else -1,
+            1 if e.error else 0,
+            _cut(" ".join(summary.split()), SUMMARY_LIMIT),
+            round(self.waits.get(e.seq, 0.0), 3),
+        )
+
+
+def _as_columns(rows: list[tuple[Any, ...]]) -> dict[str, list[Any]]:
+    if not rows:
+        return {k: [] for k in FIELDS}
+    return {k: list(v) for k, v in zip(FIELDS, zip(*rows, strict=True), strict=True)}
 
 
 def columns(run: Run | None, notes: dict[int, str] | None = None, waits: dict[int, float] | None = None) -> dict:
@@ -169,40 +215,51 @@ def columns(run: Run | None, notes: dict[int, str] | None = None, waits: dict[in
         >>> columns(None)["n"]
         0
     """
-    events: list[Event] = list(run.events) if run is not None else []
-    notes, waits = notes or {}, waits or {}
-    resumed = bool(run is not None and run.resumed)
-    names: dict[str, int] = {}
-    flows: dict[str, int] = {}
-    kind_code = {k: i for i, k in enumerate(KINDS)}
-    point_code = {p: i for i, p in enumerate(HOOK_POINTS)}
-    status_code = {s: i for i, s in enumerate(VIEW_STATUSES)}
-    given = given_seqs(run) if run is not None else set()
-    cols: dict[str, list[Any]] = {
-        k: [] for k in ("seq", "step", "kind", "point", "name", "status", "t0", "dur", "flow", "err", "summary", "wait")
-    }
-    for e in events:
-        cols["seq"].append(e.seq)
-        cols["step"].append(-1 if e.step is None else int(e.step))
-        cols["kind"].append(kind_code.get(e.kind, 0))
-        cols["point"].append(point_code.get(e.hook_point, -1) if e.hook_point else -1)
-        cols["name"].append(names.setdefault(e.name, len(names)))
-        cols["status"].append(status_code["given"] if e.seq in given else status_code.get(e.status, 0))
-        cols["t0"].append(round(float(e.offset_ms), 3))
-        cols["dur"].append(round(float(e.duration_ms), 3))
-        cols["flow"].append(flows.setdefault(e.flow, len(flows)) if e.flow else -1)
-        cols["err"].append(1 if e.error else 0)
-        summary = notes.get(e.seq) or e.summary or ""
-        if resumed and e.status == "skipped" and e.hook_point == "before_run":
-            summary = "not run: this run resumed a recorded State after before_run"
-        cols["summary"].append(_cut(" ".join(summary.split()), SUMMARY_LIMIT))
-        cols["wait"].append(round(waits.get(e.seq, 0.0), 3))
-    # Rows before the first step (before_run) and after the last (after_run) have no step: -1 and "end" (-2).
-    for i, e in enumerate(events):
-        if e.step is None and e.hook_point == "after_run":
-            cols["step"][i] = -2
-    return {"run_id": run.run_id if run is not None else "", "n": len(events), "names": list(names),
-            "flows": list(flows), **cols}  # fmt: skip
+    enc = Encoder(run, notes, waits)
+    rows = [enc.row(e) for e in (run.events if run is not None else [])]
+    return {"run_id": run.run_id if run is not None else "", "n": len(rows), "names": enc.names,
+            "flows": enc.flows, **_as_columns(rows)}  # fmt: skip
+
+
+def compare_columns(a: Run, b: Run, frame: pd.DataFrame) -> dict[str, Any]:
+    """Two runs' events in one set of columns for the compare mode: run `a`'s, then run `b`'s.
+
+    Each event's id (`seq` column) is its index in these columns (b's events follow a's); `num` is its seq in
+    its own run, `lane` 0 for `a` and 1 for `b`; `order` lists the ids in the alignment's order (`compare`'s
+    rows, a's event above b's), `same` is 0 on events whose aligned row differs, and `divergence` is the id of
+    the first divergent row's event (b's when it has one).
+
+    Usage:
+        >>> from agent_nb.replay import compare
+        >>> d = compare_columns(run, fork, compare(run, fork))
+        >>> d["n"] == len(run.events) + len(fork.events), d["lane"][0], d["lane"][-1]
+        (True, 0, 1)
+    """
+    enc = Encoder(a)
+    rows = [enc.row(e) for e in a.events]
+    n_a = len(rows)
+    enc.resumed = bool(b.resumed)
+    rows += [enc.row(e) for e in b.events]
+    cols = _as_columns(rows)
+    cols["num"] = cols["seq"]
+    cols["seq"] = list(range(len(rows)))
+    lane = [0] * n_a + [1] * (len(rows) - n_a)
+    same = [1] * len(rows)
+    order: list[int] = []
+    divergence = -1
+    for seq_a, seq_b, is_same, first in zip(frame["seq_a"], frame["seq_b"], frame["same"], frame["first_divergence"],
+                                            strict=True):  # fmt: skip
+        ids = [int(seq_a)] if not pd.isna(seq_a) else []
+        ids += [n_a + int(seq_b)] if not pd.isna(seq_b) else []
+        order += ids
+        if not is_same:
+            for i in ids:
+                same[i] = 0
+        if first and ids:
+            divergence = ids[-1]
+    return {"run_id": f"{a.run_id} vs {b.run_id}", "n": len(rows), "names": enc.names, "flows": enc.flows, **cols,
+            "lane": lane, "same": same, "order": order, "divergence": divergence,
+            "runs": [a.run_id, b.run_id], "n_a": n_a}  # fmt: skip
 
 
 def palette() -> dict[str, Any]:
@@ -222,7 +279,12 @@ def palette() -> dict[str, Any]:
         "points": list(HOOK_POINTS),
         "statuses": list(VIEW_STATUSES),
         "columns": table_columns(),
+        "fields": list(FIELDS),
     }
+
+
+#: What `TraceView.refresh` compares with (run, events, status of both runs) before anything was sent.
+_NOTHING_SENT: tuple[Any, ...] = (None, -1, "", None, -1, "")
 
 
 class TraceView(anywidget.AnyWidget):
@@ -231,6 +293,14 @@ class TraceView(anywidget.AnyWidget):
     Traits the frontend and code share: `selected` (event seq, -1 none), `mode` ("absolute" or "step"),
     `brush` ([lo, hi] ms on the current axis, [] for none), `search` (text in name / summary),
     `kinds` (kinds shown), `zoom` ([lo, hi] ms or []), `collapsed` (steps folded; None = automatic).
+
+    While a run is live, `refresh()` sends only what is new as `delta` (rows from `start` on: the appended
+    ones, and recent ones whose values changed, e.g. a tool row that settled); the frontend merges it into
+    its copy of `data` (`version` says which copy a delta applies to). A new run is one full `data`.
+
+    `show_compare(a, b)` draws two runs in one view (compare mode): b's bars under a's, aligned by step, the
+    first divergence marked; there each event's id (`selected`, `visible_seqs`) is its index in `data`
+    (b's events follow a's), and `event_of(id)` gives back (run, seq).
 
     Usage:
         >>> view = TraceView()
@@ -242,6 +312,7 @@ class TraceView(anywidget.AnyWidget):
     _css = _HERE / "trace_view.css"
 
     data = T.Dict().tag(sync=True)
+    delta = T.Dict().tag(sync=True)
     meta = T.Dict().tag(sync=True)
     palette = T.Dict().tag(sync=True)
     selected = T.Int(-1).tag(sync=True)
@@ -255,16 +326,24 @@ class TraceView(anywidget.AnyWidget):
     expand_all = T.Bool(False).tag(sync=True)
     height = T.Int(360).tag(sync=True)
 
+    #: Shortest time between two live batches (s).
+    live_interval = 0.25
+
     def __init__(self, run: Run | None = None, *, annotate: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.palette = palette()
         self.run: Run | None = None
+        self.other: Run | None = None  # compare mode: the second run
         #: `annotate(run) -> (notes, waits)`: decisions and waiting time per seq (the workbench's confirmations).
         self.annotate = annotate
-        self._sent: tuple[Any, int, str] = (None, -1, "")
+        self._sent: tuple[Any, ...] = _NOTHING_SENT
         self._sent_at = 0.0
+        self._version = 0
+        self._enc: Encoder | None = None
+        self._rows: list[tuple[Any, ...]] = []
         self._lock = threading.RLock()
         self.observe(self._on_selected, names="selected")
+        self.on_msg(self._on_frontend_msg)
         self.show_run(run)
 
     # ---- data ------------------------------------------------------------------------------------------------
@@ -277,55 +356,161 @@ class TraceView(anywidget.AnyWidget):
             >>> TraceView().show_run(None)
         """
         with self._lock:
-            changed = run is not self.run
-            self.run = run
+            changed = run is not self.run or self.other is not None
+            self.run, self.other = run, None
             self._divergence = divergence
             self._parent = parent
             with self.hold_sync():
                 if changed:
-                    self.selected = -1
-                    self.detail = {}
-                    self.brush = []
-                    self.zoom = []
-                    self.collapsed = []
-                self._sent = (None, -1, "")
+                    self._clear_view()
+                self._sent = _NOTHING_SENT
                 self.refresh()
+
+    def show_compare(self, a: Run, b: Run, frame: pd.DataFrame | None = None) -> dict[str, Any]:
+        """Compare mode: `a` and `b` in one waterfall, b's bars under a's aligned by step, the first divergence
+        marked; `frame` is `agent_nb.replay.compare(a, b)` (computed when not given). Returns the divergence
+        as `compare` describes it (`frame.attrs["first_divergence"]`), or None when the runs agree.
+
+        Usage:
+            >>> view = TraceView(); first = view.show_compare(run, fork)
+            >>> first["step"], view.meta["compare"], view.event_of(view.meta["divergence"])[0] is fork
+            (1, True, True)
+        """
+        from agent_nb.replay import compare
+
+        if frame is None:
+            frame = compare(a, b)
+        with self._lock:
+            self.run, self.other = a, b
+            self._divergence, self._parent = None, None
+            self._frame = frame
+            with self.hold_sync():
+                self._clear_view()
+                self._sent = _NOTHING_SENT
+                self.refresh()
+        return frame.attrs.get("first_divergence")
+
+    def _clear_view(self) -> None:
+        self.selected = -1
+        self.detail = {}
+        self.brush = []
+        self.zoom = []
+        self.collapsed = []
+
+    def event_of(self, ident: int) -> tuple[Run | None, int]:
+        """The run and seq of the event the view calls `ident` (its seq, or in compare mode its index in `data`).
+
+        Usage:
+            >>> TraceView(run).event_of(3)[1]
+            3
+        """
+        if self.other is not None and self.run is not None:
+            n_a = len(self.run.events)
+            return (self.other, ident - n_a) if ident >= n_a else (self.run, ident)
+        return self.run, ident
 
     def refresh(self) -> bool:
         """Send what changed since the last call (new events, a new status); True when something was sent.
 
-        Cheap when nothing changed, so a throttled ticker may call it often.
+        Cheap when nothing changed, so a throttled ticker may call it often. While the run is live it sends a
+        `delta` (new and changed rows only), at most every `live_interval` s; the run's end always goes.
 
         Usage:
             >>> TraceView().refresh()
             False
         """
         with self._lock:
-            run = self.run
-            key = (id(run) if run is not None else None, len(run.events) if run else 0, run.status if run else "")
+            run, other = self.run, self.other
+            key = (id(run) if run is not None else None, len(run.events) if run else 0, run.status if run else "",
+                   id(other), len(other.events) if other else 0, other.status if other else "")  # fmt: skip
             if key == self._sent:
                 return False
-            # While live, a long run is resent less often (the whole columns go each time): at most every
-            # 0.25 s, and every n/20,000 s past 5,000 events; the end of the run (a new status) always goes.
             now = time.monotonic()
-            live = run is not None and run.status == "running" and key[0] == self._sent[0]
-            if live and now - self._sent_at < max(0.25, key[1] / 20_000):
+            same_run = key[0] == self._sent[0] and key[3] == self._sent[3]
+            live = run is not None and run.status == "running" and same_run
+            if live and now - self._sent_at < self.live_interval:
                 return False
-            self._sent, self._sent_at = key, now
-            notes, waits = self.annotate(run) if (self.annotate and run is not None) else ({}, {})
             with self.hold_sync():
-                self.data = columns(run, notes, waits)
+                if other is not None:
+                    self._send_full(compare_columns(run, other, self._frame))
+                elif same_run and self._enc is not None and run is not None:
+                    self._send_delta(run)
+                else:
+                    self._send_full_run(run)
                 self.meta = self._meta(run)
-                if self.selected >= 0 and (run is None or self.selected >= len(run.events)):
+                n = self.data.get("n", 0)
+                if self.selected >= 0 and self.selected >= n:
                     self.selected = -1
+            self._sent, self._sent_at = key, now
             return True
+
+    def _annotations(self, run: Run | None) -> tuple[dict[int, str], dict[int, float]]:
+        return self.annotate(run) if (self.annotate and run is not None) else ({}, {})
+
+    def _send_full(self, data: dict[str, Any]) -> None:
+        self._version += 1
+        data["version"] = self._version
+        self.delta = {}
+        self.data = data
+
+    def _send_full_run(self, run: Run | None) -> None:
+        self._enc = Encoder(run, *self._annotations(run))
+        self._rows = [self._enc.row(e) for e in (run.events if run is not None else [])]
+        self._send_full({"run_id": run.run_id if run is not None else "", "n": len(self._rows),
+                         "names": list(self._enc.names), "flows": list(self._enc.flows),
+                         **_as_columns(self._rows)})  # fmt: skip
+
+    def _send_delta(self, run: Run) -> None:
+        """New rows, and recent rows whose values changed, as one delta the frontend merges into `data`."""
+        enc, old = self._enc, self._rows
+        assert enc is not None
+        enc.notes, enc.waits = self._annotations(run)
+        events = list(run.events)
+        # Rows can still change while their step runs (an LLM or tool row settles when the next event starts;
+        # tool rows of one batch are re-ordered): re-encode from the start of the step before the last sent row.
+        start = min(len(old), len(events))
+        last_step = next((e.step for e in reversed(events[:start]) if e.step is not None), None)
+        while start > 0:
+            step = events[start - 1].step
+            if step is not None and last_step is not None and step < last_step - 1:
+                break
+            start -= 1
+        n_names, n_flows = len(enc.names), len(enc.flows)
+        fresh = [enc.row(e) for e in events[start:]]
+        first = start
+        while first < len(old) and first - start < len(fresh) and fresh[first - start] == old[first]:
+            first += 1
+        rows = old[:first] + fresh[first - start :]
+        if rows == old:
+            return
+        self._rows = rows
+        base = self._version
+        self._version += 1
+        tail = _as_columns(rows[first:])
+        data = self.data  # updated in place (no resend): a view rendered later reads the merged columns
+        for k in FIELDS:
+            data[k][first:] = tail[k]
+        data["n"] = len(rows)
+        data["names"] = list(enc.names)
+        data["flows"] = list(enc.flows)
+        data["version"] = self._version
+        self.delta = {"base": base, "version": self._version, "start": first, "n": len(rows),
+                      "names": enc.names[n_names:], "flows": enc.flows[n_flows:], **tail}  # fmt: skip
+
+    def _on_frontend_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        # A view that missed a delta (its copy's version does not match) asks for the whole columns again.
+        if isinstance(content, dict) and content.get("type") == "resync":
+            with self._lock:
+                self._sent = _NOTHING_SENT
+                self._enc = None
+                self.refresh()
 
     def _meta(self, run: Run | None) -> dict[str, Any]:
         key, text = outcome(run)
         if run is None:
-            return {"run_id": "", "outcome": key, "outcome_text": text, "errors": 0}
+            return {"run_id": "", "outcome": key, "outcome_text": text, "errors": 0, "divergence": -1}
         errors = sum(1 for e in run.events if e.status == "error" or e.error)
-        return {
+        meta = {
             "run_id": run.run_id,
             "kind": run.kind,
             "status": run.status,
@@ -338,7 +523,23 @@ class TraceView(anywidget.AnyWidget):
             "fork_step": -1 if run.fork_step is None else int(run.fork_step),
             "divergence": -1 if getattr(self, "_divergence", None) is None else int(self._divergence),
             "duration_ms": run.duration_ms,
+            "compare": False,
         }
+        other = self.other
+        if other is not None:
+            o_key, o_text = outcome(other)
+            first = self._frame.attrs.get("first_divergence")
+            meta.update(
+                compare=True,
+                runs=[run.run_id, other.run_id],
+                other_outcome=o_key,
+                other_outcome_text=o_text,
+                errors=errors + sum(1 for e in other.events if e.status == "error" or e.error),
+                divergence=int(self.data.get("divergence", -1)),
+                divergence_text=_divergence_text(first),
+                resumed=False,
+            )
+        return meta
 
     # ---- selection and detail --------------------------------------------------------------------------------
     def select(self, seq: int) -> dict[str, Any]:
@@ -352,15 +553,21 @@ class TraceView(anywidget.AnyWidget):
         return self.detail
 
     def _on_selected(self, change: dict) -> None:
-        seq = change["new"]
-        run = self.run
-        if run is None or seq < 0 or seq >= len(run.events):
+        ident = change["new"]
+        run, seq = self.event_of(ident)
+        if run is None or ident < 0 or seq < 0 or seq >= len(run.events):
             self.detail = {}
             return
         try:
-            self.detail = event_detail(run, seq, self._notes(run))
+            detail = event_detail(run, seq, self._notes(run))
+            if self.other is not None:
+                lane = "A" if run is self.run else "B"
+                detail["title"] = f"{lane} · {run.run_id} · {detail['title']}"
+                detail["lane"] = lane
+            detail["seq"] = ident
+            self.detail = detail
         except Exception as exc:  # a detail that cannot be built must not break the view
-            self.detail = {"seq": seq, "title": f"#{seq}", "error": f"could not show this event: {exc!r}"}
+            self.detail = {"seq": ident, "title": f"#{seq}", "error": f"could not show this event: {exc!r}"}
 
     def _notes(self, run: Run) -> dict[int, str]:
         if self.annotate is None:
@@ -381,18 +588,17 @@ class TraceView(anywidget.AnyWidget):
         kinds = set(self.kinds)
         needle = self.search.strip().lower()
         names = d["names"]
-        starts = _step_starts(d) if self.mode == "step" else None
+        starts = axis_starts(d, step_relative=self.mode == "step") if len(self.brush) == 2 else None
         out = []
-        for i in range(d["n"]):
+        for i in d["order"] if "lane" in d else range(d["n"]):
             if KINDS[d["kind"][i]] not in kinds:
                 continue
             if needle and needle not in names[d["name"][i]].lower() and needle not in d["summary"][i].lower():
                 continue
-            if len(self.brush) == 2:
-                t0 = d["t0"][i] - (starts[d["step"][i]] if starts is not None else 0.0)
-                t1 = t0 + d["dur"][i]
+            if starts is not None:
+                t0 = starts[i]
                 lo, hi = self.brush
-                if t1 < lo or t0 > hi:
+                if t0 + d["dur"][i] < lo or t0 > hi:
                     continue
             out.append(d["seq"][i])
         return out
@@ -417,12 +623,33 @@ class TraceView(anywidget.AnyWidget):
         return data, meta
 
 
-def _step_starts(d: dict[str, Any]) -> dict[int, float]:
-    starts: dict[int, float] = {}
-    for step, t0 in zip(d["step"], d["t0"], strict=True):
-        if step not in starts or t0 < starts[step]:
-            starts[step] = t0
-    return starts
+def axis_starts(d: dict[str, Any], *, step_relative: bool = False) -> list[float]:
+    """Where each event of the columns `d` starts on the view's time axis (the frontend computes the same).
+
+    Step-relative: ms since its own step's start (in its own run). Absolute: ms since the run started; in
+    compare mode run B's events are shifted so each step starts where run A's does (B's under A's).
+
+    Usage:
+        >>> d = {"n": 2, "step": [0, 1], "t0": [0.0, 5.0], "dur": [1.0, 1.0]}
+        >>> axis_starts(d), axis_starts(d, step_relative=True)
+        ([0.0, 5.0], [0.0, 0.0])
+    """
+    n = d["n"]
+    lane = d.get("lane") or [0] * n
+    rank = {-1: float("-inf"), -2: float("inf")}
+    starts: dict[tuple[int, int], float] = {}
+    for i in range(n):
+        key = (d["step"][i], lane[i])
+        starts[key] = min(starts.get(key, float("inf")), d["t0"][i])
+    if step_relative:
+        return [d["t0"][i] - starts[(d["step"][i], lane[i])] for i in range(n)]
+    shift: dict[int, float] = {}
+    current = 0.0
+    for step in sorted({s for s, _ in starts}, key=lambda s: rank.get(s, s)):
+        if (step, 0) in starts and (step, 1) in starts:
+            current = starts[(step, 0)] - starts[(step, 1)]
+        shift[step] = current
+    return [d["t0"][i] + (shift[d["step"][i]] if lane[i] else 0.0) for i in range(n)]
 
 
 def event_detail(run: Run, seq: int, notes: dict[int, str] | None = None) -> dict[str, Any]:
@@ -459,7 +686,7 @@ def event_detail(run: Run, seq: int, notes: dict[int, str] | None = None) -> dic
         "title": f"#{e.seq} {e.kind} {where}",
         "kind": e.kind,
         "point": e.hook_point or "",
-        "status": "given" if e.seq in given_seqs(run) else e.status,
+        "status": view_status(e),
         "summary": _cut(e.summary or "", TEXT_LIMIT),
         "fields": fields,
         "flow": e.flow or "",
@@ -519,7 +746,7 @@ def _visible(state: dict[str, Any]) -> dict[str, Any]:
 
 def _status_words(run: Run, e: Event) -> str:
     if e.status == "cached":
-        if e.seq in given_seqs(run):
+        if view_status(e) == "given":
             return "given (a reply you typed for this fork)"
         return "cached (served from the recording)"
     if e.status == "skipped":
@@ -527,6 +754,14 @@ def _status_words(run: Run, e: Event) -> str:
             return "not run (resumed after before_run)"
         return "skipped (switched off)"
     return e.status
+
+
+def _divergence_text(first: dict[str, Any] | None) -> str:
+    if not first:
+        return "no divergence: the runs agree"
+    where = "run start" if first.get("step") is None or pd.isna(first["step"]) else f"step {first['step']}"
+    what = first.get("hook_point") or first.get("kind")
+    return f"first divergence: {where}, {what} {first.get('name')} ({first.get('reason')})"
 
 
 def escape(text: Any) -> str:
@@ -539,4 +774,14 @@ def escape(text: Any) -> str:
     return "" if text is None or (isinstance(text, float) and pd.isna(text)) else html.escape(str(text))
 
 
-__all__ = ["TraceView", "columns", "event_detail", "outcome", "palette", "table_columns"]
+__all__ = [
+    "Encoder",
+    "TraceView",
+    "columns",
+    "compare_columns",
+    "event_detail",
+    "outcome",
+    "palette",
+    "table_columns",
+    "view_status",
+]

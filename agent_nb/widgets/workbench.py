@@ -225,9 +225,8 @@ class Workbench(W.VBox):
             recorder, on_start=self._job_started, on_tick=self._tick, on_done=self._job_done, on_other=self._other_run
         )
         self._show(recorder.last_run)
-        # `rec.add_hook` in another cell tells nobody: a light poll keeps the sidebar's switches current.
-        self._closed = threading.Event()
-        threading.Thread(target=self._watch_hooks, name="agent_nb-hooks", daemon=True).start()
+        # `rec.add_hook` / `rec.disable` in another cell: the Recorder tells us, and the sidebar follows.
+        self._unwatch_hooks = recorder.watch_hooks(self._hooks_changed)
 
     # ---- public API: running ---------------------------------------------------------------------------------
     @property
@@ -450,13 +449,15 @@ class Workbench(W.VBox):
         return self._resolve(None).diff(seq)
 
     def compare(self, a: Run | str, b: Run | str) -> pd.DataFrame:
-        """Compare two runs: the aligned table (first divergence marked) and both charts; returns the DataFrame.
+        """Compare two runs: both in the trace view (b's bars under a's, aligned by step, the first divergence
+        marked, a button to jump to it), and the aligned table with both charts in the Runs tab; returns the
+        aligned DataFrame (`agent_nb.replay.compare`).
 
         Usage:
             >>> wb = Workbench(rec)
             >>> table = wb.compare(run, fork)
-            >>> len(table.query("not same")) > 0
-            True
+            >>> len(table.query("not same")) > 0, wb.trace.meta["compare"]
+            (True, True)
             >>> wb.close()
         """
         from agent_nb.replay import compare
@@ -470,7 +471,8 @@ class Workbench(W.VBox):
             self.runs_panel.compare_a.value = run_a.run_id
             self.runs_panel.compare_b.value = run_b.run_id
             self.runs_panel.show_compare(frame, png)
-            self.tabs.selected_index = TABS.index("Runs")
+            self.timeline_panel.show_compare(run_a, run_b, frame)
+            self.tabs.selected_index = TABS.index("Timeline")
         return frame
 
     def jump_to_divergence(self, a: Run | str, b: Run | str) -> int | None:
@@ -506,9 +508,7 @@ class Workbench(W.VBox):
             False
             >>> wb.close()
         """
-        self.recorder.set_enabled(point, name, enabled)
-        with self._lock:
-            self.hooks_panel.sync()
+        self.recorder.set_enabled(point, name, enabled)  # the sidebar follows through rec.watch_hooks
 
     def add_hook(self, point: str, hook: Any, name: str | None = None) -> str:
         """Add a hook to the Recorder for the next runs and show its switch; returns its name.
@@ -519,10 +519,7 @@ class Workbench(W.VBox):
             'ConfirmationHook'
             >>> wb.close()
         """
-        added = self.recorder.add_hook(point, hook, name)
-        with self._lock:
-            self.hooks_panel.sync()
-        return added
+        return self.recorder.add_hook(point, hook, name)  # the sidebar follows through rec.watch_hooks
 
     # ---- public API: human in the loop -----------------------------------------------------------------------
     def confirmation_hook(self, tools: str | list[str] = "*", policy: Any = None) -> ConfirmationHook:
@@ -616,9 +613,9 @@ class Workbench(W.VBox):
         """Stop listening to the Recorder and close the widgets; a run waiting for a confirmation is ended."""
         # Defensive: ipywidgets calls close() from __del__, also on a half-built Workbench.
         runner, panel = self.__dict__.get("runner"), self.__dict__.get("confirmation_panel")
-        closed, ui = self.__dict__.get("_closed"), self.__dict__.get("confirmation_ui")
-        if closed is not None:
-            closed.set()
+        unwatch, ui = self.__dict__.pop("_unwatch_hooks", None), self.__dict__.get("confirmation_ui")
+        if unwatch is not None:
+            unwatch()
         if runner is not None:
             if ui is not None and ui.pending is not None:
                 # Nobody can answer any more: stop the run and reject the call it waits on.
@@ -772,33 +769,33 @@ class Workbench(W.VBox):
         self.inspector.set_rows(frame.head(INSPECTOR_ROWS))
 
     def _annotate(self, run: Run) -> tuple[dict[int, str], dict[int, float]]:
-        """Confirmation decisions and waiting time per ConfirmationHook event of `run` (matched by wall clock)."""
-        decisions = list(self.confirmation_ui.decisions)
+        """Confirmation decisions and waiting time per ConfirmationHook row of `run`.
+
+        Each decision names the row it was made in (run id and seq of the hook call that asked: see
+        `Decision.seq`); one hook call can ask about several tool calls of a step.
+        """
+        mine: dict[int, list[Any]] = {}
+        for d in list(self.confirmation_ui.decisions):
+            if d.run_id == run.run_id and d.seq is not None:
+                mine.setdefault(d.seq, []).append(d)
         notes: dict[int, str] = {}
         waits: dict[int, float] = {}
-        if not decisions:
-            return notes, waits
-        base = run.started_unix_ns
-        for e in run.events:
-            if e.kind != "hook" or e.hook_point != "before_tool" or "Confirmation" not in e.name:
-                continue
-            lo = base + int(e.offset_ms * 1e6)
-            hi = lo + int(e.duration_ms * 1e6) + 1_000_000
-            inside = [d for d in decisions if lo - 1_000_000 <= d.asked_ns <= hi]
-            if inside:
-                notes[e.seq] = "; ".join(f"{d.tool_name}: {d.text()}" for d in inside)
-                waits[e.seq] = min(sum(d.wait_ms for d in inside), e.duration_ms)
+        events = run.events
+        for seq, decided in mine.items():
+            if seq >= len(events) or events[seq].kind != "hook":
+                continue  # the hook call is still running: its row comes with the next batch
+            notes[seq] = "; ".join(f"{d.tool_name}: {d.text()}" for d in decided)
+            waits[seq] = min(sum(d.wait_ms for d in decided), events[seq].duration_ms)
         return notes, waits
 
-    def _watch_hooks(self) -> None:
-        while not self._closed.wait(1.0):
-            try:
-                if self.hooks_panel._slots_signature() != self.hooks_panel._signature:
-                    with self._lock:
-                        self.hooks_panel.sync()
-                        self.title.value = self._title_html()
-            except Exception:
-                logger.exception("agent_nb workbench: hooks sidebar refresh failed")
+    def _hooks_changed(self) -> None:
+        # Called on the thread that changed the Recorder's hooks: a broken view must not fail that call.
+        try:
+            with self._lock:
+                self.hooks_panel.sync()
+                self.title.value = self._title_html()
+        except Exception:
+            logger.exception("agent_nb workbench: hooks sidebar refresh failed")
 
     def _refresh_buttons(self) -> None:
         busy = self.runner.busy
