@@ -63,8 +63,29 @@ def format_args(arguments: Any) -> str:
         '{"a": 2}'
     """
     if isinstance(arguments, dict):
-        return ", ".join(f"{k}={short_repr(v, 200)}" for k, v in arguments.items())
+        return ", ".join([f"{k}={quick_repr(v, 200)}" for k, v in arguments.items()])
     return "" if arguments is None else short_repr(arguments, 200)
+
+
+#: Types whose repr is built directly (no reprlib, no size checks): the arguments and values of most rows.
+_QUICK_TYPES = frozenset({int, float, bool, type(None)})
+
+
+def quick_repr(value: Any, limit: int = 80) -> str:
+    """`short_repr(value, limit)`, the same text, built faster for small strings and numbers.
+
+    Usage:
+        >>> quick_repr("Paris"), quick_repr(2), quick_repr("x" * 100, 10) == short_repr("x" * 100, 10)
+        ("'Paris'", '2', True)
+    """
+    cls = type(value)
+    if cls in _QUICK_TYPES or (cls is str and len(value) <= limit):
+        try:
+            text = repr(value)
+        except ValueError:  # an int too long to print: short_repr says so
+            return short_repr(value, limit)
+        return text if len(text) <= limit else text[: limit - 1] + "…"
+    return short_repr(value, limit)
 
 
 @dataclass(frozen=True)
@@ -187,14 +208,23 @@ def changed_keys(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     if before is after:
         return []
     keys = []
+    old_of = before.get
     for key, value in after.items():
-        old = before.get(key, _MISSING)
+        old = old_of(key, _MISSING)
         if old is value:
             continue
+        cls = type(value)
         if old is _MISSING:
             keys.append(key)
+        elif cls is type(old) and cls in _EQ_IS_BOOL:
+            # `==` of these types answers a bool (or raises): what same_value would do, without the call.
+            try:
+                if old != value:
+                    keys.append(key)
+            except Exception:
+                keys.append(key)
         elif isinstance(value, MessageLog) and isinstance(old, MessageLog):
-            if len(old) != len(value) or value.extends(old) or not _same_messages(old, value):
+            if old._len != value._len or value.extends(old) or not _same_messages(old, value):
                 keys.append(key)
         elif not same_value(old, value):
             keys.append(key)
@@ -203,8 +233,40 @@ def changed_keys(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     return keys
 
 
+#: Types whose `==` between two values of the type returns a bool (or raises), never an elementwise answer.
+_EQ_IS_BOOL = frozenset({int, float, str, bytes, bool, dict, list, tuple, type(None)})
+
+
 def _same_messages(a: MessageLog, b: MessageLog) -> bool:
     return all(x is y or same_value(x, y) for x, y in zip(a, b, strict=True))
+
+
+#: What `derive` returns: changed keys, messages added, messages removed, flow.
+Derived = tuple[list[str], int | None, int | None, str | None]
+
+
+def derive(before: dict[str, Any] | None, after: dict[str, Any] | None) -> Derived:
+    """The derived timeline columns of an event from its snapshots: (changed, added, removed, flow).
+
+    One pass that the timeline build memoizes per snapshot pair; `changed` is a new list at each call.
+
+    Usage:
+        >>> derive({"step_count": 0, "continue_run": False}, {"step_count": 1, "continue_run": True})
+        (['step_count', 'continue_run'], 0, 0, 'continue_run')
+        >>> derive(None, {"step_count": 1})
+        ([], None, None, None)
+    """
+    if before is None or after is None:
+        return [], None, None, None
+    if before is after:
+        return [], 0, 0, None
+    changed = changed_keys(before, after)
+    old, new = before.get("messages"), after.get("messages")
+    if old is new:  # the same log (or both absent): nothing added or removed
+        added = removed = 0
+    else:
+        added, removed = message_counts(old or [], new or [])
+    return changed, added, removed, flow_of(before, after)
 
 
 def flow_of(before: dict[str, Any], after: dict[str, Any]) -> str | None:

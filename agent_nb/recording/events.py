@@ -12,10 +12,20 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from itertools import repeat
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+try:  # pandas' default string storage when installed
+    import pyarrow as pa
+except ImportError:  # pragma: no cover - pyarrow is optional
+    pa = None
+
+from agent_nb.recording.diff import derive
+from agent_nb.recording.summary import hook_summary, summarize
 
 
 class _NoDetail(Mapping[str, Any]):
@@ -210,17 +220,7 @@ class Event:
 
     # ---- derived columns (lazy) ----------------------------------------------------------------------------
     def _derive(self) -> None:
-        from agent_nb.recording.diff import changed_keys, flow_of, message_counts
-
-        before, after = self.before, self.after
-        if before is None or after is None:
-            changed, added, removed, flow = [], None, None, None
-        elif before is after:
-            changed, added, removed, flow = [], 0, 0, None
-        else:
-            changed = changed_keys(before, after)
-            added, removed = message_counts(before.get("messages") or [], after.get("messages") or [])
-            flow = flow_of(before, after)
+        changed, added, removed, flow = derive(self.before, self.after)
         if self._changed is _LAZY:
             self._changed = changed
         if self._messages_added is _LAZY:
@@ -278,8 +278,6 @@ class Event:
     def summary(self) -> str:
         """One readable line of what happened."""
         if self._summary is _LAZY:
-            from agent_nb.recording.summary import summarize
-
             self._summary = summarize(self)
         return self._summary
 
@@ -363,27 +361,113 @@ def build_timeline(events: list[Event]) -> pd.DataFrame:
             gc.enable()
 
 
+def derive_all(events: list[Event]) -> None:
+    """Compute the derived columns that are still lazy, for many events in one pass.
+
+    Work is shared per snapshot pair within the pass: many events have the same `before` / `after` snapshots
+    (every hook row that changed nothing hands on the same snapshot), so each pair is diffed once, and the
+    summary of a hook row, a function of its pair alone, is built once. A value given to the constructor is
+    kept as it is. Same values as reading each property of each event.
+
+    Usage:
+        >>> state = {"step_count": 0}
+        >>> events = [Event("r", i, 0, "hook", "before_llm", "h", "ok", 0.0, 0.0, before=state,
+        ...                 after={"step_count": 1}) for i in range(2)]
+        >>> derive_all(events)
+        >>> [(e.changed, e.summary) for e in events]
+        [(['step_count'], 'step_count=1'), (['step_count'], 'step_count=1')]
+    """
+    pairs: dict[tuple[int, int], tuple[list[str], int | None, int | None, str | None]] = {}
+    lines: dict[tuple[int, int], str] = {}
+    # Every event holds its snapshots until the pass ends, so their ids cannot be reused meanwhile.
+    for e in events:
+        lazy = (
+            (e._changed is _LAZY) + (e._messages_added is _LAZY) + (e._messages_removed is _LAZY) + (e._flow is _LAZY)
+        )
+        if lazy:
+            before, after = e.before, e.after
+            key = (id(before), id(after))
+            found = pairs.get(key)
+            if found is None:
+                found = pairs[key] = derive(before, after)
+            if e._changed is _LAZY:
+                e._changed = list(found[0])  # a list of its own per event: a caller may change it
+            if e._messages_added is _LAZY:
+                e._messages_added = found[1]
+            if e._messages_removed is _LAZY:
+                e._messages_removed = found[2]
+            if e._flow is _LAZY:
+                e._flow = found[3]
+            if e._summary is _LAZY:
+                if lazy == 4 and e.kind == "hook" and e.status != "skipped" and not e.error:
+                    # What the hook did: a function of the snapshot pair alone (its columns came from the pair).
+                    line = lines.get(key)
+                    if line is None:
+                        line = lines[key] = hook_summary(e)
+                    e._summary = line
+                else:
+                    e._summary = summarize(e)
+        elif e._summary is _LAZY:
+            e._summary = summarize(e)
+
+
+#: The slot each column is read from (derived columns keep theirs under a leading underscore).
+_SLOTS: dict[str, str] = {col: f"_{col}" if col in _DERIVED else col for col in TIMELINE_COLUMNS}
+
+
 def _build(events: list[Event]) -> pd.DataFrame:
-    columns: dict[str, Any] = {}
-    # One call per event for all its values (derived ones computed once), then columns by transposition.
-    for (col, dtype), values in zip(
-        TIMELINE_DTYPES.items(), zip(*[e.values() for e in events], strict=True), strict=True
-    ):
-        if isinstance(dtype, pd.CategoricalDtype):
-            # Codes through a dict lookup: several times faster than letting pandas factorize strings.
-            index = {c: i for i, c in enumerate(dtype.categories)}
-            codes = np.fromiter((index.get(v, -1) for v in values), dtype=np.int8, count=len(values))
-            columns[col] = pd.Categorical.from_codes(codes, dtype=dtype)
-        elif dtype == "object":
-            columns[col] = pd.Series(values, dtype=object)
-        elif dtype == "string":
-            try:
-                columns[col] = pd.array(values, dtype=dtype)
-            except UnicodeEncodeError:  # a lone surrogate (a non-UTF-8 file name a tool returned): shown escaped
-                columns[col] = pd.array([_printable(v) for v in values], dtype=dtype)
-        else:
-            columns[col] = pd.array(values, dtype=dtype)
+    derive_all(events)
+    # Column by column, each read by a C-level attribute getter (no Python call per event and column).
+    columns = {
+        col: _column(list(map(attrgetter(_SLOTS[col]), events)), dtype) for col, dtype in TIMELINE_DTYPES.items()
+    }
     return pd.DataFrame(columns)
+
+
+def _column(values: list[Any], dtype: Any) -> Any:
+    n = len(values)
+    if isinstance(dtype, pd.CategoricalDtype):
+        # Codes through a dict lookup: several times faster than letting pandas factorize strings.
+        index = {c: i for i, c in enumerate(dtype.categories)}
+        codes = np.fromiter(map(index.get, values, repeat(-1)), dtype=np.int8, count=n)
+        return pd.Categorical.from_codes(codes, dtype=dtype)
+    if dtype == "object":
+        return pd.Series(values, dtype=object)
+    if dtype == "string":
+        return _strings(values)
+    types = set(map(type, values))
+    try:  # the common cases straight to numpy, a fraction of pandas' generic conversion
+        if dtype == "Int64" and types <= {int, type(None)}:
+            if type(None) not in types:
+                return pd.arrays.IntegerArray(np.array(values, dtype=np.int64), np.zeros(n, dtype=bool))
+            data = np.array(values, dtype=object)
+            mask = data == None  # noqa: E711  (elementwise, on an object array)
+            data[mask] = 0
+            return pd.arrays.IntegerArray(data.astype(np.int64), mask)
+        if dtype == "int64" and types == {int}:
+            return np.array(values, dtype=np.int64)
+        if dtype == "float64" and types <= {float, int}:
+            return np.array(values, dtype=np.float64)
+    except OverflowError:  # beyond int64: pandas says what is wrong
+        pass
+    return pd.array(values, dtype=dtype)
+
+
+def _strings(values: list[Any]) -> Any:
+    expected = pd.StringDtype()
+    if expected.storage == "pyarrow" and pa is not None:
+        # Straight to Arrow when every value is a str or None (pandas' own path checks each value first).
+        try:
+            array = pd.arrays.ArrowStringArray(pa.chunked_array([pa.array(values, type=pa.large_string())]))
+        except (pa.ArrowException, UnicodeEncodeError, TypeError, ValueError):
+            pass
+        else:
+            if array.dtype == expected:
+                return array
+    try:
+        return pd.array(values, dtype="string")
+    except UnicodeEncodeError:  # a lone surrogate (a non-UTF-8 file name a tool returned): shown escaped
+        return pd.array([_printable(v) for v in values], dtype="string")
 
 
 def _printable(value: Any) -> Any:

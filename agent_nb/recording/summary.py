@@ -9,6 +9,8 @@ Usage:
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from haystack.dataclasses import ChatMessage
@@ -67,25 +69,43 @@ def hook_summary(event: Event) -> str:
 
 def llm_summary(event: Event) -> str:
     """The replies, one line each; an empty reply says so."""
-    if event.error and not event.detail.get("empty_reply"):
+    get = _getter(event.detail)
+    empty = get("empty_reply")
+    if event.error and not empty:
         return f"raised {event.error}"
-    replies = event.detail.get("replies")
+    replies = get("replies")
     if replies is None:
         return ""
-    if event.detail.get("empty_reply"):
+    if empty:
         return NO_REPLY
-    return " | ".join(_text(r, 100) for r in replies) or NO_REPLY
+    return " | ".join([_text(r, 100) for r in replies]) or NO_REPLY
 
 
 def tool_summary(event: Event) -> str:
     """`name(args) -> result`, or `!! error`."""
-    head = f"{event.name}({format_args(event.detail.get('arguments'))})"
+    get = _getter(event.detail)
+    head = f"{event.name}({format_args(get('arguments'))})"
     if event.error:
         return f"{head} !! {event.error}"
-    text = " ".join(str(event.detail.get("result")).split())
+    text = " ".join(_str(get("result")).split())
     if len(text) > 80:
         text = text[:79] + "…"
     return f"{head} -> {text}"
+
+
+def _str(value: Any) -> str:
+    if type(value) is str:
+        return value
+    try:
+        return str(value)
+    except Exception as exc:  # a result that cannot be printed must not break the timeline
+        return f"<{type(value).__name__}: str failed with {type(exc).__name__}>"
+
+
+def _getter(detail: Mapping[str, Any]) -> Callable[[str], Any]:
+    # dict.get straight away: LLMDetail's Python-level `get` (for its lazy digest) costs a call and, for an
+    # absent key, a raised KeyError; the keys read here are stored ones.
+    return partial(dict.get, detail) if isinstance(detail, dict) else detail.get
 
 
 def _appended(old: Any, new: Any) -> bool:
