@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agent_nb import Recorder, Run, Uncopyable
-from agent_nb.recording.persist import SCHEMA_VERSION
+from agent_nb.recording.persist import SCHEMA_VERSION, document_to_run, run_to_document
 from agent_nb.replay import RunFileError, load_run, save_run
 from scenarios import TOOLS, Mark, note, plan_prompt, respond
 
@@ -308,3 +308,57 @@ def test_the_start_clock_and_the_agent_fingerprint_are_saved(tmp_path: Path, run
     loaded = load_run(run.save(tmp_path / "r.json"))
     assert loaded.started_unix_ns == run.started_unix_ns
     assert loaded.fingerprint == run.fingerprint
+
+
+# ---- determinism and the one digest path ---------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["run.json", "run.json.gz"])
+def test_the_same_run_saves_to_the_same_bytes_and_a_loaded_run_saves_back_unchanged(
+    tmp_path: Path, run: Run, name: str
+) -> None:
+    first = Path(run.save(tmp_path / f"a-{name}")).read_bytes()
+    assert Path(run.save(tmp_path / f"b-{name}")).read_bytes() == first
+    loaded = load_run(tmp_path / f"a-{name}")
+    assert Path(loaded.save(tmp_path / f"c-{name}")).read_bytes() == first
+
+
+@pytest.mark.parametrize("snapshots", ["fast", "deep", "off"])
+def test_saved_input_digests_are_the_ones_a_replay_keys_by(tmp_path: Path, snapshots: str) -> None:
+    from agent_nb.recording.digest import llm_digest
+
+    rec = Recorder(agent({"before_llm": [note]}, max_agent_steps=30), snapshots=snapshots)
+    run = rec.run(plan_prompt(*(["add"] * 12), "text"))
+    doc = json.loads(Path(run.save(tmp_path / "r.json")).read_bytes())
+    stored = [row["detail"]["input_digest"] for row in doc["run"]["events"] if row["kind"] == "llm"]
+    saved = [doc["values"][d["__ref__"]] if isinstance(d, dict) else d for d in stored]  # long strings are interned
+    fresh = [
+        llm_digest(list(e.detail["input_messages"]), e.detail["tool_names"]) for e in run.events if e.kind == "llm"
+    ]
+    assert saved == fresh and len(set(saved)) == len(saved) == 13
+    # A replay of the loaded run finds every recorded reply by those digests: no live LLM call.
+    again = Recorder(agent({"before_llm": [note]}, max_agent_steps=30)).replay(load_run(tmp_path / "r.json"))
+    assert again.usage["llm_calls"] == 0 and again.usage["cached_llm_calls"] == 13
+    assert again.final_answer == run.final_answer
+
+
+@settings(max_examples=40, deadline=None)
+@given(chunks=st.lists(st.lists(st.text(max_size=8), max_size=3), min_size=1, max_size=6), tools=st.lists(st.text()))
+def test_property_incremental_digests_equal_the_plain_digest(chunks: list[list[str]], tools: list[str]) -> None:
+    from agent_nb.recording.digest import InputDigests, llm_digest
+    from agent_nb.recording.snapshots import MessageLog
+
+    digests = InputDigests()
+    log = None
+    for chunk in chunks:
+        log = MessageLog(log, tuple(ChatMessage.from_user(text) for text in chunk))
+        assert digests.of(log, tools) == llm_digest(list(log), tools) == InputDigests().of(list(log), tools)
+
+
+def test_the_saved_notebook_runs_load_and_save_back_the_same() -> None:
+    folder = Path(__file__).parent.parent / "notebooks" / "data"
+    paths = sorted(folder.glob("*.json*"))
+    assert paths
+    for path in paths:
+        run = Run.load(path)
+        assert run.events and run.status in ("ok", "stopped", "error"), path.name
+        doc = run_to_document(run)
+        assert run_to_document(document_to_run(doc)) == doc, path.name

@@ -4,6 +4,11 @@ hashlib over canonical JSON of the messages (role, content, name; `meta` left ou
 per-call noise such as timings) and the sorted names of the offered tools. Python's `hash()` is salted per
 process, so it could not key a run saved in one kernel and replayed in another.
 
+One code path computes every digest (`_fold`): `llm_digest` for one input, `InputDigests` for all the LLM
+inputs of a run (each message digested once; a `MessageLog` input continues the hash state of its base, so a
+long run costs O(messages), not O(events x messages)), and `event_digest` for a recorded event (what a save
+stores and a replay keys by).
+
 Usage:
     >>> from haystack.dataclasses import ChatMessage
     >>> a = llm_digest([ChatMessage.from_user("hi")], ["add"])
@@ -15,9 +20,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from haystack.dataclasses import ChatMessage
+
+from agent_nb.recording.snapshots import MessageLog
+
+if TYPE_CHECKING:
+    from agent_nb.recording.events import Event
+
+#: message id -> (the message, its digest); the message is kept so its id cannot be reused by another object.
+MessageDigests = dict[int, tuple[ChatMessage, str]]
 
 
 def message_digest(message: ChatMessage) -> str:
@@ -33,16 +47,8 @@ def message_digest(message: ChatMessage) -> str:
     return hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def llm_digest(
-    messages: list[ChatMessage], tool_names: list[str], cache: dict[int, tuple[ChatMessage, str]] | None = None
-) -> str:
-    """Digest of an LLM input. `cache` (id -> (message, digest)) makes repeated calls O(new messages).
-
-    Usage:
-        >>> len(llm_digest([], []))
-        64
-    """
-    h = hashlib.sha256()
+def _fold(h: Any, messages: Iterable[ChatMessage], cache: MessageDigests | None) -> Any:
+    """Fold each message's digest into the hash `h` (the one loop every input digest goes through)."""
     for message in messages:
         if cache is not None:
             hit = cache.get(id(message))
@@ -51,11 +57,93 @@ def llm_digest(
                 continue
         digest = message_digest(message)
         if cache is not None:
-            # Keep the message alive with its digest so its id cannot be reused by another object.
             cache[id(message)] = (message, digest)
         h.update(digest.encode())
+    return h
+
+
+def _finish(h: Any, tool_names: Iterable[str]) -> str:
     h.update(json.dumps(sorted(tool_names)).encode())
     return h.hexdigest()
+
+
+def llm_digest(messages: Iterable[ChatMessage], tool_names: Iterable[str], cache: MessageDigests | None = None) -> str:
+    """Digest of an LLM input. `cache` (id -> (message, digest)) makes repeated calls O(new messages).
+
+    Usage:
+        >>> len(llm_digest([], []))
+        64
+    """
+    return _finish(_fold(hashlib.sha256(), messages, cache), tool_names)
+
+
+class InputDigests:
+    """The input digests of many LLM calls of one run, each message digested once.
+
+    A `MessageLog` input (how snapshots keep a conversation that grows by appending) is its base plus a tail:
+    the hash state after the base is kept and continued (hashlib states copy), so the digest of each call
+    costs O(its new messages). The value is `llm_digest`'s, whatever the input's type.
+
+    Usage:
+        >>> first = MessageLog(None, (ChatMessage.from_user("hi"),))
+        >>> later = MessageLog(first, (ChatMessage.from_assistant("hello"),))
+        >>> digests = InputDigests()
+        >>> digests.of(later, ["add"]) == llm_digest(list(later), ["add"])
+        True
+    """
+
+    def __init__(self) -> None:
+        self.messages: MessageDigests = {}
+        self._logs: dict[int, tuple[MessageLog, Any]] = {}  # id(log) -> (log, sha256 state after its messages)
+
+    def _state(self, log: MessageLog) -> Any:
+        pending = []
+        node: MessageLog | None = log
+        while node is not None and id(node) not in self._logs:  # iterative: a long run makes a deep chain
+            pending.append(node)
+            node = node.base
+        state = self._logs[id(node)][1] if node is not None else hashlib.sha256()
+        for item in reversed(pending):
+            state = _fold(state.copy(), item.tail, self.messages)
+            self._logs[id(item)] = (item, state)
+        return state
+
+    def of(self, inputs: Iterable[ChatMessage], tool_names: Iterable[str]) -> str:
+        """The digest of one LLM input (a MessageLog or any sequence of messages).
+
+        Usage:
+            >>> InputDigests().of([ChatMessage.from_user("hi")], []) == llm_digest([ChatMessage.from_user("hi")], [])
+            True
+        """
+        if isinstance(inputs, MessageLog):
+            return _finish(self._state(inputs).copy(), tool_names)
+        return llm_digest(inputs, tool_names, self.messages)
+
+
+def event_digest(event: Event, digests: InputDigests | None = None) -> str | None:
+    """The input digest of a recorded LLM event (what a save stores and a replay keys by); None when unknown.
+
+    A digest already in the event's detail (stored by a save, or computed lazily) is returned as it is;
+    otherwise it is computed from the event's input messages (or the State's messages before it) and kept in
+    the detail as a memo. Pass one `digests` for all the events of a run.
+
+    Usage:
+        >>> from agent_nb.recording.events import Event
+        >>> event_digest(Event("r", 0, 0, "llm", None, "Gen", "ok", 0.0, 0.0)) is None
+        True
+    """
+    detail = event.detail
+    if "input_digest" in detail:  # `in` does not trigger a lazy detail's computation
+        return detail["input_digest"]
+    inputs = detail.get("input_messages")
+    if not isinstance(inputs, list | tuple | MessageLog):
+        inputs = (event.before or {}).get("messages")
+    if not isinstance(inputs, list | tuple | MessageLog):
+        return None
+    digest = (digests or InputDigests()).of(inputs, list(detail.get("tool_names") or []))
+    if isinstance(detail, dict):
+        detail["input_digest"] = digest  # a memo: the value the recording layer would compute lazily
+    return digest
 
 
 class LLMDetail(dict):
@@ -103,3 +191,6 @@ def usage_of(replies: list[ChatMessage]) -> tuple[int | None, int | None]:
         if isinstance(c, int):
             completion = (completion or 0) + c
     return prompt, completion
+
+
+__all__ = ["InputDigests", "LLMDetail", "MessageDigests", "event_digest", "llm_digest", "message_digest", "usage_of"]

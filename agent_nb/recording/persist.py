@@ -63,11 +63,11 @@ from haystack.dataclasses import ChatMessage, ChatRole, TextContent, ToolCall, T
 
 from agent_nb.errors import AgentNbError
 from agent_nb.files import atomic_write, remove_stale_temps
-from agent_nb.recording import snapshots as _snapshots
-from agent_nb.recording.digest import llm_digest, message_digest
+from agent_nb.recording.digest import InputDigests, event_digest
 from agent_nb.recording.events import HOOK_POINTS, KINDS, STATUSES, TIMELINE_COLUMNS, Event
 from agent_nb.recording.run import Run
-from agent_nb.recording.snapshots import Uncopyable
+from agent_nb.recording.snapshots import SNAPSHOT_MODES, MessageLog, Uncopyable, copy_value
+from agent_nb.recording.types import RunStatus
 
 FORMAT = "agent_nb.run"
 SCHEMA_VERSION = 2
@@ -76,10 +76,7 @@ DEFAULT_MAX_BYTES = 512 * 2**20
 #: Run ids a file may carry: short, and safe in a file name.
 RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 #: Statuses of a finished run (a running run cannot be saved).
-RUN_STATUSES: tuple[str, ...] = ("ok", "error", "stopped")
-#: The lead's immutable message sequence, when the recording layer has it (plain lists otherwise).
-MessageLog: Any = getattr(_snapshots, "MessageLog", None)
-_SNAPSHOT_MODES: tuple[str, ...] = getattr(_snapshots, "SNAPSHOT_MODES", ("fast", "deep", "off"))
+RUN_STATUSES: tuple[RunStatus, ...] = ("ok", "error", "stopped")
 
 _RUN_FIELDS = ("run_id", "kind", "parent_id", "fork_step", "label", "generator", "snapshots", "started_at",
                "started_unix_ns", "duration_ms", "status", "error")  # fmt: skip
@@ -272,7 +269,7 @@ class _Encoder:
             return {"__msg__": self.message(value)}
         if depth > 200:
             return _marker(value, "nested too deeply to save")
-        if MessageLog is not None and isinstance(value, MessageLog):
+        if isinstance(value, MessageLog):
             return {"__log__": self.log(value)}
         if isinstance(value, list):
             if value and all(isinstance(v, ChatMessage) for v in value):
@@ -313,76 +310,6 @@ def _marker(value: Any, reason: str) -> dict[str, Any]:
     return {"__repr__": text, "__type__": f"{kind.__module__}.{kind.__qualname__}", "__reason__": reason}
 
 
-class _Digests:
-    """The input digests of a run's LLM events (`llm_digest`), in O(new messages) per event.
-
-    `llm_digest` hashes the digest of every input message, so digesting each LLM call of a long run afresh
-    costs O(events x messages). A `MessageLog` input is its base plus a tail: the hash state after the base is
-    kept and continued (hashlib states copy), which gives the same digest. The first such digest is checked
-    against `llm_digest`; should they ever differ, every digest is computed by `llm_digest` instead.
-    """
-
-    def __init__(self) -> None:
-        self.messages: dict[int, tuple[ChatMessage, str]] = {}  # llm_digest's cache: id -> (message, digest)
-        self._states: dict[int, tuple[Any, Any]] = {}  # id(log) -> (log, sha256 state after its messages)
-        self._checked = False
-        self._incremental = MessageLog is not None
-
-    def _message(self, message: ChatMessage) -> str:
-        hit = self.messages.get(id(message))
-        if hit is not None and hit[0] is message:
-            return hit[1]
-        digest = message_digest(message)
-        self.messages[id(message)] = (message, digest)
-        return digest
-
-    def _state(self, log: Any) -> Any:
-        pending = []
-        node = log
-        while node is not None and id(node) not in self._states:
-            pending.append(node)
-            node = node.base
-        state = self._states[id(node)][1] if node is not None else hashlib.sha256()
-        for item in reversed(pending):
-            state = state.copy()
-            for message in item.tail:
-                state.update(self._message(message).encode())
-            self._states[id(item)] = (item, state)
-        return state
-
-    def of(self, inputs: Any, tool_names: list[str]) -> str:
-        if not (self._incremental and isinstance(inputs, MessageLog)):
-            return llm_digest(list(inputs), tool_names, self.messages)
-        final = self._state(inputs).copy()
-        final.update(json.dumps(sorted(tool_names)).encode())
-        digest = final.hexdigest()
-        if not self._checked:
-            self._checked = True
-            if digest != llm_digest(list(inputs), tool_names, self.messages):
-                self._incremental = False
-                return llm_digest(list(inputs), tool_names, self.messages)
-        return digest
-
-
-def _input_digest(event: Event, digests: _Digests) -> str | None:
-    """The digest a replay keys this LLM event by: stored, so a loaded run needs no recomputation."""
-    detail = event.detail
-    if "input_digest" in detail:  # `in` does not trigger a lazy detail's computation
-        return detail["input_digest"]
-    inputs = detail.get("input_messages")
-    if inputs is None:
-        inputs = (event.before or {}).get("messages")
-    if inputs is None:
-        return None
-    try:
-        digest = digests.of(inputs, list(detail.get("tool_names") or []))
-    except UnicodeEncodeError:  # text with a lone surrogate the digest cannot encode: a replay recomputes it
-        return None
-    if isinstance(detail, dict):
-        detail["input_digest"] = digest  # a memo: the value the recording layer would compute lazily
-    return digest
-
-
 def run_to_document(run: Run) -> dict[str, Any]:
     """The JSON document of a run (plain dicts and lists; see the module docstring).
 
@@ -394,29 +321,29 @@ def run_to_document(run: Run) -> dict[str, Any]:
     from agent_nb import __version__
 
     enc = _Encoder()
-    digests = _Digests()
+    digests = InputDigests()  # one for the run: each message digested once
     events = []
     for event in run.events:
         row: dict[str, Any] = {col: enc.value(getattr(event, col)) for col in TIMELINE_COLUMNS}
         row["changed"] = list(event.changed)
         detail = dict(event.detail)
         if event.kind == "llm":
-            digest = _input_digest(event, digests)
+            digest = event_digest(event, digests)
             if digest is not None:
                 detail["input_digest"] = digest
         row["detail"] = {k: enc.shared(v) for k, v in detail.items()}
         row["before"] = enc.state(event.before)
         row["after"] = enc.state(event.after)
         events.append(row)
-    body: dict[str, Any] = {name: getattr(run, name, None) for name in _RUN_FIELDS}
-    recorded = getattr(run, "recorded_result", None)  # the result as the run ended, if the Run keeps one
+    body: dict[str, Any] = {name: getattr(run, name) for name in _RUN_FIELDS}
+    recorded = run.recorded_result  # the result as the run ended (None for a Run built by hand)
     body.update(
         {
             "inputs": enc.value(run.inputs),
             "hook_config": enc.value(run.hook_config),
             "result": enc.value(recorded if recorded is not None else run.result),
             "inherited": enc.value(run.inherited),
-            "fingerprint": enc.value(getattr(run, "fingerprint", None)),
+            "fingerprint": enc.value(run.fingerprint),
             "initial_state": enc.state(run.initial_state),
             "final_state": enc.state(run.final_state),
             "step_starts": [[step, enc.state(snap)] for step, snap in run.step_starts.items()],
@@ -563,7 +490,7 @@ def _check_message(message: ChatMessage, where: str) -> None:
 
 
 def _check_messages(value: Any, where: str) -> None:
-    if MessageLog is not None and isinstance(value, MessageLog):
+    if isinstance(value, MessageLog):
         return  # built from the lists table: messages only
     if not isinstance(value, list):
         raise _Bad(f"{where} must be a list of messages, got {_what(value)}")
@@ -663,8 +590,6 @@ class _Decoder:
         return built
 
     def log(self, index: int) -> Any:
-        if MessageLog is None or not hasattr(MessageLog, "from_parts"):
-            return self.plain_list(index)
         pending = []
         node: int | None = index
         while node is not None and node not in self._built_logs:
@@ -684,7 +609,7 @@ class _Decoder:
         state = {k: self.shared(v, f"{where}.{k}") for k, v in data.items()}
         _check_state(state, where)
         messages = state.get("messages")
-        if self.version < 2 and type(messages) is list and MessageLog is not None and hasattr(MessageLog, "from_parts"):
+        if self.version < 2 and type(messages) is list:
             # Schema 1 wrote snapshot message lists whole: give them the type snapshots have now, shared alike.
             log = self._v1_logs.get(id(messages))
             if log is None:
@@ -883,8 +808,8 @@ def _run_fields(body: dict[str, Any]) -> dict[str, Any]:
         raise _Bad(f"run.kind is {fields['kind']!r}, not run, replay or fork")
     if fields["status"] not in RUN_STATUSES:
         raise _Bad(f"run.status is {fields['status']!r}, not one of {', '.join(RUN_STATUSES)}")
-    if fields["snapshots"] is not None and fields["snapshots"] not in _SNAPSHOT_MODES:
-        raise _Bad(f"run.snapshots is {fields['snapshots']!r}, not one of {', '.join(_SNAPSHOT_MODES)}")
+    if fields["snapshots"] is not None and fields["snapshots"] not in SNAPSHOT_MODES:
+        raise _Bad(f"run.snapshots is {fields['snapshots']!r}, not one of {', '.join(SNAPSHOT_MODES)}")
     _int(fields["fork_step"], "run.fork_step", 0, _MAX_STEP, none=True)
     _int(fields["started_unix_ns"], "run.started_unix_ns", none=True)
     fields["duration_ms"] = _number(fields["duration_ms"], "run.duration_ms", none=True)
@@ -943,8 +868,10 @@ def _document_to_run(doc: Any) -> Run:
         _check_state(run.result, "run.result")
         if "last_message" in run.result and not isinstance(run.result["last_message"], (ChatMessage, type(None))):
             raise _Bad(f"run.result.last_message is not a message ({_what(run.result['last_message'])})")
-    if hasattr(run, "recorded_result"):
-        run.recorded_result = _snapshots.copy_value(run.result) if run.result is not None else None
+    # The decoded result shares its messages with the snapshots, as at the end of the recording: it is what a save
+    # writes (so a loaded run saves back to the same bytes); the user gets a copy of their own to change.
+    run.recorded_result = run.result
+    run.result = copy_value(run.result) if run.result is not None else None
     run.inherited = _dict(dec.value(body.get("inherited") or {}, "run.inherited"), "run.inherited")
     _int(run.inherited.get("step"), "run.inherited.step", 0, _MAX_STEP, none=True)
     if isinstance(run.inherited.get("tool_call_counts"), dict):
