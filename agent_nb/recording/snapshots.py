@@ -42,6 +42,7 @@ SNAPSHOT_MODES: tuple[str, ...] = ("fast", "deep", "off")
 SKIPPED_KEYS = frozenset({"tools", "hook_context"})
 
 _SCALARS = (str, int, float, bool, bytes, complex, type(None))
+_SCALAR_TYPES = frozenset(_SCALARS)  # exact types: one set lookup on the hot path before isinstance
 #: Deeper plain-data nests are copied by `copy.deepcopy` (which handles cycles), not by hand.
 _HAND_COPY_DEPTH = 40
 
@@ -382,38 +383,39 @@ class Snapshotter:
             return self._last
         last = self._last
         snap: dict[str, Any] = {}
+        # The keys whose live values could change in place, with what they were: what `_unchanged` compares.
+        mutable: list[tuple[str, Any]] = []
         deep = self.mode == "deep"
         changed = False
         for key, value in data.items():
             if key in SKIPPED_KEYS:
                 continue
             prev = last.get(key, _MISSING)
-            if key == "messages":
-                snap[key] = self._messages(value, prev)
-            elif isinstance(value, _SCALARS):
+            if key == "messages" and not isinstance(value, _SCALARS):
+                new = self._messages(value, prev)
+            elif type(value) in _SCALAR_TYPES or isinstance(value, _SCALARS):
                 # Immutable: a reference is a faithful copy, and identity is enough here (a 10 MB string is
                 # never compared on the hot path; the timeline's `changed` column compares lazily).
-                snap[key] = (
-                    prev if (prev is value or (type(prev) is type(value) and _small_equal(prev, value))) else value
-                )
+                new = prev if (prev is value or (type(prev) is type(value) and _small_equal(prev, value))) else value
+                snap[key] = new
+                changed = changed or new is not prev
+                continue
             elif (
                 prev is not _MISSING and not deep and not isinstance(prev, Uncopyable) and self._same(key, prev, value)
             ):
-                snap[key] = prev
+                new = prev
             elif prev is not _MISSING and isinstance(prev, Uncopyable) and self._live.get(key) is value:
-                snap[key] = prev  # the same uncopyable object: one marker, not a new one at every event
+                new = prev  # the same uncopyable object: one marker, not a new one at every event
             else:
-                snap[key] = copy_value(value)
-            changed = changed or snap[key] is not prev
+                new = copy_value(value)
+            snap[key] = new
+            changed = changed or new is not prev
+            if key not in self._uncomparable:
+                mutable.append((key, new))
         if type(data.get("messages")) is list:
             self._live_messages = list(data["messages"])
         self._live = dict(data)
-        # The keys whose live values could change in place, with what they were: what `_unchanged` compares.
-        self._mutable = [
-            (k, snap[k])
-            for k, v in data.items()
-            if k not in SKIPPED_KEYS and k not in self._uncomparable and not isinstance(v, _SCALARS)
-        ]
+        self._mutable = mutable
         if not changed and len(snap) == len(last):
             # Nothing changed: hand out the same snapshot again (fewer objects, less garbage collection).
             return last
