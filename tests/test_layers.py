@@ -36,6 +36,8 @@ def roots(modules: set[str], names: tuple[str, ...]) -> set[str]:
         "import agent_nb.recording",
         "from agent_nb import Recorder, Run, demo_agent; Recorder(demo_agent()).run('What is 2 + 3?')",
         "from agent_nb.recording.persist import load_run, save_run",
+        "from agent_nb.recording.types import EventKind, EventStatus, HookPoint, RunStatus",
+        "from agent_nb.recording.digest import InputDigests, event_digest, llm_digest",
     ],
 )
 def test_the_core_imports_no_view_widget_or_upper_layer(statement):
@@ -45,8 +47,14 @@ def test_the_core_imports_no_view_widget_or_upper_layer(statement):
 
 
 def test_views_never_import_replay_or_widgets():
-    modules = loaded_after("import agent_nb.views, agent_nb.views.plot, agent_nb.views.report")
+    modules = loaded_after("import agent_nb.views, agent_nb.views.plot, agent_nb.views.report, agent_nb.views.html")
     assert roots(modules, ("agent_nb.replay", "agent_nb.widgets", "agent_nb.export", "ipywidgets")) == set()
+
+
+def test_the_html_vocabulary_and_palette_need_no_matplotlib_until_a_chart_is_drawn():
+    # The report's module and the HTML helpers load matplotlib only when a figure is rendered.
+    modules = loaded_after("import agent_nb.views.html, agent_nb.views.style, agent_nb.views.report")
+    assert roots(modules, ("matplotlib", "ipywidgets", "anywidget")) == set()
 
 
 def test_export_imports_only_the_core_until_used():
