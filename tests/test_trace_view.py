@@ -6,21 +6,24 @@ sidebar following `rec.add_hook`, unknown tokens, max_agent_steps read as such).
 
 from __future__ import annotations
 
+import copy
 import json
+import threading
 import time
 from collections.abc import Callable
 
+import pandas as pd
 import pytest
 from haystack.components.agents.state import State
 from haystack.hooks import hook
 from trace_page import synthetic_run
 
-from agent_nb import Recorder
+from agent_nb import Recorder, Run
 from agent_nb.demo import NoteStore, demo_agent
 from agent_nb.recording.events import TIMELINE_SCHEMA
 from agent_nb.views.style import COLORS
 from agent_nb.widgets import Workbench
-from agent_nb.widgets.trace_view import TraceView, outcome, table_columns
+from agent_nb.widgets.trace_view import FIELDS, TraceView, axis_starts, columns, outcome, table_columns
 from agent_nb.widgets.workbench import run_line, tokens_text
 
 TIMEOUT = 60
@@ -165,16 +168,191 @@ def test_close_ends_a_run_waiting_for_confirmation(rec: Recorder):
     assert bench.wait(TIMEOUT) and run.status != "running"
 
 
-def test_hooks_sidebar_follows_rec_add_hook(rec: Recorder):
+def test_hooks_sidebar_follows_rec_add_hook_at_once_without_polling(rec: Recorder):
+    bench = Workbench(rec)
+
+    @hook
+    def late(state: State) -> None:
+        """Added from another cell."""
+
+    @hook
+    def later(state: State) -> None:
+        """Added after the workbench was closed."""
+
+    try:
+        assert not [t for t in threading.enumerate() if t.name == "agent_nb-hooks"]  # no polling thread
+        rec.add_hook("before_llm", late)  # another cell: the sidebar and the title follow at once
+        assert ("before_llm", "late") in bench.hooks_panel.toggles
+        assert f"{len(rec.hook_slots)} hooks" in bench.title.value
+        rec.disable("before_llm", "late")
+        assert bench.hooks_panel.toggles[("before_llm", "late")].value is False
+        # Switching in the sidebar changes the Recorder, and the sidebar stays as the user left it.
+        bench.hooks_panel.toggles[("before_llm", "late")].value = True
+        assert rec.hook_config["before_llm"]["late"] is True
+    finally:
+        bench.close()
+    # Closed: it no longer listens (the Recorder goes on without it).
+    rec.add_hook("before_llm", later)
+    assert ("before_llm", "later") not in bench.hooks_panel.toggles
+
+
+def test_each_confirmation_decision_sits_on_the_hook_row_that_asked(rec: Recorder):
+    bench = Workbench(rec)
+    bench.add_hook("before_tool", bench.confirmation_hook(["get_weather", "save_note"]))
+    try:
+        run = bench.run(WEATHER, wait=False)
+        for _ in range(10):  # answer every ask until the run ends (the model asks once per tool call)
+            pending = bench.confirmation_ui.wait_pending(0.2)
+            if pending is None:
+                if not bench.busy:
+                    break
+                continue
+            if pending.tool_name == "save_note":
+                bench.approve(feedback="fine")
+            else:
+                bench.approve()
+        assert bench.wait(TIMEOUT) and run.status == "ok"
+        decisions = bench.confirmation_ui.decisions
+        assert sorted(d.tool_name for d in decisions) == ["get_weather", "get_weather", "save_note"]
+        tool_step = {e.name: e.step for e in run.events if e.kind == "tool"}
+        for d in decisions:
+            row = run.event(d.seq)
+            # The decision names the very ConfirmationHook call that asked: same run, the step of its tool call.
+            assert d.run_id == run.run_id and (row.name, row.hook_point) == ("ConfirmationHook", "before_tool")
+            assert row.step == tool_step[d.tool_name]
+            assert f"{d.tool_name}: {d.text()}" in bench.trace.data["summary"][d.seq]
+            assert 0 < bench.trace.data["wait"][d.seq] <= row.duration_ms + 1e-3
+        weather_row = {d.seq for d in decisions if d.tool_name == "get_weather"}
+        assert len(weather_row) == 1 and weather_row != {d.seq for d in decisions if d.tool_name == "save_note"}
+        assert "approved (feedback: fine)" in bench.trace.select(decisions[-1].seq)["note"]
+    finally:
+        bench.close()
+
+
+def test_compare_mode_draws_two_runs_aligned_by_step_with_the_divergence(rec: Recorder):
+    from agent_nb.replay import compare
+
+    run = rec.run(WEATHER)
+    fork = run.fork(1, edit={"user_profile": {"name": "Ada", "units": "celsius"}})
+    frame = compare(run, fork)
+    view = TraceView()
+    first = view.show_compare(run, fork, frame)
+    d, n_a = view.data, len(run.events)
+    # Both runs' rows: run A's, then run B's, each with its own event numbers.
+    assert d["n"] == n_a + len(fork.events) and d["lane"] == [0] * n_a + [1] * len(fork.events)
+    assert d["num"] == [e.seq for e in run.events] + [e.seq for e in fork.events]
+    # The table lists them in the alignment's order: each compared row's A event, then its B event.
+    expected = [i for a, b in zip(frame["seq_a"], frame["seq_b"], strict=True)
+                for i in ([int(a)] if not pd.isna(a) else []) + ([n_a + int(b)] if not pd.isna(b) else [])]  # fmt: skip
+    assert view.visible_seqs() == expected
+    # Aligned by step: on the absolute axis each of B's steps starts where A's same step starts.
+    starts = axis_starts(d)
+    for step in {e.step for e in fork.events if e.step is not None and e.step >= 0}:
+        a = [starts[i] for i in range(n_a) if d["step"][i] == step]
+        b = [starts[i] for i in range(n_a, d["n"]) if d["step"][i] == step]
+        if a and b:
+            assert min(a) == pytest.approx(min(b))
+    # The first divergence is marked, and selecting it shows that event of the fork.
+    mark = view.meta["divergence"]
+    assert view.meta["compare"] and view.meta["runs"] == [run.run_id, fork.run_id]
+    assert view.event_of(mark) == (fork, first["seq_b"]) and f"step {first['step']}" in view.meta["divergence_text"]
+    detail = view.select(mark)
+    assert detail["title"].startswith(f"B · {fork.run_id} · #{first['seq_b']}") and detail["seq"] == mark
+    assert dict(detail["fields"])["step"] == str(first["step"])
+    assert view.select(0)["title"].startswith(f"A · {run.run_id} · #0")
+    # Showing one run leaves compare mode.
+    view.show_run(run)
+    assert "lane" not in view.data and view.meta["compare"] is False and view.data["n"] == n_a
+
+
+def test_workbench_compare_opens_the_trace_view_in_compare_mode(rec: Recorder):
     bench = Workbench(rec)
     try:
+        run = bench.run(WEATHER)
+        fork = bench.fork(1, edit={"user_profile": {"name": "Ada"}})
+        frame = bench.compare(run, fork)
+        assert bench.trace.meta["runs"] == [run.run_id, fork.run_id]
+        assert bench.tabs.selected_index == 0 and "<table" in bench.runs_panel.compare_table.value
+        assert bench.trace.event_of(bench.trace.meta["divergence"])[1] == frame.attrs["first_divergence"]["seq_b"]
+        # The inspector lists the first run's rows (the compare ids past them are the fork's).
+        assert bench.timeline_panel.filtered()["seq"].tolist() == list(range(len(run.events)))
+        bench.select(fork)
+        assert bench.trace.meta["compare"] is False
+    finally:
+        bench.close()
 
-        @hook
-        def late(state: State) -> None:
-            """Added from another cell."""
 
-        rec.add_hook("before_llm", late)
-        assert until(lambda: ("before_llm", "late") in bench.hooks_panel.toggles, 5)
+def merge(data: dict, delta: dict) -> dict:
+    """What the frontend does with a delta (trace_view.js, mergeDelta): rows from `start` replaced and appended."""
+    assert data["version"] == delta["base"], "a delta applies to the copy it was made for"
+    out = copy.deepcopy(data)
+    for k in FIELDS:
+        out[k] = out[k][: delta["start"]] + delta[k]
+    out["names"] += delta["names"]
+    out["flows"] += delta["flows"]
+    out["n"], out["version"] = delta["n"], delta["version"]
+    return out
+
+
+def test_live_batches_send_only_new_and_changed_rows():
+    source = synthetic_run(40)
+    live = Run(run_id=source.run_id, status="running")
+    view = TraceView(live)
+    view.live_interval = 0.0
+    fulls: list[dict] = []
+    deltas: list[dict] = []
+    view.observe(lambda c: fulls.append(copy.deepcopy(c["new"])), names="data")
+    view.observe(lambda c: deltas.append(copy.deepcopy(c["new"])) if c["new"] else None, names="delta")
+    frontend = copy.deepcopy(view.data)
+    for start in range(0, 120, 30):
+        live.events.extend(source.events[start : start + 30])
+        assert view.refresh()
+        frontend = merge(frontend, deltas[-1])
+        assert deltas[-1]["start"] == start and len(deltas[-1]["seq"]) == 30  # only the new rows went
+    # A row already sent changes (a tool call settles with an error): the batch starts at that row.
+    changed = live.events[-3]
+    changed.status, changed.error = "error", "ValueError: late"
+    live.events.extend(source.events[120:125])
+    assert view.refresh()
+    frontend = merge(frontend, deltas[-1])
+    assert deltas[-1]["start"] == changed.seq and deltas[-1]["err"][0] == 1
+    live.status = "ok"
+    live.events.extend(source.events[125:])
+    assert view.refresh() and not view.refresh()
+    frontend = merge(frontend, deltas[-1])
+    # The browser's merged copy, the view's own columns and a fresh full build agree; one full send in all.
+    expected = columns(live)
+    assert {k: frontend[k] for k in expected} == {k: view.data[k] for k in expected} == expected
+    assert fulls == [] and len(deltas) == 6
+    assert view.meta["status"] == "ok" and view.data["n"] == len(source.events)
+    # Another run: one full send.
+    view.show_run(source)
+    assert len(fulls) == 1 and fulls[0]["n"] == len(source.events) and view.delta == {}
+
+
+def test_a_live_workbench_run_reaches_the_view_as_deltas():
+    @hook
+    def noop(state: State) -> None:
+        """Does nothing (adds timeline rows)."""
+
+    slow = Recorder(demo_agent(latency_s=0.3, notes=NoteStore()))
+    for _ in range(6):
+        slow.add_hook("before_llm", noop)
+    bench = Workbench(slow)
+    fulls: list[dict] = []
+    deltas: list[dict] = []
+    bench.trace.observe(lambda c: fulls.append(copy.deepcopy(c["new"])), names="data")
+    bench.trace.observe(lambda c: deltas.append(copy.deepcopy(c["new"])) if c["new"] else None, names="delta")
+    try:
+        run = bench.run(WEATHER)
+        frontend = fulls[-1]
+        for delta in deltas:
+            frontend = merge(frontend, delta)
+        assert len(fulls) == 1 and len(deltas) >= 2
+        expected = columns(run)
+        assert {k: frontend[k] for k in expected} == expected
+        # Each batch carried its new rows and a few recent ones that settled, never the whole run again.
+        assert sum(len(d["seq"]) for d in deltas) < 1.5 * len(run.events)
     finally:
         bench.close()
 
@@ -207,17 +385,26 @@ def test_replay_with_a_hook_object_from_the_kernel(rec: Recorder):
         bench.close()
 
 
-def test_a_reply_given_for_a_fork_reads_given(rec: Recorder):
+def test_a_reply_given_for_a_fork_reads_given(rec: Recorder, tmp_path):
     from haystack.dataclasses import ChatMessage
 
     run = rec.run("What is 2 + 3?")
     fork = run.fork(0, reply=ChatMessage.from_assistant("It is five, I promise."))
+
+    def given(view: TraceView) -> list[int]:
+        return [
+            view.data["seq"][i] for i, s in enumerate(view.data["status"]) if view.palette["statuses"][s] == "given"
+        ]
+
     view = TraceView(fork)
-    given = [i for i, s in enumerate(view.data["status"]) if view.palette["statuses"][s] == "given"]
-    assert len(given) == 1
-    assert view.select(view.data["seq"][given[0]])["status"] == "given"
+    assert len(given(view)) == 1
+    detail = view.select(given(view)[0])
+    assert detail["status"] == "given" and dict(detail["fields"])["status"].startswith("given")
+    # Read from the row itself: a fork saved and loaded alone (its parent nowhere) still reads given.
+    alone = Run.load(fork.save(tmp_path / "fork.json"))
+    assert alone.recorder is None and given(TraceView(alone)) == given(view)
     # Served from the recording unchanged: still "cached".
-    assert "given" not in [view.palette["statuses"][s] for s in TraceView(run.replay(tools="cached")).data["status"]]
+    assert given(TraceView(run.replay(tools="cached"))) == []
 
 
 @pytest.mark.slow

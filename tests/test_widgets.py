@@ -17,9 +17,9 @@ from haystack.hooks import hook
 
 from agent_nb import Recorder, Run
 from agent_nb.demo import NoteStore, demo_agent
+from agent_nb.views.html import diff_html, state_html, timeline_table_html
 from agent_nb.widgets import WidgetConfirmationUI, Workbench, filter_timeline
 from agent_nb.widgets.fork_editor import EditError, MessageRow, parse_reply
-from agent_nb.views.html import diff_html, state_html, timeline_table_html
 from agent_nb.widgets.style import error_text
 
 TIMEOUT = 60
@@ -401,7 +401,8 @@ def test_views_refresh_while_the_run_is_live_and_throttled():
         slow.add_hook("before_llm", noop)
     bench = Workbench(slow)
     updates: list[str] = []
-    bench.trace.observe(lambda change: updates.append(change["new"]), names="data")
+    # A new run goes as one full `data`, then live batches as `delta`s (tests/test_trace_view.py checks the merge).
+    bench.trace.observe(lambda change: updates.append(change["new"]), names=["data", "delta"])
     try:
         live = bench.run(WEATHER, wait=False)
         # Rows show up while the Agent is still running (refreshed from the background thread).
@@ -410,7 +411,7 @@ def test_views_refresh_while_the_run_is_live_and_throttled():
         assert "● running" in bench.progress.value and "of 12" in bench.progress.value
         assert bench.wait(TIMEOUT)
         assert table_seqs(bench) == list(range(len(live.events)))
-        # Throttled: far fewer table renders than events (one per tick at most, plus start and end).
+        # Throttled: far fewer sends than events (one per tick at most, plus start and end).
         ticks = (live.duration_ms or 0) / 1000 / bench.runner.interval
         assert len(updates) <= ticks + 3 and len(updates) < len(live.events) / 3
     finally:
