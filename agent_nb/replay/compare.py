@@ -56,6 +56,8 @@ COMPARE_SCHEMA: tuple[Column, ...] = (
 )
 #: Columns of `compare` with their dtypes (derived from COMPARE_SCHEMA).
 COMPARE_DTYPES: dict[str, Any] = {c.name: c.dtype for c in COMPARE_SCHEMA}
+#: The columns of the first differing row that `df.attrs["first_divergence"]` repeats (with its row and reason).
+_FIRST_KEYS = ("step", "kind", "hook_point", "name", "occurrence", "seq_a", "seq_b")
 #: The status of a row a fork inherited from its source run (it has no event of its own there).
 INHERITED = "inherited"
 
@@ -192,17 +194,7 @@ def compare(a: Run, b: Run) -> pd.DataFrame:
         out.append(row)
         if not same and first is None:
             row["first_divergence"] = True
-            first = {
-                "row": i,
-                "step": step,
-                "kind": kind,
-                "hook_point": point,
-                "name": name,
-                "occurrence": occ,
-                "seq_a": ea.seq if ea is not None else None,
-                "seq_b": eb.seq if eb is not None else None,
-                "reason": _reason(ea, eb, a, b, zone_a, zone_b),
-            }
+            first = {"row": i, **{k: row[k] for k in _FIRST_KEYS}, "reason": _reason(ea, eb, a, b, zone_a, zone_b)}
     try:
         frame = frame_of(out, COMPARE_SCHEMA)
     except UnicodeEncodeError:  # a lone surrogate in a summary (a non-UTF-8 file name a tool returned)

@@ -165,7 +165,7 @@ def _timeline_cell(column: Column, row: dict[str, Any], link: bool) -> str:
     if name == "status":
         return f'<td class="anb-nw">{status_badge(value)}</td>'
     if name == "changed":
-        text = ", ".join(map(str, value)) if isinstance(value, list | tuple) else esc(value)
+        text = ", ".join(map(str, value)) if isinstance(value, list | tuple) else ("" if na(value) else str(value))
         return f'<td class="anb-text">{esc(text)}</td>'
     if column.dtype == "float64":
         return f'<td class="anb-num">{number(value, "{:.3f}")}</td>'
@@ -198,7 +198,7 @@ def timeline_table_html(
     shown = frame.head(limit)
     head = "".join(
         f'<th title="{esc(c.description)}" style="min-width:{min(c.width, 30)}ch">{esc(c.label)}</th>'
-        if c.dtype == "string" and c.width >= 16
+        if c.width >= 16  # the wide text columns keep a readable width in a narrow frame
         else f'<th title="{esc(c.description)}">{esc(c.label)}</th>'
         for c in columns
     )
