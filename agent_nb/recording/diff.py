@@ -29,9 +29,24 @@ def message_text(message: ChatMessage, limit: int | None = TEXT_LIMIT) -> str:
         >>> message_text(ChatMessage.from_user("What is 2 + 3?"))
         'What is 2 + 3?'
     """
+    content = message._content
+    one = type(content[0]) if len(content) == 1 else None
+    if one is TextContent:  # the common shapes first: one text, or one tool call
+        text = content[0].text or ""
+    elif one is ToolCall:
+        text = f"{content[0].tool_name}({format_args(content[0].arguments)})"
+    else:
+        text = _parts_text(content)
+    text = " ".join(text.split())
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text
+
+
+def _parts_text(content: list[Any]) -> str:
     # One pass over the content parts: haystack's `text` / `tool_calls` properties each scan them again.
     texts, calls, result = [], [], None
-    for part in message._content:
+    for part in content:
         if isinstance(part, TextContent):
             texts.append(part.text)
         elif isinstance(part, ToolCall):
@@ -41,16 +56,10 @@ def message_text(message: ChatMessage, limit: int | None = TEXT_LIMIT) -> str:
     body = texts[0] if texts else ""
     if calls:
         text = ", ".join(f"{tc.tool_name}({format_args(tc.arguments)})" for tc in calls)
-        if body:
-            text = f"{body} {text}"
-    elif result is not None:
-        text = f"{result.origin.tool_name} -> {result.result}" + (" (error)" if result.error else "")
-    else:
-        text = body or ""
-    text = " ".join(text.split())
-    if limit is not None and len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return text
+        return f"{body} {text}" if body else text
+    if result is not None:
+        return f"{result.origin.tool_name} -> {result.result}" + (" (error)" if result.error else "")
+    return body or ""
 
 
 def format_args(arguments: Any) -> str:
@@ -63,8 +72,22 @@ def format_args(arguments: Any) -> str:
         '{"a": 2}'
     """
     if isinstance(arguments, dict):
-        return ", ".join([f"{k}={quick_repr(v, 200)}" for k, v in arguments.items()])
+        parts = []
+        for key, value in arguments.items():
+            cls = type(value)
+            # Values whose repr is surely short and cannot fail, straight; the rest through short_repr's rules.
+            if (cls is int and -_INT_LIMIT < value < _INT_LIMIT) or (cls is str and len(value) <= 19) or cls in _PLAIN:
+                parts.append(f"{key}={value!r}")
+            else:
+                parts.append(f"{key}={quick_repr(value, 200)}")
+        return ", ".join(parts)
     return "" if arguments is None else short_repr(arguments, 200)
+
+
+#: Below this an int's repr has at most 200 characters (sign included); a str of up to 19 characters has at
+#: most 192 (10 per character at worst, like '\U000e0001', plus quotes); floats, bools and None are short.
+_INT_LIMIT = 10**199
+_PLAIN = frozenset({float, bool, type(None)})
 
 
 #: Types whose repr is built directly (no reprlib, no size checks): the arguments and values of most rows.
@@ -264,6 +287,8 @@ def derive(before: dict[str, Any] | None, after: dict[str, Any] | None) -> Deriv
     old, new = before.get("messages"), after.get("messages")
     if old is new:  # the same log (or both absent): nothing added or removed
         added = removed = 0
+    elif type(new) is MessageLog and new.base is old and type(old) is MessageLog:  # messages appended
+        added, removed = new._len - old._len, 0
     else:
         added, removed = message_counts(old or [], new or [])
     return changed, added, removed, flow_of(before, after)

@@ -377,38 +377,34 @@ def derive_all(events: list[Event]) -> None:
         >>> [(e.changed, e.summary) for e in events]
         [(['step_count'], 'step_count=1'), (['step_count'], 'step_count=1')]
     """
-    pairs: dict[tuple[int, int], tuple[list[str], int | None, int | None, str | None]] = {}
-    lines: dict[tuple[int, int], str] = {}
-    # Every event holds its snapshots until the pass ends, so their ids cannot be reused meanwhile.
+    # (id(before), id(after)) -> [changed, added, removed, flow, hook summary or None]. Every event holds its
+    # snapshots until the pass ends, so their ids cannot be reused meanwhile.
+    pairs: dict[tuple[int, int], list[Any]] = {}
     for e in events:
-        lazy = (
-            (e._changed is _LAZY) + (e._messages_added is _LAZY) + (e._messages_removed is _LAZY) + (e._flow is _LAZY)
-        )
-        if lazy:
+        if e._changed is _LAZY and e._messages_added is _LAZY and e._messages_removed is _LAZY and e._flow is _LAZY:
+            # As recorded: every derived column comes from the snapshot pair.
             before, after = e.before, e.after
             key = (id(before), id(after))
-            found = pairs.get(key)
-            if found is None:
-                found = pairs[key] = derive(before, after)
-            if e._changed is _LAZY:
-                e._changed = list(found[0])  # a list of its own per event: a caller may change it
-            if e._messages_added is _LAZY:
-                e._messages_added = found[1]
-            if e._messages_removed is _LAZY:
-                e._messages_removed = found[2]
-            if e._flow is _LAZY:
-                e._flow = found[3]
+            entry = pairs.get(key)
+            if entry is None:
+                entry = pairs[key] = [*derive(before, after), None]
+            changed = entry[0]
+            e._changed = changed[:] if changed else []  # a list of its own per event: a caller may change it
+            e._messages_added, e._messages_removed, e._flow = entry[1], entry[2], entry[3]
             if e._summary is _LAZY:
-                if lazy == 4 and e.kind == "hook" and e.status != "skipped" and not e.error:
-                    # What the hook did: a function of the snapshot pair alone (its columns came from the pair).
-                    line = lines.get(key)
+                if e.kind == "hook" and e.status != "skipped" and not e.error:
+                    # What a hook did is a function of its snapshot pair alone: built once per pair.
+                    line = entry[4]
                     if line is None:
-                        line = lines[key] = hook_summary(e)
+                        line = entry[4] = hook_summary(e)
                     e._summary = line
                 else:
                     e._summary = summarize(e)
-        elif e._summary is _LAZY:
-            e._summary = summarize(e)
+        else:  # some values were given: derive the others one by one
+            if e._changed is _LAZY or e._messages_added is _LAZY or e._messages_removed is _LAZY or e._flow is _LAZY:
+                e._derive()
+            if e._summary is _LAZY:
+                e._summary = summarize(e)
 
 
 #: The slot each column is read from (derived columns keep theirs under a leading underscore).
@@ -435,20 +431,19 @@ def _column(values: list[Any], dtype: Any) -> Any:
         return pd.Series(values, dtype=object)
     if dtype == "string":
         return _strings(values)
-    types = set(map(type, values))
     try:  # the common cases straight to numpy, a fraction of pandas' generic conversion
-        if dtype == "Int64" and types <= {int, type(None)}:
-            if type(None) not in types:
-                return pd.arrays.IntegerArray(np.array(values, dtype=np.int64), np.zeros(n, dtype=bool))
-            data = np.array(values, dtype=object)
-            mask = data == None  # noqa: E711  (elementwise, on an object array)
-            data[mask] = 0
-            return pd.arrays.IntegerArray(data.astype(np.int64), mask)
-        if dtype == "int64" and types == {int}:
-            return np.array(values, dtype=np.int64)
-        if dtype == "float64" and types <= {float, int}:
-            return np.array(values, dtype=np.float64)
-    except OverflowError:  # beyond int64: pandas says what is wrong
+        if dtype == "Int64":
+            types = set(map(type, values))
+            if types <= {int, type(None)}:  # pandas refuses 3.5 (numpy would cut it): other types go to pandas
+                if type(None) not in types:
+                    return pd.arrays.IntegerArray(np.fromiter(values, np.int64, count=n), np.zeros(n, dtype=bool))
+                data = np.fromiter(values, dtype=object, count=n)
+                mask = data == None  # noqa: E711  (elementwise, on an object array)
+                data[mask] = 0
+                return pd.arrays.IntegerArray(data.astype(np.int64), mask)
+        elif dtype in ("int64", "float64"):  # numpy's conversion is the one pandas applies to these
+            return np.fromiter(values, dtype=dtype, count=n)
+    except (TypeError, ValueError, OverflowError):  # None in an int64 column, beyond int64...: pandas says what
         pass
     return pd.array(values, dtype=dtype)
 

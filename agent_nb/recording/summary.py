@@ -78,6 +78,8 @@ def llm_summary(event: Event) -> str:
         return ""
     if empty:
         return NO_REPLY
+    if type(replies) is list and len(replies) == 1:  # the common case, without a list and a join
+        return _text(replies[0], 100) or NO_REPLY
     return " | ".join([_text(r, 100) for r in replies]) or NO_REPLY
 
 
