@@ -162,14 +162,15 @@ class RunContext:
             self.state = state
             if self.resume is not None:
                 self._restore(state, self.resume)
-            self.run.initial_state = self.snap(state)
+            self.clean_after = self.run.initial_state = self.snap(state)
         elif point == "before_llm":
             self.state = state
             self.settle(state)
             self.step = state.data.get("step_count", 0)
             self.tools_before = None
-            # The State each step starts from (before its before_llm hooks): what forks resume.
-            self.clean_after = self.run.step_starts[self.step] = self.snap(state)
+            # The State each step starts from (before its before_llm hooks): what forks resume. When settle()
+            # just took it, nothing ran since: the same snapshot (one O(messages) check less per step).
+            self.clean_after = self.run.step_starts[self.step] = self.clean_after or self.snap(state)
             if self.stop_requested and state.data.get("stop_run") is None:
                 state.set("stop_run", STOP_REASON, handler_override=replace_values)
                 self.clean_after = None
