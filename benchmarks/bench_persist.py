@@ -4,7 +4,12 @@ A saved run must grow linearly with its events: the bytes per event (uncompresse
 seconds per event should stay about flat from 50 to 10,000 events. Runs are built with the latency-free
 scripted model of `common.py` (six trivial hooks, one `add` call per step: about 5 events per step).
 
-Also shown: large State values, which must be stored once however many snapshots hold them:
+Also shown: the input digests of every LLM call of a long run (what a save stores and a replay keys by),
+through the one digest path (`InputDigests`: a conversation that grows by appending continues its base's hash
+state) against `llm_digest` per call with a shared message cache (each call hashes its whole conversation's
+message digests again), side by side on the same run.
+
+And large State values, which must be stored once however many snapshots hold them:
 - a 10.5 MB string passed as a State value (the same object in every snapshot);
 - a 0.2 MB string that a hook sets afresh (an equal, new object) at every one of 100 steps.
 """
@@ -26,6 +31,7 @@ from haystack.components.agents.state import State
 from haystack.components.generators.chat import MockChatGenerator
 
 from agent_nb import Recorder, Run
+from agent_nb.recording.digest import InputDigests, llm_digest
 
 SIZES = (50, 5_000, 10_000)
 
@@ -64,6 +70,27 @@ def measure(label: str, run: Run, folder: Path, reps: int) -> None:
     )
 
 
+def digests(run: Run) -> None:
+    llm = [e for e in run.events if e.kind == "llm"]
+    inputs = [(e.detail["input_messages"], list(e.detail["tool_names"])) for e in llm]
+
+    def incremental() -> list[str]:
+        one = InputDigests()
+        return [one.of(messages, tools) for messages, tools in inputs]
+
+    def per_call() -> list[str]:
+        cache: dict = {}
+        return [llm_digest(list(messages), tools, cache) for messages, tools in inputs]
+
+    inc_s, a = timed(incremental, 3)
+    call_s, b = timed(per_call, 3)
+    assert a == b  # one value, whichever way it is computed
+    print(
+        f"  digests of {len(llm)} LLM inputs ({len(run.events)} events): InputDigests {inc_s * 1e3:7.1f} ms,"
+        f" llm_digest per call (shared cache) {call_s * 1e3:7.1f} ms: {call_s / inc_s:5.1f}x"
+    )
+
+
 class Refresh:
     """before_llm: sets `notes` to a new string object equal to the last one (same text, new object)."""
 
@@ -81,6 +108,7 @@ def main() -> None:
         for events in SIZES:
             run = long_run(events)
             measure(f"{run.steps}-step run", run, folder, reps=5 if events < 1000 else 2)
+            digests(run)
             del run
 
         big = "x" * 10_500_000
