@@ -1,6 +1,7 @@
 """Views of recorded runs: matplotlib charts, a styled timeline table and a self-contained HTML report.
 
-matplotlib is imported inside the plotting functions, so importing this package stays cheap.
+One palette (`views.style`) and one escaped HTML vocabulary (`views.html`) serve the chart, the report and
+every widget. matplotlib is imported inside the plotting functions, so importing this package stays cheap.
 
 Usage:
     >>> from agent_nb.views import plot_run, plot_compare, run_report, style_timeline
