@@ -3,7 +3,8 @@
 No Jupyter here (that is test_browser.py): the page runs the very `trace_view.js` and answers `selected` with
 the detail built in Python, as the kernel does. Clicks a bar and reads the detail, steps with the arrow keys,
 zooms with the wheel, brushes and searches (the table and every count agree), scrolls a 2,000-step run's table
-to its last row, and saves light and dark screenshots at 1366x768 under tests/output/browser/.
+to its last row, merges live batches (deltas) into what a full send shows, compares a run with its fork and
+jumps to the divergence, and saves light and dark screenshots at 1366x768 under tests/output/browser/.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from trace_page import attach, synthetic_run
+from trace_page import attach, push, synthetic_run
 
-from agent_nb import Recorder
+from agent_nb import Recorder, Run
 from agent_nb.demo import NoteStore, demo_agent
 from agent_nb.widgets.trace_view import TraceView
 
@@ -153,3 +154,72 @@ def test_dark_theme_screenshot(browser, run):
     bg = page.evaluate("getComputedStyle(document.querySelector('.anb-tv')).backgroundColor")
     assert bg == "rgb(17, 17, 17)"
     assert errors == []
+
+
+def test_live_batches_merge_into_the_same_table_a_full_send_shows(browser):
+    source = synthetic_run(30)
+    live = Run(run_id=source.run_id, status="running")
+    live.events.extend(source.events[:40])
+    view = TraceView(live)
+    view.live_interval = 0.0
+    page, errors = open_view(browser, view)
+    assert "40 events · 40 shown" in page.locator(".anb-tv-counts").inner_text()
+    for end in (70, 100, len(source.events)):
+        live.events.extend(source.events[len(live.events) : end])
+        if end == len(source.events):
+            live.events[95].status, live.events[95].error = "error", "ValueError: settled late"  # a sent row changes
+            live.status = "ok"
+        assert view.refresh()
+        push(page, view, "delta", "meta")
+    n = len(source.events)
+    page.wait_for_function(f"window.anbModel.get('data').n === {n}")
+    # The browser's merged columns are the view's full columns; nothing asked for a resync.
+    merged = page.evaluate("window.anbModel.get('data')")
+    assert {k: merged[k] for k in view.data} == view.data
+    assert page.evaluate("window.anbSent || []") == []
+    assert f"{n} events · {n} shown" in page.locator(".anb-tv-counts").inner_text()
+    errors_shown = view.meta["errors"]  # the late error counts
+    assert errors_shown >= 1 and f"· {errors_shown} error" in page.locator(".anb-tv-counts").inner_text()
+    page.locator(".anb-tv-tscroll").evaluate("el => { el.scrollTop = el.scrollHeight; }")
+    page.wait_for_function(f"[...document.querySelectorAll('.anb-tv-row')].some(r => r.dataset.seq === '{n - 1}')")
+    # A delta made for another copy (a missed batch) is not merged: the view asks for the whole columns.
+    page.evaluate("window.anbModel.set('delta', {base: 999, version: 1000, start: 0, n: 0, names: [], flows: []})")
+    assert page.evaluate("window.anbSent") == [{"type": "resync"}]
+    assert errors == []
+
+
+def test_compare_a_run_and_its_fork_and_jump_to_the_divergence(browser, run):
+    fork = run.fork(1, edit={"user_profile": {"name": "Ada", "units": "celsius"}})
+    for theme in ("light", "dark"):
+        view = TraceView()
+        first = view.show_compare(run, fork)
+        page, errors = open_view(browser, view, theme=theme)
+        # Both runs' rows, in the table and in the waterfall (B's under A's).
+        assert page.locator(".anb-tv-row.anb-tv-lane-a").count() > 0
+        assert page.locator(".anb-tv-row.anb-tv-lane-b").count() > 0
+        counts = page.locator(".anb-tv-counts").inner_text()
+        assert f"A {run.run_id}, B {fork.run_id}" in counts and "first divergence: step 1" in counts
+        # Aligned by step: the same step's LLM call of each run, B's bar under A's at the same time in the step.
+        page.locator(".anb-tv-mode").click()
+        page.wait_for_function("window.anbModel.get('mode') === 'step'")
+        n_a = len(run.events)
+        llm_a = next(e.seq for e in run.events if e.kind == "llm" and e.step == 2)
+        llm_b = n_a + next(e.seq for e in fork.events if e.kind == "llm" and e.step == 2)
+        xa, ya = page.evaluate(f"document.querySelector('.anb-tv').anbBarCenter({llm_a})")
+        xb, yb = page.evaluate(f"document.querySelector('.anb-tv').anbBarCenter({llm_b})")
+        assert yb > ya and abs(xb - xa) < 40
+        page.locator(".anb-tv-mode").click()
+        page.locator(".anb-tv-tscroll").evaluate("el => { el.scrollTop = el.scrollHeight; }")
+        # One click jumps to the first divergence: selected, shown in the detail, its table row marked.
+        page.locator(".anb-tv-jump").click()
+        mark = view.meta["divergence"]
+        page.wait_for_function(f"window.anbModel.get('detail').seq === {mark}")
+        assert page.evaluate("window.anbModel.get('selected')") == mark
+        detail = page.locator(".anb-tv-detail").inner_text()
+        assert f"B · {fork.run_id} · #{first['seq_b']}" in detail and "step\n1" in detail.replace("\t", "\n")
+        row = page.locator(".anb-tv-row.anb-tv-row-selected")
+        assert row.count() == 1 and "anb-tv-row-divergence" in row.get_attribute("class")
+        assert row.inner_text().startswith(f"B {first['seq_b']}")
+        page.screenshot(path=str(OUTPUT / f"trace_compare_{theme}.png"))
+        assert errors == []
+        page.close()

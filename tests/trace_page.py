@@ -18,7 +18,8 @@ from typing import Any
 
 from agent_nb.widgets.trace_view import TraceView
 
-_TRAITS = ("data", "meta", "palette", "selected", "detail", "mode", "brush", "search", "kinds", "zoom", "height")
+_TRAITS = ("data", "delta", "meta", "palette", "selected", "detail", "mode", "brush", "search", "kinds", "zoom",
+           "height")  # fmt: skip
 
 _PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><style>{css}
 body {{ margin: 0; padding: 8px; background: var(--jp-layout-color0, #fff); }}
@@ -35,7 +36,7 @@ class Model {{
   on(ev, f) {{ (this.h[ev] = this.h[ev] || []).push(f); }}
   off() {{}}
   save_changes() {{}}
-  send() {{}}
+  send(msg) {{ (window.anbSent = window.anbSent || []).push(msg); }}
 }}
 const state = JSON.parse(document.getElementById("state").textContent);
 const model = new Model(state);
@@ -101,6 +102,19 @@ def attach(page: Any, view: TraceView, *, theme: str = "light") -> None:
     page.wait_for_function("window.anbReady === true")
 
 
+def push(page: Any, view: TraceView, *names: str) -> None:
+    """Send traits of `view` to the page's model (as the kernel sends a change), in the order given.
+
+    Usage:
+        >>> class Page:
+        ...     def evaluate(self, script, arg): self.sent = arg
+        >>> page = Page(); push(page, TraceView(), "meta"); page.sent[0][0]
+        'meta'
+    """
+    page.evaluate("(pairs) => { for (const [k, v] of pairs) window.anbModel.set(k, v); }",
+                  [[name, getattr(view, name)] for name in names])  # fmt: skip
+
+
 def synthetic_run(steps: int = 2000, *, run_id: str = "synth") -> Any:
     """A finished Run of `steps` steps (4 events each: before_llm hook, LLM call, tool call, after_tool hook),
     with States, some errors, switched-off hooks, cached replies and run-control flows; built in well under a
@@ -153,4 +167,4 @@ def synthetic_run(steps: int = 2000, *, run_id: str = "synth") -> Any:
     return run
 
 
-__all__ = ["attach", "standalone_html", "state_of", "synthetic_run"]
+__all__ = ["attach", "push", "standalone_html", "state_of", "synthetic_run"]

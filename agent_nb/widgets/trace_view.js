@@ -235,7 +235,8 @@ function render({ model, el }) {
       : meta.outcome_text || "no run";
     jumpBtn.style.display = meta.divergence >= 0 ? "" : "none";
     const errors = meta.errors || 0;
-    const parts = [`${P.n} events`, `${visible.length} shown`];
+    const nA = P.compare ? P.d.n_a : P.n;
+    const parts = [P.compare ? `${nA} + ${P.n - nA} events (A + B)` : `${P.n} events`, `${visible.length} shown`];
     counts.textContent = parts.join(" · ");
     const err = h("span", errors ? "anb-tv-errcount" : "anb-tv-muted", ` · ${errors} error${errors === 1 ? "" : "s"}`);
     counts.appendChild(err);
