@@ -26,6 +26,7 @@ from haystack.dataclasses import ChatMessage
 from agent_nb.recording.digest import LLMDetail, llm_digest, usage_of
 from agent_nb.recording.events import Event
 from agent_nb.recording.snapshots import MessageLog, Snapshotter, copy_value, freeze_message, restore_value
+from agent_nb.recording.types import HookPoint
 
 if TYPE_CHECKING:
     from agent_nb.recording.dispatch import Dispatcher, Listener
@@ -153,7 +154,7 @@ class RunContext:
             _settle_tools(self.run, tool_events, after)
 
     # ---- hook points ---------------------------------------------------------------------------------------
-    def enter_point(self, point: str, state: State) -> None:
+    def enter_point(self, point: HookPoint, state: State) -> None:
         """What happens at a hook point before its hooks: bind the State, restore a fork, start a step."""
         self.clean_after = None
         if point == "before_tool":
@@ -175,7 +176,7 @@ class RunContext:
                 state.set("stop_run", STOP_REASON, handler_override=replace_values)
                 self.clean_after = None
 
-    def leave_point(self, point: str, state: State) -> None:
+    def leave_point(self, point: HookPoint, state: State) -> None:
         # After before_llm and before_tool hooks haystack only reads the State until the LLM call or the tool
         # calls (haystack 3.4, agent.py `_run_step`): their `before` is the State the last hook left.
         if point not in ("before_llm", "before_tool"):
@@ -196,7 +197,7 @@ class RunContext:
         state.data["exit_reason"] = None
         state.data["continue_run"] = False
 
-    def hook_skipped(self, point: str, name: str, state: State) -> None:
+    def hook_skipped(self, point: HookPoint, name: str, state: State) -> None:
         self.settle(state)
         before = self.clean_after or self.snap(state)
         self.clean_after = before
@@ -204,7 +205,7 @@ class RunContext:
         event.before = event.after = before
         self.emit(event)
 
-    def hook_begin(self, point: str, name: str, state: State) -> Event:
+    def hook_begin(self, point: HookPoint, name: str, state: State) -> Event:
         self.settle(state)
         before = self.clean_after or self.snap(state)
         self.clean_after = None
@@ -221,7 +222,7 @@ class RunContext:
         self.clean_after = event.after
         self.emit(event)
 
-    def _step_of(self, point: str) -> int | None:
+    def _step_of(self, point: HookPoint) -> int | None:
         return None if point in ("before_run", "after_run") else self.step
 
     # ---- LLM calls -----------------------------------------------------------------------------------------

@@ -44,6 +44,7 @@ from haystack.tools.errors import ToolInvocationError
 from haystack.utils.async_utils import _execute_component_async
 
 from agent_nb.recording.context import current
+from agent_nb.recording.types import HookPoint
 
 _ORIGINAL: dict[str, Callable[..., Any]] = {}
 _INSTALL_LOCK = threading.Lock()
@@ -58,7 +59,7 @@ class HookSlot:
         True
     """
 
-    point: str
+    point: HookPoint
     name: str
     hook: Any
     enabled: bool = True

@@ -38,6 +38,7 @@ from agent_nb.recording.fingerprint import agent_fingerprint
 from agent_nb.recording.interception import GeneratorTap, HookSlot, RecordingHooks, install
 from agent_nb.recording.run import Run
 from agent_nb.recording.snapshots import SNAPSHOT_MODES, Snapshotter, copy_value
+from agent_nb.recording.types import HookPoint
 
 Listener = Callable[[Run, Event | None], None]
 #: `{point: {name: enabled}}`; in `Recorder.run` / `run.replay` a value may also be a hook object, which runs
@@ -262,7 +263,7 @@ class Recorder:
         for callback in list(self._hook_watchers):
             callback()
 
-    def disable(self, point: str, name: str) -> None:
+    def disable(self, point: HookPoint, name: str) -> None:
         """Switch a hook off for the next runs; it still appears in the timeline, as `skipped`.
 
         Usage:
@@ -270,7 +271,7 @@ class Recorder:
         """
         self.set_enabled(point, name, False)
 
-    def enable(self, point: str, name: str) -> None:
+    def enable(self, point: HookPoint, name: str) -> None:
         """Switch a hook back on.
 
         Usage:
@@ -278,14 +279,14 @@ class Recorder:
         """
         self.set_enabled(point, name, True)
 
-    def set_enabled(self, point: str, name: str, enabled: bool) -> None:
+    def set_enabled(self, point: HookPoint, name: str, enabled: bool) -> None:
         """Switch a hook on or off."""
         slot = self._slot(point, name)
         if slot.enabled != bool(enabled):
             slot.enabled = bool(enabled)
             self._hooks_changed()
 
-    def add_hook(self, point: str, hook: Any, name: str | None = None) -> str:
+    def add_hook(self, point: HookPoint, hook: Any, name: str | None = None) -> str:
         """Add a hook at the end of `point`'s list for the next runs; returns its (unique) name.
 
         Usage:
@@ -309,7 +310,7 @@ class Recorder:
         self._hooks_changed()
         return slot.name
 
-    def remove_hook(self, point: str, name: str) -> None:
+    def remove_hook(self, point: HookPoint, name: str) -> None:
         """Remove a hook slot (added or original) for the next runs."""
         self._slots.remove(self._slot(point, name))
         self._hooks_changed()

@@ -27,6 +27,7 @@ from haystack.dataclasses import ChatMessage
 from agent_nb.recording.diff import StateDiff, state_diff
 from agent_nb.recording.events import Event, build_timeline
 from agent_nb.recording.snapshots import restore_value
+from agent_nb.recording.types import RunStatus
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -75,7 +76,7 @@ class Run:
     #: Wall clock at the start of the run, in ns since the epoch: `offset_ms` of every event counts from here.
     started_unix_ns: int = field(default_factory=time.time_ns)
     duration_ms: float | None = None
-    status: str = "running"
+    status: RunStatus = "running"
     result: dict[str, Any] | None = None
     error: str | None = None
     events: list[Event] = field(default_factory=list, repr=False)
