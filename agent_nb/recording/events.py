@@ -25,7 +25,7 @@ except ImportError:  # pragma: no cover - pyarrow is optional
     pa = None
 
 from agent_nb.recording.diff import derive
-from agent_nb.recording.summary import hook_summary, summarize
+from agent_nb.recording.summary import NO_CHANGE, hook_summary, summarize
 
 
 class _NoDetail(Mapping[str, Any]):
@@ -381,9 +381,15 @@ def derive_all(events: list[Event]) -> None:
     # snapshots until the pass ends, so their ids cannot be reused meanwhile.
     pairs: dict[tuple[int, int], list[Any]] = {}
     for e in events:
-        if e._changed is _LAZY and e._messages_added is _LAZY and e._messages_removed is _LAZY and e._flow is _LAZY:
+        if e._changed is _LAZY is e._messages_added is e._messages_removed is e._flow:
             # As recorded: every derived column comes from the snapshot pair.
             before, after = e.before, e.after
+            if before is after and before is not None:  # most hook rows: the State did not change
+                e._changed, e._messages_added, e._messages_removed, e._flow = [], 0, 0, None
+                if e._summary is _LAZY:
+                    hook_ok = e.kind == "hook" and e.status != "skipped" and not e.error
+                    e._summary = NO_CHANGE if hook_ok else summarize(e)  # what hook_summary says of such a row
+                continue
             key = (id(before), id(after))
             entry = pairs.get(key)
             if entry is None:

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 #: What an LLM row reads when the generator returned no message at all (worth seeing at once).
 NO_REPLY = "(no reply: the generator returned no message, or only empty ones)"
+#: What a hook row reads when the State is the same after it.
+NO_CHANGE = "no change"
 
 
 def summarize(event: Event) -> str:
@@ -48,7 +50,7 @@ def hook_summary(event: Event) -> str:
         return f"raised {event.error}"
     before, after = event.before or {}, event.after or {}
     if before is after:
-        return "no change"
+        return NO_CHANGE
     parts: list[str] = []
     added, removed = event.messages_added or 0, event.messages_removed or 0
     if "messages" in event.changed:
@@ -64,7 +66,7 @@ def hook_summary(event: Event) -> str:
     parts += [f"{k}={short_repr(after.get(k), 40)}" for k in keys[:3]]
     if event.flow:
         parts.append(event.flow)
-    return ", ".join(parts) if parts else "no change"
+    return ", ".join(parts) if parts else NO_CHANGE
 
 
 def llm_summary(event: Event) -> str:
@@ -127,4 +129,4 @@ def _text(message: Any, limit: int) -> str:
     return message_text(message, limit) if isinstance(message, ChatMessage) else short_repr(message, limit)
 
 
-__all__ = ["NO_REPLY", "hook_summary", "llm_summary", "summarize", "tool_summary"]
+__all__ = ["NO_CHANGE", "NO_REPLY", "hook_summary", "llm_summary", "summarize", "tool_summary"]
