@@ -11,7 +11,9 @@ Figures (median of several tries, wall time in the browser):
    selected event's detail.
 2. Browser: initial render (module import + first draw of waterfall and table) and the page's load to ready.
 3. Browser: a search filter, a zoom, a time brush, a selection (draw only, and with the detail round trip).
-4. Live: a Workbench watching runs vs none, side by side: the Agent's recorded run duration (its timings must
+4. Live batches near 8,000 events: bytes sent per batch of 50 new events (200 events/s, one batch per 0.25 s),
+   the whole columns resent (before) vs a delta of the new and changed rows (now), and the Python time of each.
+5. Live: a Workbench watching runs vs none, side by side: the Agent's recorded run duration (its timings must
    not change when a view listens) and the demo agent at ~200 events/s keeps the view up to date.
 """
 
@@ -32,6 +34,7 @@ os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
 from common import report
 from trace_page import attach, synthetic_run
 
+from agent_nb.recording import Run
 from agent_nb.widgets.trace_view import TraceView, columns
 
 CHROMIUM = "/usr/bin/chromium"
@@ -120,6 +123,34 @@ def browser_side(view: TraceView, n: int) -> None:
         browser.close()
 
 
+def live_batches(run) -> None:
+    """Bytes per live batch near 8,000 events: the whole columns (what each batch resent before) vs a delta."""
+    batch = 50
+    live = Run(run_id=run.run_id, status="running")
+    live.events.extend(run.events[: len(run.events) - 20 * batch])
+    view = TraceView(live)
+    view.live_interval = 0.0
+    full_bytes, delta_bytes, full_s, delta_s = [], [], [], []
+    while len(live.events) < len(run.events):
+        live.events.extend(run.events[len(live.events) : len(live.events) + batch])
+        t0 = time.perf_counter()
+        cols = columns(live)
+        full_s.append(time.perf_counter() - t0)
+        full_bytes.append(len(json.dumps(cols, separators=(",", ":"))))
+        t0 = time.perf_counter()
+        view.refresh()
+        delta_s.append(time.perf_counter() - t0)
+        delta_bytes.append(len(json.dumps(view.delta, separators=(",", ":"))))
+    n = len(live.events)
+    full, delta = statistics.median(full_bytes), statistics.median(delta_bytes)
+    print(f"live batches of {batch} events, the run near {n} events:")
+    report("  bytes per batch, whole columns resent (before)", full, "-", " B")
+    report("  bytes per batch, delta of new + changed rows (now)", delta, "small", " B")
+    report("  bytes per batch, before / now", full / delta, "large", "x")
+    report("  Python time per batch, whole columns (before)", statistics.median(full_s) * 1000, "-", " ms")
+    report("  Python time per batch, delta (now)", statistics.median(delta_s) * 1000, "small", " ms")
+
+
 def live_side() -> None:
     from agent_nb import Recorder, Workbench, demo_agent
 
@@ -155,7 +186,7 @@ def live_side() -> None:
     paced_bare, paced = make(), make()
     live = Workbench(paced)
     sends: list[int] = []
-    live.trace.observe(lambda change: sends.append(change["new"]["n"]), names="data")
+    live.trace.observe(lambda change: sends.append(change["new"].get("n", 0)), names=["data", "delta"])
     ref = paced_bare.run(steps)
     run = live.run(steps)
     rate = len(run.events) / ((run.duration_ms or 1) / 1000)
@@ -170,6 +201,7 @@ def live_side() -> None:
 def main() -> None:
     run = synthetic_run(2000)
     view = python_side(run)
+    live_batches(run)
     if Path(CHROMIUM).exists():
         browser_side(view, len(run.events))
     else:

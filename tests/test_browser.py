@@ -208,9 +208,19 @@ def test_workbench_in_jupyterlab(lab, browser):
         page.locator(".lm-TabBar-tabLabel, .p-TabBar-tabLabel", has_text="Timeline").first.click()
         page.wait_for_function("document.querySelector('.anb-tv-counts').innerText.includes('fork of')")
 
-        # Compare parent and fork, then jump to the first divergence.
+        # Compare parent and fork: both in the trace view (the fork's bars under the parent's), one click to the
+        # first divergence; the aligned table stays in the Runs tab, with its own jump (to the fork alone).
         page.locator(".lm-TabBar-tabLabel, .p-TabBar-tabLabel", has_text="Runs").first.click()
         page.locator(".anb-compare-button").click()
+        page.wait_for_function("document.querySelector('.anb-tv-counts').innerText.includes('(under A)')")
+        assert page.locator(".anb-tv-row.anb-tv-lane-b").count() > 0
+        page.locator(".anb-tv-jump").click()
+        page.wait_for_function("document.querySelector('.anb-tv-detail').innerText.startsWith('B ·')")
+        assert page.locator(".anb-tv-row.anb-tv-row-selected.anb-tv-row-divergence").count() == 1
+        page.locator(".anb-tabs").evaluate("el => el.scrollIntoView({block: 'start'})")
+        page.wait_for_timeout(300)  # let the canvas repaint before the screenshot
+        page.screenshot(path=str(OUTPUT / "lab_03_compare.png"))
+        page.locator(".lm-TabBar-tabLabel, .p-TabBar-tabLabel", has_text="Runs").first.click()
         page.locator(".anb-compare-table table").wait_for(timeout=30_000)
         page.locator(".anb-compare-jump").click()
         page.wait_for_function("document.querySelector('.anb-tv-detail').innerText.includes('#')")
