@@ -29,8 +29,8 @@ from agent_nb.errors import AgentNbError
 from agent_nb.recording import Event, Run, Uncopyable
 from agent_nb.recording.context import GivenReplies
 from agent_nb.recording.diff import format_args, message_text
-from agent_nb.recording.digest import llm_digest, message_digest
-from agent_nb.recording.snapshots import MessageLog, copy_value
+from agent_nb.recording.digest import InputDigests, event_digest, message_digest
+from agent_nb.recording.snapshots import copy_value
 
 OnMiss = Literal["live", "error"]
 ON_MISS: tuple[str, ...] = ("live", "error")
@@ -134,29 +134,6 @@ class _Queues:
         return next((e for e in unused if e.step == step), unused[0] if unused else None)
 
 
-def recorded_digest(event: Event, cache: dict[int, tuple[ChatMessage, str]] | None = None) -> str | None:
-    """The input digest of a recorded LLM event, computed (and kept in its detail) if not yet known.
-
-    `cache` (message id -> digest) is shared over a run's events, so digesting a whole run costs O(messages),
-    not O(events x messages).
-
-    Usage:
-        >>> recorded_digest(Event("r", 0, 0, "llm", None, "Gen", "ok", 0.0, 0.0)) is None
-        True
-    """
-    detail = event.detail
-    if "input_digest" in detail:  # `in` does not trigger a lazy detail's computation
-        return detail["input_digest"]
-    inputs = detail.get("input_messages")
-    if not isinstance(inputs, list | MessageLog):
-        inputs = (event.before or {}).get("messages")
-    if not isinstance(inputs, list | MessageLog):
-        return None
-    digest = llm_digest(list(inputs), list(detail.get("tool_names") or []), cache)
-    detail["input_digest"] = digest  # a memo: the same value the recording layer computes lazily
-    return digest
-
-
 def _from_step(events: Iterable[Event], from_step: int | None) -> Iterable[Event]:
     for event in events:
         if from_step is None or (event.step is not None and event.step >= from_step):
@@ -189,12 +166,12 @@ class ReplyCache:
         self.misses: list[tuple[int | None, str]] = []
         self._queues = _Queues()
         self._lock = threading.Lock()
-        digests: dict[int, tuple[ChatMessage, str]] = {}
+        digests = InputDigests()  # one per run: each message digested once, a growing log continued
         for i, event in enumerate(_from_step(run.events, from_step)):
             served = event.status in ("ok", "cached") or event.detail.get("empty_reply")
             if event.kind != "llm" or not served or "replies" not in event.detail:
                 continue
-            digest = recorded_digest(event, digests)
+            digest = event_digest(event, digests)
             if digest is not None:
                 self._queues.add(digest, _Entry(i, event.step, list(event.detail["replies"]), event))
 
@@ -401,5 +378,4 @@ __all__ = [
     "ToolCache",
     "canonical_args",
     "explain_input_difference",
-    "recorded_digest",
 ]
