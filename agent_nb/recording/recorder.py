@@ -41,10 +41,10 @@ from agent_nb.recording.snapshots import SNAPSHOT_MODES, Snapshotter, copy_value
 from agent_nb.recording.types import HookPoint
 
 Listener = Callable[[Run, Event | None], None]
-#: `{point: {name: enabled}}`; in `Recorder.run` / `run.replay` a value may also be a hook object, which runs
-#: in that slot instead of the recorded hook (same point, same position).
-HookConfig = dict[str, dict[str, bool]]
-HookOverrides = Mapping[str, Mapping[str, Any]]
+#: `{hook point: {hook name: enabled}}` for every slot.
+HookConfig = dict[HookPoint, dict[str, bool]]
+#: Per point and name: True / False to switch a hook, or a hook object to swap in (same slot, same position).
+HookOverrides = Mapping[HookPoint, Mapping[str, Any]]
 
 
 def hook_name(hook: Any) -> str:

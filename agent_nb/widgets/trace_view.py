@@ -4,7 +4,12 @@ The browser gets compact columns (one list per field, names and flows as small l
 trait; the detail of one event (State before / after / diff, the LLM input and reply as a chat, tool
 arguments and result, the hook's decision, the error) is built on demand when the frontend sets `selected`
 and comes back in the `detail` trait. The JavaScript (`trace_view.js`, plain ES module, no build step) draws
-the waterfall on a canvas and only the table rows in view, so 10,000 events scroll smoothly.
+the waterfall on a canvas and only the table rows in view, so 10,000 events scroll smoothly. While a run is
+live, each batch goes as a `delta` (the new rows and recent rows that changed) that the frontend merges into
+its `data`: about 3 KB per 50 events instead of the whole columns (450 KB near 8,000 events).
+
+`show_compare(a, b)` draws two runs in the same view: b's bars under a's, aligned by step (the alignment of
+`agent_nb.replay.compare`), the first divergence marked with a line and a label, one click to jump to it.
 
 Where no widget manager runs (nbconvert, a repository page) `_repr_mimebundle_` carries a static rendering:
 the matplotlib chart as an image and the escaped event table.
@@ -463,7 +468,9 @@ class TraceView(anywidget.AnyWidget):
     def _send_delta(self, run: Run) -> None:
         """New rows, and recent rows whose values changed, as one delta the frontend merges into `data`."""
         enc, old = self._enc, self._rows
-        assert enc is not None
+        if enc is None:  # nothing sent for this run yet
+            self._send_full_run(run)
+            return
         enc.notes, enc.waits = self._annotations(run)
         events = list(run.events)
         # Rows can still change while their step runs (an LLM or tool row settles when the next event starts;

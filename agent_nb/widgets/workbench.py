@@ -16,7 +16,9 @@ Layout (fills the notebook's width; readable at 1366x768):
 The hook switches sit in a sidebar rather than a tab because switching a hook and running again is the loop
 people repeat most. Runs execute on a background thread (the widgets stay live); the Recorder's listeners only
 set flags (they run on its dispatcher thread), and a refresh thread sends the trace view new events in batches
-at most every 0.3 s while a run is live, and once more when it ends: no view work runs on the Agent's thread.
+(only the new and changed rows) at most every 0.3 s while a run is live, and once more when it ends: no view
+work runs on the Agent's thread. The hooks sidebar follows `rec.add_hook` / `rec.disable` from any cell through
+`rec.watch_hooks`. Compare shows two runs in the trace view, the second's bars under the first's.
 The status says what happened (answered, stopped at max_agent_steps, stopped by a hook or by you, failed tool
 calls, error), with the error count beside it.
 
@@ -25,9 +27,10 @@ Stable CSS classes (the browser test and user CSS rely on them):
   `anb-stop-button`, `anb-replay-button`, `anb-tools-cached`, `anb-progress-bar`, `anb-progress`, `anb-tabs`;
 - hooks: `anb-hooks`, `anb-hook-point`, `anb-hook-toggle` (+ `anb-hook-<point>`), `anb-hook-doc`;
 - timeline: `anb-timeline`, `anb-trace` (the TraceView: `anb-tv`, `anb-tv-counts`, `anb-tv-outcome`,
-  `anb-tv-search`, `anb-tv-mode`, `anb-tv-reset`, `anb-tv-axis`, `anb-tv-scroll`, `anb-tv-detail`, table rows
-  `anb-tv-row` with `data-seq`, `anb-kind-<kind>`, `anb-status-<status>`), `anb-export-csv`, `anb-export-json`,
-  `anb-export-path`;
+  `anb-tv-search`, `anb-tv-mode`, `anb-tv-reset`, `anb-tv-jump` (jump to the divergence), `anb-tv-axis`,
+  `anb-tv-scroll`, `anb-tv-detail`, table rows `anb-tv-row` with `data-seq`, `anb-kind-<kind>`,
+  `anb-status-<status>`, in compare mode `anb-tv-lane-a` / `anb-tv-lane-b`, `anb-tv-differs`,
+  `anb-tv-row-divergence`), `anb-export-csv`, `anb-export-json`, `anb-export-path`;
 - inspector: `anb-inspector`, `anb-event-picker`, `anb-prev-button`, `anb-next-button`, `anb-fork-here-button`,
   `anb-event-header`, `anb-diff`, `anb-state-before`, `anb-state-after`;
 - fork: `anb-fork`, `anb-fork-step`, `anb-message-row`, `anb-message-role`, `anb-message-text`, `anb-message-up`,
