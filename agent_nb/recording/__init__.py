@@ -1,44 +1,34 @@
-"""Recording layer: Recorder, Run, Event, snapshots. Imports neither ipywidgets nor matplotlib.
+"""Recording layer (the core): Recorder, Run, Event, the timeline schema. Imports neither ipywidgets nor matplotlib.
+
+The names below are the public surface of the core; the modules inside `agent_nb.recording` are internal and may
+move between versions (`tests/test_public_api.py` pins this list).
 
 Usage:
     >>> from agent_nb.recording import Recorder, Run
 """
 
-from agent_nb.recording.context import STOP_REASON
 from agent_nb.recording.diff import MessageChange, StateDiff
-from agent_nb.recording.digest import llm_digest
-from agent_nb.recording.events import (
-    HOOK_POINTS,
-    KINDS,
-    STATUSES,
-    TIMELINE_COLUMNS,
-    TIMELINE_DTYPES,
-    TIMELINE_SCHEMA,
-    Column,
-    Event,
-)
-from agent_nb.recording.recorder import HookSlot, Recorder, RunSpec, as_messages, hook_name
+from agent_nb.recording.events import TIMELINE_COLUMNS, TIMELINE_SCHEMA, Column, Event
+from agent_nb.recording.recorder import HookSlot, Recorder, RunSpec, as_messages
 from agent_nb.recording.run import Run
 from agent_nb.recording.snapshots import Uncopyable
+from agent_nb.recording.types import EventKind, EventStatus, HookPoint, RunStatus
 
 __all__ = [
-    "HOOK_POINTS",
-    "KINDS",
-    "STATUSES",
-    "STOP_REASON",
     "TIMELINE_COLUMNS",
-    "TIMELINE_DTYPES",
     "TIMELINE_SCHEMA",
     "Column",
     "Event",
+    "EventKind",
+    "EventStatus",
+    "HookPoint",
     "HookSlot",
     "MessageChange",
     "Recorder",
     "Run",
     "RunSpec",
+    "RunStatus",
     "StateDiff",
     "Uncopyable",
     "as_messages",
-    "hook_name",
-    "llm_digest",
 ]

@@ -1,7 +1,7 @@
 """Reply and tool-result caches built from a recorded run: what a replay or a fork is served from.
 
 `ReplyCache` keys the recorded LLM replies by the digest of the LLM input (messages and offered tool names,
-`agent_nb.recording.llm_digest`). Each digest holds a queue: the same input can occur twice in one run, and
+`agent_nb.recording.digest.llm_digest`). Each digest holds a queue: the same input can occur twice in one run, and
 the replies are served in recorded order, preferring the one recorded at the same step. On a miss it lets the
 live generator answer (`on_miss="live"`) or raises `ReplayDivergence` naming the step and what differed
 (`on_miss="error"`).
