@@ -76,7 +76,7 @@ def format_args(arguments: Any) -> str:
         for key, value in arguments.items():
             cls = type(value)
             # Values whose repr is surely short and cannot fail, straight; the rest through short_repr's rules.
-            if (cls is int and -_INT_LIMIT < value < _INT_LIMIT) or (cls is str and len(value) <= 19) or cls in _PLAIN:
+            if (cls is int and _INT_FLOOR < value < _INT_LIMIT) or (cls is str and len(value) <= 19) or cls in _PLAIN:
                 parts.append(f"{key}={value!r}")
             else:
                 parts.append(f"{key}={quick_repr(value, 200)}")
@@ -87,6 +87,7 @@ def format_args(arguments: Any) -> str:
 #: Below this an int's repr has at most 200 characters (sign included); a str of up to 19 characters has at
 #: most 192 (10 per character at worst, like '\U000e0001', plus quotes); floats, bools and None are short.
 _INT_LIMIT = 10**199
+_INT_FLOOR = -_INT_LIMIT
 _PLAIN = frozenset({float, bool, type(None)})
 
 

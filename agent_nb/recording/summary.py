@@ -109,6 +109,8 @@ def _str(value: Any) -> str:
 def _getter(detail: Mapping[str, Any]) -> Callable[[str], Any]:
     # dict.get straight away: LLMDetail's Python-level `get` (for its lazy digest) costs a call and, for an
     # absent key, a raised KeyError; the keys read here are stored ones.
+    if type(detail) is dict:
+        return detail.get
     return partial(dict.get, detail) if isinstance(detail, dict) else detail.get
 
 
