@@ -225,6 +225,12 @@ def test_each_confirmation_decision_sits_on_the_hook_row_that_asked(rec: Recorde
         weather_row = {d.seq for d in decisions if d.tool_name == "get_weather"}
         assert len(weather_row) == 1 and weather_row != {d.seq for d in decisions if d.tool_name == "save_note"}
         assert "approved (feedback: fine)" in bench.trace.select(decisions[-1].seq)["note"]
+        # In compare mode too, each run's rows carry their decisions and waiting time.
+        bench.set_hook("before_tool", "ConfirmationHook", False)  # nobody would answer the replay's asks
+        again = bench.replay(run, tools="cached", timeout=TIMEOUT)
+        bench.compare(run, again)
+        d = decisions[0]
+        assert bench.trace.data["wait"][d.seq] > 0 and d.text() in bench.trace.data["summary"][d.seq]
     finally:
         bench.close()
 

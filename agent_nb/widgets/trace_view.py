@@ -226,7 +226,7 @@ def columns(run: Run | None, notes: dict[int, str] | None = None, waits: dict[in
             "flows": enc.flows, **_as_columns(rows)}  # fmt: skip
 
 
-def compare_columns(a: Run, b: Run, frame: pd.DataFrame) -> dict[str, Any]:
+def compare_columns(a: Run, b: Run, frame: pd.DataFrame, annotate: Any = None) -> dict[str, Any]:
     """Two runs' events in one set of columns for the compare mode: run `a`'s, then run `b`'s.
 
     Each event's id (`seq` column) is its index in these columns (b's events follow a's); `num` is its seq in
@@ -240,10 +240,12 @@ def compare_columns(a: Run, b: Run, frame: pd.DataFrame) -> dict[str, Any]:
         >>> d["n"] == len(run.events) + len(fork.events), d["lane"][0], d["lane"][-1]
         (True, 0, 1)
     """
-    enc = Encoder(a)
+    enc = Encoder(a, *(annotate(a) if annotate else ({}, {})))
     rows = [enc.row(e) for e in a.events]
     n_a = len(rows)
+    # One encoder (one name table) for both runs; b's own resume and annotations.
     enc.resumed = bool(b.resumed)
+    enc.notes, enc.waits = annotate(b) if annotate else ({}, {})
     rows += [enc.row(e) for e in b.events]
     cols = _as_columns(rows)
     cols["num"] = cols["seq"]
@@ -437,7 +439,7 @@ class TraceView(anywidget.AnyWidget):
                 return False
             with self.hold_sync():
                 if other is not None:
-                    self._send_full(compare_columns(run, other, self._frame))
+                    self._send_full(compare_columns(run, other, self._frame, self.annotate))
                 elif same_run and self._enc is not None and run is not None:
                     self._send_delta(run)
                 else:
@@ -768,7 +770,8 @@ def _divergence_text(first: dict[str, Any] | None) -> str:
         return "no divergence: the runs agree"
     where = "run start" if first.get("step") is None or pd.isna(first["step"]) else f"step {first['step']}"
     what = first.get("hook_point") or first.get("kind")
-    return f"first divergence: {where}, {what} {first.get('name')} ({first.get('reason')})"
+    # The reason quotes both summaries: cut here (the Runs tab's table has them in full).
+    return _cut(f"first divergence: {where}, {what} {first.get('name')} ({first.get('reason')})", 200)
 
 
 def escape(text: Any) -> str:
