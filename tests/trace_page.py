@@ -59,7 +59,7 @@ def state_of(view: TraceView) -> dict[str, Any]:
 
     Usage:
         >>> sorted(state_of(TraceView()))[:3]
-        ['brush', 'data', 'detail']
+        ['brush', 'data', 'delta']
     """
     return {name: getattr(view, name) for name in _TRAITS}
 
