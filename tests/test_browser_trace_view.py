@@ -199,15 +199,18 @@ def test_compare_a_run_and_its_fork_and_jump_to_the_divergence(browser, run):
         assert page.locator(".anb-tv-row.anb-tv-lane-b").count() > 0
         counts = page.locator(".anb-tv-counts").inner_text()
         assert f"A {run.run_id}, B {fork.run_id}" in counts and "first divergence: step 1" in counts
-        # Aligned by step: the same step's LLM call of each run, B's bar under A's at the same time in the step.
-        page.locator(".anb-tv-mode").click()
-        page.wait_for_function("window.anbModel.get('mode') === 'step'")
+        # Aligned by step: each step of B starts where A's same step starts (absolute time, and step-relative
+        # time), B's bar under A's. The first event of step 2 of each run:
         n_a = len(run.events)
-        llm_a = next(e.seq for e in run.events if e.kind == "llm" and e.step == 2)
-        llm_b = n_a + next(e.seq for e in fork.events if e.kind == "llm" and e.step == 2)
-        xa, ya = page.evaluate(f"document.querySelector('.anb-tv').anbBarCenter({llm_a})")
-        xb, yb = page.evaluate(f"document.querySelector('.anb-tv').anbBarCenter({llm_b})")
-        assert yb > ya and abs(xb - xa) < 40
+        first_a = next(e.seq for e in run.events if e.step == 2)
+        first_b = n_a + next(e.seq for e in fork.events if e.step == 2)
+        for mode in ("absolute", "step"):
+            if mode == "step":
+                page.locator(".anb-tv-mode").click()
+                page.wait_for_function("window.anbModel.get('mode') === 'step'")
+            xa, ya, _, _ = page.evaluate(f"document.querySelector('.anb-tv').anbBarRect({first_a})")
+            xb, yb, _, _ = page.evaluate(f"document.querySelector('.anb-tv').anbBarRect({first_b})")
+            assert yb > ya and abs(xb - xa) < 1.5
         page.locator(".anb-tv-mode").click()
         page.locator(".anb-tv-tscroll").evaluate("el => { el.scrollTop = el.scrollHeight; }")
         # One click jumps to the first divergence: selected, shown in the detail, its table row marked.

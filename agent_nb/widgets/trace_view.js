@@ -1074,16 +1074,21 @@ function render({ model, el }) {
   model.on("change:detail", drawDetail);
   model.on("change:height", all);
 
-  // Where an event's bar is on screen (client coordinates of its middle), for tests and automation.
-  root.anbBarCenter = (seq) => {
+  // Where an event's bar is on screen (client coordinates: left, top, width, height; or its middle), for tests
+  // and automation.
+  root.anbBarRect = (seq) => {
     ensureRowVisible(seq);
     draw();
     const i = P.indexOfSeq.get(seq);
     let r = rows.findIndex((row) => row.i === i);
     if (r < 0) r = rows.findIndex((row) => row.i < 0 && row.gi === P.groupOf[i] && row.lane === P.lane[i]);
-    const [x, , w] = barRect(i, 0);
+    const [x, y, w, bh] = barRect(i, r * ROW_H - scroller.scrollTop);
     const rect = scroller.getBoundingClientRect();
-    return [rect.left + x + w / 2, rect.top + r * ROW_H - scroller.scrollTop + ROW_H / 2];
+    return [rect.left + x, rect.top + y, w, bh];
+  };
+  root.anbBarCenter = (seq) => {
+    const [x, y, w, bh] = root.anbBarRect(seq);
+    return [x + w / 2, y + bh / 2];
   };
 
   const ro = new ResizeObserver(() => {
