@@ -301,6 +301,7 @@ def adversarial_states() -> list[dict[str, Any]]:
     log3 = MessageLog(log2, (result,))
     arr, marker, odd = np.arange(6), Uncopyable("lock", "<unlocked _thread.lock>", "cannot pickle"), Odd()
     base = {"messages": log1, "step_count": 0, "blob": arr, "marker": marker, "odd": odd, "continue_run": False}
+    base["profile"], base["text"] = {"name": "Bob", "tags": ["a"]}, "y" * 300
     states = [
         base,
         {**base, "messages": log2, "step_count": 1},  # appended (a log extending its base)
@@ -317,6 +318,8 @@ def adversarial_states() -> list[dict[str, Any]]:
         {**base, "continue_run": True, "stop_run": "budget\udcff"},  # both flows
         {**base, "messages": [], "stop_run": None},  # an empty list
         {"step_count": 0},  # no messages at all
+        {**base, "profile": {"name": "Bob", "tags": ["a"]}, "text": "y" * 300},  # equal values, new objects
+        {**base, "profile": {"name": "Bob", "tags": ["b"]}, "text": "y" * 299},  # changed values
     ]
     return states
 
@@ -370,6 +373,8 @@ def test_adversarial_values_and_messages_give_the_derived_columns_of_the_referen
     assert by_name.loc["h1_2"].iloc[0]["changed"] == ["messages", "step_count"]  # equal arrays are unchanged
     assert by_name.loc["h0_9"].iloc[0]["changed"] == []  # an equal marker is no change
     assert by_name.loc["h0_10"].iloc[0]["changed"] == ["odd", "text", "big"]
+    assert by_name.loc["h0_15"].iloc[0]["changed"] == []  # equal values are no change
+    assert by_name.loc["h15_16"].iloc[0]["changed"] == ["profile", "text"]
     assert by_name.loc["h0_11"].iloc[0]["changed"] == ["blob", "marker"]  # removed keys
     assert (by_name.loc["h2_7"].iloc[0]["messages_added"], by_name.loc["h2_7"].iloc[0]["messages_removed"]) == (1, 3)
     assert by_name.loc["h2_4"].iloc[0]["changed"] == []  # the same messages in a log of its own
@@ -412,16 +417,23 @@ def test_materialized_events_keep_their_values_once_the_snapshots_are_dropped() 
 def test_the_frame_has_the_dtypes_and_values_of_the_schema_conversion(runs: list[Run]) -> None:
     """The fast column paths give what pandas' own conversion of the rows to the schema gives, NA included."""
     events = [lazy_copy(e) for e in runs[2].events]
-    events[0].prompt_tokens, events[1].completion_tokens = 2**62, 0
+    events[0].prompt_tokens, events[1].completion_tokens, events[2].prompt_tokens = 2**62, 0, 3.0
+    events[3].offset_ms, events[4].duration_ms = 2, True  # an int and a bool where floats are expected
     events[2].hook_point = None  # a value outside the categories reads NA either way
     frame = timeline_of(events)
     pd.testing.assert_frame_equal(frame, frame_of([e.row() for e in events], TIMELINE_SCHEMA))
 
 
-def test_int_columns_beyond_int64_fail_as_pandas_does() -> None:
-    event = Event("r", 0, 0, "llm", None, "Gen", "ok", 0.0, 0.1, prompt_tokens=2**70)
-    with pytest.raises((OverflowError, TypeError, ValueError)):
-        timeline_of([event])
+@pytest.mark.parametrize("tokens", [2**70, 3.5, "12"], ids=["beyond-int64", "fraction", "text"])
+def test_numbers_pandas_refuses_or_converts_are_refused_or_converted_alike(tokens: Any) -> None:
+    event = Event("r", 0, 0, "llm", None, "Gen", "ok", 0.0, 0.1, prompt_tokens=tokens, summary="")
+    try:
+        expected = frame_of([event.row()], TIMELINE_SCHEMA)
+    except Exception as exc:  # pandas refuses it: so does the timeline, with the same error
+        with pytest.raises(type(exc)):
+            timeline_of([event])
+    else:
+        pd.testing.assert_frame_equal(timeline_of([event]), expected)
 
 
 def test_text_that_is_not_utf8_shows_escaped_in_string_columns() -> None:
@@ -449,7 +461,8 @@ def test_quick_repr_is_short_repr(value: Any, limit: int) -> None:
     assert quick_repr(value, limit) == short_repr(value, limit)
 
 
-EDGES = [10**5000, -(10**300), "x" * 199, "x" * 200, "x" * 201, "\udcff" * 60, "\n" * 150, 1e308, Odd()]
+EDGES = [10**5000, -(10**300), "x" * 199, "x" * 200, "x" * 201, "x" * 250 + "'", "\udcff" * 60, "\n" * 150, 1e308]
+EDGES.append(Odd())
 
 
 @pytest.mark.parametrize("value", EDGES, ids=[f"edge{i}" for i in range(len(EDGES))])
