@@ -331,7 +331,9 @@ def test_live_batches_send_only_new_and_changed_rows():
     assert {k: frontend[k] for k in expected} == {k: view.data[k] for k in expected} == expected
     assert fulls == [] and len(deltas) == 6
     assert view.meta["status"] == "ok" and view.data["n"] == len(source.events)
-    # Another run: one full send.
+    # The same run again, its divergence to mark: no resend. Another run: one full send.
+    view.show_run(live, divergence=3)
+    assert fulls == [] and view.meta["divergence"] == 3
     view.show_run(source)
     assert len(fulls) == 1 and fulls[0]["n"] == len(source.events) and view.delta == {}
 

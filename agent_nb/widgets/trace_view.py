@@ -368,9 +368,10 @@ class TraceView(anywidget.AnyWidget):
             self._divergence = divergence
             self._parent = parent
             with self.hold_sync():
-                if changed:
+                if changed:  # a new run: one full send; the same run (a divergence to mark): its meta and news
                     self._clear_view()
-                self._sent = _NOTHING_SENT
+                    self._sent = _NOTHING_SENT
+                self.meta = self._meta(run)
                 self.refresh()
 
     def show_compare(self, a: Run, b: Run, frame: pd.DataFrame | None = None) -> dict[str, Any]:
