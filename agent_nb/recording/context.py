@@ -319,7 +319,9 @@ def _settle_tools(run: Run, tools: list[Event], after: dict[str, Any]) -> None:
     """
     before = tools[0].before or after
     old = before.get("messages") or []
-    new_msgs = list(after.get("messages") or [])[len(old) :]
+    after_msgs = after.get("messages") or []
+    # Only the batch's new messages: a long run's log is not walked from its start at every step.
+    new_msgs = after_msgs.since(len(old)) if isinstance(after_msgs, MessageLog) else list(after_msgs)[len(old) :]
     used: set[int] = set()
 
     def position(event: Event) -> int:

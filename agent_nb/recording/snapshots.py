@@ -219,6 +219,27 @@ class MessageLog(Sequence[ChatMessage]):
     def __len__(self) -> int:
         return self._len
 
+    def since(self, start: int) -> list[ChatMessage]:
+        """The messages from index `start` on, walking back from the end: O(what it returns), not O(the log).
+
+        Usage:
+            >>> a = MessageLog(None, (ChatMessage.from_user("hi"),))
+            >>> b = MessageLog(a, (ChatMessage.from_assistant("hello"), ChatMessage.from_user("bye")))
+            >>> [m.text for m in b.since(1)], [m.text for m in b.since(2)], b.since(3)
+            (['hello', 'bye'], ['bye'], [])
+        """
+        start = max(start, 0)
+        chunks: list[tuple[ChatMessage, ...]] = []
+        node: MessageLog | None = self
+        while node is not None and node._len > start:
+            node_start = node._len - len(node.tail)
+            chunks.append(node.tail if node_start >= start else node.tail[start - node_start :])
+            node = node.base
+        out: list[ChatMessage] = []
+        for chunk in reversed(chunks):
+            out.extend(chunk)
+        return out
+
     def _chunks(self) -> list[tuple[ChatMessage, ...]]:
         chunks, node = [], self
         while node is not None:  # iterative: a 2,000-step run makes a deep chain
