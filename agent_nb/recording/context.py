@@ -97,6 +97,9 @@ class RunContext:
     tools_before: dict[str, Any] | None = None
     #: The State after the last hook, while nothing else has run since (consecutive hooks of one point).
     clean_after: dict[str, Any] | None = None
+    #: The hook row being recorded now (its hook is running), else None. It is numbered when the hook ends, and
+    #: nothing else is recorded meanwhile: its seq will be the run's event count at this moment.
+    open_hook: Event | None = None
     t0: float = field(default_factory=time.perf_counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
     pending: list[Event] = field(default_factory=list)
@@ -211,11 +214,13 @@ class RunContext:
         self.clean_after = None
         event = Event(self.run.run_id, -1, self._step_of(point), "hook", point, name, "ok", 0.0, 0.0)
         event.before = before
+        self.open_hook = event
         event.offset_ms = self.now_ms()
         return event
 
     def hook_end(self, event: Event, state: State, exc: BaseException | None) -> None:
         event.duration_ms = self.now_ms() - event.offset_ms
+        self.open_hook = None
         event.after = self.snap(state)
         if exc is not None:
             event.status, event.error = "error", error_text(exc)

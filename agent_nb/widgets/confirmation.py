@@ -93,8 +93,8 @@ def asking_row() -> tuple[str | None, int | None]:
     """The recorded run and the seq of the hook row asking now: (None, None) outside a recorded run.
 
     The confirmation is asked inside a ConfirmationHook call, on the Agent's thread, so the recording context
-    (`agent_nb.recording.context.current()`) is the asking run's. A hook row is numbered when the hook call
-    ends, and nothing else is recorded while it runs, so the row's seq is the count of the run's events now.
+    (`agent_nb.recording.context.current()`) is the asking run's, and its `open_hook` the asking row. That row is
+    numbered when the hook call ends, and nothing else is recorded while it runs: its seq is the event count now.
 
     Usage:
         >>> asking_row()
@@ -103,7 +103,7 @@ def asking_row() -> tuple[str | None, int | None]:
     from agent_nb.recording.context import current
 
     ctx = current()
-    if ctx is None:
+    if ctx is None or ctx.open_hook is None:
         return None, None
     return ctx.run.run_id, len(ctx.run.events)
 
