@@ -276,6 +276,44 @@ def test_without_snapshots_the_derived_columns_are_those_of_a_run_with_snapshots
     assert derived_rows(with_snapshots.timeline) == [shown(reference(e)) for e in with_snapshots.events]
 
 
+def test_a_live_view_reading_rows_that_wait_for_their_state_leaves_the_columns_right() -> None:
+    """A tool row learns its `after` State once its whole batch is merged: a live view reading the row (and the
+    frame) before that must not freeze what it read then (the row would say it changed nothing)."""
+    seen_first = threading.Event()
+    read_while_waiting: list[tuple[bool, list[str], int]] = []
+
+    @tool
+    def first(x: int) -> int:
+        """Returns x."""
+        return x
+
+    @tool
+    def second(x: int) -> int:
+        """Returns x once the live view has read the row of `first` (its batch cannot be merged before)."""
+        seen_first.wait(10)
+        return x
+
+    def model(messages: list[ChatMessage], tools: Any = None) -> ChatMessage:
+        if any(m.tool_call_result is not None for m in messages):
+            return ChatMessage.from_assistant("done")
+        calls = [ToolCall("first", {"x": 1}, id="c1"), ToolCall("second", {"x": 2}, id="c2")]
+        return ChatMessage.from_assistant(tool_calls=calls)
+
+    def live_view(run: Run, event: Event | None) -> None:
+        if event is not None and event.name == "first":
+            read_while_waiting.append((event.settled(), event.changed, len(run.timeline)))
+            _ = event.messages_added, event.messages_removed, event.flow, event.summary
+            seen_first.set()
+
+    rec = Recorder(Agent(chat_generator=MockChatGenerator(response_fn=model), tools=[first, second]))
+    rec.subscribe(live_view)
+    run = rec.run("go")
+    assert [settled for settled, _, _ in read_while_waiting] == [False]  # it was read while waiting
+    assert derived_rows(run.timeline) == [shown(reference(e)) for e in run.events]
+    row = next(e for e in run.events if e.name == "first")
+    assert "messages" in row.changed and row.messages_added == 1
+
+
 # ---- adversarial values -------------------------------------------------------------------------------------------
 class Odd:
     """Cannot be compared or printed."""

@@ -219,23 +219,42 @@ class Event:
         self.detail = NO_DETAIL if detail is None else detail
 
     # ---- derived columns (lazy) ----------------------------------------------------------------------------
-    def _derive(self) -> None:
-        changed, added, removed, flow = derive(self.before, self.after)
-        if self._changed is _LAZY:
-            self._changed = changed
-        if self._messages_added is _LAZY:
-            self._messages_added = added
-        if self._messages_removed is _LAZY:
-            self._messages_removed = removed
-        if self._flow is _LAZY:
-            self._flow = flow
+    def settled(self) -> bool:
+        """False while the event waits for its `after` State (an LLM or tool row until the next event starts).
+
+        Derived columns read meanwhile (a live view reading each new row) are computed, not kept: they are kept
+        once both snapshots are known.
+
+        Usage:
+            >>> ev = Event("r", 0, 0, "tool", None, "add", "ok", 0.0, 0.1, before={"step_count": 0})
+            >>> ev.settled(), ev.changed
+            (False, [])
+            >>> ev.after = {"step_count": 1}
+            >>> ev.settled(), ev.changed
+            (True, ['step_count'])
+        """
+        return self.after is not None or self.before is None
+
+    def _derive(self) -> tuple[list[str], int | None, int | None, str | None]:
+        # `after` first: settling assigns `before` then `after`, so a known `after` comes with its final `before`.
+        after = self.after
+        before = self.before
+        derived = derive(before, after)
+        values = (
+            derived[0] if self._changed is _LAZY else self._changed,
+            derived[1] if self._messages_added is _LAZY else self._messages_added,
+            derived[2] if self._messages_removed is _LAZY else self._messages_removed,
+            derived[3] if self._flow is _LAZY else self._flow,
+        )
+        if after is not None or before is None:
+            self._changed, self._messages_added, self._messages_removed, self._flow = values
+        return values
 
     @property
     def changed(self) -> list[str]:
         """State keys whose value changed across the event."""
-        if self._changed is _LAZY:
-            self._derive()
-        return self._changed
+        value = self._changed
+        return self._derive()[0] if value is _LAZY else value
 
     @changed.setter
     def changed(self, value: list[str]) -> None:
@@ -244,9 +263,8 @@ class Event:
     @property
     def messages_added(self) -> int | None:
         """Messages added to the conversation by the event."""
-        if self._messages_added is _LAZY:
-            self._derive()
-        return self._messages_added
+        value = self._messages_added
+        return self._derive()[1] if value is _LAZY else value
 
     @messages_added.setter
     def messages_added(self, value: int | None) -> None:
@@ -255,9 +273,8 @@ class Event:
     @property
     def messages_removed(self) -> int | None:
         """Messages removed from the conversation by the event."""
-        if self._messages_removed is _LAZY:
-            self._derive()
-        return self._messages_removed
+        value = self._messages_removed
+        return self._derive()[2] if value is _LAZY else value
 
     @messages_removed.setter
     def messages_removed(self, value: int | None) -> None:
@@ -266,9 +283,8 @@ class Event:
     @property
     def flow(self) -> str | None:
         """Run control the event set: `continue_run`, `stop_run:<reason>`, or None."""
-        if self._flow is _LAZY:
-            self._derive()
-        return self._flow
+        value = self._flow
+        return self._derive()[3] if value is _LAZY else value
 
     @flow.setter
     def flow(self, value: str | None) -> None:
@@ -277,9 +293,13 @@ class Event:
     @property
     def summary(self) -> str:
         """One readable line of what happened."""
-        if self._summary is _LAZY:
-            self._summary = summarize(self)
-        return self._summary
+        value = self._summary
+        if value is _LAZY:
+            settled = self.settled()
+            value = summarize(self)
+            if settled:
+                self._summary = value
+        return value
 
     @summary.setter
     def summary(self, value: str) -> None:
@@ -292,28 +312,7 @@ class Event:
 
     def values(self) -> tuple[Any, ...]:
         """The event's timeline values, in `TIMELINE_COLUMNS` order."""
-        if self._changed is _LAZY or self._flow is _LAZY or self._messages_added is _LAZY:
-            self._derive()
-        summary = self.summary if self._summary is _LAZY else self._summary
-        return (
-            self.run_id,
-            self.seq,
-            self.step,
-            self.kind,
-            self.hook_point,
-            self.name,
-            self.status,
-            self.offset_ms,
-            self.duration_ms,
-            self._changed,
-            self._messages_added,
-            self._messages_removed,
-            self._flow,
-            self.prompt_tokens,
-            self.completion_tokens,
-            summary,
-            self.error,
-        )
+        return tuple(getattr(self, col) for col in TIMELINE_COLUMNS)
 
     def row(self) -> dict[str, Any]:
         """The event as a timeline row (a dict of the timeline columns).
@@ -361,29 +360,36 @@ def build_timeline(events: list[Event]) -> pd.DataFrame:
             gc.enable()
 
 
-def derive_all(events: list[Event]) -> None:
-    """Compute the derived columns that are still lazy, for many events in one pass.
+def derive_all(events: list[Event]) -> list[int]:
+    """Compute and keep the derived columns that are still lazy, for many events in one pass.
 
     Work is shared per snapshot pair within the pass: many events have the same `before` / `after` snapshots
     (every hook row that changed nothing hands on the same snapshot), so each pair is diffed once, and the
     summary of a hook row, a function of its pair alone, is built once. A value given to the constructor is
-    kept as it is. Same values as reading each property of each event.
+    kept as it is. Same values as reading each property of each event. Returns the positions of the events
+    left as they are because they still wait for their `after` State (see `Event.settled`).
 
     Usage:
         >>> state = {"step_count": 0}
         >>> events = [Event("r", i, 0, "hook", "before_llm", "h", "ok", 0.0, 0.0, before=state,
         ...                 after={"step_count": 1}) for i in range(2)]
         >>> derive_all(events)
+        []
         >>> [(e.changed, e.summary) for e in events]
         [(['step_count'], 'step_count=1'), (['step_count'], 'step_count=1')]
     """
     # (id(before), id(after)) -> [changed, added, removed, flow, hook summary or None]. Every event holds its
     # snapshots until the pass ends, so their ids cannot be reused meanwhile.
     pairs: dict[tuple[int, int], list[Any]] = {}
-    for e in events:
+    unsettled = []
+    for i, e in enumerate(events):
+        after = e.after  # first: see Event._derive
+        before = e.before
+        if after is None and before is not None:  # waiting for its `after`: nothing is kept yet
+            unsettled.append(i)
+            continue
         if e._changed is _LAZY is e._messages_added is e._messages_removed is e._flow:
             # As recorded: every derived column comes from the snapshot pair.
-            before, after = e.before, e.after
             if before is after and before is not None:  # most hook rows: the State did not change
                 e._changed, e._messages_added, e._messages_removed, e._flow = [], 0, 0, None
                 if e._summary is _LAZY:
@@ -407,10 +413,8 @@ def derive_all(events: list[Event]) -> None:
                 else:
                     e._summary = summarize(e)
         else:  # some values were given: derive the others one by one
-            if e._changed is _LAZY or e._messages_added is _LAZY or e._messages_removed is _LAZY or e._flow is _LAZY:
-                e._derive()
-            if e._summary is _LAZY:
-                e._summary = summarize(e)
+            e.materialize()
+    return unsettled
 
 
 #: The slot each column is read from (derived columns keep theirs under a leading underscore).
@@ -418,12 +422,13 @@ _SLOTS: dict[str, str] = {col: f"_{col}" if col in _DERIVED else col for col in 
 
 
 def _build(events: list[Event]) -> pd.DataFrame:
-    derive_all(events)
+    unsettled = derive_all(events)
     # Column by column, each read by a C-level attribute getter (no Python call per event and column).
-    columns = {
-        col: _column(list(map(attrgetter(_SLOTS[col]), events)), dtype) for col, dtype in TIMELINE_DTYPES.items()
-    }
-    return pd.DataFrame(columns)
+    values = {col: list(map(attrgetter(_SLOTS[col]), events)) for col in TIMELINE_COLUMNS}
+    for i in unsettled:  # rows of a live run still waiting for their `after`: read, not kept
+        for col in _DERIVED:
+            values[col][i] = getattr(events[i], col)
+    return pd.DataFrame({col: _column(values[col], dtype) for col, dtype in TIMELINE_DTYPES.items()})
 
 
 def _column(values: list[Any], dtype: Any) -> Any:
