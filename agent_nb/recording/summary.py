@@ -10,7 +10,6 @@ Usage:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from haystack.dataclasses import ChatMessage
@@ -71,11 +70,12 @@ def hook_summary(event: Event) -> str:
 
 def llm_summary(event: Event) -> str:
     """The replies, one line each; an empty reply says so."""
-    get = _getter(event.detail)
-    empty = get("empty_reply")
+    detail = event.detail
+    get = _get_of(detail)
+    empty = get(detail, "empty_reply")
     if event.error and not empty:
         return f"raised {event.error}"
-    replies = get("replies")
+    replies = get(detail, "replies")
     if replies is None:
         return ""
     if empty:
@@ -87,11 +87,12 @@ def llm_summary(event: Event) -> str:
 
 def tool_summary(event: Event) -> str:
     """`name(args) -> result`, or `!! error`."""
-    get = _getter(event.detail)
-    head = f"{event.name}({format_args(get('arguments'))})"
+    detail = event.detail
+    get = _get_of(detail)
+    head = f"{event.name}({format_args(get(detail, 'arguments'))})"
     if event.error:
         return f"{head} !! {event.error}"
-    text = " ".join(_str(get("result")).split())
+    text = " ".join(_str(get(detail, "result")).split())
     if len(text) > 80:
         text = text[:79] + "…"
     return f"{head} -> {text}"
@@ -106,12 +107,14 @@ def _str(value: Any) -> str:
         return f"<{type(value).__name__}: str failed with {type(exc).__name__}>"
 
 
-def _getter(detail: Mapping[str, Any]) -> Callable[[str], Any]:
-    # dict.get straight away: LLMDetail's Python-level `get` (for its lazy digest) costs a call and, for an
-    # absent key, a raised KeyError; the keys read here are stored ones.
-    if type(detail) is dict:
-        return detail.get
-    return partial(dict.get, detail) if isinstance(detail, dict) else detail.get
+def _get_of(detail: Mapping[str, Any]) -> Callable[[Mapping[str, Any], str], Any]:
+    # dict.get straight away, unbound: LLMDetail's Python-level `get` (for its lazy digest) costs a call and,
+    # for an absent key, a raised KeyError; the keys read here are stored ones.
+    return dict.get if isinstance(detail, dict) else _mapping_get
+
+
+def _mapping_get(detail: Mapping[str, Any], key: str) -> Any:
+    return detail.get(key)
 
 
 def _appended(old: Any, new: Any) -> bool:
