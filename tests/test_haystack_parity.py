@@ -15,10 +15,12 @@ from unittest.mock import AsyncMock, MagicMock
 
 import pytest
 from haystack.components.agents import Agent
-from haystack.dataclasses import ChatMessage
+from haystack.components.generators.chat import MockChatGenerator
+from haystack.dataclasses import ChatMessage, ToolCall
+from haystack.tools import Tool
 
 from agent_nb import Recorder
-from scenarios import add, mul, plan_prompt, respond
+from scenarios import add, mul, plan_prompt, respond, scripted_agent
 
 PROMPT = plan_prompt("add", "mul", "text")  # two tool steps, then a text answer: three generator calls
 
@@ -26,6 +28,11 @@ _REBUILT_CLONE = (
     "the Recorder's clone re-reads the generator's `run` signature, so a `run` rebound after the Agent was built "
     "(a mock, a *args/**kwargs wrapper) makes it refuse the tools the bare Agent accepted; fix: GeneratorTap keeps "
     "the Agent's own `_chat_generator_supports_tools` decision"
+)
+_NESTED_AGENT = (
+    "tool calls are recorded for whatever runs with the run's contextvar set, and haystack copies the context "
+    "into the tool: an Agent the tool runs has its tool calls recorded as rows of the outer run; fix: unset "
+    "CURRENT where haystack copies the context for the tool (sync) / around the awaited tool (async)"
 )
 _STALE_RUN_ASYNC = (
     "GeneratorTap binds `run_async` when the clone is built, so a `run_async` rebound later is never called by "
@@ -141,3 +148,44 @@ def test_a_generator_method_rebound_between_runs_is_the_one_the_next_recorded_ru
     assert bare_count == 3
     assert len(calls()) - bare_count == bare_count  # the recorded run called the new method as often as bare
     assert conversation(second.result) == conversation(first.result)
+
+
+def research_tool() -> tuple[Tool, list[dict[str, Any]]]:
+    """A tool whose body runs another Agent (bare, sync or async, as the tool is called); keeps that Agent's results."""
+    inner = scripted_agent()
+    results: list[dict[str, Any]] = []
+    question = [ChatMessage.from_user(PROMPT)]
+
+    def research(topic: str) -> str:
+        results.append(inner.run(messages=question))
+        return results[-1]["last_message"].text
+
+    async def research_async(topic: str) -> str:
+        results.append(await inner.run_async(messages=question))
+        return results[-1]["last_message"].text
+
+    params = {"type": "object", "properties": {"topic": {"type": "string"}}, "required": ["topic"]}
+    return Tool("research", "Ask a sub-agent.", params, function=research, async_function=research_async), results
+
+
+def ask_research_once(messages: list[ChatMessage]) -> ChatMessage:
+    if any(m.tool_call_result is not None for m in messages):
+        return ChatMessage.from_assistant("done")
+    return ChatMessage.from_assistant(tool_calls=[ToolCall("research", {"topic": "sums"}, id="r0")])
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=_NESTED_AGENT)
+def test_an_agent_run_inside_a_tool_adds_no_rows_to_the_recorded_run(mode: str) -> None:
+    def build() -> tuple[Agent, list[dict[str, Any]]]:
+        tool, results = research_tool()
+        return Agent(chat_generator=MockChatGenerator(response_fn=ask_research_once), tools=[tool]), results
+
+    bare_agent, bare_inner = build()
+    rec_agent, rec_inner = build()
+    bare = run_bare(bare_agent, mode, "research sums")
+    run = run_recorded(Recorder(rec_agent), mode, "research sums")
+
+    assert conversation(run.result) == conversation(bare)
+    assert [conversation(r) for r in rec_inner] == [conversation(r) for r in bare_inner]  # the sub-agent ran as bare
+    rows = list(zip(run.timeline["kind"].astype(str), run.timeline["name"].astype(str), strict=True))
+    assert rows == [("llm", "MockChatGenerator"), ("tool", "research"), ("llm", "MockChatGenerator")]
