@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from itertools import repeat
 from operator import attrgetter
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 import pandas as pd
@@ -26,6 +26,7 @@ except ImportError:  # pragma: no cover - pyarrow is optional
 
 from agent_nb.recording.diff import derive
 from agent_nb.recording.summary import NO_CHANGE, hook_summary, summarize
+from agent_nb.recording.types import EventKind, EventStatus, HookPoint
 
 
 class _NoDetail(Mapping[str, Any]):
@@ -50,9 +51,10 @@ class _NoDetail(Mapping[str, Any]):
 #: The `detail` of events that have none (hook rows): one shared, read-only mapping, not a dict per event.
 NO_DETAIL: Mapping[str, Any] = _NoDetail()
 
-KINDS: tuple[str, ...] = ("hook", "llm", "tool")
-HOOK_POINTS: tuple[str, ...] = ("before_run", "before_llm", "before_tool", "after_tool", "on_exit", "after_run")
-STATUSES: tuple[str, ...] = ("ok", "error", "skipped", "cached")
+#: The categories of the timeline's kind, hook_point and status columns: the Literal types' values, in order.
+KINDS: tuple[str, ...] = get_args(EventKind)
+HOOK_POINTS: tuple[str, ...] = get_args(HookPoint)
+STATUSES: tuple[str, ...] = get_args(EventStatus)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,9 +132,8 @@ def frame_of(rows: list[dict[str, Any]], schema: tuple[Column, ...]) -> pd.DataF
         >>> frame_of([row], HOOKS_SCHEMA).dtypes["enabled"]
         dtype('bool')
     """
-    names = [c.name for c in schema]
-    frame = pd.DataFrame(rows, columns=names)
-    return frame.astype({c.name: c.dtype for c in schema})
+    # Column by column through the timeline's own conversion (lone surrogates shown escaped, as there).
+    return pd.DataFrame({c.name: _column([row.get(c.name) for row in rows], c.dtype) for c in schema})
 
 
 TIMELINE_COLUMNS: tuple[str, ...] = tuple(TIMELINE_DTYPES)
@@ -191,10 +192,10 @@ class Event:
         run_id: str,
         seq: int,
         step: int | None,
-        kind: str,
-        hook_point: str | None,
+        kind: EventKind,
+        hook_point: HookPoint | None,
         name: str,
-        status: str,
+        status: EventStatus,
         offset_ms: float,
         duration_ms: float,
         changed: list[str] = _LAZY,

@@ -195,19 +195,11 @@ def compare(a: Run, b: Run) -> pd.DataFrame:
         if not same and first is None:
             row["first_divergence"] = True
             first = {"row": i, **{k: row[k] for k in _FIRST_KEYS}, "reason": _reason(ea, eb, a, b, zone_a, zone_b)}
-    try:
-        frame = frame_of(out, COMPARE_SCHEMA)
-    except UnicodeEncodeError:  # a lone surrogate in a summary (a non-UTF-8 file name a tool returned)
-        frame = frame_of([{k: _printable(v) for k, v in row.items()} for row in out], COMPARE_SCHEMA)
+    frame = frame_of(out, COMPARE_SCHEMA)
     # What differs in the Agent definitions (hook sources, tools, generator), said before any divergence.
     changes = fingerprint_changes(a.fingerprint, b.fingerprint) if a.fingerprint and b.fingerprint else []
     frame.attrs.update({"a": a.run_id, "b": b.run_id, "first_divergence": first, "changes": changes})
     return frame
-
-
-def _printable(value: Any) -> Any:
-    """Text with lone surrogates written as their `\\udcXX` escapes, as the timeline shows them."""
-    return value.encode("utf-8", "backslashreplace").decode("utf-8") if isinstance(value, str) else value
 
 
 __all__ = ["COMPARE_DTYPES", "COMPARE_SCHEMA", "INHERITED", "compare", "keyed_events", "merge_keyed"]
