@@ -34,6 +34,11 @@ _NESTED_AGENT = (
     "into the tool: an Agent the tool runs has its tool calls recorded as rows of the outer run; fix: unset "
     "CURRENT where haystack copies the context for the tool (sync) / around the awaited tool (async)"
 )
+_CLONE_BY_INIT = (
+    "the Recorder builds its clone with `Agent.clone()`, which re-runs `__init__` from same-named attributes: it "
+    "fails for a subclass whose init parameters are not attributes, and re-derives what `__init__` decided (the "
+    "system prompt builder) from attributes changed since; fix: a shallow copy of the user's Agent"
+)
 _STALE_RUN_ASYNC = (
     "GeneratorTap binds `run_async` when the clone is built, so a `run_async` rebound later is never called by "
     "later runs of the same Recorder (haystack looks it up at every call); fix: look it up at call time"
@@ -189,3 +194,52 @@ def test_an_agent_run_inside_a_tool_adds_no_rows_to_the_recorded_run(mode: str) 
     assert [conversation(r) for r in rec_inner] == [conversation(r) for r in bare_inner]  # the sub-agent ran as bare
     rows = list(zip(run.timeline["kind"].astype(str), run.timeline["name"].astype(str), strict=True))
     assert rows == [("llm", "MockChatGenerator"), ("tool", "research"), ("llm", "MockChatGenerator")]
+
+
+class PersonaAgent(Agent):
+    """A subclass with an init parameter of its own that it does not keep as an attribute (a common pattern)."""
+
+    def __init__(self, persona: str = "a helper", **kwargs: Any) -> None:
+        super().__init__(system_prompt=f"You are {persona}.", **kwargs)
+
+
+class PromptSpy:
+    """A scripted tool-aware generator that keeps the messages of every call."""
+
+    def __init__(self) -> None:
+        self.seen: list[list[tuple[str, str | None]]] = []
+
+    def run(self, messages: list[ChatMessage], tools: Any = None, **kwargs: Any) -> dict[str, Any]:
+        self.seen.append([(m.role.value, m.text) for m in messages])
+        return {"replies": [respond(messages, tools)]}
+
+    async def run_async(self, messages: list[ChatMessage], tools: Any = None, **kwargs: Any) -> dict[str, Any]:
+        return self.run(messages, tools, **kwargs)
+
+
+@pytest.mark.xfail(strict=True, raises=AttributeError, reason=_CLONE_BY_INIT)
+def test_an_agent_subclass_with_init_parameters_of_its_own_is_recorded_as_it_runs_bare(mode: str) -> None:
+    bare_gen, rec_gen = PromptSpy(), PromptSpy()
+    bare = run_bare(PersonaAgent(persona="a pirate", chat_generator=bare_gen, tools=[add]), mode, PROMPT)
+    run = run_recorded(Recorder(PersonaAgent(persona="a pirate", chat_generator=rec_gen, tools=[add])), mode, PROMPT)
+
+    assert run.status == "ok"
+    assert conversation(run.result) == conversation(bare)
+    assert rec_gen.seen == bare_gen.seen
+    assert rec_gen.seen[0][0] == ("system", "You are a pirate.")
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=_CLONE_BY_INIT)
+def test_an_agent_changed_after_construction_runs_recorded_exactly_as_it_runs_bare(mode: str) -> None:
+    def build(gen: PromptSpy) -> Agent:
+        agent = Agent(chat_generator=gen, tools=[add, mul], system_prompt="Be brief.")
+        # haystack renders the system prompt with a builder made in __init__: this change does not reach the model
+        agent.system_prompt = "Be verbose."
+        return agent
+
+    bare_gen, rec_gen = PromptSpy(), PromptSpy()
+    bare = run_bare(build(bare_gen), mode, PROMPT)
+    run = run_recorded(Recorder(build(rec_gen)), mode, PROMPT)
+
+    assert rec_gen.seen == bare_gen.seen  # the model got the very messages the bare Agent sends
+    assert conversation(run.result) == conversation(bare)
