@@ -30,7 +30,6 @@ Usage:
 
 from __future__ import annotations
 
-import html
 import json
 import threading
 import time
@@ -47,6 +46,7 @@ from haystack.hooks.human_in_the_loop import (
     ConfirmationUIResult,
 )
 
+from agent_nb.views.html import esc
 from agent_nb.widgets.style import button, css, error_label, set_error, show
 
 
@@ -369,9 +369,9 @@ class ConfirmationPanel(W.VBox):
         if request is None:
             show(self, False)
             return
-        desc = html.escape((request.tool_description or "").strip().splitlines()[0] if request.tool_description else "")
+        desc = esc((request.tool_description or "").strip().splitlines()[0] if request.tool_description else "")
         self.title.value = (
-            f"<b>The agent wants to call <code>{html.escape(request.tool_name)}</code></b> "
+            f"<b>The agent wants to call <code>{esc(request.tool_name)}</code></b> "
             f'<span class="anb-muted">{desc}</span><br>'
             '<span class="anb-muted">Approve (edit the arguments first to approve edited ones), or reject. '
             "The run waits for your answer.</span>"

@@ -13,11 +13,11 @@ Usage:
 from __future__ import annotations
 
 import base64
-import html
 import re
 from pathlib import Path
 
 from agent_nb.recording import Run
+from agent_nb.views.html import esc
 
 EXPORT_DIR = "agent_nb_exports"
 #: Above this size the CSV gets no inline download link (a data: URI that big slows the notebook down).
@@ -101,9 +101,7 @@ def download_link(text: str, filename: str, label: str = "download") -> str:
     if len(data) > DATA_URI_LIMIT:
         return ""
     uri = "data:text/csv;base64," + base64.b64encode(data).decode("ascii")
-    return (
-        f'<a download="{html.escape(safe_name(filename, 100))}" href="{uri}" target="_blank">{html.escape(label)}</a>'
-    )
+    return f'<a download="{esc(safe_name(filename, 100))}" href="{uri}" target="_blank">{esc(label)}</a>'
 
 
 __all__ = ["EXPORT_DIR", "default_path", "download_link", "export_csv", "export_json", "safe_name"]

@@ -26,7 +26,6 @@ Usage:
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -36,6 +35,7 @@ from haystack.dataclasses import ChatMessage, ToolCall
 
 from agent_nb.recording import Run
 from agent_nb.recording.diff import message_text
+from agent_nb.views.html import esc
 from agent_nb.widgets.style import button, css, error_label, error_text, section_title, set_error, set_options, show
 
 EDITABLE_ROLES = ("system", "user", "assistant")
@@ -339,7 +339,7 @@ class ForkEditor(W.VBox):
         self.loaded = None
         self.rows = []
         self.messages_box.children = ()
-        self.source.value = f'<span class="anb-muted">{html.escape(note)}</span>'
+        self.source.value = f'<span class="anb-muted">{esc(note)}</span>'
         self.state_json.value = ""
         self.reply_text.value = ""
         self.fork_button.disabled = True
@@ -353,7 +353,7 @@ class ForkEditor(W.VBox):
         self.loaded = (run.run_id, step)
         self.fork_button.disabled = False
         self.source.value = (
-            f'<span class="anb-muted">Fork {html.escape(run.kind)} {html.escape(run.run_id)} from the State at the '
+            f'<span class="anb-muted">Fork {esc(run.kind)} {esc(run.run_id)} from the State at the '
             f"start of step {step} (before its before_llm hooks).</span>"
         )
         self.rows = [self._row(MessageRow(m)) for m in state.get("messages") or []]
@@ -365,7 +365,7 @@ class ForkEditor(W.VBox):
         self.state_json.value = json.dumps(self._original_keys, indent=2, ensure_ascii=False)
         others = [k for k in keys if k in _AGENT_KEYS]
         self.state_hint.value = (
-            f'<span class="anb-muted">Also editable (add them to the object): {html.escape(", ".join(others))}</span>'
+            f'<span class="anb-muted">Also editable (add them to the object): {esc(", ".join(others))}</span>'
             if others
             else ""
         )
@@ -523,7 +523,7 @@ class ForkEditor(W.VBox):
                 step=self.loaded[1], edit=edit, reply=reply, tools="cached" if self.tools_cached.value else "live"
             )
         except RuntimeError as exc:  # busy: not a problem of any field
-            self.status.value = f'<span class="anb-error-text">{html.escape(str(exc))}</span>'
+            self.status.value = f'<span class="anb-error-text">{esc(str(exc))}</span>'
             return False
         except (EditError, ValueError, TypeError) as exc:  # InvalidEdit is a ValueError
             self.show_error(exc)

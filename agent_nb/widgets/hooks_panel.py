@@ -16,7 +16,6 @@ Usage:
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -24,6 +23,7 @@ import ipywidgets as W
 from haystack.hooks import VALID_HOOK_POINTS
 
 from agent_nb.recording import Recorder
+from agent_nb.views.html import esc
 from agent_nb.widgets.style import css, section_title
 
 POINT_HINTS = {
@@ -107,9 +107,7 @@ class HooksPanel(W.VBox):
             rows = hooks[hooks["point"] == point]
             if rows.empty:
                 continue
-            header = W.HTML(
-                f'<b>{html.escape(point)}</b> <span class="anb-muted">{html.escape(POINT_HINTS.get(point, ""))}</span>'
-            )
+            header = W.HTML(f'<b>{esc(point)}</b> <span class="anb-muted">{esc(POINT_HINTS.get(point, ""))}</span>')
             children.append(css(header, "anb-hook-point"))
             for row in rows.itertuples(index=False):
                 box = W.Checkbox(
@@ -125,7 +123,7 @@ class HooksPanel(W.VBox):
                 children.append(box)
                 doc = str(row.doc) if isinstance(row.doc, str) else ""
                 if doc:
-                    children.append(css(W.HTML(f'<div class="anb-hook-doc">{html.escape(doc)}</div>'), "anb-hook-doc"))
+                    children.append(css(W.HTML(f'<div class="anb-hook-doc">{esc(doc)}</div>'), "anb-hook-doc"))
         if not self.toggles:
             children.append(
                 W.HTML(
@@ -162,10 +160,10 @@ class HooksPanel(W.VBox):
         hook = self._namespace().get(name) if name.isidentifier() else None
         if hook is None or not callable(getattr(hook, "run", None)):
             what = "is not defined in the kernel" if hook is None else "has no run(state): it is not a hook"
-            self.swap_status.value = f'<span class="anb-error">{html.escape(name or "(empty)")} {what}</span>'
+            self.swap_status.value = f'<span class="anb-error">{esc(name or "(empty)")} {what}</span>'
             return None
         point, slot = self.swap_slot.value
-        self.swap_status.value = html.escape(f"replaying with {name} ({type(hook).__name__}) at {point} / {slot}")
+        self.swap_status.value = esc(f"replaying with {name} ({type(hook).__name__}) at {point} / {slot}")
         return self.on_swap(point, slot, hook) if self.on_swap is not None else None
 
     def _switched(self, point: str, name: str) -> Callable[[dict], None]:

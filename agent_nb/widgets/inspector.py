@@ -15,7 +15,6 @@ Usage:
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Callable
 
@@ -23,9 +22,7 @@ import ipywidgets as W
 import pandas as pd
 
 from agent_nb.recording import Event, Run
-from agent_nb.views.html import badge, diff_html, state_html
-from agent_nb.views.style import KIND_COLORS as KIND_COLOURS
-from agent_nb.views.style import STATUS_COLORS as STATUS_COLOURS
+from agent_nb.views.html import diff_html, esc, kind_badge, state_html, status_badge
 from agent_nb.widgets.style import button, css, section_title, set_options
 
 
@@ -52,12 +49,12 @@ def event_header_html(event: Event) -> str:
         >>> "add" in event_header_html(Event("r", 4, 0, "tool", None, "add", "ok", 1.0, 0.1, summary="add() -> 3"))
         True
     """
-    esc = html.escape
+
     parts = [
         f"<b>#{event.seq}</b>",
-        badge(event.kind, KIND_COLOURS.get(event.kind, "#555")),
+        kind_badge(event.kind, event.hook_point),
         esc(f"{event.hook_point} / {event.name}" if event.hook_point else event.name),
-        badge(event.status, STATUS_COLOURS.get(event.status, "#555")),
+        status_badge(event.status),
         esc("before step 0" if event.step is None and event.hook_point == "before_run" else "")
         or esc("after the last step" if event.step is None else f"step {event.step}"),
         esc(f"at {event.offset_ms:.1f} ms, took {event.duration_ms:.2f} ms"),
@@ -247,7 +244,7 @@ class InspectorPanel(W.VBox):
         try:
             diff = run.diff(event.seq)
         except ValueError as exc:
-            self.diff.value = f'<div class="anb-muted">{html.escape(str(exc))}</div>'
+            self.diff.value = f'<div class="anb-muted">{esc(str(exc))}</div>'
             diff = None
         else:
             self.diff.value = diff_html(diff)

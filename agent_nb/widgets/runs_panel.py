@@ -20,7 +20,6 @@ Usage:
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from typing import Any
 
@@ -28,7 +27,7 @@ import ipywidgets as W
 import pandas as pd
 
 from agent_nb.recording import Recorder, Run
-from agent_nb.views.html import compare_table_html
+from agent_nb.views.html import compare_table_html, esc
 from agent_nb.widgets.style import button, css, error_label, section_title, set_error, set_options, show
 
 NBSP = "\u00a0"
@@ -220,11 +219,11 @@ class RunsPanel(W.VBox):
     def _details(run: Run | None) -> str:
         if run is None:
             return ""
-        lines = [f"<b>{html.escape(run.describe())}</b>"]
+        lines = [f"<b>{esc(run.describe())}</b>"]
         if run.final_answer:
-            lines.append(f'<div class="anb-pre">answer: {html.escape(run.final_answer)}</div>')
+            lines.append(f'<div class="anb-pre">answer: {esc(run.final_answer)}</div>')
         if run.error:
-            lines.append(f'<div class="anb-error-text">{html.escape(run.error)}</div>')
+            lines.append(f'<div class="anb-error-text">{esc(run.error)}</div>')
         return "".join(lines)
 
     def _picked(self, change: dict) -> None:

@@ -30,7 +30,6 @@ Usage:
 
 from __future__ import annotations
 
-import html
 import json
 import math
 import threading
@@ -773,16 +772,6 @@ def _divergence_text(first: dict[str, Any] | None) -> str:
     what = first.get("hook_point") or first.get("kind")
     # The reason quotes both summaries: cut here (the Runs tab's table has them in full).
     return _cut(f"first divergence: {where}, {what} {first.get('name')} ({first.get('reason')})", 200)
-
-
-def escape(text: Any) -> str:
-    """html.escape for any value (None -> "").
-
-    Usage:
-        >>> escape("<b>")
-        '&lt;b&gt;'
-    """
-    return "" if text is None or (isinstance(text, float) and pd.isna(text)) else html.escape(str(text))
 
 
 __all__ = [

@@ -56,7 +56,6 @@ Usage:
 
 from __future__ import annotations
 
-import html
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -71,7 +70,8 @@ from haystack.hooks.human_in_the_loop import ConfirmationHook
 
 from agent_nb.recording import Recorder, Run, RunSpec, as_messages
 from agent_nb.replay.edits import tool_names_of
-from agent_nb.views.html import figure_png
+from agent_nb.views.html import esc, figure_png
+from agent_nb.views.style import ATTENTION_COLOR, ERROR_COLOR, FALLBACK_COLOR, STATUS_COLORS
 from agent_nb.widgets import export
 from agent_nb.widgets.confirmation import PendingConfirmation, WidgetConfirmationUI, confirmation_hook
 from agent_nb.widgets.fork_editor import ForkEditor
@@ -91,8 +91,9 @@ INSPECTOR_ROWS = 500
 #: Mark and colour per run outcome (`trace_view.outcome`): only a clean answer is a green tick.
 OUTCOME_MARKS = {"running": "●", "ok": "✓", "max_steps": "⚠", "stop_run": "■", "stopped": "■", "tool_error": "⚠",
                  "error": "✗", "other": "⚠"}  # fmt: skip
-OUTCOME_COLOURS = {"running": "#1565c0", "ok": "#2e7d32", "max_steps": "#ef6c00", "stop_run": "#ef6c00",
-                   "stopped": "#ef6c00", "tool_error": "#c62828", "error": "#c62828", "other": "#ef6c00"}  # fmt: skip
+OUTCOME_COLOURS = {"running": STATUS_COLORS["cached"], "ok": STATUS_COLORS["ok"], "max_steps": ATTENTION_COLOR,
+                   "stop_run": ATTENTION_COLOR, "stopped": ATTENTION_COLOR, "tool_error": ERROR_COLOR,
+                   "error": ERROR_COLOR, "other": ATTENTION_COLOR}  # fmt: skip
 
 
 class Workbench(W.VBox):
@@ -834,14 +835,14 @@ class Workbench(W.VBox):
         self.progress_bar.bar_style = {"ok": "success", "stopped": "warning", "error": "danger"}.get(run.status, "info")
 
     def _progress_html(self) -> str:
-        esc = html.escape
+
         run = self._view
         parts: list[str] = []
         if run is None:
             parts.append('<span class="anb-muted">No run yet: type a prompt and press Run.</span>')
         else:
             key, text = outcome(run)
-            colour = OUTCOME_COLOURS.get(key, "#555")
+            colour = OUTCOME_COLOURS.get(key, FALLBACK_COLOR)
             mark = OUTCOME_MARKS.get(key, "●")
             parts.append(f'<b class="anb-outcome anb-outcome-{esc(key)}" style="color:{colour}">{mark} {esc(text)}</b>')
             errors = sum(1 for e in run.events if e.status == "error" or e.error)
@@ -881,7 +882,7 @@ class Workbench(W.VBox):
         return f"<div>{text}</div>"
 
     def _exported(self, target: Path, link: str) -> None:
-        text = f'<span class="anb-muted">saved to</span> <code>{html.escape(str(target))}</code>'
+        text = f'<span class="anb-muted">saved to</span> <code>{esc(str(target))}</code>'
         if link:
             text += f" · {link}"
         self.timeline_panel.export_path.value = text
@@ -893,7 +894,7 @@ class Workbench(W.VBox):
         gen = type(rec.agent.chat_generator).__name__
         return (
             f"<b>agent_nb workbench</b> "
-            f'<span class="anb-muted">{html.escape(gen)} · {tools} tools · {hooks} hooks · '
+            f'<span class="anb-muted">{esc(gen)} · {tools} tools · {hooks} hooks · '
             f"max {getattr(rec.agent, 'max_agent_steps', '?')} steps</span>"
         )
 
