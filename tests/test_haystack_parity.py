@@ -1,9 +1,11 @@
 """Parity with haystack's own Agent tests: what they do to an Agent gives, under the Recorder, what it gives bare.
 
 haystack's tests of the Agent, its hooks and tools were run with every `Agent.run` / `run_async` routed through
-`Recorder(agent).run(...)` (returning `run.result`). The behaviours that differed are written here as scenarios of
-our own, sync and async: each builds two identical Agents, runs one bare and one recorded, and compares what the
-user and the generator saw.
+`Recorder(agent).run(...)` (returning `run.result`). The behaviour that differed there (a generator method rebound
+after the Agent was built, as haystack's tests do with mocks) and what probing the same seams found (an Agent run
+inside a tool, Agent subclasses, an Agent changed after construction) are written here as scenarios of our own,
+sync and async: each builds two identical Agents, runs one bare and one recorded, and compares what the user and
+the generator saw.
 """
 
 from __future__ import annotations
@@ -26,8 +28,8 @@ PROMPT = plan_prompt("add", "mul", "text")  # two tool steps, then a text answer
 
 _REBUILT_CLONE = (
     "the Recorder's clone re-reads the generator's `run` signature, so a `run` rebound after the Agent was built "
-    "(a mock, a *args/**kwargs wrapper) makes it refuse the tools the bare Agent accepted; fix: GeneratorTap keeps "
-    "the Agent's own `_chat_generator_supports_tools` decision"
+    "(a mock, a *args/**kwargs wrapper) makes it refuse the tools the bare Agent accepted; fix: build the clone "
+    "without re-running __init__ (shallow copy), or give GeneratorTap the Agent's `_chat_generator_supports_tools`"
 )
 _NESTED_AGENT = (
     "tool calls are recorded for whatever runs with the run's contextvar set, and haystack copies the context "
