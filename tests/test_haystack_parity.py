@@ -26,26 +26,6 @@ from scenarios import add, mul, plan_prompt, respond, scripted_agent
 
 PROMPT = plan_prompt("add", "mul", "text")  # two tool steps, then a text answer: three generator calls
 
-_REBUILT_CLONE = (
-    "the Recorder's clone re-reads the generator's `run` signature, so a `run` rebound after the Agent was built "
-    "(a mock, a *args/**kwargs wrapper) makes it refuse the tools the bare Agent accepted; fix: build the clone "
-    "without re-running __init__ (shallow copy), or give GeneratorTap the Agent's `_chat_generator_supports_tools`"
-)
-_NESTED_AGENT = (
-    "tool calls are recorded for whatever runs with the run's contextvar set, and haystack copies the context "
-    "into the tool: an Agent the tool runs has its tool calls recorded as rows of the outer run; fix: unset "
-    "CURRENT where haystack copies the context for the tool (sync) / around the awaited tool (async)"
-)
-_CLONE_BY_INIT = (
-    "the Recorder builds its clone with `Agent.clone()`, which re-runs `__init__` from same-named attributes: it "
-    "fails for a subclass whose init parameters are not attributes, and re-derives what `__init__` decided (the "
-    "system prompt builder) from attributes changed since; fix: a shallow copy of the user's Agent"
-)
-_STALE_RUN_ASYNC = (
-    "GeneratorTap binds `run_async` when the clone is built, so a `run_async` rebound later is never called by "
-    "later runs of the same Recorder (haystack looks it up at every call); fix: look it up at call time"
-)
-
 
 class ToolGenerator:
     """A tool-aware chat generator with `run` and `run_async`, scripted by the plan in the prompt."""
@@ -113,7 +93,6 @@ def seen_by_generator(calls: list[dict[str, Any]]) -> list[tuple[list[str], list
     return [(sorted(c), None if c.get("tools") is None else [id(t) for t in c["tools"]]) for c in calls]
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason=_REBUILT_CLONE)
 @pytest.mark.parametrize("how", ["wrapper", "mock"])
 def test_a_generator_whose_run_is_rebound_after_the_agent_is_built_runs_as_bare(mode: str, how: str) -> None:
     def build() -> tuple[Agent, Callable[[], list[dict[str, Any]]]]:
@@ -134,13 +113,7 @@ def test_a_generator_whose_run_is_rebound_after_the_agent_is_built_runs_as_bare(
     assert run.timeline["kind"].astype(str).tolist().count("tool") == 2
 
 
-@pytest.mark.parametrize(
-    "mode",
-    [
-        "sync",
-        pytest.param("async", marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=_STALE_RUN_ASYNC)),
-    ],
-)
+@pytest.mark.parametrize("mode", ["sync", "async"])
 def test_a_generator_method_rebound_between_runs_is_the_one_the_next_recorded_run_calls(mode: str) -> None:
     gen = ToolGenerator()
     agent = Agent(chat_generator=gen, tools=[add, mul])
@@ -181,7 +154,6 @@ def ask_research_once(messages: list[ChatMessage]) -> ChatMessage:
     return ChatMessage.from_assistant(tool_calls=[ToolCall("research", {"topic": "sums"}, id="r0")])
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=_NESTED_AGENT)
 def test_an_agent_run_inside_a_tool_adds_no_rows_to_the_recorded_run(mode: str) -> None:
     def build() -> tuple[Agent, list[dict[str, Any]]]:
         tool, results = research_tool()
@@ -219,7 +191,6 @@ class PromptSpy:
         return self.run(messages, tools, **kwargs)
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError, reason=_CLONE_BY_INIT)
 def test_an_agent_subclass_with_init_parameters_of_its_own_is_recorded_as_it_runs_bare(mode: str) -> None:
     bare_gen, rec_gen = PromptSpy(), PromptSpy()
     bare = run_bare(PersonaAgent(persona="a pirate", chat_generator=bare_gen, tools=[add]), mode, PROMPT)
@@ -231,7 +202,6 @@ def test_an_agent_subclass_with_init_parameters_of_its_own_is_recorded_as_it_run
     assert rec_gen.seen[0][0] == ("system", "You are a pirate.")
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=_CLONE_BY_INIT)
 def test_an_agent_changed_after_construction_runs_recorded_exactly_as_it_runs_bare(mode: str) -> None:
     def build(gen: PromptSpy) -> Agent:
         agent = Agent(chat_generator=gen, tools=[add, mul], system_prompt="Be brief.")

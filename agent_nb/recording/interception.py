@@ -43,7 +43,7 @@ from haystack.hooks.invocation import _create_hook_span
 from haystack.tools.errors import ToolInvocationError
 from haystack.utils.async_utils import _execute_component_async
 
-from agent_nb.recording.context import current
+from agent_nb.recording.context import CURRENT, current
 from agent_nb.recording.types import HookPoint
 
 _ORIGINAL: dict[str, Callable[..., Any]] = {}
@@ -195,10 +195,16 @@ def _outcome(result: Any) -> BaseException | None:
 
 def _recorded_invoke(tool: Any, args: dict[str, Any], tool_call: Any, parent_span: Any) -> Callable[[], Any]:
     """haystack's `_make_context_bound_invoke`, recording the call when it belongs to a live run."""
-    runner = _ORIGINAL["invoke"](tool, args, tool_call, parent_span)
     ctx = current()
     if ctx is None:
-        return runner
+        return _ORIGINAL["invoke"](tool, args, tool_call, parent_span)
+    # haystack snapshots the context here for the tool's thread: leave this run out of it, so an Agent the tool
+    # runs (a sub-agent, an Agent as a ComponentTool) is not taken for this run and its tool calls add no rows.
+    token = CURRENT.set(None)
+    try:
+        runner = _ORIGINAL["invoke"](tool, args, tool_call, parent_span)
+    finally:
+        CURRENT.reset(token)
     before = ctx.tool_prepare()
     recorded = _recorded_args(args)
     found, value = _tool_source(ctx, tool_call, recorded, before)
@@ -241,7 +247,11 @@ def _recorded_invoke_async(
                 async with semaphore:
                     result = _served(tool, tool_call, parent_span, args, value)
             else:
-                result = await runner()
+                token = CURRENT.set(None)  # the tool's own work is not this run's (see `_recorded_invoke`)
+                try:
+                    result = await runner()
+                finally:
+                    CURRENT.reset(token)
         except BaseException as exc:
             ctx.tool_end(event, None, exc)
             raise
@@ -303,15 +313,16 @@ class GeneratorTap:
         self.run = run
         inner_async = getattr(inner, "run_async", None)
         if callable(inner_async):
-
+            # Looked up at call time, as haystack does and as `run` above: a `run_async` rebound after this
+            # Recorder built its clone (a spy, a retry wrapper) is the one the Agent would call.
             @functools.wraps(inner_async)
             async def run_async(*args: Any, **kwargs: Any) -> Any:
                 call = _LLMCall.start(self.name, args, kwargs)
                 if call is None:
-                    return await inner_async(*args, **kwargs)
+                    return await inner.run_async(*args, **kwargs)
                 if call.served is None:
                     with call.recording_errors():
-                        call.result = await inner_async(*args, **kwargs)
+                        call.result = await inner.run_async(*args, **kwargs)
                 return call.finish()
 
             self.run_async = run_async

@@ -19,6 +19,7 @@ Usage:
 from __future__ import annotations
 
 import asyncio
+import copy
 import functools
 import inspect
 import time
@@ -28,6 +29,7 @@ from typing import Any, Literal
 
 import pandas as pd
 from haystack.components.agents import Agent
+from haystack.components.agents.agent import _validate_hooks
 from haystack.dataclasses import ChatMessage
 from haystack.hooks import VALID_HOOK_POINTS, FunctionHook
 
@@ -387,8 +389,13 @@ class Recorder:
                 self._clones.clear()
                 self._fingerprints.clear()
             hooks = RecordingHooks(slots)
-            clone = self.agent.clone(hooks=dict(hooks), chat_generator=GeneratorTap(self.agent.chat_generator))
-            # Assigned after construction: the Agent replaces an empty (falsy) hooks dict by a new `{}`.
+            # A shallow copy, not `Agent.clone()`: clone() re-runs `__init__` from same-named attributes, which fails
+            # for subclasses whose init parameters are not attributes, re-derives what `__init__` decided (the
+            # system prompt builder, whether the generator takes `tools`) from attributes changed since, and so
+            # could run a different Agent than the user's. The copy holds exactly what the user's Agent holds.
+            clone = copy.copy(self.agent)
+            clone.chat_generator = GeneratorTap(self.agent.chat_generator)
+            _validate_hooks(dict(hooks))  # as `Agent.__init__` would (a swapped-in hook is checked here)
             clone.hooks = hooks
             self._clones[key] = clone
         return clone
