@@ -60,7 +60,7 @@ def test_report_from_saved_run(demo: tuple[subprocess.CompletedProcess[str], Pat
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "report: copy.html"
     text = (out / "copy.html").read_text(encoding="utf-8")
-    assert text.count('<tr class="st-') == len(pd.read_csv(out / "timeline.csv"))
+    assert text.count('<tr class="anb-row ') == len(pd.read_csv(out / "timeline.csv"))
     # Without -o the report goes next to the run file.
     assert main(["report", str(out / "run.json")]) == 0
     assert (out / "run.html").is_file()
