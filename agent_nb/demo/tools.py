@@ -141,9 +141,9 @@ def _notes_in(state: Any) -> list[str]:
 
 def _current_notes() -> NoteStore:
     """The store of the recorded run executing here, created on first use from its conversation; else DEFAULT_NOTES."""
-    from agent_nb.recording.context import current  # lazy: the demo tools load without the recorder
+    from agent_nb.recording.context import current, tool_caller  # lazy: the demo tools load without the recorder
 
-    ctx = current()
+    ctx = tool_caller() or current()
     if ctx is None:
         return DEFAULT_NOTES
     with _RUN_NOTES_LOCK:

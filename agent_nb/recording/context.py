@@ -58,6 +58,21 @@ def current() -> RunContext | None:
     return CURRENT.get()
 
 
+#: The run whose tool is executing here. Tools run with CURRENT unset (an Agent a tool runs is not the outer run's),
+#: but a tool that keeps per-run state (the demo's note store) may ask which run called it.
+TOOL_CALLER: contextvars.ContextVar[RunContext | None] = contextvars.ContextVar("agent_nb_tool_caller", default=None)
+
+
+def tool_caller() -> RunContext | None:
+    """The recording context of the run whose tool is executing in this thread or task, if any.
+
+    Usage:
+        >>> tool_caller() is None   # no recorded tool is running here
+        True
+    """
+    return TOOL_CALLER.get()
+
+
 def error_text(exc: BaseException) -> str:
     """`Type: message` for the timeline's error column.
 
@@ -358,4 +373,15 @@ def _settle_tools(run: Run, tools: list[Event], after: dict[str, Any]) -> None:
         step_before = step_after
 
 
-__all__ = ["CURRENT", "STOP_REASON", "GivenReplies", "ReplySource", "RunContext", "ToolSource", "current", "error_text"]
+__all__ = [
+    "CURRENT",
+    "STOP_REASON",
+    "TOOL_CALLER",
+    "GivenReplies",
+    "ReplySource",
+    "RunContext",
+    "ToolSource",
+    "current",
+    "error_text",
+    "tool_caller",
+]
