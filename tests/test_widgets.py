@@ -368,7 +368,8 @@ def test_fork_here_button_opens_the_editor_at_the_event_step(wb: Workbench):
 
 # ---- stop, errors --------------------------------------------------------------------------------------------------
 def test_stop_ends_a_live_run_at_the_next_step_boundary():
-    slow = Recorder(demo_agent(latency_s=0.2, notes=NoteStore()))
+    # Slow enough that a loaded machine (the browser tests beside it) cannot finish the run before Stop lands.
+    slow = Recorder(demo_agent(latency_s=0.5, notes=NoteStore()))
     bench = Workbench(slow)
     try:
         full = bench.run(WEATHER)
