@@ -6,6 +6,7 @@ import base64
 import re
 from html.parser import HTMLParser
 
+import pandas as pd
 import pytest
 from haystack.components.agents import Agent
 from haystack.components.agents.state import State
@@ -144,6 +145,22 @@ def test_lineage_lists_the_recorders_runs() -> None:
     assert fork.run_id not in only[only.index("<h2>Lineage</h2>") :]
     alone = Run(run_id="solo", status="ok")
     assert "An original run" in run_report(alone)
+
+
+def test_lineage_shows_unknown_tokens_as_unknown_and_agrees_with_the_recorders_tree() -> None:
+    rec = Recorder(demo_agent())
+    run = rec.run("What is 2 + 3?")
+    fork = run.fork(step=1, edit={"user_profile": {"name": "Ada"}})
+    for event in run.events:  # a server that sent no usage: the parent's tokens are unknown
+        if event.kind == "llm":
+            event.prompt_tokens = event.completion_tokens = None
+    text = run_report(fork)
+    rows = re.findall(r"<tr[^>]*><td>(.*?)</td></tr>", text[text.index("<h2>Lineage</h2>") :])
+    cells = [row.split("</td><td>") for row in rows]
+    tree = rec.tree
+    assert [c[-2] for c in cells] == ["" if pd.isna(t) else str(t) for t in tree["tokens"]]
+    assert cells[0][-2] == "" and int(cells[1][-2]) == fork.usage["prompt_tokens"] + fork.usage["completion_tokens"]
+    assert [int(c[4]) for c in cells] == tree["depth"].tolist() == [0, 1]
 
 
 def test_error_run_report_shows_error_and_partial_timeline(tmp_path) -> None:

@@ -23,7 +23,7 @@ import copy
 import functools
 import inspect
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -614,31 +614,7 @@ class Recorder:
             >>> rec.tree[["kind", "status"]].iloc[0].tolist()
             ['run', 'ok']
         """
-        by_id = {r.run_id: r for r in self.runs}
-        rows = []
-        for run in self.runs:
-            depth, parent = 0, run.parent_id
-            while parent is not None and parent in by_id and depth < 100:
-                depth += 1
-                parent = by_id[parent].parent_id
-            u = run.usage
-            rows.append(
-                {
-                    "run_id": run.run_id,
-                    "kind": run.kind,
-                    "parent_id": run.parent_id,
-                    "fork_step": run.fork_step,
-                    "depth": depth,
-                    "status": run.status,
-                    "exit_reason": run.exit_reason,
-                    "events": len(run.events),
-                    "llm_calls": u["llm_calls"],
-                    "cached_llm_calls": u["cached_llm_calls"],
-                    "tokens": _total(u["prompt_tokens"], u["completion_tokens"]),
-                    "label": run.label,
-                }
-            )
-        return frame_of(rows, TREE_SCHEMA)
+        return tree_of(self.runs)
 
     def replay(
         self,
@@ -696,6 +672,43 @@ class Recorder:
         return f"<Recorder {type(self.agent.chat_generator).__name__}, {len(self._slots)} hooks, {len(self.runs)} runs>"
 
 
+def tree_of(runs: Sequence[Run]) -> pd.DataFrame:
+    """Runs with their lineage, one row each (`TREE_SCHEMA`): what `Recorder.tree` and the report's lineage show.
+
+    `depth` counts the generations back to the original run among `runs` (a parent not among them ends the
+    chain); `tokens` is NA when a run's token counts are unknown.
+
+    Usage:
+        >>> tree_of([run, run.replay()])[["kind", "depth"]].values.tolist()
+        [['run', 0], ['replay', 1]]
+    """
+    by_id = {r.run_id: r for r in runs}
+    rows = []
+    for run in runs:
+        depth, parent = 0, run.parent_id
+        while parent is not None and parent in by_id and depth < 100:
+            depth += 1
+            parent = by_id[parent].parent_id
+        u = run.usage
+        rows.append(
+            {
+                "run_id": run.run_id,
+                "kind": run.kind,
+                "parent_id": run.parent_id,
+                "fork_step": run.fork_step,
+                "depth": depth,
+                "status": run.status,
+                "exit_reason": run.exit_reason,
+                "events": len(run.events),
+                "llm_calls": u["llm_calls"],
+                "cached_llm_calls": u["cached_llm_calls"],
+                "tokens": _total(u["prompt_tokens"], u["completion_tokens"]),
+                "label": run.label,
+            }
+        )
+    return frame_of(rows, TREE_SCHEMA)
+
+
 def _total(*parts: int | None) -> int | None:
     return None if any(p is None for p in parts) else sum(parts)  # type: ignore[arg-type]
 
@@ -722,4 +735,4 @@ def _freeze_result(result: Any, snapshotter: Snapshotter) -> dict[str, Any] | No
     }
 
 
-__all__ = ["HookConfig", "HookSlot", "Recorder", "RunSpec", "as_messages", "hook_doc", "hook_name"]
+__all__ = ["HookConfig", "HookSlot", "Recorder", "RunSpec", "as_messages", "hook_doc", "hook_name", "tree_of"]

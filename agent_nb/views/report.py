@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 from agent_nb.files import atomic_write
 from agent_nb.recording.diff import message_text
+from agent_nb.recording.events import TREE_SCHEMA
+from agent_nb.recording.recorder import tree_of
 from agent_nb.views.html import (
     badge,
     cut,
@@ -219,31 +221,16 @@ def _lineage(run: Run, runs: Sequence[Run] | None) -> str:
             at = f" at step {_e(run.fork_step)}" if run.fork_step is not None else ""
             return f"<p>{_e(run.kind)} of run {_e(run.parent_id)}{at} (the parent run is not in this report).</p>"
         return '<p class="anb-muted">An original run; no other runs given.</p>'
-    by_id = {r.run_id: r for r in runs}
-    head = "".join(
-        f"<th>{c}</th>"
-        for c in ("run", "kind", "parent", "fork step", "depth", "status", "exit reason", "events", "tokens", "label")
-    )
+    frame = tree_of(runs)
+    shown = ("run_id", "kind", "parent_id", "fork_step", "depth", "status", "exit_reason", "events", "tokens", "label")
+    labels = {c.name: c.label for c in TREE_SCHEMA}
+    head = "".join(f"<th>{_e(labels[c])}</th>" for c in shown)
     rows = []
-    for r in runs:
-        depth, parent = 0, r.parent_id
-        while parent is not None and parent in by_id and depth < 100:
-            depth, parent = depth + 1, by_id[parent].parent_id
-        u = r.usage
+    for r, row in zip(runs, frame.to_dict("records"), strict=True):
+        depth = row["depth"]
         indent = "&nbsp;&nbsp;" * depth + ("└ " if depth else "")
         cls = ' class="anb-current"' if r is run or r.run_id == run.run_id else ""
-        cells = [
-            f"{indent}{_e(r.run_id)}",
-            _e(r.kind),
-            _e(r.parent_id),
-            _e(r.fork_step),
-            str(depth),
-            _e(r.status),
-            _e(r.exit_reason),
-            str(len(r.events)),
-            str(u["prompt_tokens"] + u["completion_tokens"]),
-            _e(r.label),
-        ]
+        cells = [f"{indent}{_e(row['run_id'])}", *(_e(row[c]) for c in shown[1:])]
         rows.append(f"<tr{cls}>{''.join(f'<td>{c}</td>' for c in cells)}</tr>")
     return f'<table class="anb-table"><tr>{head}</tr>{"".join(rows)}</table>'
 
