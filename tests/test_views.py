@@ -362,11 +362,17 @@ def test_table_badges_use_the_charts_colours(rough_run: Run) -> None:
     for (seq, cells), event in zip(rows, rough_run.events, strict=True):
         kind_fill = re.search(r'anb-badge" style="background:(#[0-9A-F]{6})', cells).group(1)
         assert kind_fill == color_for(event.kind, event.hook_point), (seq, event.kind, event.hook_point)
-    # Headers are the timeline schema's labels.
+    # Headers are the timeline schema's labels, the summary right after the status (it stays in view when the
+    # numbers overflow the width); the error column shows when some event failed, as here.
     from agent_nb.recording import TIMELINE_SCHEMA
 
     heads = re.findall(r"<th[^>]*>([^<]*)</th>", table)
-    assert heads == [c.label for c in TIMELINE_SCHEMA if c.name != "run_id"]
+    labels = [c.label for c in TIMELINE_SCHEMA if c.name not in ("run_id", "summary")]
+    at = labels.index("status") + 1
+    assert heads == [*labels[:at], "summary", *labels[at:]]
+    assert "error" in heads and rough_run.timeline["error"].notna().any()
+    clean = Recorder(demo_agent()).run("What is 2 + 3?")
+    assert "error" not in re.findall(r"<th[^>]*>([^<]*)</th>", timeline_table_html(clean.timeline))
 
 
 def test_report_static_view_and_workbench_share_one_stylesheet_of_fragments() -> None:

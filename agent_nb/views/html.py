@@ -183,7 +183,8 @@ def timeline_table_html(
 ) -> str:
     """A timeline (or a filtered slice of one) as an escaped HTML table, its columns derived from TIMELINE_SCHEMA.
 
-    Headers are the schema's labels; kind and status are badges in the palette's colours. Each row carries
+    Headers are the schema's labels, in its order except that the summary follows the status (the error column
+    only when some event failed); kind and status are badges in the palette's colours. Each row carries
     `data-seq` and the classes `anb-row anb-kind-<kind> anb-status-<status>`. At most `limit` rows, with a
     note saying how many were left out; `link` makes each seq an anchor to `#ev-<seq>` (the report).
 
@@ -195,6 +196,13 @@ def timeline_table_html(
     if frame is None or len(frame) == 0:
         return '<p class="anb-muted">No events recorded.</p>'
     columns = [c for c in TIMELINE_SCHEMA if c.name in frame.columns and c.name not in skip]
+    if "error" in frame.columns and frame["error"].isna().all():
+        columns = [c for c in columns if c.name != "error"]  # most runs: an empty column
+    # What happened, right after who did it: the summary stays in view when the numbers overflow the width.
+    summary = [c for c in columns if c.name == "summary"]
+    rest = [c for c in columns if c.name != "summary"]
+    at = next((i + 1 for i, c in enumerate(rest) if c.name == "status"), len(rest))
+    columns = rest[:at] + summary + rest[at:]
     shown = frame.head(limit)
     head = "".join(
         f'<th title="{esc(c.description)}" style="min-width:{min(c.width, 30)}ch">{esc(c.label)}</th>'
