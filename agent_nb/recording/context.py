@@ -12,10 +12,11 @@ Usage:
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -71,6 +72,28 @@ def tool_caller() -> RunContext | None:
         True
     """
     return TOOL_CALLER.get()
+
+
+@contextlib.contextmanager
+def tool_scope(ctx: RunContext) -> Iterator[None]:
+    """Run a tool's own work outside the recorded run: CURRENT unset, TOOL_CALLER naming the run that called it.
+
+    An Agent the tool runs (a sub-agent, an Agent as a ComponentTool) is then not taken for this run, while a
+    tool that keeps per-run state can still ask `tool_caller()`.
+
+    Usage:
+        >>> from agent_nb.recording.run import Run
+        >>> ctx = RunContext(run=Run(run_id="r"), snapshotter=Snapshotter())
+        >>> with tool_scope(ctx):
+        ...     current() is None and tool_caller() is ctx
+        True
+    """
+    token, caller = CURRENT.set(None), TOOL_CALLER.set(ctx)
+    try:
+        yield
+    finally:
+        CURRENT.reset(token)
+        TOOL_CALLER.reset(caller)
 
 
 def error_text(exc: BaseException) -> str:
@@ -384,4 +407,5 @@ __all__ = [
     "current",
     "error_text",
     "tool_caller",
+    "tool_scope",
 ]

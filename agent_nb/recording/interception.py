@@ -43,7 +43,7 @@ from haystack.hooks.invocation import _create_hook_span
 from haystack.tools.errors import ToolInvocationError
 from haystack.utils.async_utils import _execute_component_async
 
-from agent_nb.recording.context import CURRENT, TOOL_CALLER, current
+from agent_nb.recording.context import current, tool_scope
 from agent_nb.recording.types import HookPoint
 
 _ORIGINAL: dict[str, Callable[..., Any]] = {}
@@ -198,14 +198,9 @@ def _recorded_invoke(tool: Any, args: dict[str, Any], tool_call: Any, parent_spa
     ctx = current()
     if ctx is None:
         return _ORIGINAL["invoke"](tool, args, tool_call, parent_span)
-    # haystack snapshots the context here for the tool's thread: leave this run out of it, so an Agent the tool
-    # runs (a sub-agent, an Agent as a ComponentTool) is not taken for this run and its tool calls add no rows.
-    token, caller = CURRENT.set(None), TOOL_CALLER.set(ctx)
-    try:
+    # haystack snapshots the context here for the tool's thread: the snapshot is taken inside the tool scope.
+    with tool_scope(ctx):
         runner = _ORIGINAL["invoke"](tool, args, tool_call, parent_span)
-    finally:
-        CURRENT.reset(token)
-        TOOL_CALLER.reset(caller)
     before = ctx.tool_prepare()
     recorded = _recorded_args(args)
     found, value = _tool_source(ctx, tool_call, recorded, before)
@@ -248,13 +243,8 @@ def _recorded_invoke_async(
                 async with semaphore:
                     result = _served(tool, tool_call, parent_span, args, value)
             else:
-                # The tool's own work is not this run's (see `_recorded_invoke`).
-                token, caller = CURRENT.set(None), TOOL_CALLER.set(ctx)
-                try:
+                with tool_scope(ctx):
                     result = await runner()
-                finally:
-                    CURRENT.reset(token)
-                    TOOL_CALLER.reset(caller)
         except BaseException as exc:
             ctx.tool_end(event, None, exc)
             raise
