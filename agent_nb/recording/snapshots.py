@@ -412,15 +412,13 @@ class Snapshotter:
             if key in SKIPPED_KEYS:
                 continue
             prev = last.get(key, _MISSING)
-            if key == "messages" and not isinstance(value, _SCALARS):
-                new = self._messages(value, prev)
-            elif type(value) in _SCALAR_TYPES or isinstance(value, _SCALARS):
-                # Immutable: a reference is a faithful copy, and identity is enough here (a 10 MB string is
-                # never compared on the hot path; the timeline's `changed` column compares lazily).
+            immutable = type(value) in _SCALAR_TYPES or isinstance(value, _SCALARS)
+            if immutable:
+                # A reference is a faithful copy, and identity is enough here (a 10 MB string is never compared on
+                # the hot path; the timeline's `changed` column compares lazily).
                 new = prev if (prev is value or (type(prev) is type(value) and _small_equal(prev, value))) else value
-                snap[key] = new
-                changed = changed or new is not prev
-                continue
+            elif key == "messages":
+                new = self._messages(value, prev)
             elif (
                 prev is not _MISSING and not deep and not isinstance(prev, Uncopyable) and self._same(key, prev, value)
             ):
@@ -431,7 +429,7 @@ class Snapshotter:
                 new = copy_value(value)
             snap[key] = new
             changed = changed or new is not prev
-            if key not in self._uncomparable:
+            if not immutable and key not in self._uncomparable:
                 mutable.append((key, new))
         if type(data.get("messages")) is list:
             self._live_messages = list(data["messages"])
