@@ -12,11 +12,10 @@ Usage:
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +39,9 @@ ToolSource = Callable[[int | None, str, dict[str, Any]], tuple[bool, Any]]
 
 #: The exit reason of a run stopped from the Workbench (or `run.stop()`).
 STOP_REASON = "stopped_by_user"
+
+_RUN_POINTS = frozenset({"before_run", "after_run"})  # hook points outside any step
+_clock = time.perf_counter
 
 
 class GivenReplies(list):
@@ -74,12 +76,12 @@ def tool_caller() -> RunContext | None:
     return TOOL_CALLER.get()
 
 
-@contextlib.contextmanager
-def tool_scope(ctx: RunContext) -> Iterator[None]:
+class tool_scope:  # lower case: used as a function, `with tool_scope(ctx):`
     """Run a tool's own work outside the recorded run: CURRENT unset, TOOL_CALLER naming the run that called it.
 
     An Agent the tool runs (a sub-agent, an Agent as a ComponentTool) is then not taken for this run, while a
-    tool that keeps per-run state can still ask `tool_caller()`.
+    tool that keeps per-run state can still ask `tool_caller()`. (A class, not a generator: it runs at every
+    tool call.)
 
     Usage:
         >>> from agent_nb.recording.run import Run
@@ -88,12 +90,18 @@ def tool_scope(ctx: RunContext) -> Iterator[None]:
         ...     current() is None and tool_caller() is ctx
         True
     """
-    token, caller = CURRENT.set(None), TOOL_CALLER.set(ctx)
-    try:
-        yield
-    finally:
-        CURRENT.reset(token)
-        TOOL_CALLER.reset(caller)
+
+    __slots__ = ("ctx", "tokens")
+
+    def __init__(self, ctx: RunContext) -> None:
+        self.ctx = ctx
+
+    def __enter__(self) -> None:
+        self.tokens = CURRENT.set(None), TOOL_CALLER.set(self.ctx)
+
+    def __exit__(self, *exc: object) -> None:
+        CURRENT.reset(self.tokens[0])
+        TOOL_CALLER.reset(self.tokens[1])
 
 
 def error_text(exc: BaseException) -> str:
@@ -144,7 +152,7 @@ class RunContext:
     digest_cache: dict[int, tuple[ChatMessage, str]] = field(default_factory=dict)
 
     def now_ms(self) -> float:
-        return (time.perf_counter() - self.t0) * 1000.0
+        return (_clock() - self.t0) * 1000.0
 
     def snap(self, state: Any = None) -> dict[str, Any] | None:
         state = state if state is not None else self.state
@@ -157,11 +165,13 @@ class RunContext:
         with self.lock:  # tool rows arrive from worker threads
             if self.closed:
                 return
-            event.seq = len(self.run.events)
-            self.run.events.append(event)
+            events = self.run.events
+            event.seq = len(events)
+            events.append(event)
             if pending:
                 self.pending.append(event)
-        self.notify(event)
+        if self.listeners:
+            self.notify(event)
 
     def notify(self, event: Event | None) -> None:
         if self.listeners and self.dispatcher is not None:
@@ -247,26 +257,26 @@ class RunContext:
         self.emit(event)
 
     def hook_begin(self, point: HookPoint, name: str, state: State) -> Event:
-        self.settle(state)
-        before = self.clean_after or self.snap(state)
+        if self.pending:
+            self.settle(state)
+        before = self.clean_after or self.snapshotter(state.data)
         self.clean_after = None
-        event = Event(self.run.run_id, -1, self._step_of(point), "hook", point, name, "ok", 0.0, 0.0)
-        event.before = before
+        step = None if point in _RUN_POINTS else self.step
+        event = Event(self.run.run_id, -1, step, "hook", point, name, "ok", 0.0, 0.0, before=before)
         self.open_hook = event
-        event.offset_ms = self.now_ms()
+        event.offset_ms = (_clock() - self.t0) * 1000.0
         return event
 
     def hook_end(self, event: Event, state: State, exc: BaseException | None) -> None:
-        event.duration_ms = self.now_ms() - event.offset_ms
+        event.duration_ms = (_clock() - self.t0) * 1000.0 - event.offset_ms
         self.open_hook = None
-        event.after = self.snap(state)
+        self.clean_after = event.after = self.snapshotter(state.data)
         if exc is not None:
             event.status, event.error = "error", error_text(exc)
-        self.clean_after = event.after
         self.emit(event)
 
     def _step_of(self, point: HookPoint) -> int | None:
-        return None if point in ("before_run", "after_run") else self.step
+        return None if point in _RUN_POINTS else self.step
 
     # ---- LLM calls -----------------------------------------------------------------------------------------
     def llm_begin(
@@ -360,6 +370,9 @@ def _settle_tools(run: Run, tools: list[Event], after: dict[str, Any]) -> None:
     message to its call (by call id, else name and arguments) and ordering the rows by it keeps the diffs
     readable.
     """
+    if len(tools) == 1:  # the common batch: nothing to split or order
+        tools[0].before, tools[0].after = tools[0].before or after, after
+        return
     before = tools[0].before or after
     old = before.get("messages") or []
     after_msgs = after.get("messages") or []

@@ -109,7 +109,7 @@ def _recorded_calls(ctx: Any, hooks: RecordingHooks, hook_point: Any, state: Sta
     differs between sync and async); the caller throws a hook's exception back in, to be recorded and re-raised.
     """
     ctx.enter_point(hook_point, state)
-    parent_span = tracing.tracer.current_span() if super(RecordingHooks, hooks).get(hook_point) else None
+    parent_span = tracing.tracer.current_span() if dict.get(hooks, hook_point) else None
     for entry in hooks.entries.get(hook_point, ()):
         if not entry.enabled:
             ctx.hook_skipped(hook_point, entry.name, state)

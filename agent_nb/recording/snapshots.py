@@ -33,7 +33,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, overload
 
-from haystack.dataclasses import ChatMessage, ToolCall, ToolCallResult
+from haystack.dataclasses import ChatMessage, TextContent, ToolCall, ToolCallResult
 
 SnapshotMode = Literal["fast", "deep", "off"]
 SNAPSHOT_MODES: tuple[str, ...] = ("fast", "deep", "off")
@@ -93,19 +93,23 @@ def _marker(value: Any, exc: BaseException) -> Uncopyable:
 
 
 def _hand_copy(value: Any, depth: int) -> Any:
-    if isinstance(value, _SCALARS):
+    kind = type(value)
+    if kind in _SCALAR_TYPES or isinstance(value, _SCALARS):
         return value
-    if isinstance(value, ChatMessage):
+    if kind is ChatMessage:
         return freeze_message(value)
     if depth > _HAND_COPY_DEPTH:
         raise _TooDeep
-    kind = type(value)
-    if kind is list:
-        return [_hand_copy(v, depth + 1) for v in value]
+    depth += 1
+    # Scalar leaves are taken as they are, without a call each: most State values are small dicts of numbers.
     if kind is dict:
-        return {k: _hand_copy(v, depth + 1) for k, v in value.items()}
+        return {k: v if type(v) in _SCALAR_TYPES else _hand_copy(v, depth) for k, v in value.items()}
+    if kind is list:
+        return [v if type(v) in _SCALAR_TYPES else _hand_copy(v, depth) for v in value]
     if kind is tuple:
-        return tuple(_hand_copy(v, depth + 1) for v in value)
+        return tuple([v if type(v) in _SCALAR_TYPES else _hand_copy(v, depth) for v in value])
+    if isinstance(value, ChatMessage):
+        return freeze_message(value)
     return copy.deepcopy(value)
 
 
@@ -153,12 +157,21 @@ def _fresh(obj: Any, **fields: Any) -> Any:
     return new
 
 
+def _copied(value: Any) -> Any:
+    # Most message fields are None or a string: taken as they are, without a call to copy_value.
+    return value if type(value) in _SCALAR_TYPES else copy_value(value)
+
+
 def _freeze_part(part: Any) -> Any:
-    if isinstance(part, ToolCall):
-        return _fresh(part, arguments=copy_value(part.arguments), extra=copy_value(part.extra))
-    if isinstance(part, ToolCallResult):
-        result = part.result if isinstance(part.result, str) else copy_value(part.result)
-        return _fresh(part, origin=_freeze_part(part.origin), result=result)
+    kind = type(part)
+    if kind is TextContent:  # a str field only: a shallow copy is a full one
+        new = object.__new__(kind)
+        new.__dict__.update(part.__dict__)
+        return new
+    if kind is ToolCall:
+        return _fresh(part, arguments=_copied(part.arguments), extra=_copied(part.extra))
+    if kind is ToolCallResult:
+        return _fresh(part, origin=_freeze_part(part.origin), result=_copied(part.result))
     if hasattr(part, "__dict__"):
         return _fresh(part, **{k: copy_value(v) for k, v in part.__dict__.items() if not isinstance(v, _SCALARS)})
     return copy_value(part)
@@ -175,11 +188,7 @@ def freeze_message(message: ChatMessage) -> ChatMessage:
         (1, 'hi')
     """
     try:
-        return _fresh(
-            message,
-            _content=[_freeze_part(p) for p in message._content],
-            _meta=copy_value(message._meta),
-        )
+        return _fresh(message, _content=[_freeze_part(p) for p in message._content], _meta=_copied(message._meta))
     except Exception:
         return copy.deepcopy(message)
 
@@ -340,7 +349,7 @@ class Snapshotter:
         self._live_messages: list[ChatMessage] = []  # a shallow copy of the last live message list
         self._frozen: dict[int, tuple[ChatMessage, ChatMessage]] = {}  # id(live) -> (live, frozen copy)
         self._uncomparable: set[str] = set()  # keys whose values cannot be compared: identity decides
-        self._mutable: list[tuple[str, Any]] = []
+        self._mutable: dict[str, Any] = {}  # keys whose live value may change in place -> the snapshot's copy
 
     def freeze(self, message: Any) -> Any:
         """The frozen copy of a message (made once per message and run), or a copy of any other value."""
@@ -376,70 +385,83 @@ class Snapshotter:
                 return MessageLog(prev, tuple(self._freeze(m) for m in value[n:]))
         return MessageLog(None, tuple(self._freeze(m) for m in value))
 
-    def _unchanged(self, data: Mapping[str, Any]) -> bool:
-        """True when `data` holds the very objects of the last snapshot, none of them mutated in place.
+    def _changed_keys(self, data: Mapping[str, Any]) -> list[str] | None:
+        """The keys whose value may differ from the last snapshot's, or None when every key must be taken anew.
 
-        The hot path: most events change nothing. Identity per key, then, for the mutable values only (which a
-        hook may change in place), a comparison with the snapshot's copy: C-level and cheap when nothing changed.
+        The hot path: most events change nothing, and the others one or two keys. Identity per key (a list
+        comprehension, near C speed), then, for the mutable values only (which a hook may change in place), a
+        comparison with the snapshot's copy: C-level and cheap when nothing changed.
         """
         live = self._live
         if len(data) != len(live) or self.mode == "deep":
-            return False
-        for key, value in data.items():
-            if live.get(key, _MISSING) is not value and key not in SKIPPED_KEYS:
-                return False
-        try:
-            for key, copy_ in self._mutable:
-                if key == "messages":
-                    if not _same_list(data[key], self._live_messages):
-                        return False
-                elif copy_ != data[key]:
-                    return False
-        except Exception:  # an odd __eq__ (numpy, raising): the slow path decides, key by key
-            return all(same_value(copy_, data[key]) for key, copy_ in self._mutable if key not in self._uncomparable)
-        return True
+            return None
+        keys = [k for k, v in data.items() if live.get(k, _MISSING) is not v and k not in SKIPPED_KEYS]
+        for key, copy_ in self._mutable.items():
+            if key in keys:
+                continue
+            value = data[key]
+            if key == "messages":
+                if not _same_list(value, self._live_messages):
+                    keys.append(key)
+                continue
+            try:
+                if copy_ != value:
+                    keys.append(key)
+            except Exception:  # an odd __eq__ (numpy, raising): the slow comparison decides
+                if not same_value(copy_, value):
+                    keys.append(key)
+        last = self._last
+        # A key the last snapshot lacks (one key swapped for another): the key order changes, take all anew.
+        return keys if all(k in last for k in keys) else None
 
     def __call__(self, data: Mapping[str, Any]) -> dict[str, Any]:
-        if self._unchanged(data):
+        keys = self._changed_keys(data)
+        if keys is not None and not keys:
             return self._last
         last = self._last
-        snap: dict[str, Any] = {}
-        # The keys whose live values could change in place, with what they were: what `_unchanged` compares.
-        mutable: list[tuple[str, Any]] = []
-        deep = self.mode == "deep"
+        if keys is None:
+            snap: dict[str, Any] = {}
+            self._mutable = {}
+            keys = [k for k in data if k not in SKIPPED_KEYS]
+        else:
+            snap = dict(last)  # the unchanged keys are the last snapshot's, in its order
         changed = False
-        for key, value in data.items():
-            if key in SKIPPED_KEYS:
-                continue
-            prev = last.get(key, _MISSING)
-            immutable = type(value) in _SCALAR_TYPES or isinstance(value, _SCALARS)
-            if immutable:
-                # A reference is a faithful copy, and identity is enough here (a 10 MB string is never compared on
-                # the hot path; the timeline's `changed` column compares lazily).
-                new = prev if (prev is value or (type(prev) is type(value) and _small_equal(prev, value))) else value
-            elif key == "messages":
-                new = self._messages(value, prev)
-            elif (
-                prev is not _MISSING and not deep and not isinstance(prev, Uncopyable) and self._same(key, prev, value)
-            ):
-                new = prev
-            elif prev is not _MISSING and isinstance(prev, Uncopyable) and self._live.get(key) is value:
-                new = prev  # the same uncopyable object: one marker, not a new one at every event
-            else:
-                new = copy_value(value)
+        for key in keys:
+            new = self._take(key, data[key], last.get(key, _MISSING))
             snap[key] = new
-            changed = changed or new is not prev
-            if not immutable and key not in self._uncomparable:
-                mutable.append((key, new))
-        if type(data.get("messages")) is list:
-            self._live_messages = list(data["messages"])
+            if new is not last.get(key, _MISSING):
+                changed = True
+        messages = data.get("messages")
+        if type(messages) is list:
+            self._live_messages = list(messages)
         self._live = dict(data)
-        self._mutable = mutable
         if not changed and len(snap) == len(last):
             # Nothing changed: hand out the same snapshot again (fewer objects, less garbage collection).
             return last
         self._last = snap
         return snap
+
+    def _take(self, key: str, value: Any, prev: Any) -> Any:
+        """One key's snapshot value: `prev` when equal, else a copy; remembers whether it can change in place."""
+        kind = type(value)
+        if kind in _SCALAR_TYPES or isinstance(value, _SCALARS):
+            self._mutable.pop(key, None)
+            # A reference is a faithful copy, and identity is enough here (a 10 MB string is never compared on the
+            # hot path; the timeline's `changed` column compares lazily).
+            return prev if prev is value or (type(prev) is kind and _small_equal(prev, value)) else value
+        if key == "messages":
+            new = self._messages(value, prev)
+        elif isinstance(prev, Uncopyable) and self._live.get(key) is value:
+            new = prev  # the same uncopyable object: one marker, not a new one at every event
+        elif prev is _MISSING or self.mode == "deep" or isinstance(prev, Uncopyable):
+            new = copy_value(value)
+        else:
+            new = prev if self._same(key, prev, value) else copy_value(value)
+        if key in self._uncomparable:
+            self._mutable.pop(key, None)
+        else:
+            self._mutable[key] = new
+        return new
 
     def _same(self, key: str, prev: Any, value: Any) -> bool:
         if key in self._uncomparable:
@@ -457,7 +479,7 @@ class Snapshotter:
 def _small_equal(a: Any, b: Any) -> bool:
     # Compare short immutable values (ints, short strings); long ones count as changed when not identical.
     try:
-        return (not hasattr(a, "__len__") or len(a) < 256) and a == b
+        return (not isinstance(a, str | bytes) or len(a) < 256) and a == b
     except Exception:
         return False
 
