@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from haystack.components.agents.state import State
 from haystack.components.agents.state.state import replace_values
-from haystack.dataclasses import ChatMessage
+from haystack.dataclasses import ChatMessage, TextContent, ToolCall
 
 from agent_nb.recording.digest import LLMDetail, llm_digest, usage_of
 from agent_nb.recording.events import Event
@@ -283,10 +283,12 @@ class RunContext:
         self, name: str, messages: Sequence[ChatMessage], tools: Any
     ) -> tuple[Event, list[ChatMessage] | None]:
         """Start an LLM row; in a replay, ask the reply source first (a hit is served instead of a call)."""
-        self.settle()
-        tool_names = [t.name for t in (tools or []) if hasattr(t, "name")]
-        event = Event(self.run.run_id, -1, self.step, "llm", None, name, "ok", self.now_ms(), 0.0)
+        if self.pending:
+            self.settle()
+        tool_names = [t.name for t in tools if hasattr(t, "name")] if tools else []
+        event = Event(self.run.run_id, -1, self.step, "llm", None, name, "ok", 0.0, 0.0)
         event.before = self.clean_after or self.snap()
+        event.offset_ms = (_clock() - self.t0) * 1000.0
         self.clean_after = None  # the generator and then the Agent run next
         # The before snapshot's message log is the LLM input: shared, not copied again.
         inputs = (
@@ -314,21 +316,27 @@ class RunContext:
         return event, [freeze_message(m) for m in cached]
 
     def llm_end(self, event: Event, result: Any, exc: BaseException | None) -> None:
-        event.duration_ms = self.now_ms() - event.offset_ms
+        event.duration_ms = (_clock() - self.t0) * 1000.0 - event.offset_ms
         if exc is not None:
             event.status, event.error = "error", error_text(exc)
             event.after = event.before
             self.emit(event)
             return
         replies = result.get("replies") if isinstance(result, dict) else None
-        replies = list(replies) if isinstance(replies, list | tuple) else []
-        frozen = [freeze_message(r) if isinstance(r, ChatMessage) else copy_value(r) for r in replies]
-        # The State will hold these very replies: its snapshots reuse the frozen copies made here.
-        for live, copy in zip(replies, frozen, strict=True):
+        frozen: list[Any] = []
+        answered = False
+        adopt = self.snapshotter.adopt
+        for live in replies if isinstance(replies, list | tuple) else ():
             if isinstance(live, ChatMessage):
-                self.snapshotter.adopt(live, copy)
+                copy = freeze_message(live)
+                # The State will hold this very reply: its snapshots reuse the frozen copy made here.
+                adopt(live, copy)
+                answered = answered or _answers(copy)
+            else:
+                copy = copy_value(live)
+            frozen.append(copy)
         event.detail["replies"] = frozen
-        if not any(isinstance(r, ChatMessage) and (r.text or r.tool_calls) for r in frozen):
+        if not answered:
             # No message, or only empty ones (a dropped malformed tool call, a server error streamed as an empty
             # HTTP 200): haystack goes on, maybe to max_agent_steps; the row says at once that nothing came back.
             event.detail["empty_reply"] = True
@@ -361,6 +369,17 @@ class RunContext:
             # A copy: a hook (or the caller) changing the result object later must not change this row.
             event.detail["result"] = copy_value(result)
         self.emit(event, pending=event.before is not None)
+
+
+def _answers(message: ChatMessage) -> bool:
+    """`message.text or message.tool_calls`, read from the parts (the properties build lists at every read)."""
+    text = None
+    for part in message._content:
+        if isinstance(part, ToolCall):
+            return True
+        if text is None and isinstance(part, TextContent):
+            text = part.text
+    return bool(text)
 
 
 def _settle_tools(run: Run, tools: list[Event], after: dict[str, Any]) -> None:

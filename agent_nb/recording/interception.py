@@ -27,7 +27,6 @@ Usage:
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import functools
 import threading
@@ -299,8 +298,11 @@ class GeneratorTap:
             if call is None:
                 return inner.run(*args, **kwargs)
             if call.served is None:
-                with call.recording_errors():
+                try:
                     call.result = inner.run(*args, **kwargs)
+                except BaseException as exc:
+                    call.failed(exc)
+                    raise
             return call.finish()
 
         self.run = run
@@ -314,8 +316,11 @@ class GeneratorTap:
                 if call is None:
                     return await inner.run_async(*args, **kwargs)
                 if call.served is None:
-                    with call.recording_errors():
+                    try:
                         call.result = await inner.run_async(*args, **kwargs)
+                    except BaseException as exc:
+                        call.failed(exc)
+                        raise
                 return call.finish()
 
             self.run_async = run_async
@@ -345,14 +350,9 @@ class _LLMCall:
         event, served = ctx.llm_begin(name, messages, tools)
         return cls(ctx, event, served)
 
-    @contextlib.contextmanager
-    def recording_errors(self) -> Iterator[None]:
-        """Record an exception of the wrapped call on the row, then let it propagate unchanged."""
-        try:
-            yield
-        except BaseException as exc:
-            self.ctx.llm_end(self.event, None, exc)
-            raise
+    def failed(self, exc: BaseException) -> None:
+        """Record an exception of the wrapped call on the row (the caller re-raises it unchanged)."""
+        self.ctx.llm_end(self.event, None, exc)
 
     def finish(self) -> Any:
         self.ctx.llm_end(self.event, self.result, None)
