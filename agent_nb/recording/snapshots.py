@@ -410,9 +410,12 @@ class Snapshotter:
             except Exception:  # an odd __eq__ (numpy, raising): the slow comparison decides
                 if not same_value(copy_, value):
                     keys.append(key)
-        last = self._last
-        # A key the last snapshot lacks (one key swapped for another): the key order changes, take all anew.
-        return keys if all(k in last for k in keys) else None
+        if keys:
+            last = self._last
+            for key in keys:
+                if key not in last:  # one key swapped for another: the key order changes, take all anew
+                    return None
+        return keys
 
     def __call__(self, data: Mapping[str, Any]) -> dict[str, Any]:
         keys = self._changed_keys(data)
