@@ -425,6 +425,45 @@ def test_a_hook_mutating_a_tool_result_in_place_does_not_rewrite_the_tool_row():
     assert "doc" in hook_row.changed and run.state_at(hook_row.seq, "after")["doc"]["tags"] == ["a", "scribbled"]
 
 
+def test_each_hook_row_holds_the_state_its_hook_left_however_keys_change(mode):
+    """Snapshots take only the keys that changed: a key added, changed in place, swapped for another, or
+    turned from a dict into a number and back must each show in the row exactly as the hook left it."""
+    import copy
+
+    truth: list[dict[str, Any]] = []
+
+    class Churn:
+        def run(self, state: State) -> None:
+            data, step = state.data, state.data.get("step_count", 0)
+            n = sum(1 for m in data["messages"] if m.tool_call_result is not None)
+            if "notes" not in data and "memo" not in data:
+                data["notes"] = {"n": [1]}  # a key added
+            elif "notes" in data and isinstance(data["notes"], dict) and n == 1:
+                data["notes"]["n"].append(step)  # changed in place
+            elif "notes" in data and isinstance(data["notes"], dict):
+                data["notes"] = 7  # a dict turned into a number
+            elif "notes" in data:
+                del data["notes"]
+                data["memo"] = "x"  # swapped for another key: as many keys as before
+            else:
+                data["memo"] = {"k": step}  # a number (a str) turned into a dict
+            truth.append({k: copy.deepcopy(data[k]) for k in ("notes", "memo") if k in data})
+
+    agent = Agent(
+        chat_generator=FnGenerator(respond),
+        tools=TOOLS,
+        hooks={"before_llm": [Churn()], "after_tool": [Churn()]},
+        max_agent_steps=10,
+    )
+    run = run_recorded(Recorder(agent), mode, plan_prompt("add", "mul", "add", "mul"))
+    rows = [e for e in run.events if e.kind == "hook" and e.status == "ok"]
+    assert len(rows) == len(truth) >= 6
+    for row, expected in zip(rows, truth, strict=True):
+        after = run.state_at(row.seq, "after")
+        assert {k: after[k] for k in ("notes", "memo") if k in after} == expected
+    assert {"notes", "memo"} <= {k for row in rows for k in row.changed}
+
+
 # ---- 3. robustness -----------------------------------------------------------------------------------------
 class Odd:
     def __repr__(self) -> str:
