@@ -35,6 +35,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_recorder.py
+	$(PY) benchmarks/bench_recorder_parts.py
 	$(PY) benchmarks/bench_replay.py
 	$(PY) benchmarks/bench_views.py
 
