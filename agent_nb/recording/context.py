@@ -41,7 +41,6 @@ ToolSource = Callable[[int | None, str, dict[str, Any]], tuple[bool, Any]]
 STOP_REASON = "stopped_by_user"
 
 _RUN_POINTS = frozenset({"before_run", "after_run"})  # hook points outside any step
-_clock = time.perf_counter
 
 
 class GivenReplies(list):
@@ -152,7 +151,7 @@ class RunContext:
     digest_cache: dict[int, tuple[ChatMessage, str]] = field(default_factory=dict)
 
     def now_ms(self) -> float:
-        return (_clock() - self.t0) * 1000.0
+        return (time.perf_counter() - self.t0) * 1000.0
 
     def snap(self, state: Any = None) -> dict[str, Any] | None:
         state = state if state is not None else self.state
@@ -170,8 +169,7 @@ class RunContext:
             events.append(event)
             if pending:
                 self.pending.append(event)
-        if self.listeners:
-            self.notify(event)
+        self.notify(event)
 
     def notify(self, event: Event | None) -> None:
         if self.listeners and self.dispatcher is not None:
@@ -257,20 +255,18 @@ class RunContext:
         self.emit(event)
 
     def hook_begin(self, point: HookPoint, name: str, state: State) -> Event:
-        if self.pending:
-            self.settle(state)
-        before = self.clean_after or self.snapshotter(state.data)
+        self.settle(state)
+        before = self.clean_after or self.snap(state)
         self.clean_after = None
-        step = None if point in _RUN_POINTS else self.step
-        event = Event(self.run.run_id, -1, step, "hook", point, name, "ok", 0.0, 0.0, before=before)
+        event = Event(self.run.run_id, -1, self._step_of(point), "hook", point, name, "ok", 0.0, 0.0, before=before)
         self.open_hook = event
-        event.offset_ms = (_clock() - self.t0) * 1000.0
+        event.offset_ms = self.now_ms()
         return event
 
     def hook_end(self, event: Event, state: State, exc: BaseException | None) -> None:
-        event.duration_ms = (_clock() - self.t0) * 1000.0 - event.offset_ms
+        event.duration_ms = self.now_ms() - event.offset_ms
         self.open_hook = None
-        self.clean_after = event.after = self.snapshotter(state.data)
+        self.clean_after = event.after = self.snap(state)
         if exc is not None:
             event.status, event.error = "error", error_text(exc)
         self.emit(event)
@@ -283,12 +279,11 @@ class RunContext:
         self, name: str, messages: Sequence[ChatMessage], tools: Any
     ) -> tuple[Event, list[ChatMessage] | None]:
         """Start an LLM row; in a replay, ask the reply source first (a hit is served instead of a call)."""
-        if self.pending:
-            self.settle()
+        self.settle()
         tool_names = [t.name for t in tools if hasattr(t, "name")] if tools else []
         event = Event(self.run.run_id, -1, self.step, "llm", None, name, "ok", 0.0, 0.0)
         event.before = self.clean_after or self.snap()
-        event.offset_ms = (_clock() - self.t0) * 1000.0
+        event.offset_ms = self.now_ms()
         self.clean_after = None  # the generator and then the Agent run next
         # The before snapshot's message log is the LLM input: shared, not copied again.
         inputs = (
@@ -316,7 +311,7 @@ class RunContext:
         return event, [freeze_message(m) for m in cached]
 
     def llm_end(self, event: Event, result: Any, exc: BaseException | None) -> None:
-        event.duration_ms = (_clock() - self.t0) * 1000.0 - event.offset_ms
+        event.duration_ms = self.now_ms() - event.offset_ms
         if exc is not None:
             event.status, event.error = "error", error_text(exc)
             event.after = event.before

@@ -96,7 +96,7 @@ def _hand_copy(value: Any, depth: int) -> Any:
     kind = type(value)
     if kind in _SCALAR_TYPES or isinstance(value, _SCALARS):
         return value
-    if kind is ChatMessage:
+    if isinstance(value, ChatMessage):
         return freeze_message(value)
     if depth > _HAND_COPY_DEPTH:
         raise _TooDeep
@@ -108,8 +108,6 @@ def _hand_copy(value: Any, depth: int) -> Any:
         return [v if type(v) in _SCALAR_TYPES else _hand_copy(v, depth) for v in value]
     if kind is tuple:
         return tuple([v if type(v) in _SCALAR_TYPES else _hand_copy(v, depth) for v in value])
-    if isinstance(value, ChatMessage):
-        return freeze_message(value)
     return copy.deepcopy(value)
 
 
@@ -132,6 +130,8 @@ def copy_value(value: Any) -> Any:
         >>> copy_value(cyclic)[0] is not cyclic
         True
     """
+    if type(value) in _SCALAR_TYPES:  # most values and message fields: no copy, no try
+        return value
     try:
         return _hand_copy(value, 0)
     except _TooDeep:
@@ -157,21 +157,14 @@ def _fresh(obj: Any, **fields: Any) -> Any:
     return new
 
 
-def _copied(value: Any) -> Any:
-    # Most message fields are None or a string: taken as they are, without a call to copy_value.
-    return value if type(value) in _SCALAR_TYPES else copy_value(value)
-
-
 def _freeze_part(part: Any) -> Any:
     kind = type(part)
     if kind is TextContent:  # a str field only: a shallow copy is a full one
-        new = object.__new__(kind)
-        new.__dict__.update(part.__dict__)
-        return new
+        return _fresh(part)
     if kind is ToolCall:
-        return _fresh(part, arguments=_copied(part.arguments), extra=_copied(part.extra))
+        return _fresh(part, arguments=copy_value(part.arguments), extra=copy_value(part.extra))
     if kind is ToolCallResult:
-        return _fresh(part, origin=_freeze_part(part.origin), result=_copied(part.result))
+        return _fresh(part, origin=_freeze_part(part.origin), result=copy_value(part.result))
     if hasattr(part, "__dict__"):
         return _fresh(part, **{k: copy_value(v) for k, v in part.__dict__.items() if not isinstance(v, _SCALARS)})
     return copy_value(part)
@@ -188,7 +181,7 @@ def freeze_message(message: ChatMessage) -> ChatMessage:
         (1, 'hi')
     """
     try:
-        return _fresh(message, _content=[_freeze_part(p) for p in message._content], _meta=_copied(message._meta))
+        return _fresh(message, _content=[_freeze_part(p) for p in message._content], _meta=copy_value(message._meta))
     except Exception:
         return copy.deepcopy(message)
 
@@ -430,9 +423,9 @@ class Snapshotter:
             snap = dict(last)  # the unchanged keys are the last snapshot's, in its order
         changed = False
         for key in keys:
-            new = self._take(key, data[key], last.get(key, _MISSING))
-            snap[key] = new
-            if new is not last.get(key, _MISSING):
+            prev = last.get(key, _MISSING)
+            new = snap[key] = self._take(key, data[key], prev)
+            if new is not prev:
                 changed = True
         messages = data.get("messages")
         if type(messages) is list:
