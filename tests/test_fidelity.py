@@ -518,6 +518,39 @@ def test_values_that_cannot_be_copied_compared_or_printed_never_fail_the_run(mod
     assert isinstance(run.to_csv(), str) and all(isinstance(s, str) for s in tl["summary"])
 
 
+class Counter:
+    """A plain object: no `__eq__`, so a copy never equals it."""
+
+    def __init__(self) -> None:
+        self.hits: list[int] = []
+
+
+class CountHits:
+    """Puts a Counter in the State once; then appends to it in place, at after_tool only."""
+
+    def __init__(self, point: str) -> None:
+        self.point = point
+
+    def run(self, state: State) -> None:
+        if state.data.get("counter") is None:
+            state.data["counter"] = Counter()
+        elif self.point == "after_tool":
+            state.data["counter"].hits.append(len(state.data["messages"]))
+
+
+def test_an_object_compared_by_identity_is_changed_only_where_it_changes(mode):
+    """A plain object in the State (no `__eq__`) is marked changed where a hook changes it, in place or not,
+    and nowhere else; each row's State holds what it held then."""
+    hooks = {"before_llm": [CountHits("before_llm")], "after_tool": [CountHits("after_tool")]}
+    rec = Recorder(meta_agent(hooks, state_schema={"counter": {"type": Any}}))
+    run = run_recorded(rec, mode, plan_prompt("add", "mul", "text"))
+    assert run.status == "ok"
+    changed = [(e.kind, e.hook_point) for e in run.events if "counter" in e.changed]
+    assert changed == [("hook", "before_llm"), ("hook", "after_tool"), ("hook", "after_tool")]
+    after_tool = [e for e in run.events if e.hook_point == "after_tool"]
+    assert [run.state_at(e.seq, "after")["counter"].hits for e in after_tool] == [[3], [3, 5]]
+
+
 def test_a_deep_value_is_kept_as_a_marker_that_says_why():
     agent = meta_agent({"before_llm": [PutValue(deep(3000))]}, state_schema={"blob": {"type": Any}})
     run = Recorder(agent).run(plan_prompt("text"))

@@ -103,9 +103,15 @@ def _hand_copy(value: Any, depth: int) -> Any:
     depth += 1
     # Scalar leaves are taken as they are, without a call each: most State values are small dicts of numbers.
     if kind is dict:
-        return {k: v if type(v) in _SCALAR_TYPES else _hand_copy(v, depth) for k, v in value.items()}
+        for v in value.values():
+            if type(v) not in _SCALAR_TYPES:
+                return {k: v if type(v) in _SCALAR_TYPES else _hand_copy(v, depth) for k, v in value.items()}
+        return value.copy()  # scalars only: a copy in C
     if kind is list:
-        return [v if type(v) in _SCALAR_TYPES else _hand_copy(v, depth) for v in value]
+        for v in value:
+            if type(v) not in _SCALAR_TYPES:
+                return [v if type(v) in _SCALAR_TYPES else _hand_copy(v, depth) for v in value]
+        return value.copy()
     if kind is tuple:
         return tuple([v if type(v) in _SCALAR_TYPES else _hand_copy(v, depth) for v in value])
     return copy.deepcopy(value)
@@ -130,8 +136,15 @@ def copy_value(value: Any) -> Any:
         >>> copy_value(cyclic)[0] is not cyclic
         True
     """
-    if type(value) in _SCALAR_TYPES:  # most values and message fields: no copy, no try
+    kind = type(value)
+    if kind in _SCALAR_TYPES:  # most values and message fields: no copy, no try
         return value
+    if kind is dict or kind is list:  # plain data of scalars, the common case: a copy in C after one check
+        for item in value.values() if kind is dict else value:
+            if type(item) not in _SCALAR_TYPES:
+                break
+        else:
+            return value.copy()
     try:
         return _hand_copy(value, 0)
     except _TooDeep:
@@ -181,7 +194,13 @@ def freeze_message(message: ChatMessage) -> ChatMessage:
         (1, 'hi')
     """
     try:
-        return _fresh(message, _content=[_freeze_part(p) for p in message._content], _meta=copy_value(message._meta))
+        new = object.__new__(type(message))
+        fields = new.__dict__
+        fields.update(message.__dict__)
+        fields["_content"] = [_freeze_part(p) for p in message._content]
+        meta = message._meta
+        fields["_meta"] = {} if type(meta) is dict and not meta else copy_value(meta)
+        return new
     except Exception:
         return copy.deepcopy(message)
 
@@ -342,7 +361,13 @@ class Snapshotter:
         self._live_messages: list[ChatMessage] = []  # a shallow copy of the last live message list
         self._frozen: dict[int, tuple[ChatMessage, ChatMessage]] = {}  # id(live) -> (live, frozen copy)
         self._uncomparable: set[str] = set()  # keys whose values cannot be compared: identity decides
+        self._by_parts: set[str] = set()  # keys holding objects that compare by identity: compared by their parts
         self._mutable: dict[str, Any] = {}  # keys whose live value may change in place -> the snapshot's copy
+        self._long: set[str] = set()  # keys holding long str / bytes: never compared by content on the fast path
+        # What the fast path compares `State.data` with: per key the live value, or the copy a mutable value was
+        # taken as (so a change in place shows), and the value types (`1 == 1.0 == True`). None: take the slow path.
+        self._shadow: dict[str, Any] | None = None
+        self._types: tuple[type, ...] = ()
 
     def freeze(self, message: Any) -> Any:
         """The frozen copy of a message (made once per message and run), or a copy of any other value."""
@@ -375,20 +400,38 @@ class Snapshotter:
             if len(value) >= n and _same_list(value[:n] if len(value) > n else value, old):
                 if len(value) == n:
                     return prev
-                return MessageLog(prev, tuple(self._freeze(m) for m in value[n:]))
-        return MessageLog(None, tuple(self._freeze(m) for m in value))
+                return MessageLog(prev, tuple([self._freeze(m) for m in value[n:]]))
+        return MessageLog(None, tuple([self._freeze(m) for m in value]))
 
     def _changed_keys(self, data: Mapping[str, Any]) -> list[str] | None:
         """The keys whose value may differ from the last snapshot's, or None when every key must be taken anew.
 
-        The hot path: most events change nothing, and the others one or two keys. Identity per key (a list
-        comprehension, near C speed), then, for the mutable values only (which a hook may change in place), a
-        comparison with the snapshot's copy: C-level and cheap when nothing changed.
+        Each value is compared with the shadow (identity first, then type and `==`): a mutable value with the copy
+        the snapshot holds, so a change in place shows. A value whose `==` raises or answers elementwise (numpy)
+        sends the comparison to `_changed_by_identity`.
         """
-        live = self._live
-        if len(data) != len(live) or self.mode == "deep":
+        shadow = self._shadow
+        if shadow is None or len(data) != len(shadow):
             return None
-        keys = [k for k, v in data.items() if live.get(k, _MISSING) is not v and k not in SKIPPED_KEYS]
+        try:
+            keys = [
+                k
+                for k, v in data.items()
+                if (s := shadow.get(k, _MISSING)) is not v and (type(s) is not type(v) or bool(s != v))
+            ]
+        except Exception:
+            keys = self._changed_by_identity(data)
+        if keys:
+            keys = [k for k in keys if k not in SKIPPED_KEYS]
+            last = self._last
+            for key in keys:
+                if key not in last:  # one key swapped for another: the key order changes, take all anew
+                    return None
+        return keys
+
+    def _changed_by_identity(self, data: Mapping[str, Any]) -> list[str]:
+        live = self._live
+        keys = [k for k, v in data.items() if live.get(k, _MISSING) is not v]
         for key, copy_ in self._mutable.items():
             if key in keys:
                 continue
@@ -396,23 +439,23 @@ class Snapshotter:
             if key == "messages":
                 if not _same_list(value, self._live_messages):
                     keys.append(key)
-                continue
-            try:
-                if copy_ != value:
-                    keys.append(key)
-            except Exception:  # an odd __eq__ (numpy, raising): the slow comparison decides
-                if not same_value(copy_, value):
-                    keys.append(key)
-        if keys:
-            last = self._last
-            for key in keys:
-                if key not in last:  # one key swapped for another: the key order changes, take all anew
-                    return None
+            elif not same_value(copy_, value):
+                keys.append(key)
         return keys
 
     def __call__(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        # The fast path, for the many events that change nothing: one dict comparison in C, identity first per key.
+        shadow = self._shadow
+        if shadow is not None:
+            try:
+                if data == shadow and tuple(map(type, data.values())) == self._types:
+                    return self._last
+            except Exception:  # an odd __eq__ (numpy, raising): the key by key comparison decides
+                pass
         keys = self._changed_keys(data)
         if keys is not None and not keys:
+            self._live = dict(data)
+            self._shadow = self._make_shadow(data)
             return self._last
         last = self._last
         if keys is None:
@@ -431,20 +474,38 @@ class Snapshotter:
         if type(messages) is list:
             self._live_messages = list(messages)
         self._live = dict(data)
+        self._shadow = self._make_shadow(data)
         if not changed and len(snap) == len(last):
             # Nothing changed: hand out the same snapshot again (fewer objects, less garbage collection).
             return last
         self._last = snap
         return snap
 
+    def _make_shadow(self, data: Mapping[str, Any]) -> dict[str, Any] | None:
+        if self.mode == "deep":
+            return None  # every value is taken anew at every event
+        shadow = dict(data)
+        shadow.update(self._mutable)
+        if type(data.get("messages")) is list:
+            shadow["messages"] = self._live_messages  # the live messages, compared by identity
+        for key in self._long:
+            shadow[key] = _UNEQUAL  # never compared by content: a 10 MB string rebuilt equal is checked by identity
+        self._types = tuple(map(type, data.values()))
+        return shadow
+
     def _take(self, key: str, value: Any, prev: Any) -> Any:
         """One key's snapshot value: `prev` when equal, else a copy; remembers whether it can change in place."""
         kind = type(value)
         if kind in _SCALAR_TYPES or isinstance(value, _SCALARS):
             self._mutable.pop(key, None)
+            if isinstance(value, str | bytes) and len(value) > _LONG:
+                self._long.add(key)
+            else:
+                self._long.discard(key)
             # A reference is a faithful copy, and identity is enough here (a 10 MB string is never compared on the
             # hot path; the timeline's `changed` column compares lazily).
             return prev if prev is value or (type(prev) is kind and _small_equal(prev, value)) else value
+        self._long.discard(key)
         if key == "messages":
             new = self._messages(value, prev)
         elif isinstance(prev, Uncopyable) and self._live.get(key) is value:
@@ -462,6 +523,10 @@ class Snapshotter:
     def _same(self, key: str, prev: Any, value: Any) -> bool:
         if key in self._uncomparable:
             return self._live.get(key) is value
+        if key in self._by_parts or _identity_eq(value):
+            # `==` of a copy and its original is always False for these: compare what they hold instead.
+            self._by_parts.add(key)
+            return same_parts(prev, value)
         try:
             result = prev == value
             if isinstance(result, bool):
@@ -470,6 +535,34 @@ class Snapshotter:
             self._uncomparable.add(key)
             return self._live.get(key) is value
         return same_value(prev, value)
+
+
+def _identity_eq(value: Any) -> bool:
+    """True for objects whose class keeps `object.__eq__` (a copy never equals them)."""
+    return type(value).__eq__ is object.__eq__ and hasattr(value, "__dict__")
+
+
+def same_parts(a: Any, b: Any, depth: int = 0) -> bool:
+    """Whether `a` (a copy) holds what `b` holds: `==`, except objects that compare by identity are compared by
+    their attributes, recursively. Never raises.
+
+    Usage:
+        >>> class Box:
+        ...     def __init__(self, n): self.n = n
+        >>> same_parts(Box(1), Box(1)), same_parts(Box(1), Box(2)), Box(1) == Box(1)
+        (True, False, False)
+    """
+    if a is b:
+        return True
+    if type(a) is not type(b) or depth > _HAND_COPY_DEPTH:
+        return False
+    if _identity_eq(a):
+        return same_parts(a.__dict__, b.__dict__, depth + 1)
+    if type(a) is dict:
+        return a.keys() == b.keys() and all(same_parts(v, b[k], depth + 1) for k, v in a.items())
+    if type(a) in (list, tuple):
+        return len(a) == len(b) and all(same_parts(x, y, depth + 1) for x, y in zip(a, b, strict=True))
+    return same_value(a, b)
 
 
 def _small_equal(a: Any, b: Any) -> bool:
@@ -491,6 +584,22 @@ def _same_list(a: list[Any], b: list[Any]) -> bool:
 
 
 _MISSING = object()
+#: str / bytes longer than this are never compared by content on the fast path.
+_LONG = 65536
+
+
+class _Unequal:
+    """Equal to nothing: stands in the fast path's shadow for values it must not compare by content."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        return False
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+_UNEQUAL = _Unequal()
 
 
 def restore_value(value: Any) -> Any:
