@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from haystack import tracing
 from haystack.components.agents import Agent
@@ -518,37 +519,60 @@ def test_values_that_cannot_be_copied_compared_or_printed_never_fail_the_run(mod
     assert isinstance(run.to_csv(), str) and all(isinstance(s, str) for s in tl["summary"])
 
 
-class Counter:
-    """A plain object: no `__eq__`, so a copy never equals it."""
+class Plain:
+    """No `__eq__`: a copy never equals it."""
 
     def __init__(self) -> None:
         self.hits: list[int] = []
 
 
-class CountHits:
-    """Puts a Counter in the State once; then appends to it in place, at after_tool only."""
+class Slotted:
+    """No `__eq__` and no `__dict__`."""
 
-    def __init__(self, point: str) -> None:
-        self.point = point
+    __slots__ = ("hits",)
+
+    def __init__(self) -> None:
+        self.hits: list[int] = []
+
+
+def _bump(value: Any, n: int) -> None:
+    if isinstance(value, pd.DataFrame):
+        value.loc[len(value)] = [n]
+    else:
+        value.hits.append(n)
+
+
+class PutThenBump:
+    """Puts a value in the State once (before_llm); at after_tool changes it in place."""
+
+    def __init__(self, point: str, make: Any) -> None:
+        self.point, self.make = point, make
 
     def run(self, state: State) -> None:
-        if state.data.get("counter") is None:
-            state.data["counter"] = Counter()
+        if state.data.get("thing") is None:
+            state.data["thing"] = self.make()
         elif self.point == "after_tool":
-            state.data["counter"].hits.append(len(state.data["messages"]))
+            _bump(state.data["thing"], len(state.data["messages"]))
 
 
-def test_an_object_compared_by_identity_is_changed_only_where_it_changes(mode):
-    """A plain object in the State (no `__eq__`) is marked changed where a hook changes it, in place or not,
-    and nowhere else; each row's State holds what it held then."""
-    hooks = {"before_llm": [CountHits("before_llm")], "after_tool": [CountHits("after_tool")]}
-    rec = Recorder(meta_agent(hooks, state_schema={"counter": {"type": Any}}))
+@pytest.mark.parametrize(
+    "make", [Plain, Slotted, lambda: pd.DataFrame({"hits": [0]})], ids=["plain-object", "slots-object", "dataframe"]
+)
+def test_a_value_without_a_plain_eq_is_changed_only_where_it_changes(mode, make):
+    """Objects that compare by identity, and DataFrames, are marked changed where a hook changes them, in place
+    or not, and nowhere else; each row's State holds what the value held then."""
+    hooks = {"before_llm": [PutThenBump("before_llm", make)], "after_tool": [PutThenBump("after_tool", make)]}
+    rec = Recorder(meta_agent(hooks, state_schema={"thing": {"type": Any}}))
     run = run_recorded(rec, mode, plan_prompt("add", "mul", "text"))
     assert run.status == "ok"
-    changed = [(e.kind, e.hook_point) for e in run.events if "counter" in e.changed]
+    changed = [(e.kind, e.hook_point) for e in run.events if "thing" in e.changed]
     assert changed == [("hook", "before_llm"), ("hook", "after_tool"), ("hook", "after_tool")]
+
+    def hits(value: Any) -> list[int]:
+        return value["hits"].tolist()[1:] if isinstance(value, pd.DataFrame) else value.hits
+
     after_tool = [e for e in run.events if e.hook_point == "after_tool"]
-    assert [run.state_at(e.seq, "after")["counter"].hits for e in after_tool] == [[3], [3, 5]]
+    assert [hits(run.state_at(e.seq, "after")["thing"]) for e in after_tool] == [[3], [3, 5]]
 
 
 def test_a_deep_value_is_kept_as_a_marker_that_says_why():

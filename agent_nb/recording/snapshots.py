@@ -331,7 +331,13 @@ def same_value(a: Any, b: Any) -> bool:
         result = a == b
         if isinstance(result, bool):
             return result
-        all_ = getattr(result, "all", None)  # numpy and pandas answer elementwise
+    except Exception:  # pandas raises for differently labelled frames: `equals` answers below
+        result = None
+    try:
+        equals = getattr(a, "equals", None)  # pandas: one answer, NaN-aware, labels and dtypes included
+        if callable(equals) and type(a) is type(b):
+            return bool(equals(b))
+        all_ = getattr(result, "all", None)  # numpy answers elementwise
         if callable(all_):
             return bool(getattr(a, "shape", None) == getattr(b, "shape", None) and all_())
         return bool(result)
@@ -532,14 +538,16 @@ class Snapshotter:
             if isinstance(result, bool):
                 return result
         except Exception:
-            self._uncomparable.add(key)
-            return self._live.get(key) is value
+            if not callable(getattr(value, "equals", None)):  # no pandas-style `equals` to ask instead
+                self._uncomparable.add(key)
+                return self._live.get(key) is value
         return same_value(prev, value)
 
 
 def _identity_eq(value: Any) -> bool:
-    """True for objects whose class keeps `object.__eq__` (a copy never equals them)."""
-    return type(value).__eq__ is object.__eq__ and hasattr(value, "__dict__")
+    """True for objects with attributes whose class keeps `object.__eq__` (a copy never equals them)."""
+    kind = type(value)
+    return kind.__eq__ is object.__eq__ and (hasattr(value, "__dict__") or bool(getattr(kind, "__slots__", ())))
 
 
 def same_parts(a: Any, b: Any, depth: int = 0) -> bool:
@@ -551,13 +559,21 @@ def same_parts(a: Any, b: Any, depth: int = 0) -> bool:
         ...     def __init__(self, n): self.n = n
         >>> same_parts(Box(1), Box(1)), same_parts(Box(1), Box(2)), Box(1) == Box(1)
         (True, False, False)
+        >>> class Slotted:
+        ...     __slots__ = ("n",)
+        ...     def __init__(self, n): self.n = n
+        >>> same_parts(Slotted(1), Slotted(1)), same_parts(Slotted(1), Slotted(2))
+        (True, False)
     """
     if a is b:
         return True
     if type(a) is not type(b) or depth > _HAND_COPY_DEPTH:
         return False
     if _identity_eq(a):
-        return same_parts(a.__dict__, b.__dict__, depth + 1)
+        try:  # what copy and pickle read: the __dict__, and (None, slots) for __slots__ classes
+            return same_parts(a.__getstate__(), b.__getstate__(), depth + 1)
+        except Exception:
+            return False
     if type(a) is dict:
         return a.keys() == b.keys() and all(same_parts(v, b[k], depth + 1) for k, v in a.items())
     if type(a) in (list, tuple):
