@@ -12,6 +12,15 @@ What each variant switches off (a diagnostic only: such a recording would be wro
 - ``no-tools``: tool calls are not recorded;
 - ``no-emit``: events are built but not appended to the run;
 - ``floor``: nothing is recorded; hooks, tools and the generator go through the interception points only.
+- ``essential``: the floor, plus only the work fidelity cannot do without, written as directly as possible: a
+  State snapshot (the same Snapshotter) where haystack changed the State and after each hook, a frozen copy of each
+  reply (shared with the snapshots), copies of each tool call's arguments and result, and a tuple per event. No
+  Event objects, no settling, no bookkeeping: the least a recorder that keeps its recordings immutable does, so the
+  lower bound of any leaner design with the same copies;
+- ``essential+no-freeze`` and ``essential+no-snapshots``: that lower bound without the frozen message copies, and
+  without the snapshots: what each of the copies fidelity needs costs by itself.
+
+Variants combine with ``+``: `--variant essential+no-freeze 30` runs one.
 
 `--quick` runs fewer repetitions.
 """
@@ -22,8 +31,19 @@ import statistics
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
-VARIANTS = ("full", "no-snapshots", "no-freeze", "no-tools", "no-emit", "floor")
+VARIANTS = (
+    "full",
+    "no-snapshots",
+    "no-freeze",
+    "no-tools",
+    "no-emit",
+    "floor",
+    "essential",
+    "essential+no-freeze",
+    "essential+no-snapshots",
+)
 
 
 def measure(variant: str, reps: int) -> float:
@@ -39,21 +59,24 @@ def measure(variant: str, reps: int) -> float:
 
     interception.install()
     constant = {"messages": snapshots_module.MessageLog(None, ()), "step_count": 0}
-    if variant in ("no-snapshots", "floor"):
+    parts = set(variant.split("+"))
+    if parts & {"no-snapshots", "floor"}:
         snapshots_module.Snapshotter.__call__ = lambda self, data: constant  # type: ignore[method-assign]
-    if variant in ("no-freeze", "floor"):
+    if parts & {"no-freeze", "floor"}:
         context_module.freeze_message = snapshots_module.freeze_message = lambda message: message  # type: ignore[assignment]
-    if variant in ("no-tools", "floor"):
+    if parts & {"no-tools", "floor"}:
         import haystack.components.agents.tool_calling as tool_calling
 
         tool_calling._make_context_bound_invoke = interception._ORIGINAL["invoke"]
-    if variant in ("no-emit", "floor"):
+    if parts & {"no-emit", "floor"}:
         context_module.RunContext.emit = lambda self, event, pending=False: None  # type: ignore[method-assign]
-    if variant == "floor":
+    if "floor" in parts:
         import haystack.components.agents.agent as agent_module
 
         agent_module._run_hooks = interception._ORIGINAL["run_hooks"]
         interception._LLMCall.start = classmethod(lambda cls, *args: None)  # type: ignore[method-assign,assignment]
+    if "essential" in parts:
+        install_essential(interception, snapshots_module)
 
     bare = six_hook_agent(max_agent_steps=25)
     rec = Recorder(six_hook_agent(max_agent_steps=25))
@@ -70,6 +93,73 @@ def measure(variant: str, reps: int) -> float:
     return statistics.median(ratios)
 
 
+def install_essential(interception: Any, snapshots_module: Any) -> None:
+    """The `essential` variant: the copies fidelity needs, recorded as tuples, with nothing else around them."""
+    import time
+
+    import haystack.components.agents.agent as agent_module
+    import haystack.components.agents.tool_calling as tool_calling
+    from haystack import tracing
+    from haystack.hooks.invocation import _create_hook_span
+
+    clock, rows = time.perf_counter, []
+    copy_value, freeze_message = snapshots_module.copy_value, snapshots_module.freeze_message
+    run_hooks, invoke = interception._ORIGINAL["run_hooks"], interception._ORIGINAL["invoke"]
+    snap = [snapshots_module.Snapshotter("fast")]
+
+    def hooks_essential(hooks: Any, hook_point: Any, state: Any) -> None:
+        if not isinstance(hooks, interception.RecordingHooks):  # the bare Agent: haystack's own, untouched
+            return run_hooks(hooks=hooks, hook_point=hook_point, state=state)
+        if hook_point == "before_run":
+            rows.clear()
+            snap[0] = snapshots_module.Snapshotter("fast")
+        take = snap[0]
+        before = take(state.data)  # what haystack changed since the last event (a reply, tool results, the step)
+        registered = hooks.get(hook_point, ())
+        parent_span = tracing.tracer.current_span() if registered else None
+        for hook in registered:
+            with _create_hook_span(hook=hook, hook_point=hook_point, parent_span=parent_span):  # haystack's, as bare
+                t0 = clock()
+                hook.run(state)
+                rows.append((hook_point, t0, clock(), before, (before := take(state.data))))
+        return None
+
+    class Call:
+        __slots__ = ("result", "served", "t0")
+
+        def __init__(self) -> None:
+            self.served, self.result, self.t0 = None, None, clock()
+
+        def failed(self, exc: BaseException) -> None:
+            pass
+
+        def finish(self) -> Any:
+            frozen = []
+            for reply in self.result["replies"]:
+                frozen.append(copy := freeze_message(reply))
+                snap[0].adopt(reply, copy)  # the State's snapshots reuse this copy, as in a real recording
+            rows.append(("llm", self.t0, clock(), frozen))
+            return self.result
+
+    def invoke_essential(tool: Any, args: Any, tool_call: Any, parent_span: Any) -> Any:
+        runner = invoke(tool, args, tool_call, parent_span)
+        if interception.current() is None:  # the bare Agent
+            return runner
+        arguments = copy_value(tool_call.arguments)
+
+        def run() -> Any:
+            t0 = clock()
+            result = runner()
+            rows.append(("tool", t0, clock(), arguments, copy_value(result)))
+            return result
+
+        return run
+
+    agent_module._run_hooks = hooks_essential
+    tool_calling._make_context_bound_invoke = invoke_essential
+    interception._LLMCall.start = classmethod(lambda cls, *args: Call())  # type: ignore[method-assign,assignment]
+
+
 def main() -> None:
     if len(sys.argv) > 2 and sys.argv[1] == "--variant":
         print(measure(sys.argv[2], int(sys.argv[3])))
@@ -84,9 +174,15 @@ def main() -> None:
             [sys.executable, __file__, "--variant", variant, str(reps)], capture_output=True, text=True, check=True
         )
         figures[variant] = float(out.stdout.strip().splitlines()[-1])
-        share = figures["full"] - figures[variant]
-        note = "" if variant == "full" else f"   (this part: {share:+.3f})"
-        print(f"  {variant:<14} {figures[variant]:.3f}x{note}")
+        if variant == "full":
+            note = ""
+        elif variant == "essential":
+            note = f"   (lower bound for these copies; bookkeeping over it: {figures['full'] - figures[variant]:+.3f})"
+        elif variant.startswith("essential+"):
+            note = f"   (this copy in the lower bound: {figures['essential'] - figures[variant]:+.3f})"
+        else:
+            note = f"   (this part: {figures['full'] - figures[variant]:+.3f})"
+        print(f"  {variant:<24} {figures[variant]:.3f}x{note}")
 
 
 if __name__ == "__main__":

@@ -465,24 +465,47 @@ class Snapshotter:
             return self._last
         last = self._last
         if keys is None:
-            snap: dict[str, Any] = {}
-            self._mutable = {}
-            keys = [k for k in data if k not in SKIPPED_KEYS]
-        else:
-            snap = dict(last)  # the unchanged keys are the last snapshot's, in its order
+            return self._take_all(data)
+        # Only the changed keys are taken; the live values and the shadow are updated key by key, in place.
+        snap = dict(last)  # the unchanged keys are the last snapshot's, in its order
+        live, shadow, mutable = self._live, self._shadow, self._mutable
         changed = False
         for key in keys:
-            prev = last.get(key, _MISSING)
-            new = snap[key] = self._take(key, data[key], prev)
-            if new is not prev:
-                changed = True
+            value = data[key]
+            prev = last[key]
+            new = snap[key] = self._take(key, value, prev)
+            changed = changed or new is not prev
+            live[key] = value
+            if key == "messages" and type(value) is list:
+                shadow[key] = self._live_messages = list(value)  # type: ignore[index]
+            elif key in self._long:
+                shadow[key] = _UNEQUAL  # type: ignore[index]
+            else:
+                shadow[key] = mutable.get(key, value)  # type: ignore[index]
+        self._types = tuple(map(type, data.values()))
+        if not changed:
+            # Nothing changed: hand out the same snapshot again (fewer objects, less garbage collection).
+            return last
+        self._last = snap
+        return snap
+
+    def _take_all(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        """Take every key anew (the first snapshot, a key added, removed or swapped, deep mode)."""
+        last = self._last
+        snap: dict[str, Any] = {}
+        self._mutable = {}
+        changed = False
+        for key, value in data.items():
+            if key not in SKIPPED_KEYS:
+                prev = last.get(key, _MISSING)
+                new = snap[key] = self._take(key, value, prev)
+                changed = changed or new is not prev
         messages = data.get("messages")
         if type(messages) is list:
             self._live_messages = list(messages)
         self._live = dict(data)
         self._shadow = self._make_shadow(data)
         if not changed and len(snap) == len(last):
-            # Nothing changed: hand out the same snapshot again (fewer objects, less garbage collection).
             return last
         self._last = snap
         return snap
