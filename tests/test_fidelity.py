@@ -24,7 +24,7 @@ from haystack.dataclasses import ChatMessage, ToolCall
 from haystack.tools import SearchableToolset, Toolset, tool
 from haystack.tracing import Span, Tracer
 
-from agent_nb import InvalidEdit, Recorder
+from agent_nb import InvalidEdit, Recorder, Run
 from agent_nb.recording import Uncopyable
 from scenarios import TOOLS, Mark, add, mul, plan_prompt, respond
 
@@ -575,6 +575,39 @@ def test_a_value_without_a_plain_eq_is_changed_only_where_it_changes(mode, make)
     assert [hits(run.state_at(e.seq, "after")["thing"]) for e in after_tool] == [[3], [3, 5]]
 
 
+class TagMessages:
+    """Changes every message already in the State in place (its meta), as a careless hook does."""
+
+    def run(self, state: State) -> None:
+        for m in state.data["messages"]:
+            m.meta["seen"] = m.meta.get("seen", 0) + 1
+
+
+def _seen(messages: Any) -> list[Any]:
+    return [m.meta.get("seen") for m in messages]
+
+
+def test_messages_changed_in_place_are_never_shown_unchanged_without_a_word(mode, tmp_path):
+    """Fast snapshots take a message as it enters the State. When a hook changes messages already there, the
+    run says so in `run.warnings`, and its final State and saved result hold the change; deep snapshots show it
+    on the hook's own rows. A run whose hooks change no message has no warning."""
+    prompt = plan_prompt("add", "mul", "text")
+    bare = run_bare(meta_agent({"after_tool": [TagMessages()]}), mode, prompt)
+    fast = run_recorded(Recorder(meta_agent({"after_tool": [TagMessages()]})), mode, prompt)
+    assert len(fast.warnings) == 1 and "changed in place" in fast.warnings[0] and "snapshots='deep'" in fast.warnings[0]
+    assert _seen(fast.final_state["messages"]) == _seen(bare["messages"]) == [2, 2, 2, 1, 1, None]
+    loaded = Run.load(fast.save(tmp_path / "fast.json"))
+    assert _seen(loaded.result["messages"]) == _seen(bare["messages"]) and loaded.warnings == fast.warnings
+    assert "changed in place" in loaded.to_html()
+
+    deep = run_recorded(Recorder(meta_agent({"after_tool": [TagMessages()]}), snapshots="deep"), mode, prompt)
+    rows = [e for e in deep.events if e.hook_point == "after_tool"]
+    assert not deep.warnings and all("messages" in e.changed for e in rows)
+    assert [_seen(deep.state_at(e.seq, "after")["messages"]) for e in rows] == [[1, 1, 1], [2, 2, 2, 1, 1]]
+
+    assert not run_recorded(Recorder(meta_agent({"after_tool": [Mark()]})), mode, prompt).warnings
+
+
 def test_a_deep_value_is_kept_as_a_marker_that_says_why():
     agent = meta_agent({"before_llm": [PutValue(deep(3000))]}, state_schema={"blob": {"type": Any}})
     run = Recorder(agent).run(plan_prompt("text"))
@@ -596,6 +629,7 @@ def test_numpy_arrays_in_message_meta_are_recorded(mode):
     assert texts(run.result) == texts(bare)
     assert run.timeline["messages_added"].tolist()[:2] == [0, 0] or run.status == "ok"
     assert [e.kind for e in run.events].count("llm") == 2
+    assert not run.warnings, "the arrays were not changed: no message changed in place"
 
 
 # ---- 4. lifecycle ------------------------------------------------------------------------------------------

@@ -239,6 +239,9 @@ def test_truncated_files_raise_run_file_error(tmp_path: Path, run: Run) -> None:
         lambda d: d["run"].update(kind="séance"),
         lambda d: d["run"].update(events="many"),
         lambda d: d["states"].__setitem__(0, {"messages": {"__msgs__": [10**6]}}),
+        lambda d: d["run"].update(warnings="beware"),
+        lambda d: d["run"].update(warnings=[{"__repr__": "x"}]),
+        lambda d: d["run"].update(warnings=["w"] * 101),
     ],
 )
 def test_corrupt_documents_raise_run_file_error(tmp_path: Path, run: Run, corrupt: Any) -> None:

@@ -232,7 +232,18 @@ class RunContext:
             self.clean_after = None
         if point == "after_run":
             self.settle(state)
-            self.run.final_state = self.snap(state)
+            self.run.final_state = self.final_snapshot(state)
+
+    def final_snapshot(self, state: Any = None) -> dict[str, Any] | None:
+        """The State as the run ends. Messages changed in place since they entered the State are taken anew, and
+        the run says so in `run.warnings` (fast snapshots keep a message as it entered; see `changed_messages`)."""
+        state = state if state is not None else self.state
+        if state is None:
+            return None
+        changed = self.snapshotter.changed_messages(state.data)
+        if changed:
+            self.run.warnings.append(changed_in_place(changed))
+        return self.snap(state)
 
     @staticmethod
     def _restore(state: State, snapshot: dict[str, Any]) -> None:
@@ -364,6 +375,22 @@ class RunContext:
             # A copy: a hook (or the caller) changing the result object later must not change this row.
             event.detail["result"] = copy_value(result)
         self.emit(event, pending=event.before is not None)
+
+
+def changed_in_place(positions: list[int]) -> str:
+    """The warning of a fast-snapshot run whose hooks changed messages in place.
+
+    Usage:
+        >>> changed_in_place([0, 2]).split(":")[0]
+        '2 messages changed in place during the run (positions 0, 2)'
+    """
+    shown = ", ".join(map(str, positions[:10])) + (", ..." if len(positions) > 10 else "")
+    count = f"{len(positions)} message{'s' * (len(positions) > 1)}"
+    return (
+        f"{count} changed in place during the run (positions {shown}): snapshots='fast' keeps a message as it "
+        "entered the State, so the rows before the end, and forks from them, show it unchanged; the final State "
+        "shows the change. Record with snapshots='deep' to see the rows where it changed."
+    )
 
 
 def _answers(message: ChatMessage) -> bool:

@@ -11,7 +11,8 @@ The document (gzipped when the path ends in `.gz`; loading detects gzip by its m
  "run": {"run_id", "kind", "parent_id", "fork_step", "label", "generator", "snapshots", "started_at",
          "started_unix_ns", "duration_ms", "status", "error", "inputs", "hook_config", "result", "inherited",
          "fingerprint", "initial_state": state index | null, "final_state": ..., "step_starts": [[step, i], ...],
-         "events": [{<the 17 timeline fields>, "detail": value, "before": state index | null, "after": ...}]}}
+         "events": [{<the 17 timeline fields>, "detail": value, "before": state index | null, "after": ...}],
+         "warnings": [text, ...]}}      # only when the run has warnings
 ```
 
 Values are JSON with tagged objects: `{"__msg__": i}` (a message), `{"__list__": i}` / `{"__log__": i}` (a
@@ -88,6 +89,7 @@ _INT64 = 2**63
 #: Strings at least this long are stored once in the values table (shorter ones cost less inline than a ref).
 _INTERN_MIN = 64
 _MAX_STEP = 10**7
+_MAX_WARNINGS = 100
 _CHUNK = 1 << 20
 
 
@@ -350,6 +352,8 @@ def run_to_document(run: Run) -> dict[str, Any]:
             "events": events,
         }
     )
+    if run.warnings:  # written only when there are some: runs without warnings save to the same bytes as before
+        body["warnings"] = list(run.warnings)
     return {
         "format": FORMAT,
         "schema_version": SCHEMA_VERSION,
@@ -888,6 +892,10 @@ def _document_to_run(doc: Any) -> Run:
             raise _Bad(f"run.step_starts has an entry {_what(entry)}, not a [step, state] pair")
         step = _int(entry[0], "run.step_starts step", 0, _MAX_STEP)
         run.step_starts[step] = dec.state(entry[1])  # type: ignore[index, assignment]
+    warnings = body.get("warnings") or []
+    if not isinstance(warnings, list) or len(warnings) > _MAX_WARNINGS:
+        raise _Bad(f"run.warnings must be a list of at most {_MAX_WARNINGS} strings, got {_what(warnings)}")
+    run.warnings = [_str(text, f"run.warnings[{i}]") for i, text in enumerate(warnings)]  # type: ignore[misc]
     events = body.get("events") or []
     if not isinstance(events, list):
         raise _Bad("run.events is not a list")

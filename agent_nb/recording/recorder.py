@@ -519,7 +519,7 @@ class Recorder:
         if exc is not None:
             run.status, run.error, run.exception = "error", error_text(exc), exc
             if run.final_state is None and ctx.state is not None:
-                run.final_state = ctx.snap()
+                run.final_state = ctx.final_snapshot()
         else:
             run.result = result
             run.recorded_result = _freeze_result(result, ctx.snapshotter)

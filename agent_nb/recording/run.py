@@ -90,6 +90,8 @@ class Run:
     fingerprint: dict[str, Any] | None = field(default=None, repr=False)
     #: The file this run was loaded from (None for a run recorded in this process).
     loaded_from: str | None = field(default=None, repr=False)
+    #: What the recording could not show exactly, in words (messages a hook changed in place, with fast snapshots).
+    warnings: list[str] = field(default_factory=list, repr=False)
     #: A private copy of `result`, taken as the run ended: what `save` writes, whatever is done to `result`.
     recorded_result: dict[str, Any] | None = field(default=None, repr=False)
     recorder: Recorder | None = field(default=None, repr=False)

@@ -397,16 +397,49 @@ class Snapshotter:
         if self.mode != "deep":
             self._frozen[id(live)] = (live, frozen)
 
+    def changed_messages(self, data: Mapping[str, Any]) -> list[int]:
+        """Positions of the live messages that changed in place since they were frozen; their copies are dropped.
+
+        Fast snapshots take a message once, as it enters the State (comparing every message at every event would
+        cost O(conversation) per event). A hook that changes a message already there, its meta say, is found
+        here, once, as the run ends: the next snapshot and `freeze` take those messages anew. Deep snapshots take
+        every message at every event and never need this.
+
+        Usage:
+            >>> take, msg = Snapshotter("fast"), ChatMessage.from_user("hi")
+            >>> _ = take({"messages": [msg]}); msg.meta["seen"] = True
+            >>> take.changed_messages({"messages": [msg]}), take({"messages": [msg]})["messages"][0].meta
+            ([0], {'seen': True})
+        """
+        live = data.get("messages")
+        if self.mode == "deep" or type(live) is not list:
+            return []
+        changed = []
+        for i, message in enumerate(live):
+            hit = self._frozen.get(id(message))
+            if hit is None or hit[0] is not message or _same_message(hit[1], message):
+                continue
+            changed.append(i)
+            del self._frozen[id(message)]
+        if changed:
+            self._live_messages, self._shadow = [], None  # the next snapshot takes the message list anew
+        return changed
+
     def _messages(self, value: Any, prev: Any) -> Any:
         if type(value) is not list:
             return copy_value(value)
         old = self._live_messages
-        if isinstance(prev, MessageLog) and self.mode != "deep":
-            n = len(old)
-            if len(value) >= n and _same_list(value[:n] if len(value) > n else value, old):
-                if len(value) == n:
-                    return prev
-                return MessageLog(prev, tuple([self._freeze(m) for m in value[n:]]))
+        n = len(old)
+        if (
+            isinstance(prev, MessageLog)
+            and self.mode != "deep"
+            and len(prev) == n  # prev was taken from `old`
+            and len(value) >= n
+            and _same_list(value[:n] if len(value) > n else value, old)
+        ):
+            if len(value) == n:
+                return prev
+            return MessageLog(prev, tuple([self._freeze(m) for m in value[n:]]))
         return MessageLog(None, tuple([self._freeze(m) for m in value]))
 
     def _changed_keys(self, data: Mapping[str, Any]) -> list[str] | None:
@@ -567,6 +600,16 @@ class Snapshotter:
         return same_value(prev, value)
 
 
+def _same_message(frozen: ChatMessage, live: ChatMessage) -> bool:
+    try:  # the dataclass `==`: every field, one Python call
+        same = frozen == live
+        if isinstance(same, bool):
+            return same
+    except Exception:  # a numpy array in the meta, say: field by field
+        pass
+    return same_parts(frozen.__dict__, live.__dict__)
+
+
 def _identity_eq(value: Any) -> bool:
     """True for objects with attributes whose class keeps `object.__eq__` (a copy never equals them)."""
     kind = type(value)
@@ -601,6 +644,14 @@ def same_parts(a: Any, b: Any, depth: int = 0) -> bool:
         return a.keys() == b.keys() and all(same_parts(v, b[k], depth + 1) for k, v in a.items())
     if type(a) in (list, tuple):
         return len(a) == len(b) and all(same_parts(x, y, depth + 1) for x, y in zip(a, b, strict=True))
+    try:
+        result = a == b
+        if isinstance(result, bool):
+            return result
+    except Exception:
+        pass
+    if hasattr(a, "__dict__"):  # `==` could not answer (a dataclass holding a numpy array): compare the fields
+        return same_parts(a.__dict__, b.__dict__, depth + 1)
     return same_value(a, b)
 
 

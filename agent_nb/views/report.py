@@ -104,6 +104,7 @@ def _summary(run: Run) -> str:
         ("status", status),
         ("exit reason", _e(run.exit_reason)),
         ("error", _err(run.error) if run.error else ""),
+        ("warnings", "<br>".join(_e(text) for text in run.warnings)),
         ("started", _e(run.started_at)),
         ("duration", _ms(run.duration_ms)),
         ("events", f"{len(run.events)} events in {run.steps} steps"),

@@ -872,6 +872,8 @@ class Workbench(W.VBox):
             parts.append(f'<span class="anb-muted">{esc(lineage)}</span>')
             if run.error:
                 parts.append(f'<span class="anb-error-text">{esc(run.error)} (partial timeline kept)</span>')
+            for warning in run.warnings:
+                parts.append(f'<span class="anb-warning" style="color:#ef6c00">{esc(warning)}</span>')
         text = " · ".join(parts)
         if self.confirmation_ui.pending is not None:
             text += ' · <b style="color:#ef6c00">waiting for your confirmation (above)</b>'
