@@ -608,6 +608,30 @@ def test_messages_changed_in_place_are_never_shown_unchanged_without_a_word(mode
     assert not run_recorded(Recorder(meta_agent({"after_tool": [Mark()]})), mode, prompt).warnings
 
 
+class RewriteArguments:
+    """A guard at before_tool that rewrites the pending tool call's arguments in place."""
+
+    def run(self, state: State) -> None:
+        for call in state.data["messages"][-1].tool_calls:
+            call.arguments["b"] = 100
+
+
+def test_a_tool_call_rewritten_in_place_shows_as_the_model_sent_it_and_as_the_tool_got_it(mode):
+    prompt = plan_prompt("add", "text")
+    fast = run_recorded(Recorder(meta_agent({"before_tool": [RewriteArguments()]})), mode, prompt)
+    llm, tool_row = next(e for e in fast.events if e.kind == "llm"), next(e for e in fast.events if e.kind == "tool")
+    assert llm.detail["replies"][0].tool_calls[0].arguments["b"] != 100  # what the model sent
+    assert tool_row.detail["arguments"]["b"] == 100 and "changed in place" in fast.warnings[0]
+    assert fast.final_state["messages"][1].tool_calls[0].arguments["b"] == 100
+    # The final State shares the message log up to the first changed message, as every other snapshot does.
+    assert fast.final_state["messages"].base is not None
+
+    deep = run_recorded(Recorder(meta_agent({"before_tool": [RewriteArguments()]}), snapshots="deep"), mode, prompt)
+    guard = next(e for e in deep.events if e.hook_point == "before_tool")
+    assert "messages" in guard.changed and not deep.warnings
+    assert deep.state_at(guard.seq, "after")["messages"][-1].tool_calls[0].arguments["b"] == 100
+
+
 def test_a_deep_value_is_kept_as_a_marker_that_says_why():
     agent = meta_agent({"before_llm": [PutValue(deep(3000))]}, state_schema={"blob": {"type": Any}})
     run = Recorder(agent).run(plan_prompt("text"))
