@@ -440,6 +440,24 @@ def test_a_run_that_raises_shows_its_error_and_keeps_its_partial_timeline(rec: R
         bench.close()
 
 
+def test_a_run_whose_hook_changed_messages_in_place_says_so_in_the_progress_line(rec: Recorder):
+    @hook
+    def mark_seen(state: State) -> None:
+        """Mark every message as seen, in place."""
+        for m in state.data["messages"]:
+            m.meta["seen"] = True
+
+    rec.add_hook("after_tool", mark_seen)
+    bench = Workbench(rec)
+    try:
+        run = bench.run(WEATHER)
+        assert run.status == "ok" and len(run.warnings) == 1
+        assert "⚠" in bench.progress.value and "changed in place during the run" in bench.progress.value
+        assert "snapshots=&#x27;deep&#x27;" in bench.progress.value  # the whole warning, escaped, on hover
+    finally:
+        bench.close()
+
+
 def test_a_second_run_while_busy_is_refused(rec: Recorder):
     slow = Workbench(Recorder(demo_agent(latency_s=0.2, notes=NoteStore())))
     try:

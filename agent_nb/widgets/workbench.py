@@ -872,8 +872,11 @@ class Workbench(W.VBox):
             parts.append(f'<span class="anb-muted">{esc(lineage)}</span>')
             if run.error:
                 parts.append(f'<span class="anb-error-text">{esc(run.error)} (partial timeline kept)</span>')
-            for warning in run.warnings:
-                parts.append(f'<span class="anb-warning" style="color:#ef6c00">{esc(warning)}</span>')
+            for warning in run.warnings:  # its first clause here, the whole text on hover and in `run.warnings`
+                parts.append(
+                    f'<span class="anb-warning" style="color:#ef6c00" title="{esc(warning)}">'
+                    f"⚠ {esc(warning.split(':')[0])}</span>"
+                )
         text = " · ".join(parts)
         if self.confirmation_ui.pending is not None:
             text += ' · <b style="color:#ef6c00">waiting for your confirmation (above)</b>'
