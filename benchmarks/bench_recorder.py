@@ -6,7 +6,8 @@ Every figure is a ratio measured side by side in one process (process CPU time, 
 2. Per hook event, with 10 and with 1,000 messages in the conversation. Target ratio <= 1.2x.
 3. A 2,000-step run, recorded against bare. Target <= 1.3x. Memory held per event at 100 and 2,000 steps.
 4. A hook that changes a 10 MB State value every step (str and bytearray), recorded against bare.
-5. `run.timeline` of 100,000 events, the first (lazy) read included. Target < 0.5 s.
+5. `run.timeline` of 100,000 events, the first (lazy) read included. Target < 0.5 s. And a 20-step run with a
+   1,000-row DataFrame in the State (every event checks it, with `DataFrame.equals`), recorded against bare.
 6. Python's cyclic garbage collector: collections and their time per 20-step run, recorded and bare (a recording
    keeps its objects, so the collector runs where a bare run, which frees what it makes, hardly triggers it).
 
@@ -168,6 +169,34 @@ def big_value(kind: str, snapshots: str, reps: int) -> float:
     return medians["recorded"] / medians["bare"]
 
 
+class PutFrame:
+    """Puts a 1,000-row DataFrame in the State once and never changes it (every event must still check it)."""
+
+    def run(self, state: State) -> None:
+        if state.data.get("frame") is None:
+            import pandas as pd
+
+            state.data["frame"] = pd.DataFrame({"x": range(1000), "label": ["row"] * 1000})
+
+
+def dataframe_in_state(reps: int) -> float:
+    def agent() -> Agent:
+        base = six_hook_agent(max_agent_steps=25)
+        hooks = dict(base.hooks)
+        hooks["before_run"] = [PutFrame(), *hooks["before_run"]]
+        return base.clone(hooks=hooks, state_schema={"frame": {"type": Any}})
+
+    bare, rec = agent(), Recorder(agent())
+    prompt = [ChatMessage.from_user("steps 20")]
+
+    def recorded() -> None:
+        rec.run(prompt)
+        rec.runs.clear()
+
+    medians = interleaved({"bare": lambda: bare.run(messages=list(prompt)), "recorded": recorded}, reps, warmup=1)
+    return medians["recorded"] / medians["bare"]
+
+
 def timeline_100k() -> float:
     """Seconds for the first read of `run.timeline` over 100,000 events built lazily, as a recording leaves them.
 
@@ -213,6 +242,7 @@ def main() -> None:
                 big_value(kind, mode, 3 if QUICK else 7),
                 "report",
             )
+    report("20-step run with a 1,000-row DataFrame in the State", dataframe_in_state(5 if QUICK else 20), "report")
     report("run.timeline of 100,000 lazy events, first read (s)", timeline_100k(), "< 0.5 s", unit=" s")
     for side, (n, ms) in gc_per_run(100 if QUICK else 300).items():
         print(f"  cyclic GC per 20-step run, {side}: {n:.3f} collections, {ms:.3f} ms")

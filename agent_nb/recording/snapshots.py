@@ -344,16 +344,20 @@ def same_value(a: Any, b: Any) -> bool:
     """
     if a is b:
         return True
+    if type(a) not in _SCALAR_TYPES:
+        equals = getattr(a, "equals", None)  # pandas: one answer, NaN-aware, labels and dtypes included
+        if callable(equals) and type(a) is type(b):
+            try:
+                return bool(equals(b))
+            except Exception:
+                return False
     try:
         result = a == b
         if isinstance(result, bool):
             return result
-    except Exception:  # pandas raises for differently labelled frames: `equals` answers below
+    except Exception:
         result = None
     try:
-        equals = getattr(a, "equals", None)  # pandas: one answer, NaN-aware, labels and dtypes included
-        if callable(equals) and type(a) is type(b):
-            return bool(equals(b))
         all_ = getattr(result, "all", None)  # numpy answers elementwise
         if callable(all_):
             return bool(getattr(a, "shape", None) == getattr(b, "shape", None) and all_())
@@ -387,6 +391,9 @@ class Snapshotter:
         self._uncomparable: set[str] = set()  # keys whose values cannot be compared: identity decides
         self._by_parts: set[str] = set()  # keys holding objects that compare by identity: compared by their parts
         self._mutable: dict[str, Any] = {}  # keys whose live value may change in place -> the snapshot's copy
+        # Keys holding numpy arrays or pandas objects -> the snapshot's copy. Their `==` answers element by element
+        # (a whole new frame for pandas): the shadow holds the live object, and `same_value` checks the content.
+        self._elementwise: dict[str, Any] = {}
         self._long: set[str] = set()  # keys holding long str / bytes: never compared by content on the fast path
         # What the fast path compares `State.data` with: per key the live value, or the copy a mutable value was
         # taken as (so a change in place shows), and the value types (`1 == 1.0 == True`). None: take the slow path.
@@ -486,6 +493,9 @@ class Snapshotter:
             ]
         except Exception:
             keys = self._changed_by_identity(data)
+        for key, copy_ in self._elementwise.items():
+            if key not in keys and not same_value(copy_, data.get(key, _MISSING)):
+                keys.append(key)
         if keys:
             keys = [k for k in keys if k not in SKIPPED_KEYS]
             last = self._last
@@ -493,6 +503,9 @@ class Snapshotter:
                 if key not in last:  # one key swapped for another: the key order changes, take all anew
                     return None
         return keys
+
+    def _elementwise_unchanged(self, data: Mapping[str, Any]) -> bool:
+        return all(same_value(copy_, data[key]) for key, copy_ in self._elementwise.items())
 
     def _changed_by_identity(self, data: Mapping[str, Any]) -> list[str]:
         live = self._live
@@ -513,7 +526,11 @@ class Snapshotter:
         shadow = self._shadow
         if shadow is not None:
             try:
-                if data == shadow and tuple(map(type, data.values())) == self._types:
+                if (
+                    data == shadow
+                    and tuple(map(type, data.values())) == self._types
+                    and (not self._elementwise or self._elementwise_unchanged(data))
+                ):
                     return self._last
             except Exception:  # an odd __eq__ (numpy, raising): the key by key comparison decides
                 pass
@@ -552,7 +569,7 @@ class Snapshotter:
         """Take every key anew (the first snapshot, a key added, removed or swapped, deep mode)."""
         last = self._last
         snap: dict[str, Any] = {}
-        self._mutable = {}
+        self._mutable, self._elementwise = {}, {}
         changed = False
         for key, value in data.items():
             if key not in SKIPPED_KEYS:
@@ -586,6 +603,7 @@ class Snapshotter:
         kind = type(value)
         if kind in _SCALAR_TYPES or isinstance(value, _SCALARS):
             self._mutable.pop(key, None)
+            self._elementwise.pop(key, None)
             if isinstance(value, str | bytes) and len(value) > _LONG:
                 self._long.add(key)
             else:
@@ -604,13 +622,20 @@ class Snapshotter:
             new = prev if self._same(key, prev, value) else copy_value(value)
         if key in self._uncomparable:
             self._mutable.pop(key, None)
+            self._elementwise.pop(key, None)
+        elif _elementwise(value):
+            self._mutable.pop(key, None)
+            self._elementwise[key] = new
         else:
             self._mutable[key] = new
+            self._elementwise.pop(key, None)
         return new
 
     def _same(self, key: str, prev: Any, value: Any) -> bool:
         if key in self._uncomparable:
             return self._live.get(key) is value
+        if key in self._elementwise:
+            return same_value(prev, value)
         if key in self._by_parts or _identity_eq(value):
             # `==` of a copy and its original is always False for these: compare what they hold instead.
             self._by_parts.add(key)
@@ -624,6 +649,11 @@ class Snapshotter:
                 self._uncomparable.add(key)
                 return self._live.get(key) is value
         return same_value(prev, value)
+
+
+def _elementwise(value: Any) -> bool:
+    """numpy arrays and pandas objects: `==` answers element by element."""
+    return callable(getattr(value, "equals", None)) or bool(hasattr(value, "dtype") and getattr(value, "ndim", 0))
 
 
 def _same_message(frozen: ChatMessage, live: ChatMessage) -> bool:
