@@ -20,7 +20,8 @@ What each variant switches off (a diagnostic only: such a recording would be wro
 - ``essential+no-freeze`` and ``essential+no-snapshots``: that lower bound without the frozen message copies, and
   without the snapshots: what each of the copies fidelity needs costs by itself.
 
-Variants combine with ``+``: `--variant essential+no-freeze 30` runs one.
+Variants combine with ``+``: `--variant essential+no-freeze 30` runs one. Last, the script prints what one frozen
+message costs in a loop and right after a bare haystack run: the parts cost a real run 2-3x what a loop says.
 
 `--quick` runs fewer repetitions.
 """
@@ -160,6 +161,31 @@ def install_essential(interception: Any, snapshots_module: Any) -> None:
     interception._LLMCall.start = classmethod(lambda cls, *args: Call())  # type: ignore[method-assign,assignment]
 
 
+def cold_freeze() -> tuple[float, float]:
+    """Microseconds to freeze one assistant message: in a loop, and right after a bare 2-step haystack run."""
+    import time
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from common import six_hook_agent
+    from haystack.dataclasses import ChatMessage, ToolCall
+
+    from agent_nb.recording.snapshots import freeze_message
+
+    usage = {"usage": {"prompt_tokens": 10, "completion_tokens": 5}, "model": "mock-model", "index": 0}
+    reply = ChatMessage.from_assistant(tool_calls=[ToolCall("add", {"a": 1, "b": 1})], meta=usage)
+    bare = six_hook_agent(max_agent_steps=5)
+    figures = []
+    for between in (lambda: None, lambda: bare.run(messages=[ChatMessage.from_user("steps 2")])):
+        samples = []
+        for _ in range(300):
+            between()
+            t0 = time.perf_counter()
+            freeze_message(reply)
+            samples.append(time.perf_counter() - t0)
+        figures.append(statistics.median(samples) * 1e6)
+    return figures[0], figures[1]
+
+
 def main() -> None:
     if len(sys.argv) > 2 and sys.argv[1] == "--variant":
         print(measure(sys.argv[2], int(sys.argv[3])))
@@ -183,6 +209,8 @@ def main() -> None:
         else:
             note = f"   (this part: {figures['full'] - figures[variant]:+.3f})"
         print(f"  {variant:<24} {figures[variant]:.3f}x{note}")
+    hot, cold = cold_freeze()
+    print(f"  one frozen message: {hot:.1f} us in a loop, {cold:.1f} us right after a bare haystack run")
 
 
 if __name__ == "__main__":
