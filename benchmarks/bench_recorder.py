@@ -151,15 +151,17 @@ class BigValue:
                 value[state.data.get("step_count", 0) % len(value)] += 1
 
 
-def big_value(kind: str, snapshots: str, reps: int) -> float:
+def with_state_hook(point: str, hook: Any, key: str, steps: int, reps: int, snapshots: str = "fast") -> float:
+    """Recorded / bare for the six-hook agent with `hook` first at `point`, putting its value under State `key`."""
+
     def agent() -> Agent:
-        base = six_hook_agent(max_agent_steps=15)
+        base = six_hook_agent(max_agent_steps=steps + 5)
         hooks = dict(base.hooks)
-        hooks["before_llm"] = [BigValue(kind), *hooks["before_llm"]]
-        return base.clone(hooks=hooks, state_schema={"blob": {"type": Any}})
+        hooks[point] = [hook, *hooks[point]]
+        return base.clone(hooks=hooks, state_schema={key: {"type": Any}})
 
     bare, rec = agent(), Recorder(agent(), snapshots=snapshots)
-    prompt = [ChatMessage.from_user("steps 10")]
+    prompt = [ChatMessage.from_user(f"steps {steps}")]
 
     def recorded() -> None:
         rec.run(prompt)
@@ -167,6 +169,10 @@ def big_value(kind: str, snapshots: str, reps: int) -> float:
 
     medians = interleaved({"bare": lambda: bare.run(messages=list(prompt)), "recorded": recorded}, reps, warmup=1)
     return medians["recorded"] / medians["bare"]
+
+
+def big_value(kind: str, snapshots: str, reps: int) -> float:
+    return with_state_hook("before_llm", BigValue(kind), "blob", 10, reps, snapshots)
 
 
 class PutFrame:
@@ -180,21 +186,7 @@ class PutFrame:
 
 
 def dataframe_in_state(reps: int) -> float:
-    def agent() -> Agent:
-        base = six_hook_agent(max_agent_steps=25)
-        hooks = dict(base.hooks)
-        hooks["before_run"] = [PutFrame(), *hooks["before_run"]]
-        return base.clone(hooks=hooks, state_schema={"frame": {"type": Any}})
-
-    bare, rec = agent(), Recorder(agent())
-    prompt = [ChatMessage.from_user("steps 20")]
-
-    def recorded() -> None:
-        rec.run(prompt)
-        rec.runs.clear()
-
-    medians = interleaved({"bare": lambda: bare.run(messages=list(prompt)), "recorded": recorded}, reps, warmup=1)
-    return medians["recorded"] / medians["bare"]
+    return with_state_hook("before_run", PutFrame(), "frame", 20, reps)
 
 
 def timeline_100k() -> float:
