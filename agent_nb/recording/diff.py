@@ -228,6 +228,8 @@ def changed_keys(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     Usage:
         >>> changed_keys({"a": 1, "b": 2}, {"a": 1, "b": 3, "c": 0})
         ['b', 'c']
+        >>> changed_keys({"a": 1}, {"a": 1.0})   # equal, but no longer the same value
+        ['a']
     """
     if before is after:
         return []
@@ -250,6 +252,8 @@ def changed_keys(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
         elif isinstance(value, MessageLog) and isinstance(old, MessageLog):
             if old._len != value._len or value.extends(old) or not _same_messages(old, value):
                 keys.append(key)
+        elif cls is not type(old) and not {cls, type(old)} <= _MESSAGE_LISTS:
+            keys.append(key)  # 1 -> 1.0 -> True are equal, but the value is not the same
         elif not same_value(old, value):
             keys.append(key)
     if not before.keys() <= after.keys():
@@ -257,6 +261,8 @@ def changed_keys(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     return keys
 
 
+#: A message list may be stored as either: the same messages in both are no change.
+_MESSAGE_LISTS = frozenset({list, MessageLog})
 #: Types whose `==` between two values of the type returns a bool (or raises), never an elementwise answer.
 _EQ_IS_BOOL = frozenset({int, float, str, bytes, bool, dict, list, tuple, type(None)})
 

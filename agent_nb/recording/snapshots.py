@@ -341,10 +341,16 @@ def same_value(a: Any, b: Any) -> bool:
     Usage:
         >>> same_value({"a": 1}, {"a": 1}), same_value(1, 2)
         (True, False)
+        >>> class Box:
+        ...     def __init__(self, n): self.n = n
+        >>> same_value(Box(1), Box(1)), same_value(Box(1), Box(2))   # no __eq__: compared by what they hold
+        (True, False)
     """
     if a is b:
         return True
     if type(a) not in _SCALAR_TYPES:
+        if _identity_eq(a):  # a copy never `==` its original: compare what they hold (deep snapshots copy anew)
+            return same_parts(a, b)
         equals = getattr(a, "equals", None)  # pandas: one answer, NaN-aware, labels and dtypes included
         if callable(equals) and type(a) is type(b):
             try:
