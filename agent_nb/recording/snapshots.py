@@ -485,8 +485,8 @@ class Snapshotter:
         """The keys whose value may differ from the last snapshot's, or None when every key must be taken anew.
 
         Each value is compared with the shadow (identity first, then type and `==`): a mutable value with the copy
-        the snapshot holds, so a change in place shows. A value whose `==` raises or answers elementwise (numpy)
-        sends the comparison to `_changed_by_identity`.
+        the snapshot holds, so a change in place shows. numpy and pandas values are compared with their copies by
+        `same_value`; any other value whose `==` raises sends the comparison to `_changed_by_identity`.
         """
         shadow = self._shadow
         if shadow is None or len(data) != len(shadow):
