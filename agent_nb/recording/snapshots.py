@@ -626,7 +626,8 @@ class Snapshotter:
             new = copy_value(value)
         else:
             new = prev if self._same(key, prev, value) else copy_value(value)
-        if key in self._uncomparable:
+        if key in self._uncomparable or isinstance(new, Uncopyable):
+            # Identity decides (a value that cannot be compared, or copied): the shadow holds the live object.
             self._mutable.pop(key, None)
             self._elementwise.pop(key, None)
         elif _elementwise(value):
