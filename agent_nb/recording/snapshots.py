@@ -136,15 +136,8 @@ def copy_value(value: Any) -> Any:
         >>> copy_value(cyclic)[0] is not cyclic
         True
     """
-    kind = type(value)
-    if kind in _SCALAR_TYPES:  # most values and message fields: no copy, no try
+    if type(value) in _SCALAR_TYPES:  # most values and message fields: no copy, no try
         return value
-    if kind is dict or kind is list:  # plain data of scalars, the common case: a copy in C after one check
-        for item in value.values() if kind is dict else value:
-            if type(item) not in _SCALAR_TYPES:
-                break
-        else:
-            return value.copy()
     try:
         return _hand_copy(value, 0)
     except _TooDeep:
@@ -395,7 +388,6 @@ class Snapshotter:
         self._stale_from: int | None = None  # the first message changed in place: taken anew by the next snapshot
         self._frozen: dict[int, tuple[ChatMessage, ChatMessage]] = {}  # id(live) -> (live, frozen copy)
         self._uncomparable: set[str] = set()  # keys whose values cannot be compared: identity decides
-        self._by_parts: set[str] = set()  # keys holding objects that compare by identity: compared by their parts
         self._mutable: dict[str, Any] = {}  # keys whose live value may change in place -> the snapshot's copy
         # Keys holding numpy arrays or pandas objects -> the snapshot's copy. Their `==` answers element by element
         # (a whole new frame for pandas): the shadow holds the live object, and `same_value` checks the content.
@@ -641,12 +633,10 @@ class Snapshotter:
     def _same(self, key: str, prev: Any, value: Any) -> bool:
         if key in self._uncomparable:
             return self._live.get(key) is value
-        if key in self._elementwise:
+        if key in self._elementwise or _identity_eq(value):
+            # numpy / pandas answer `==` element by element, and a copy never `==` an object without `__eq__`:
+            # `same_value` compares what they hold.
             return same_value(prev, value)
-        if key in self._by_parts or _identity_eq(value):
-            # `==` of a copy and its original is always False for these: compare what they hold instead.
-            self._by_parts.add(key)
-            return same_parts(prev, value)
         try:
             result = prev == value
             if isinstance(result, bool):
