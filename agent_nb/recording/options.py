@@ -76,4 +76,3 @@ class ReplayOptions:
                 raise InvalidOption(f"agent_kwargs must be a mapping, got {type(self.agent_kwargs).__name__}")
             # Frozen means frozen: the caller's dict may change after the options were made.
             object.__setattr__(self, "agent_kwargs", MappingProxyType(dict(self.agent_kwargs)))
-

@@ -25,7 +25,7 @@ import inspect
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 from haystack.components.agents import Agent
@@ -38,15 +38,15 @@ from agent_nb.recording.dispatch import Dispatcher
 from agent_nb.recording.events import HOOKS_SCHEMA, TREE_SCHEMA, Event, frame_of
 from agent_nb.recording.fingerprint import agent_fingerprint
 from agent_nb.recording.interception import GeneratorTap, HookSlot, RecordingHooks, install
+from agent_nb.recording.options import LIVE_KWARGS, HookOverrides
 from agent_nb.recording.run import Run
 from agent_nb.recording.snapshots import SNAPSHOT_MODES, Snapshotter, copy_value
 from agent_nb.recording.types import HookPoint
+from agent_nb.recording.verbs import Verb
 
 Listener = Callable[[Run, Event | None], None]
 #: `{hook point: {hook name: enabled}}` for every slot.
 HookConfig = dict[HookPoint, dict[str, bool]]
-#: Per point and name: True / False to switch a hook, or a hook object to swap in (same slot, same position).
-HookOverrides = Mapping[HookPoint, Mapping[str, Any]]
 
 
 def hook_name(hook: Any) -> str:
@@ -111,10 +111,6 @@ class RunSpec:
     swaps: dict[tuple[str, str], Any] = field(default_factory=dict)
 
 
-#: Agent.run kwargs recorded as they are: live objects, not State values.
-_LIVE_KWARGS = frozenset({"hook_context", "tools", "streaming_callback"})
-
-
 def recorded_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
     """The `Agent.run` kwargs as a run records them: State values copied, live objects as they are.
 
@@ -128,7 +124,7 @@ def recorded_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
     """
     out: dict[str, Any] = {}
     for key, value in kwargs.items():
-        if key in _LIVE_KWARGS:
+        if key in LIVE_KWARGS:
             out[key] = value
             continue
         out[key] = copy_value(value)  # an uncopyable value becomes a marker that says why
@@ -533,10 +529,6 @@ class Recorder:
         run._ctx = None
         ctx.notify(None)
 
-    def _wait_listeners(self, ctx: RunContext) -> None:
-        if ctx.listeners:
-            self._dispatcher.flush()
-
     def execute(self, spec: RunSpec) -> Run:
         """Run one `RunSpec` synchronously (what `run`, replays and forks use).
 
@@ -544,43 +536,30 @@ class Recorder:
             >>> rec.execute(RunSpec(messages=as_messages("hi"))).status
             'ok'
         """
-        run, ctx, agent, call = self._start(spec)
-        token = CURRENT.set(ctx)
+        execution = _Execution(self, spec)
         try:
-            result = agent.run(**call)
-        except BaseException as exc:
-            CURRENT.reset(token)
-            self._finish(run, ctx, None, exc)
-            self._wait_listeners(ctx)
-            raise
-        CURRENT.reset(token)
-        self._finish(run, ctx, result, None)
-        self._wait_listeners(ctx)
-        return run
+            with execution:
+                execution.result = execution.agent.run(**execution.call)
+        finally:
+            execution.flush()
+        return execution.run
 
     async def execute_async(self, spec: RunSpec) -> Run:
-        """Run one `RunSpec` through `Agent.run_async`.
+        """Run one `RunSpec` through `Agent.run_async` (the same execution as `execute`, awaited).
 
         Usage:
             >>> import asyncio
             >>> asyncio.run(rec.execute_async(RunSpec(messages=as_messages("hi")))).status
             'ok'
         """
-        run, ctx, agent, call = self._start(spec)
-        token = CURRENT.set(ctx)
+        execution = _Execution(self, spec)
         try:
-            result = await agent.run_async(**call)
-        except BaseException as exc:
-            CURRENT.reset(token)
-            self._finish(run, ctx, None, exc)
-            if ctx.listeners:
-                await asyncio.to_thread(self._dispatcher.flush)
-            raise
-        CURRENT.reset(token)
-        self._finish(run, ctx, result, None)
-        if ctx.listeners:
-            await asyncio.to_thread(self._dispatcher.flush)
-        return run
+            with execution:
+                execution.result = await execution.agent.run_async(**execution.call)
+        finally:
+            if execution.ctx.listeners:  # never block the event loop on the listeners' thread
+                await asyncio.to_thread(execution.flush)
+        return execution.run
 
     def forget(self, *runs: Run) -> None:
         """Drop runs from `rec.runs` (all finished runs when none are given) to free their memory.
@@ -616,60 +595,37 @@ class Recorder:
         """
         return tree_of(self.runs)
 
-    def replay(
-        self,
-        run: Run,
-        *,
-        hooks: HookOverrides | None = None,
-        tools: Literal["live", "cached"] | None = None,
-        on_miss: Literal["live", "error"] = "live",
-        agent_kwargs: Mapping[str, Any] | None = None,
-        label: str = "",
-    ) -> Run:
-        """Replay a run (also a loaded one) on this Recorder's Agent: `run.replay(..., recorder=self)`.
-
-        Usage:
-            >>> rec.replay(Run.load(run.save("run.json"))).usage["llm_calls"]   # replies from the file
-            0
-        """
-        return run.replay(
-            hooks=hooks, tools=tools, on_miss=on_miss, recorder=self, agent_kwargs=agent_kwargs, label=label
-        )
-
-    def fork(
-        self,
-        run: Run,
-        step: int,
-        *,
-        edit: Any = None,
-        reply: ChatMessage | list[ChatMessage] | None = None,
-        hooks: HookOverrides | None = None,
-        tools: Literal["live", "cached"] | None = None,
-        on_miss: Literal["live", "error"] = "live",
-        agent_kwargs: Mapping[str, Any] | None = None,
-        label: str = "",
-    ) -> Run:
-        """Fork a run (also a loaded one) on this Recorder's Agent: `run.fork(step, ..., recorder=self)`.
-
-        Usage:
-            >>> loaded = Run.load(run.save("run.json"))
-            >>> rec.fork(loaded, step=1, edit={"user_profile": {"name": "Ada"}}).parent_id == run.run_id
-            True
-        """
-        return run.fork(
-            step,
-            edit=edit,
-            reply=reply,
-            hooks=hooks,
-            tools=tools,
-            on_miss=on_miss,
-            recorder=self,
-            agent_kwargs=agent_kwargs,
-            label=label,
-        )
+    # Replay and fork a run (also a loaded one) on this Recorder's Agent: `rec.fork(run, 1)` is
+    # `run.fork(1, recorder=rec)`, with the replay layer's own signature.
+    replay = Verb("agent_nb.replay.resume:replay", bind="recorder")
+    replay_async = Verb("agent_nb.replay.resume:replay_async", bind="recorder")
+    fork = Verb("agent_nb.replay.resume:fork", bind="recorder")
+    fork_async = Verb("agent_nb.replay.resume:fork_async", bind="recorder")
 
     def __repr__(self) -> str:
         return f"<Recorder {type(self.agent.chat_generator).__name__}, {len(self._slots)} hooks, {len(self.runs)} runs>"
+
+
+class _Execution:
+    """One recorded execution, shared by `Recorder.execute` and `execute_async`: `with` binds the run's context
+    to the Agent's calls and finishes the run (with its error, when the Agent raised; the exception goes on)."""
+
+    def __init__(self, recorder: Recorder, spec: RunSpec) -> None:
+        self.recorder = recorder
+        self.run, self.ctx, self.agent, self.call = recorder._start(spec)
+        self.result: Any = None
+
+    def __enter__(self) -> None:
+        self._token = CURRENT.set(self.ctx)
+
+    def __exit__(self, exc_type: type | None, exc: BaseException | None, tb: Any) -> None:
+        CURRENT.reset(self._token)
+        self.recorder._finish(self.run, self.ctx, None if exc is not None else self.result, exc)
+
+    def flush(self) -> None:
+        """Wait until every listener has seen the run's events (the Workbench draws on a thread of its own)."""
+        if self.ctx.listeners:
+            self.recorder._dispatcher.flush()
 
 
 def tree_of(runs: Sequence[Run]) -> pd.DataFrame:

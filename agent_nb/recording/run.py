@@ -17,7 +17,6 @@ import datetime as _dt
 import os
 import time
 import uuid
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -28,13 +27,11 @@ from agent_nb.recording.diff import StateDiff, state_diff
 from agent_nb.recording.events import Event, build_timeline
 from agent_nb.recording.snapshots import restore_value
 from agent_nb.recording.types import RunStatus
+from agent_nb.recording.verbs import Verb
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
     from agent_nb.recording.context import RunContext
     from agent_nb.recording.recorder import Recorder
-    from agent_nb.testing import HookCase
 
 RunKind = Literal["run", "replay", "fork"]
 
@@ -243,7 +240,7 @@ class Run:
         if self._ctx is not None:
             self._ctx.stop_requested = True
 
-    # ---- views, replay, persistence (implemented in the layers above; imported when used) -------------------
+    # ---- export ---------------------------------------------------------------------------------------------
     def to_csv(self, path: str | os.PathLike[str] | None = None) -> str:
         """The timeline as CSV (the `changed` lists joined with `;`); written atomically to `path` if given.
 
@@ -263,211 +260,20 @@ class Run:
 
         return atomic_write(path, text)
 
-    def plot(self, **kwargs: Any) -> Figure:
-        """A matplotlib Figure of the run: events by time, one band per step, coloured by kind / hook point.
-
-        Usage:
-            >>> fig = run.plot(); fig.savefig("run.png")
-        """
-        from agent_nb.views.plot import plot_run
-
-        return plot_run(self, **kwargs)
-
-    def to_html(self, path: str | None = None) -> str:
-        """A self-contained HTML report (timeline, chart, State diffs, lineage); written to `path` if given.
-
-        Usage:
-            >>> run.to_html("run.html").startswith("<!DOCTYPE html>")
-            True
-        """
-        from agent_nb.views.report import run_report
-
-        return run_report(self, path)
-
-    def replay(
-        self,
-        *,
-        hooks: Mapping[str, Mapping[str, Any]] | None = None,
-        tools: Literal["live", "cached"] | None = None,
-        on_miss: Literal["live", "error"] = "live",
-        recorder: Recorder | None = None,
-        agent_kwargs: Mapping[str, Any] | None = None,
-        label: str = "",
-    ) -> Run:
-        """Re-run from the same inputs, LLM replies served from this recording while the LLM input matches.
-
-        `hooks` switches hooks on or off (`{point: {name: bool}}`) or swaps in another implementation
-        (`{point: {name: hook_object}}`: same slot, same position). `tools="cached"` serves recorded tool results
-        (no side effects); the default runs tools live, except for a run loaded from a file, whose tool calls
-        are served from the file and never executed unless you pass `tools="live"`. `on_miss="error"` raises
-        `ReplayDivergence` where the input first differs. Replayed LLM replies are not streamed to a
-        `streaming_callback` (they arrive whole). See `agent_nb.replay.replay`.
-
-        Usage:
-            >>> again = run.replay(hooks={"before_llm": {"inject_date": False}})
-            >>> again.kind, again.parent_id == run.run_id
-            ('replay', True)
-        """
-        from agent_nb.replay import replay
-
-        return replay(
-            self, hooks=hooks, tools=tools, on_miss=on_miss, recorder=recorder, agent_kwargs=agent_kwargs, label=label
-        )
-
-    def fork(
-        self,
-        step: int,
-        *,
-        edit: Any = None,
-        reply: ChatMessage | list[ChatMessage] | None = None,
-        hooks: Mapping[str, Mapping[str, Any]] | None = None,
-        tools: Literal["live", "cached"] | None = None,
-        on_miss: Literal["live", "error"] = "live",
-        recorder: Recorder | None = None,
-        agent_kwargs: Mapping[str, Any] | None = None,
-        label: str = "",
-    ) -> Run:
-        """Resume from the State at the start of `step`, edited (`edit`: a function or a mapping), or with a
-        replacement LLM reply for that step (`reply`). See `agent_nb.replay.fork`.
-
-        Usage:
-            >>> fork = run.fork(step=1, edit={"user_profile": {"name": "Ada"}})
-            >>> fork.fork_step, fork.resumed
-            (1, True)
-        """
-        from agent_nb.replay import fork
-
-        return fork(
-            self,
-            step,
-            edit=edit,
-            reply=reply,
-            hooks=hooks,
-            tools=tools,
-            on_miss=on_miss,
-            recorder=recorder,
-            agent_kwargs=agent_kwargs,
-            label=label,
-        )
-
-    async def replay_async(
-        self,
-        *,
-        hooks: Mapping[str, Mapping[str, Any]] | None = None,
-        tools: Literal["live", "cached"] | None = None,
-        on_miss: Literal["live", "error"] = "live",
-        recorder: Recorder | None = None,
-        agent_kwargs: Mapping[str, Any] | None = None,
-        label: str = "",
-    ) -> Run:
-        """`replay` through `Agent.run_async`."""
-        from agent_nb.replay import replay_async
-
-        return await replay_async(
-            self, hooks=hooks, tools=tools, on_miss=on_miss, recorder=recorder, agent_kwargs=agent_kwargs, label=label
-        )
-
-    async def fork_async(
-        self,
-        step: int,
-        *,
-        edit: Any = None,
-        reply: ChatMessage | list[ChatMessage] | None = None,
-        hooks: Mapping[str, Mapping[str, Any]] | None = None,
-        tools: Literal["live", "cached"] | None = None,
-        on_miss: Literal["live", "error"] = "live",
-        recorder: Recorder | None = None,
-        agent_kwargs: Mapping[str, Any] | None = None,
-        label: str = "",
-    ) -> Run:
-        """`fork` through `Agent.run_async`."""
-        from agent_nb.replay import fork_async
-
-        return await fork_async(
-            self,
-            step,
-            edit=edit,
-            reply=reply,
-            hooks=hooks,
-            tools=tools,
-            on_miss=on_miss,
-            recorder=recorder,
-            agent_kwargs=agent_kwargs,
-            label=label,
-        )
-
-    def hook_case(self, seq: int) -> HookCase:
-        """One recorded hook call as a test case: `case.check(new_hook)` is empty when the new code behaves the same.
-
-        Usage:
-            >>> seq = int(run.timeline.query("name == 'inject_date'")["seq"].iloc[0])
-            >>> bool(run.hook_case(seq).check())
-            False
-        """
-        from agent_nb.testing import hook_case
-
-        return hook_case(self, seq)
-
-    def to_pytest(
-        self, path: str | os.PathLike[str], *, agent_factory: str | Callable[..., Any], overwrite: bool = False
-    ) -> str:
-        """Write a pytest module (and this run's file beside it) that replays the run as a regression test.
-
-        Usage:
-            >>> path = run.to_pytest("test_demo_run.py", agent_factory="agent_nb.demo:demo_agent")
-            >>> path.endswith("test_demo_run.py")
-            True
-        """
-        from agent_nb.testing import to_pytest
-
-        return to_pytest(self, path, agent_factory=agent_factory, overwrite=overwrite)
-
-    def to_otel(self, tracer_provider: Any = None, *, content: bool = False, agent_name: str = "Agent") -> str:
-        """Emit the run as OpenTelemetry spans (GenAI conventions, haystack's hook tags); returns the trace id.
-
-        Usage:
-            >>> from opentelemetry.sdk.trace import TracerProvider
-            >>> len(run.to_otel(TracerProvider()))
-            32
-        """
-        from agent_nb.export import to_otel
-
-        return to_otel(self, tracer_provider, content=content, agent_name=agent_name)
-
-    def to_otlp_json(self, path: str | os.PathLike[str], *, content: bool = False, append: bool = False) -> str:
-        """Write the run as OTLP/JSON lines (the OpenTelemetry Collector's file format). Returns the path.
-
-        Usage:
-            >>> run.to_otlp_json("run.otlp.jsonl").endswith("run.otlp.jsonl")
-            True
-        """
-        from agent_nb.export import to_otlp_json
-
-        return to_otlp_json(self, path, content=content, append=append)
-
-    def save(self, path: str | os.PathLike[str]) -> str:
-        """Save to one JSON document (gzipped if the path ends in .gz); atomic and deterministic. Returns the path.
-
-        Usage:
-            >>> run.save("run.json")
-            'run.json'
-        """
-        from agent_nb.recording.persist import save_run
-
-        return save_run(self, path)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str], *, max_bytes: int | None = None) -> Run:
-        """Load a saved run (JSON only: loading never executes code; bounded by `max_bytes`, 512 MiB by default).
-
-        Usage:
-            >>> _ = run.save("run.json")
-            >>> Run.load("run.json").run_id == run.run_id
-            True
-        """
-        from agent_nb.recording.persist import load_run
-
-        return load_run(path) if max_bytes is None else load_run(path, max_bytes=max_bytes)
+    # ---- verbs of the layers above: each resolved on first use, its signature written once where it lives ------
+    plot = Verb("agent_nb.views.plot:plot_run")
+    to_html = Verb("agent_nb.views.report:run_report")
+    replay = Verb("agent_nb.replay.resume:replay")
+    replay_async = Verb("agent_nb.replay.resume:replay_async")
+    fork = Verb("agent_nb.replay.resume:fork")
+    fork_async = Verb("agent_nb.replay.resume:fork_async")
+    hook_case = Verb("agent_nb.testing.case:hook_case")
+    to_pytest = Verb("agent_nb.testing.generated:to_pytest")
+    to_otel = Verb("agent_nb.export.otel:to_otel")
+    to_otlp_json = Verb("agent_nb.export.otlp_json:to_otlp_json")
+    # ---- persistence: the persist module owns both directions ----------------------------------------------------
+    save = Verb("agent_nb.recording.persist:save_run")
+    load = Verb("agent_nb.recording.persist:load_run", static=True)
 
     # ---- display -------------------------------------------------------------------------------------------
     def describe(self) -> str:

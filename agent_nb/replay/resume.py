@@ -23,17 +23,20 @@ Usage:
 
 from __future__ import annotations
 
-import copy
+import contextlib
+import functools
+import inspect
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from haystack.dataclasses import ChatMessage
 
 from agent_nb.recording import Run, RunSpec, Uncopyable
+from agent_nb.recording.options import LIVE_KWARGS, HookOverrides, OnMiss, ReplayOptions, ToolsMode
 from agent_nb.recording.recorder import HookConfig
 from agent_nb.recording.snapshots import copy_value, restore_value
-from agent_nb.replay.cache import ON_MISS, OnMiss, ReplayAborted, ReplayDivergence, ReplyCache, ToolCache
+from agent_nb.replay.cache import ReplayAborted, ReplayDivergence, ReplyCache, ToolCache
 from agent_nb.replay.edits import (
     Edit,
     InvalidEdit,
@@ -48,9 +51,9 @@ from agent_nb.replay.edits import (
 if TYPE_CHECKING:
     from agent_nb.recording import Recorder
 
-TOOL_MODES: tuple[str, ...] = ("live", "cached")
-#: Agent.run kwargs passed on as they are: live objects, not State values a hook could mutate.
-_PASS_THROUGH = frozenset({"hook_context", "tools", "streaming_callback"})
+DEFAULT_OPTIONS = ReplayOptions()
+#: What a replay or fork is before it runs: the Recorder that executes it and the validated spec.
+Plan = tuple["Recorder", RunSpec]
 
 
 def _recorder_for(run: Run, recorder: Recorder | None) -> Recorder:
@@ -67,15 +70,6 @@ def _recorder_for(run: Run, recorder: Recorder | None) -> Recorder:
     return rec
 
 
-def _check_modes(tools: str | None, on_miss: str) -> None:
-    if tools is not None and tools not in TOOL_MODES:
-        raise ValueError(
-            f"tools must be one of {TOOL_MODES} (or None: live, but cached for a loaded run), got {tools!r}"
-        )
-    if on_miss not in ON_MISS:
-        raise ValueError(f"on_miss must be one of {ON_MISS}, got {on_miss!r}")
-
-
 #: Said when a loaded run's replay meets a tool call it has no recorded result for.
 LOADED_TOOLS_HINT = (
     "; this run was loaded from a file, so its tool calls are served from the file and never executed "
@@ -84,7 +78,7 @@ LOADED_TOOLS_HINT = (
 
 
 def resolve_hook_config(
-    recorder: Recorder, source: Mapping[str, Mapping[str, bool]], overrides: HookConfig | None, *, resumed: bool
+    recorder: Recorder, source: Mapping[str, Mapping[str, bool]], overrides: HookOverrides | None, *, resumed: bool
 ) -> HookConfig:
     """The hook configuration a replay or fork runs with: the source run's, then `overrides`.
 
@@ -141,7 +135,7 @@ def _has_marker(value: Any, depth: int = 0) -> bool:
 def agent_kwargs_of(run: Run, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The source run's `Agent.run` kwargs, on private copies, with `extra` on top.
 
-    State values are deep-copied (a hook mutating one in place must not change the source run's inputs);
+    State values are restored copies of the recorded ones (a hook mutating one must not change the source run);
     live objects (`hook_context`, `tools`, `streaming_callback`) are passed as they are. A value a saved run
     could not keep (an `Uncopyable` marker) is left out with a warning: pass it again in `extra`.
 
@@ -157,13 +151,7 @@ def agent_kwargs_of(run: Run, extra: Mapping[str, Any] | None = None) -> dict[st
         if _has_marker(value):
             dropped.append(key)
             continue
-        if key in _PASS_THROUGH:
-            kwargs[key] = value
-            continue
-        try:
-            kwargs[key] = copy.deepcopy(value)
-        except Exception:  # an odd value: pass the original rather than fail
-            kwargs[key] = value
+        kwargs[key] = value if key in LIVE_KWARGS else restore_value(value)
     if dropped:
         warnings.warn(
             f"Agent.run arguments {', '.join(dropped)} of run {run.run_id} could not be saved, so they are left out; "
@@ -213,7 +201,7 @@ def own_usage(run: Run) -> dict[str, Any]:
 
     steps = result.get("step_count")
     return {
-        "steps": steps - start_step(run) if isinstance(steps, int) else None,
+        "steps": steps - run.start_step if isinstance(steps, int) else None,
         "token_usage": minus(result.get("token_usage"), inherited.get("token_usage")),
         "tool_call_counts": minus(result.get("tool_call_counts"), inherited.get("tool_call_counts")),
     }
@@ -227,7 +215,9 @@ def _inherited(state: Mapping[str, Any], step: int) -> dict[str, Any]:
     }
 
 
-def _sources(run: Run, tools: str | None, on_miss: OnMiss, from_step: int | None, forced: Any = None) -> dict[str, Any]:
+def _sources(
+    run: Run, tools: ToolsMode | None, on_miss: OnMiss, from_step: int | None, forced: Any = None
+) -> dict[str, Any]:
     """The reply and tool sources of a replay or fork.
 
     `tools=None` runs tools live for a run recorded in this process, but serves a *loaded* run's tool results
@@ -245,26 +235,16 @@ def _sources(run: Run, tools: str | None, on_miss: OnMiss, from_step: int | None
     }
 
 
-def replay_spec(
-    run: Run,
-    recorder: Recorder,
-    *,
-    hooks: HookConfig | None = None,
-    tools: str | None = None,
-    on_miss: OnMiss = "live",
-    agent_kwargs: Mapping[str, Any] | None = None,
-    label: str = "",
-) -> RunSpec:
+def replay_spec(run: Run, recorder: Recorder, options: ReplayOptions = DEFAULT_OPTIONS) -> RunSpec:
     """The RunSpec of a replay (validated; nothing runs). `replay` executes it.
 
     Usage:
         >>> spec = replay_spec(run, rec); spec.kind
         'replay'
     """
-    _check_modes(tools, on_miss)
-    resumed = is_resumed(run)
-    config = resolve_hook_config(recorder, run.hook_config or {}, hooks, resumed=resumed)
-    kwargs = agent_kwargs_of(run, agent_kwargs)
+    resumed = run.resumed
+    config = resolve_hook_config(recorder, run.hook_config or {}, options.hooks, resumed=resumed)
+    kwargs = agent_kwargs_of(run, options.agent_kwargs)
     if not resumed:
         # Copies: the Agent and its hooks get these very objects, and the source run must never change.
         messages = restore_value(list((run.inputs or {}).get("messages") or []))
@@ -279,8 +259,8 @@ def replay_spec(
             kind="replay",
             hooks=config,
             parent=run,
-            label=label,
-            **_sources(run, tools, on_miss, None),
+            label=options.label,
+            **_sources(run, options.tools, options.on_miss, None),
         )
     # A fork (or a replay of one) is replayed from the State it started with, as it was restored.
     if run.initial_state is None:
@@ -291,7 +271,7 @@ def replay_spec(
     for key, value in state.items():
         if isinstance(value, Uncopyable):
             check_value(key, value, None)  # raises, naming the key
-    step = start_step(run)
+    step = run.start_step
     return RunSpec(
         messages=list(state.get("messages") or []),
         kwargs=kwargs,
@@ -300,8 +280,8 @@ def replay_spec(
         parent=run,
         resume=state,
         inherited=dict(run.inherited) if run.inherited else _inherited(state, step),
-        label=label,
-        **_sources(run, tools, on_miss, step),
+        label=options.label,
+        **_sources(run, options.tools, options.on_miss, step),
     )
 
 
@@ -309,14 +289,10 @@ def fork_spec(
     run: Run,
     step: int,
     recorder: Recorder,
+    options: ReplayOptions = DEFAULT_OPTIONS,
     *,
     edit: Edit = None,
     reply: ChatMessage | list[ChatMessage] | None = None,
-    hooks: HookConfig | None = None,
-    tools: str | None = None,
-    on_miss: OnMiss = "live",
-    agent_kwargs: Mapping[str, Any] | None = None,
-    label: str = "",
 ) -> RunSpec:
     """The RunSpec of a fork, with the edit applied to a private copy and validated; nothing runs.
 
@@ -324,24 +300,23 @@ def fork_spec(
         >>> spec = fork_spec(run, 1, rec, edit={"user_profile": {"name": "Ada"}}); spec.fork_step
         1
     """
-    _check_modes(tools, on_miss)
     step = check_step(run, step)
     replies = check_reply(reply, step=step, tool_names=tool_names_of(recorder.agent))
-    config = resolve_hook_config(recorder, run.hook_config or {}, hooks, resumed=True)
+    config = resolve_hook_config(recorder, run.hook_config or {}, options.hooks, resumed=True)
     state = apply_edit(run.step_starts[step], edit, state_schema(recorder.agent))
     if not isinstance(state.get("messages"), list):
         raise InvalidEdit("the State to resume from has no message list")
     return RunSpec(
         messages=list(state["messages"]),
-        kwargs=agent_kwargs_of(run, agent_kwargs),
+        kwargs=agent_kwargs_of(run, options.agent_kwargs),
         kind="fork",
         hooks=config,
         parent=run,
         fork_step=step,
         resume=state,
         inherited=_inherited(state, step),
-        label=label,
-        **_sources(run, tools, on_miss, step, (step, replies) if replies else None),
+        label=options.label,
+        **_sources(run, options.tools, options.on_miss, step, (step, replies) if replies else None),
     )
 
 
@@ -366,6 +341,18 @@ def _divergence(exc: ReplayDivergence, started: list[Run]) -> ReplayDivergence:
     return exc
 
 
+@contextlib.contextmanager
+def _divergences(spec: RunSpec) -> Iterator[None]:
+    """A divergence raised by the run (or carried out of a tool thread) names the partial run, `exc.run`."""
+    started = _capture(spec)
+    try:
+        yield
+    except ReplayAborted as abort:
+        raise _divergence(abort.divergence, started) from None
+    except ReplayDivergence as exc:
+        raise _divergence(exc, started) from None
+
+
 def execute_spec(recorder: Recorder, spec: RunSpec) -> Run:
     """Execute a replay / fork spec; a divergence under `on_miss="error"` raises ReplayDivergence.
 
@@ -373,13 +360,8 @@ def execute_spec(recorder: Recorder, spec: RunSpec) -> Run:
         >>> execute_spec(rec, replay_spec(run, rec)).kind
         'replay'
     """
-    started = _capture(spec)
-    try:
+    with _divergences(spec):
         return recorder.execute(spec)
-    except ReplayAborted as abort:
-        raise _divergence(abort.divergence, started) from None
-    except ReplayDivergence as exc:
-        raise _divergence(exc, started) from None
 
 
 async def execute_spec_async(recorder: Recorder, spec: RunSpec) -> Run:
@@ -390,83 +372,91 @@ async def execute_spec_async(recorder: Recorder, spec: RunSpec) -> Run:
         >>> asyncio.run(execute_spec_async(rec, replay_spec(run, rec))).kind
         'replay'
     """
-    started = _capture(spec)
-    try:
+    with _divergences(spec):
         return await recorder.execute_async(spec)
-    except ReplayAborted as abort:
-        raise _divergence(abort.divergence, started) from None
-    except ReplayDivergence as exc:
-        raise _divergence(exc, started) from None
 
 
-def replay(
+def _verbs(plan: Callable[..., Plan]) -> tuple[Callable[..., Run], Callable[..., Any]]:
+    """The sync and async verb of one plan function: its signature and docs, written once there.
+
+    The plan validates and builds the spec (nothing runs); the sync verb executes it through `Agent.run`,
+    the async one through `Agent.run_async`.
+    """
+    name = plan.__name__.lstrip("_")
+    signature = inspect.signature(plan).replace(return_annotation="Run")
+
+    @functools.wraps(plan)
+    def sync(*args: Any, **kwargs: Any) -> Run:
+        return execute_spec(*plan(*args, **kwargs))
+
+    @functools.wraps(plan)
+    async def asynchronous(*args: Any, **kwargs: Any) -> Run:
+        return await execute_spec_async(*plan(*args, **kwargs))
+
+    for verb, verb_name, doc in (
+        (sync, name, plan.__doc__),
+        (asynchronous, f"{name}_async", f"`{name}` through `Agent.run_async`: the same arguments, awaited."),
+    ):
+        verb.__name__ = verb.__qualname__ = verb_name
+        verb.__doc__ = doc
+        verb.__signature__ = signature  # type: ignore[attr-defined]
+        del verb.__wrapped__  # type: ignore[attr-defined]
+    return sync, asynchronous
+
+
+def _replay(
     run: Run,
     *,
-    hooks: HookConfig | None = None,
-    tools: str | None = None,
+    hooks: HookOverrides | None = None,
+    tools: ToolsMode | None = None,
     on_miss: OnMiss = "live",
     recorder: Recorder | None = None,
     agent_kwargs: Mapping[str, Any] | None = None,
     label: str = "",
-) -> Run:
+) -> Plan:
     """Re-run `run` from its inputs, serving the recorded LLM replies while the LLM input matches.
 
     - `hooks`: `{point: {name: bool}}` overrides on top of the source run's hook configuration (a replay
-      reproduces the source run's configuration, not the Recorder's current one).
-    - `tools`: "live" re-runs the tools; "cached" serves the recorded results (no side effects).
+      reproduces the source run's configuration, not the Recorder's current one), or `{point: {name: hook}}`
+      to run another hook object in that slot (same position).
+    - `tools`: "live" re-runs the tools; "cached" serves the recorded results (no side effects). The default
+      runs tools live, except for a run loaded from a file, whose tool calls are served from the file and
+      never executed unless you pass `tools="live"`.
     - `on_miss`: "live" asks the live generator (or runs the tool) when the input is not in the recording;
       "error" raises `ReplayDivergence` naming the step and what differed (the partial run is `exc.run`).
     - `recorder`: the Recorder that executes (default: `run.recorder`; needed for a loaded run).
     - `agent_kwargs`: `Agent.run` kwargs to add or replace (e.g. a `hook_context` that could not be saved).
+    - `label`: a name for the new run (shown in the run history and pickers).
 
     LLM rows served from the recording have status `cached`; `again.usage["llm_calls"]` counts live calls.
+    Replayed LLM replies are not streamed to a `streaming_callback` (they arrive whole).
 
     Usage:
         >>> again = run.replay()
         >>> again.usage["llm_calls"], again.final_answer == run.final_answer
         (0, True)
         >>> ablation = run.replay(hooks={"before_llm": {"inject_date": False}}, tools="cached")
-    """
-    rec = _recorder_for(run, recorder)
-    spec = replay_spec(run, rec, hooks=hooks, tools=tools, on_miss=on_miss, agent_kwargs=agent_kwargs, label=label)
-    return execute_spec(rec, spec)
-
-
-async def replay_async(
-    run: Run,
-    *,
-    hooks: HookConfig | None = None,
-    tools: str | None = None,
-    on_miss: OnMiss = "live",
-    recorder: Recorder | None = None,
-    agent_kwargs: Mapping[str, Any] | None = None,
-    label: str = "",
-) -> Run:
-    """`replay` through `Agent.run_async`.
-
-    Usage:
         >>> import asyncio
         >>> asyncio.run(run.replay_async()).usage["llm_calls"]
         0
     """
     rec = _recorder_for(run, recorder)
-    spec = replay_spec(run, rec, hooks=hooks, tools=tools, on_miss=on_miss, agent_kwargs=agent_kwargs, label=label)
-    return await execute_spec_async(rec, spec)
+    return rec, replay_spec(run, rec, ReplayOptions(hooks, tools, on_miss, agent_kwargs, label))
 
 
-def fork(
+def _fork(
     run: Run,
     step: int,
     *,
     edit: Edit = None,
     reply: ChatMessage | list[ChatMessage] | None = None,
-    hooks: HookConfig | None = None,
-    tools: str | None = None,
+    hooks: HookOverrides | None = None,
+    tools: ToolsMode | None = None,
     on_miss: OnMiss = "live",
     recorder: Recorder | None = None,
     agent_kwargs: Mapping[str, Any] | None = None,
     label: str = "",
-) -> Run:
+) -> Plan:
     """Resume `run` from the State at the start of `step` (before its before_llm hooks), optionally edited.
 
     - `edit`: a dict of State keys to new values, or a function that gets a private copy of the State (a
@@ -476,8 +466,8 @@ def fork(
       way to edit a tool call's arguments. Its tool calls must name the Agent's tools; a call without an `id`
       gets one (`edit_{step}_{n}`), as OpenAI-compatible generators need at the next call. Its LLM row has
       status `cached` and reads `given` (`detail["given"]`).
-    - `hooks`, `tools`, `on_miss`, `recorder`, `agent_kwargs`: as for `replay`. Later LLM calls are served
-      from the source run's recording of the steps from `step` on, while their input matches.
+    - `hooks`, `tools`, `on_miss`, `recorder`, `agent_kwargs`, `label`: as for `replay`. Later LLM calls are
+      served from the source run's recording of the steps from `step` on, while their input matches.
 
     The fork's before_run hooks are switched off (shown as `skipped`: their effect is in the snapshot).
     `max_agent_steps` is absolute: the fork continues from `step` up to the Agent's limit, not `step` + limit.
@@ -493,61 +483,20 @@ def fork(
         >>> given = next(e for e in f3.events if e.kind == "llm")
         >>> given.detail["given"], given.detail["replies"][0].tool_calls[0].id
         (True, 'edit_0_0')
-    """
-    rec = _recorder_for(run, recorder)
-    spec = fork_spec(
-        run,
-        step,
-        rec,
-        edit=edit,
-        reply=reply,
-        hooks=hooks,
-        tools=tools,
-        on_miss=on_miss,
-        agent_kwargs=agent_kwargs,
-        label=label,
-    )
-    return execute_spec(rec, spec)
-
-
-async def fork_async(
-    run: Run,
-    step: int,
-    *,
-    edit: Edit = None,
-    reply: ChatMessage | list[ChatMessage] | None = None,
-    hooks: HookConfig | None = None,
-    tools: str | None = None,
-    on_miss: OnMiss = "live",
-    recorder: Recorder | None = None,
-    agent_kwargs: Mapping[str, Any] | None = None,
-    label: str = "",
-) -> Run:
-    """`fork` through `Agent.run_async`.
-
-    Usage:
         >>> import asyncio
         >>> asyncio.run(run.fork_async(step=1, edit={"user_profile": {"name": "Ada"}})).fork_step
         1
     """
     rec = _recorder_for(run, recorder)
-    spec = fork_spec(
-        run,
-        step,
-        rec,
-        edit=edit,
-        reply=reply,
-        hooks=hooks,
-        tools=tools,
-        on_miss=on_miss,
-        agent_kwargs=agent_kwargs,
-        label=label,
-    )
-    return await execute_spec_async(rec, spec)
+    options = ReplayOptions(hooks, tools, on_miss, agent_kwargs, label)
+    return rec, fork_spec(run, step, rec, options, edit=edit, reply=reply)
+
+
+replay, replay_async = _verbs(_replay)
+fork, fork_async = _verbs(_fork)
 
 
 __all__ = [
-    "TOOL_MODES",
     "agent_kwargs_of",
     "execute_spec",
     "execute_spec_async",

@@ -69,7 +69,9 @@ from haystack.dataclasses import ChatMessage
 from haystack.hooks.human_in_the_loop import ConfirmationHook
 
 from agent_nb.recording import Recorder, Run, RunSpec, as_messages
+from agent_nb.recording.options import ReplayOptions, ToolsMode
 from agent_nb.replay.edits import tool_names_of
+from agent_nb.replay.resume import execute_spec, fork_spec, replay_spec
 from agent_nb.views.html import esc, figure_png
 from agent_nb.views.style import ATTENTION_COLOR, ERROR_COLOR, FALLBACK_COLOR, STATUS_COLORS
 from agent_nb.widgets import export
@@ -289,7 +291,7 @@ class Workbench(W.VBox):
         self,
         run: Run | str | None = None,
         *,
-        tools: str | None = None,
+        tools: ToolsMode | None = None,
         wait: bool = True,
         timeout: float | None = None,
         swap: Mapping[str, Mapping[str, Any]] | None = None,
@@ -316,21 +318,9 @@ class Workbench(W.VBox):
                 if name not in hooks.get(point, {}):
                     raise KeyError(f"no hook slot {point}/{name}; slots: {sorted(self.recorder.hook_config)}")
                 hooks[point][name] = hook_object
-        try:
-            from agent_nb.replay.resume import execute_spec, replay_spec
-        except ImportError:  # older replay layer: validate and run in one go, on the background thread
-            from agent_nb.replay import replay as _replay
-
-            def job_fn() -> Run:
-                return _replay(source, hooks=hooks, tools=tools, recorder=self.recorder)
-        else:
-            spec = replay_spec(source, self.recorder, hooks=hooks, tools=tools)
-            spec.on_start = self.runner.claim
-
-            def job_fn() -> Run:
-                return execute_spec(self.recorder, spec)
-
-        job = self.runner.start(job_fn, "replay")
+        spec = replay_spec(source, self.recorder, ReplayOptions(hooks=hooks, tools=tools))
+        spec.on_start = self.runner.claim
+        job = self.runner.start(lambda: execute_spec(self.recorder, spec), "replay")
         return self._outcome(job, wait, timeout)
 
     def fork(
@@ -340,7 +330,7 @@ class Workbench(W.VBox):
         edit: Mapping[str, Any] | Callable[[dict[str, Any]], Any] | None = None,
         reply: ChatMessage | list[ChatMessage] | None = None,
         run: Run | str | None = None,
-        tools: str = "live",
+        tools: ToolsMode = "live",
         wait: bool = True,
         timeout: float | None = None,
     ) -> Run:
@@ -358,22 +348,11 @@ class Workbench(W.VBox):
         source = self._resolve(run)
         # before_run hooks never run in a fork (their effect is in the State it resumes from): leave them out.
         hooks = {p: names for p, names in self.recorder.hook_config.items() if p != "before_run"}
-        try:
-            from agent_nb.replay.resume import execute_spec, fork_spec
-        except ImportError:
-            from agent_nb.replay import fork as _fork
-
-            def job_fn() -> Run:
-                return _fork(source, step, edit=edit, reply=reply, hooks=hooks, tools=tools, recorder=self.recorder)
-        else:
-            # Built (and validated) here, on the caller's thread: a bad edit raises before anything runs.
-            spec = fork_spec(source, step, self.recorder, edit=edit, reply=reply, hooks=hooks, tools=tools)
-            spec.on_start = self.runner.claim
-
-            def job_fn() -> Run:
-                return execute_spec(self.recorder, spec)
-
-        job = self.runner.start(job_fn, "fork")
+        # Built (and validated) here, on the caller's thread: a bad edit raises before anything runs.
+        options = ReplayOptions(hooks=hooks, tools=tools)
+        spec = fork_spec(source, step, self.recorder, options, edit=edit, reply=reply)
+        spec.on_start = self.runner.claim
+        job = self.runner.start(lambda: execute_spec(self.recorder, spec), "fork")
         return self._outcome(job, wait, timeout)
 
     def replay_with(self, point: str, name: str, hook: Any, **kwargs: Any) -> Run:
