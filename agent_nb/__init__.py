@@ -21,7 +21,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__version__ = "0.1.0"
+from agent_nb.version import __version__ as __version__
 
 #: Public name -> the module it lives in.
 _EXPORTS = {

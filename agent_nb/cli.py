@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from agent_nb.errors import AgentNbError
+from agent_nb.version import __version__
 
 if TYPE_CHECKING:
     from agent_nb.recording.run import Run
@@ -220,8 +221,6 @@ def build_parser() -> argparse.ArgumentParser:
         >>> build_parser().parse_args(["demo", "--out", "tmp"]).out
         'tmp'
     """
-    from agent_nb import __version__
-
     parser = argparse.ArgumentParser(
         prog="agent-nb", description="See inside a Haystack Agent: record a demo run, or report on a saved run."
     )

@@ -1,12 +1,39 @@
-"""The layers of DESIGN.md hold: each layer imports only the ones below it, checked in a fresh interpreter."""
+"""The layers hold: each layer imports only the ones below it.
+
+Checked twice: in the source (every import statement, module-level or inside a function, `TYPE_CHECKING`
+blocks aside) and in a fresh interpreter (what importing a layer actually loads).
+"""
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+import agent_nb
+
+PACKAGE = Path(agent_nb.__file__).parent
+#: Each part of agent_nb (a subpackage or a top-level module) and the parts it may import. `verbs` are the core's
+#: way to reach the layers above: descriptors that name their function as a string, resolved when first used.
+BELOW = {
+    "errors": set(),
+    "files": set(),
+    "version": set(),
+    "recording": {"errors", "files", "version"},
+    "replay": {"errors", "files", "version", "recording"},
+    "export": {"errors", "files", "version", "recording"},
+    "views": {"errors", "files", "version", "recording"},
+    "demo": {"errors", "files", "version", "recording"},
+    "widgets": {"errors", "files", "version", "recording", "replay", "export", "views", "demo"},
+    "testing": {"errors", "files", "version", "recording", "replay", "export", "views", "demo"},
+    "cli": {"errors", "files", "version", "recording", "replay", "export", "views", "demo", "testing"},
+    "__main__": {"cli"},
+    "__init__": {"version"},
+}
 
 HEAVY = (
     "ipywidgets",
@@ -27,6 +54,62 @@ def loaded_after(statement: str) -> set[str]:
 
 def roots(modules: set[str], names: tuple[str, ...]) -> set[str]:
     return {n for n in names if any(m == n or m.startswith(n + ".") for m in modules)}
+
+
+def part_of(path: Path, root: Path = PACKAGE) -> str:
+    relative = path.relative_to(root)
+    return relative.parts[0] if len(relative.parts) > 1 else relative.stem
+
+
+def imported_parts(tree: ast.Module) -> list[tuple[int, str]]:
+    """(line, part of agent_nb) for every import statement outside `if TYPE_CHECKING:` blocks."""
+    typing_only = {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+        for inner in ast.walk(node)
+    }
+    found = []
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
+        modules = []
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [f"{node.module}.{alias.name}" for alias in node.names] if node.module == "agent_nb" else []
+            modules = names or [node.module]
+        for module in modules:
+            parts = module.split(".")
+            if parts[0] == "agent_nb":
+                found.append((node.lineno, parts[1] if len(parts) > 1 else "__init__"))
+    return found
+
+
+def up_imports(root: Path) -> list[str]:
+    problems = []
+    for path in sorted(root.rglob("*.py")):
+        part = part_of(path, root)
+        for line, target in imported_parts(ast.parse(path.read_text(), str(path))):
+            if target != part and target not in BELOW.get(part, set()):
+                problems.append(f"{path.relative_to(root.parent)}:{line} imports agent_nb.{target}")
+    return problems
+
+
+def test_no_module_imports_a_layer_above_its_own_at_any_level():
+    assert sorted(BELOW) == sorted({part_of(p) for p in PACKAGE.rglob("*.py")})  # every part has its rule
+    assert up_imports(PACKAGE) == []
+
+
+def test_the_source_check_finds_a_function_level_up_import(tmp_path):
+    fake = tmp_path / "agent_nb"
+    (fake / "recording").mkdir(parents=True)
+    (fake / "recording" / "run.py").write_text(
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n    from agent_nb.testing import HookCase\n"
+        "def plot(run):\n    from agent_nb.views.plot import plot_run\n    return plot_run(run)\n"
+    )
+    assert up_imports(fake) == ["agent_nb/recording/run.py:5 imports agent_nb.views"]
 
 
 @pytest.mark.parametrize(

@@ -69,6 +69,7 @@ from agent_nb.recording.events import HOOK_POINTS, KINDS, STATUSES, TIMELINE_COL
 from agent_nb.recording.run import Run
 from agent_nb.recording.snapshots import SNAPSHOT_MODES, MessageLog, Uncopyable, copy_value
 from agent_nb.recording.types import RunStatus
+from agent_nb.version import __version__
 
 FORMAT = "agent_nb.run"
 SCHEMA_VERSION = 2
@@ -320,8 +321,6 @@ def run_to_document(run: Run) -> dict[str, Any]:
         >>> doc["format"], doc["schema_version"], doc["run"]["run_id"]
         ('agent_nb.run', 2, 'x')
     """
-    from agent_nb import __version__
-
     enc = _Encoder()
     digests = InputDigests()  # one for the run: each message digested once
     events = []
