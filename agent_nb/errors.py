@@ -10,7 +10,14 @@ Usage:
 
 
 class AgentNbError(Exception):
-    """Base of agent_nb's errors (`InvalidEdit`, `ReplayDivergence`, `RunFileError`)."""
+    """Base of agent_nb's errors about a user's input: `InvalidEdit`, `InvalidOption`, `ReplayDivergence`,
+    `RunFileError`, `DatasetError`, `HookCaseError`, `TestExportError`, `CliError`."""
 
 
-__all__ = ["AgentNbError"]
+class RunInterrupted(BaseException):
+    """Control flow, not an error: stops a run from inside a tool call (haystack turns any `Exception` a tool
+    raises into an error result and goes on). The tool row it stopped is marked `detail["interrupted"]`, so
+    a replay never serves it as a recorded result. `ReplayAborted` is one."""
+
+
+__all__ = ["AgentNbError", "RunInterrupted"]

@@ -23,6 +23,7 @@ from haystack.components.agents.state import State
 from haystack.components.agents.state.state import replace_values
 from haystack.dataclasses import ChatMessage, TextContent, ToolCall
 
+from agent_nb.errors import RunInterrupted
 from agent_nb.recording.digest import LLMDetail, llm_digest, usage_of
 from agent_nb.recording.events import Event
 from agent_nb.recording.snapshots import MessageLog, Snapshotter, copy_value, freeze_message, restore_value
@@ -371,6 +372,8 @@ class RunContext:
         event.duration_ms = self.now_ms() - event.offset_ms
         if exc is not None:
             event.status, event.error = "error", error_text(exc)
+            if isinstance(exc, RunInterrupted):
+                event.detail["interrupted"] = True
         else:
             # A copy: a hook (or the caller) changing the result object later must not change this row.
             event.detail["result"] = copy_value(result)

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from haystack.dataclasses import ChatMessage
 
-from agent_nb.errors import AgentNbError
+from agent_nb.errors import AgentNbError, RunInterrupted
 from agent_nb.recording import Event, Run, Uncopyable
 from agent_nb.recording.context import GivenReplies
 from agent_nb.recording.diff import format_args, message_text
@@ -73,7 +73,7 @@ class ReplayDivergence(AgentNbError):
         super().__init__(f"replay diverged from the recording{of} at step {step} ({what}): {explanation}")
 
 
-class ReplayAborted(BaseException):
+class ReplayAborted(RunInterrupted):
     """Internal: carries a tool-call `ReplayDivergence` out of a tool thread.
 
     Haystack turns any `Exception` a tool raises into an error result and goes on, so a divergence found
@@ -331,7 +331,7 @@ class ToolCache:
         for i, event in enumerate(_from_step(run.events, from_step)):
             if event.kind != "tool":
                 continue
-            if event.status == "error" and event.error and not event.error.startswith(ReplayAborted.__name__):
+            if event.status == "error" and event.error and not event.detail.get("interrupted"):
                 value: Any = _RecordedError(event.error)
             elif event.status in ("ok", "cached") and "result" in event.detail:
                 value = event.detail["result"]

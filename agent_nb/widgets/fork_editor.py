@@ -35,6 +35,7 @@ from haystack.dataclasses import ChatMessage, ToolCall
 
 from agent_nb.recording import Run
 from agent_nb.recording.diff import message_text
+from agent_nb.replay.edits import InvalidEdit
 from agent_nb.views.html import esc
 from agent_nb.widgets.style import button, css, error_label, error_text, section_title, set_error, set_options, show
 
@@ -43,8 +44,8 @@ _AGENT_KEYS = frozenset({"messages", "token_usage", "tool_call_counts", "context
 _RESERVED_KEYS = frozenset({"tools", "hook_context", "continue_run", "stop_run", "step_count", "exit_reason"})
 
 
-class EditError(ValueError):
-    """A problem in one field of the fork editor (`field` is "messages", "state" or "reply").
+class EditError(InvalidEdit):
+    """A problem in one field of the fork editor (`field` is "messages", "state" or "reply"): an `InvalidEdit`.
 
     Usage:
         >>> EditError("state", "not JSON").field
@@ -52,8 +53,10 @@ class EditError(ValueError):
     """
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
+        super().__init__(message, field)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.field, str(self)))
 
 
 def is_plain_text(message: ChatMessage) -> bool:
@@ -468,19 +471,11 @@ class ForkEditor(W.VBox):
         return (edit or None), reply
 
     def show_error(self, exc: BaseException) -> None:
-        """Show an error next to the field it concerns (EditError's field, else guessed from the message)."""
-        message = str(exc)
-        field = getattr(exc, "field", None)
-        if field is None:
-            head = message.lower()
-            if head.startswith("reply") or "reply" in head.split(":")[0]:
-                field = "reply"
-            elif head.startswith("messages") or head.startswith("edit function"):
-                field = "messages"
-            else:
-                field = "state"
-        label = {"messages": self.messages_error, "reply": self.reply_error}.get(field, self.state_error)
-        set_error(label, message)
+        """Show an error next to the field it concerns: an `InvalidEdit`'s `field` ("reply", "messages", or a
+        State key); anything else next to the State."""
+        field = exc.field if isinstance(exc, InvalidEdit) else None
+        label = {"messages": self.messages_error, "reply": self.reply_error}.get(field or "", self.state_error)
+        set_error(label, str(exc))
         self.status.value = '<span class="anb-error-text">Not forked: fix the field marked in red.</span>'
 
     @property
