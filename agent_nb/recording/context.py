@@ -26,6 +26,7 @@ from haystack.dataclasses import ChatMessage, TextContent, ToolCall
 from agent_nb.errors import RunInterrupted
 from agent_nb.recording.digest import LLMDetail, llm_digest, usage_of
 from agent_nb.recording.events import Event
+from agent_nb.recording.options import LIVE_STATE_KEYS
 from agent_nb.recording.snapshots import MessageLog, Snapshotter, copy_value, freeze_message, restore_value
 from agent_nb.recording.types import HookPoint
 
@@ -248,7 +249,7 @@ class RunContext:
 
     @staticmethod
     def _restore(state: State, snapshot: dict[str, Any]) -> None:
-        keep = {k: state.data[k] for k in ("tools", "hook_context") if k in state.data}
+        keep = {k: state.data[k] for k in LIVE_STATE_KEYS if k in state.data}
         state.data.clear()
         # Private copies: the Agent and its hooks mutate some values in place (tool_call_counts, meta).
         state.data.update({k: restore_value(v) for k, v in snapshot.items()})

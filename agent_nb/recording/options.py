@@ -34,6 +34,10 @@ LIVE_STATE_KEYS = frozenset({"tools", "hook_context"})
 LIVE_KWARGS = LIVE_STATE_KEYS | {"streaming_callback"}
 #: State keys haystack's Agent keeps for its own flow: an edit may not set them (a fork clears the flow).
 FLOW_KEYS = frozenset({"continue_run", "stop_run", "step_count", "exit_reason"})
+#: State keys an edit may not set: live objects and the flow.
+RESERVED_KEYS = LIVE_STATE_KEYS | FLOW_KEYS
+#: Data keys the Agent manages: they may be edited, but not removed or set to None.
+MANAGED_KEYS = frozenset({"messages", "token_usage", "tool_call_counts", "context_tokens"})
 
 #: `{point: {name: enabled or a hook object}}`: hooks switched on or off, or swapped, for one run.
 HookOverrides = Mapping[str, Mapping[str, Any]]

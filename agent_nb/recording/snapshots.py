@@ -35,11 +35,13 @@ from typing import Any, Literal, overload
 
 from haystack.dataclasses import ChatMessage, TextContent, ToolCall, ToolCallResult
 
+from agent_nb.recording.options import LIVE_STATE_KEYS
+
 SnapshotMode = Literal["fast", "deep", "off"]
 SNAPSHOT_MODES: tuple[str, ...] = ("fast", "deep", "off")
 
 #: State keys never snapshotted: live tools and request-scoped user objects (may hold locks).
-SKIPPED_KEYS = frozenset({"tools", "hook_context"})
+SKIPPED_KEYS = LIVE_STATE_KEYS
 
 _SCALARS = (str, int, float, bool, bytes, complex, type(None))
 _SCALAR_TYPES = frozenset(_SCALARS)  # exact types: one set lookup on the hot path before isinstance

@@ -25,12 +25,10 @@ from haystack.dataclasses import ChatMessage
 
 from agent_nb.errors import AgentNbError
 from agent_nb.recording import Run, Uncopyable
+from agent_nb.recording.options import MANAGED_KEYS, RESERVED_KEYS
 from agent_nb.recording.snapshots import copy_value, restore_value
 
-#: State keys an edit may not set: live objects, run control the fork resets, and the step it resumes at.
-RESERVED_KEYS = frozenset({"tools", "hook_context", "continue_run", "stop_run", "step_count", "exit_reason"})
-#: Keys the Agent manages: they may be edited, but not removed or set to None.
-AGENT_KEYS = frozenset({"messages", "token_usage", "tool_call_counts", "context_tokens"})
+AGENT_KEYS = MANAGED_KEYS  # the name callers of this module know
 
 Edit = Mapping[str, Any] | Callable[[dict[str, Any]], Any] | None
 

@@ -34,10 +34,10 @@ from haystack.hooks import FunctionHook
 from agent_nb.errors import AgentNbError
 from agent_nb.recording import Run, StateDiff, Uncopyable
 from agent_nb.recording.diff import state_diff
+from agent_nb.recording.options import LIVE_STATE_KEYS
 from agent_nb.replay.edits import state_schema
 
-#: State keys never kept in snapshots (live objects), so never compared.
-LIVE_KEYS = frozenset({"tools", "hook_context"})
+LIVE_KEYS = LIVE_STATE_KEYS  # never kept in snapshots (live objects), so never compared
 
 
 class HookCaseError(AgentNbError, ValueError):

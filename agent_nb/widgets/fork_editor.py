@@ -35,13 +35,12 @@ from haystack.dataclasses import ChatMessage, ToolCall
 
 from agent_nb.recording import Run
 from agent_nb.recording.diff import message_text
+from agent_nb.recording.options import MANAGED_KEYS, RESERVED_KEYS
 from agent_nb.replay.edits import InvalidEdit
 from agent_nb.views.html import esc
 from agent_nb.widgets.style import button, css, error_label, error_text, section_title, set_error, set_options, show
 
 EDITABLE_ROLES = ("system", "user", "assistant")
-_AGENT_KEYS = frozenset({"messages", "token_usage", "tool_call_counts", "context_tokens"})
-_RESERVED_KEYS = frozenset({"tools", "hook_context", "continue_run", "stop_run", "step_count", "exit_reason"})
 
 
 class EditError(InvalidEdit):
@@ -173,7 +172,7 @@ def _editable(snapshot: dict[str, Any], schema: dict[str, Any]) -> list[str]:
     try:
         from agent_nb.replay.edits import editable_keys
     except ImportError:  # the replay layer validates again when it forks
-        return sorted((set(snapshot) | set(schema)) - _RESERVED_KEYS)
+        return sorted((set(snapshot) | set(schema)) - RESERVED_KEYS)
     return editable_keys(snapshot, schema)
 
 
@@ -363,10 +362,10 @@ class ForkEditor(W.VBox):
         self._relayout()
         schema = _schema(self.agent)
         keys = [k for k in _editable(state, schema) if k != "messages"]
-        shown = [k for k in keys if k not in _AGENT_KEYS]
+        shown = [k for k in keys if k not in MANAGED_KEYS]
         self._original_keys = {k: _to_json(state.get(k)) for k in shown}
         self.state_json.value = json.dumps(self._original_keys, indent=2, ensure_ascii=False)
-        others = [k for k in keys if k in _AGENT_KEYS]
+        others = [k for k in keys if k in MANAGED_KEYS]
         self.state_hint.value = (
             f'<span class="anb-muted">Also editable (add them to the object): {esc(", ".join(others))}</span>'
             if others

@@ -45,6 +45,7 @@ from haystack.dataclasses import ChatMessage
 from agent_nb.recording import Event, Run
 from agent_nb.recording.diff import message_text
 from agent_nb.recording.events import HOOK_POINTS, KINDS, STATUSES, TIMELINE_SCHEMA
+from agent_nb.recording.options import LIVE_STATE_KEYS
 from agent_nb.views.style import COLORS, ERROR_COLOR, FALLBACK_COLOR, KEY_ORDER, LABELS
 
 _HERE = Path(__file__).parent
@@ -750,7 +751,7 @@ def _short(value: Any) -> str:
 
 
 def _visible(state: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in state.items() if k not in ("tools", "hook_context")}
+    return {k: v for k, v in state.items() if k not in LIVE_STATE_KEYS}
 
 
 def _status_words(run: Run, e: Event) -> str:
