@@ -1,4 +1,4 @@
-"""Scenario tests of the recorder: every sequence of HAYSTACK_NOTES, sync and async, row by row."""
+"""Scenario tests of the recorder: every sequence of hook points haystack's Agent runs, sync and async, row by row."""
 
 from __future__ import annotations
 

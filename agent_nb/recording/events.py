@@ -75,7 +75,7 @@ class Column:
     width: int
 
 
-#: The timeline's columns in order (DESIGN.md, "Data model"). The frame build, load validation, the report,
+#: The timeline's columns in order. The frame build, load validation, the report,
 #: the CLI table and the widget table all read this one declaration.
 TIMELINE_SCHEMA: tuple[Column, ...] = (
     Column("run_id", "string", "the run (several runs concatenate into one frame)", "run", 8),

@@ -98,7 +98,7 @@ class Run:
     # ---- reading -------------------------------------------------------------------------------------------
     @property
     def timeline(self) -> pd.DataFrame:
-        """The run as a DataFrame, one row per event (columns and dtypes of DESIGN.md).
+        """The run as a DataFrame, one row per event (columns and dtypes of `TIMELINE_SCHEMA`).
 
         Usage:
             >>> Run(run_id="x").timeline.columns[0]

@@ -6,7 +6,7 @@ live LLM call. A fork restores the State at the start of `step` (before its befo
 Recorder's before_run sentinel and continues from there. Both are recorded as new runs on the Recorder,
 with lineage (`parent_id`, `fork_step`; see `rec.tree`).
 
-How a fork handles haystack's resume pitfalls (HAYSTACK_NOTES, "Resuming from a saved State"):
+How a fork handles the pitfalls of resuming a haystack Agent from a saved State:
 1. the restore is in place, on private copies, keeping the run's `tools` and `hook_context` (the sentinel);
 2. `stop_run` / `exit_reason` / `continue_run` are cleared (the sentinel);
 3. the fork's own cost: `fork.usage` counts only its own LLM and tool events, `fork.inherited` holds the

@@ -17,6 +17,7 @@ Usage:
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from agent_nb.views.html import figure_png
 from agent_nb.views.style import (
     COLORS,
     ERROR_COLOR,
@@ -118,34 +120,25 @@ def _fig_height(bands: int) -> float:
     return min(max(0.5 * bands + 2.0, MIN_FIG_HEIGHT), MAX_FIG_HEIGHT)
 
 
-def _display_figures_in_ipython() -> None:
-    """Let a bare `run.plot()` show as a PNG in a notebook.
+@functools.cache
+def _figure_class() -> type[Figure]:
+    """A Figure that shows itself as a PNG in a notebook, as a bare `run.plot()` should.
 
-    IPython only knows how to display Figures once a pyplot backend has been set up (`%matplotlib inline`);
-    ours are built without pyplot, so register the PNG formatter ourselves (once, and only inside IPython).
+    IPython displays Figures only once a pyplot backend is set up (`%matplotlib inline`); ours are built without
+    pyplot. A `_repr_png_` on our own figures does it for them alone, with no formatter registered globally
+    (a backend's formatter, when one is set up, still takes precedence).
     """
-    global _FORMATTER_READY
-    if _FORMATTER_READY:
-        return
-    _FORMATTER_READY = True
-    try:
-        from IPython import get_ipython
-        from IPython.core.pylabtools import select_figure_formats
-    except ImportError:
-        return
-    shell = get_ipython()
-    if shell is not None and hasattr(shell, "display_formatter"):
-        select_figure_formats(shell, {"png"}, bbox_inches="tight")
+    from matplotlib.figure import Figure
 
+    class ShownFigure(Figure):
+        def _repr_png_(self) -> bytes:
+            return figure_png(self)
 
-_FORMATTER_READY = False
+    return ShownFigure
 
 
 def _new_figure(figsize: tuple[float, float] | None, bands: int) -> Figure:
-    from matplotlib.figure import Figure
-
-    _display_figures_in_ipython()
-    return Figure(figsize=figsize or (11.0, _fig_height(bands)), layout="constrained")
+    return _figure_class()(figsize=figsize or (11.0, _fig_height(bands)), layout="constrained")
 
 
 # ---- drawing --------------------------------------------------------------------------------------------------
@@ -587,15 +580,12 @@ def plot_compare(
         >>> fork = run.fork(step=1, edit={"user_profile": {"name": "Ada"}})
         >>> plot_compare(run, fork, alignment=compare(run, fork)).savefig("compare.png")
     """
-    from matplotlib.figure import Figure
-
     da, db = _timeline(a), _timeline(b)
     ba = _step_bands(da) if not da.empty else _Bands(np.zeros(0), [])
     bb = _step_bands(db) if not db.empty else _Bands(np.zeros(0), [])
     na, nb = max(len(ba.labels), 1), max(len(bb.labels), 1)
     height = min(max(0.45 * (na + nb) + 3.0, 2 * MIN_FIG_HEIGHT - 1), MAX_FIG_HEIGHT * 1.5)
-    _display_figures_in_ipython()
-    fig = Figure(figsize=figsize or (11.0, height), layout="constrained")
+    fig = _figure_class()(figsize=figsize or (11.0, height), layout="constrained")
     ax_a, ax_b = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [na + 1, nb + 1]})
     ends = [float((d["offset_ms"] + d["duration_ms"]).max()) for d in (da, db) if not d.empty]
     span = max([*ends, 0.001])
