@@ -101,27 +101,41 @@ class RecordingHooks(dict):
         return (dict, (dict(self),))
 
 
-def _recorded_calls(ctx: Any, hooks: RecordingHooks, hook_point: Any, state: State) -> Iterator[Any]:
+def _recorded_calls(ctx: Any, hooks: RecordingHooks, hook_point: Any, state: State) -> Iterator[tuple[Any, _HookCall]]:
     """The recording half of haystack's hook loop, shared by the sync and async versions.
 
-    Yields each enabled hook, inside haystack's own span for it, for the caller to dispatch (the only part that
-    differs between sync and async); the caller throws a hook's exception back in, to be recorded and re-raised.
+    Yields each enabled hook with the context to run it in (haystack's own span, the recorded row); the caller
+    dispatches it, the only part that differs between sync and async, keeping haystack's plain loop shape.
     """
     ctx.enter_point(hook_point, state)
     parent_span = tracing.tracer.current_span() if dict.get(hooks, hook_point) else None
     for entry in hooks.entries.get(hook_point, ()):
-        if not entry.enabled:
+        if entry.enabled:
+            yield entry.hook, _HookCall(ctx, hook_point, entry, state, parent_span)
+        else:
             ctx.hook_skipped(hook_point, entry.name, state)
-            continue
-        with _create_hook_span(hook=entry.hook, hook_point=hook_point, parent_span=parent_span):
-            event = ctx.hook_begin(hook_point, entry.name, state)
-            try:
-                yield entry.hook
-            except BaseException as exc:
-                ctx.hook_end(event, state, exc)
-                raise
-            ctx.hook_end(event, state, None)
     ctx.leave_point(hook_point, state)
+
+
+class _HookCall:
+    """One hook call inside haystack's span for it, recorded as a row; an exception is recorded and goes on."""
+
+    __slots__ = ("ctx", "entry", "event", "parent_span", "point", "span", "state")
+
+    def __init__(self, ctx: Any, point: Any, entry: Any, state: State, parent_span: Any) -> None:
+        self.ctx, self.point, self.entry, self.state, self.parent_span = ctx, point, entry, state, parent_span
+
+    def __enter__(self) -> None:
+        self.span = _create_hook_span(hook=self.entry.hook, hook_point=self.point, parent_span=self.parent_span)
+        self.span.__enter__()
+        self.event = self.ctx.hook_begin(self.point, self.entry.name, self.state)
+
+    def __exit__(self, exc_type: type | None, exc: BaseException | None, tb: Any) -> bool | None:
+        try:
+            self.ctx.hook_end(self.event, self.state, exc)
+        finally:
+            suppressed = self.span.__exit__(exc_type, exc, tb)
+        return suppressed
 
 
 def _recorded_run_hooks(hooks: Any, hook_point: Any, state: State) -> None:
@@ -129,12 +143,9 @@ def _recorded_run_hooks(hooks: Any, hook_point: Any, state: State) -> None:
     ctx = current() if isinstance(hooks, RecordingHooks) else None
     if ctx is None:
         return _ORIGINAL["run_hooks"](hooks=hooks, hook_point=hook_point, state=state)
-    calls = _recorded_calls(ctx, hooks, hook_point, state)
-    for hook in calls:
-        try:
+    for hook, recorded in _recorded_calls(ctx, hooks, hook_point, state):
+        with recorded:
             hook.run(state)
-        except BaseException as exc:
-            calls.throw(exc)
     return None
 
 
@@ -143,12 +154,9 @@ async def _recorded_run_hooks_async(hooks: Any, hook_point: Any, state: State) -
     ctx = current() if isinstance(hooks, RecordingHooks) else None
     if ctx is None:
         return await _ORIGINAL["run_hooks_async"](hooks=hooks, hook_point=hook_point, state=state)
-    calls = _recorded_calls(ctx, hooks, hook_point, state)
-    for hook in calls:
-        try:
+    for hook, recorded in _recorded_calls(ctx, hooks, hook_point, state):
+        with recorded:
             await _execute_component_async(hook, state=state)
-        except BaseException as exc:
-            calls.throw(exc)
     return None
 
 
@@ -192,6 +200,29 @@ def _outcome(result: Any) -> BaseException | None:
     return None
 
 
+class _ToolCall:
+    """One tool call recorded as a row (`cached` when served from a recording), shared by the sync and async
+    runners: the result the runner returned, or the exception it raised (recorded, and it goes on)."""
+
+    __slots__ = ("before", "cached", "call", "ctx", "event", "recorded", "result")
+
+    def __init__(self, ctx: Any, call: Any, recorded: dict[str, Any], before: Any, cached: bool) -> None:
+        self.ctx, self.call, self.recorded, self.before, self.cached = ctx, call, recorded, before, cached
+        self.result: Any = None
+
+    def __enter__(self) -> _ToolCall:
+        self.event = self.ctx.tool_begin(self.call.tool_name, self.recorded, self.call.id, self.before)
+        if self.cached:
+            self.event.status = "cached"
+        return self
+
+    def __exit__(self, exc_type: type | None, exc: BaseException | None, tb: Any) -> None:
+        if exc is not None:
+            self.ctx.tool_end(self.event, None, exc)
+        else:
+            self.ctx.tool_end(self.event, self.result, _outcome(self.result))
+
+
 def _recorded_invoke(tool: Any, args: dict[str, Any], tool_call: Any, parent_span: Any) -> Callable[[], Any]:
     """haystack's `_make_context_bound_invoke`, recording the call when it belongs to a live run."""
     ctx = current()
@@ -208,16 +239,9 @@ def _recorded_invoke(tool: Any, args: dict[str, Any], tool_call: Any, parent_spa
         runner = functools.partial(context.run, _served, tool, tool_call, parent_span, args, value)
 
     def recorded_runner() -> Any:
-        event = ctx.tool_begin(tool_call.tool_name, recorded, tool_call.id, before)
-        if found:
-            event.status = "cached"
-        try:
-            result = runner()
-        except BaseException as exc:
-            ctx.tool_end(event, None, exc)
-            raise
-        ctx.tool_end(event, result, _outcome(result))
-        return result
+        with _ToolCall(ctx, tool_call, recorded, before, found) as call:
+            call.result = runner()
+        return call.result
 
     return recorded_runner
 
@@ -235,20 +259,14 @@ def _recorded_invoke_async(
     found, value = _tool_source(ctx, tool_call, recorded, before)
 
     async def recorded_runner() -> Any:
-        event = ctx.tool_begin(tool_call.tool_name, recorded, tool_call.id, before)
-        try:
+        with _ToolCall(ctx, tool_call, recorded, before, found) as call:
             if found:
-                event.status = "cached"
                 async with semaphore:
-                    result = _served(tool, tool_call, parent_span, args, value)
+                    call.result = _served(tool, tool_call, parent_span, args, value)
             else:
                 with tool_scope(ctx):
-                    result = await runner()
-        except BaseException as exc:
-            ctx.tool_end(event, None, exc)
-            raise
-        ctx.tool_end(event, result, _outcome(result))
-        return result
+                    call.result = await runner()
+        return call.result
 
     return recorded_runner
 
