@@ -48,7 +48,7 @@ from typing import Any
 import pandas as pd
 
 from agent_nb.recording import Column, Recorder, Run
-from agent_nb.recording.recorder import HookConfig
+from agent_nb.recording.hook_slots import HookConfig
 
 #: `progress(done, total, row)`: called after each run with the row of that run.
 ProgressCallback = Callable[[int, int, dict[str, Any]], None]
