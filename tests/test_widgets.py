@@ -162,7 +162,8 @@ def test_replay_button_uses_the_current_switches(wb: Workbench, rec: Recorder):
     assert again.kind == "replay" and again.parent_id == run.run_id
     assert set(again.timeline.query("name == 'inject_date'")["status"].astype(str)) == {"skipped"}
     assert wb.current is again
-    assert "↳ replay" in wb.runs_panel.list.options[-1][0]
+    assert "↳ What is 2 + 3?" in wb.runs_panel.list.options[-1][0]
+    assert f"replay {again.run_id} of {run.run_id}" in wb.runs_panel.list.options[-1][0]
 
 
 # ---- timeline filters ----------------------------------------------------------------------------------------------
@@ -251,7 +252,7 @@ def test_fork_from_the_editor_with_an_edited_message(wb: Workbench, rec: Recorde
     assert "What is 2 + 40?" in [m.text for m in fork.state_at_step(0)["messages"]]
     assert "42" in fork.final_answer
     assert wb.current is fork and editor.errors == {}
-    assert "↳ fork" in wb.runs_panel.list.options[-1][0]
+    assert f"fork {rec.runs[-1].run_id} of" in wb.runs_panel.list.options[-1][0]
 
 
 def test_fork_from_the_editor_with_a_state_key_and_message_edits(wb: Workbench, rec: Recorder):
@@ -556,7 +557,8 @@ def test_runs_list_lineage_select_and_compare(wb: Workbench, rec: Recorder):
 
     labels = [label for label, _ in wb.runs_panel.list.options]
     assert [v for _, v in wb.runs_panel.list.options] == [source.run_id, fork.run_id, other.run_id]
-    assert labels[1].lstrip("\u00a0").startswith(f"↳ fork {fork.run_id} of {source.run_id} @ step 1")
+    assert labels[1].lstrip("\u00a0").startswith(f"↳ {WEATHER}"[:20])
+    assert f"fork {fork.run_id} of {source.run_id} @ step 1" in labels[1]
 
     wb.runs_panel.list.value = source.run_id
     assert wb.current is source and table_seqs(wb) == list(range(len(source.events)))
