@@ -255,6 +255,57 @@ def test_fork_from_the_editor_with_an_edited_message(wb: Workbench, rec: Recorde
     assert f"fork {rec.runs[-1].run_id} of" in wb.runs_panel.list.options[-1][0]
 
 
+def test_a_fork_says_it_started_and_where_its_run_is_and_one_click_shows_it(wb: Workbench, rec: Recorder):
+    wb.add_hook("before_tool", wb.confirmation_hook(["add"]))
+    source = wb.run("What is 2 + 40?", wait=False)
+    assert wb.wait_for_confirmation(TIMEOUT) is not None
+    wb.approve()
+    assert wb.wait(TIMEOUT)
+    editor = wb.fork_editor
+    feedback = wb.fork_pane.feedback
+    assert feedback.layout.display == "none"  # nothing forked yet
+
+    next(r for r in editor.rows if r.role.value == "user").text.value = "What is 2 + 41?"
+    editor.fork_button.click()  # the fork waits for the approval of its tool call: it is live
+    assert wb.wait_for_confirmation(TIMEOUT) is not None
+    fork = rec.runs[-1]
+    assert fork.kind == "fork" and fork.status == "running"
+    note = wb.fork_pane.note.value
+    assert f"Fork <b>{fork.run_id}</b> started" in note and f"of {source.run_id} @ step 0" in note
+    assert "Runs tab" in note and feedback.layout.display is None
+    assert wb.fork_pane.show_button.description == f"Show fork {fork.run_id}"
+    wb.approve()
+    assert wb.wait(TIMEOUT)
+    assert f"Fork <b>{fork.run_id}</b> answered" in wb.fork_pane.note.value
+
+    wb.view_picker.value = source.run_id  # look elsewhere, then one click brings the fork back
+    wb.tabs.selected_index = 3
+    assert wb.current is source
+    wb.fork_pane.show_button.click()
+    assert wb.current is fork and wb.timeline_panel.run is fork and wb.tabs.selected_index == 0
+    assert wb.runs_panel.list.value == fork.run_id and wb.view_picker.value == fork.run_id
+
+
+def test_every_run_picker_names_a_run_by_its_prompt_and_label(wb: Workbench, rec: Recorder):
+    first = wb.run("What is 2 + 3?")
+    again = wb.replay(first, label="no date")
+    second = wb.run(WEATHER)
+
+    def names(picker) -> dict[str, str]:
+        return {value: label for label, value in picker.options}
+
+    pickers = [wb.view_picker, wb.runs_panel.list, wb.runs_panel.compare_a, wb.runs_panel.compare_b]
+    for picker in pickers:
+        shown = names(picker)
+        assert "What is 2 + 3?" in shown[first.run_id] and "What is 2 + 3?" in shown[again.run_id]
+        assert WEATHER in shown[second.run_id]
+        assert "· no date ·" in shown[again.run_id] and "no date" not in shown[first.run_id]
+        assert f"replay {again.run_id} of {first.run_id}" in shown[again.run_id]
+    # One name everywhere: the history only indents it under its source.
+    assert names(wb.runs_panel.list)[again.run_id].endswith(names(wb.view_picker)[again.run_id])
+    assert names(wb.runs_panel.compare_a) == names(wb.view_picker)
+
+
 def test_fork_from_the_editor_with_a_state_key_and_message_edits(wb: Workbench, rec: Recorder):
     source = run_clicked(wb, WEATHER)
     editor = wb.fork_editor
