@@ -735,3 +735,41 @@ def test_a_hook_object_from_the_kernel_replaces_a_slot_for_one_replay():
         assert wb.hooks_panel.swap() is None and "not defined" in wb.hooks_panel.swap_status.value
     finally:
         wb.close()
+
+
+@pytest.mark.slow
+def test_an_executed_notebook_exported_to_html_shows_the_workbench_statically(tmp_path):
+    """`jupyter nbconvert --execute --to html` saves the widget state, so its page shows the widget view (blank
+    offline): the Workbench's static copy stands beside it. The notebook builder keeps the static rendering."""
+    import copy
+    import importlib.util
+    from pathlib import Path
+
+    import nbformat
+    from nbclient import NotebookClient
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "from agent_nb import Recorder, Workbench, demo_agent\n"
+            "wb = Workbench(Recorder(demo_agent()))\n"
+            "run = wb.run('What is 2 + 3?')"
+        ),
+        nbformat.v4.new_code_cell("wb"),
+    ]
+    NotebookClient(nb, timeout=120, kernel_name="python3").execute()  # stores the widget state, as nbconvert does
+    assert nb.metadata["widgets"]
+    page, _ = HTMLExporter().from_notebook_node(copy.deepcopy(nb))
+    static = page[page.index('<div class="anb-static-copy">') :]
+    assert 'class="chart" src="data:image/png;base64,' in static and '<table class="anb-table">' in static
+    assert "add(a=2, b=3) -&gt; 5" in static  # the run's own rows, escaped
+
+    spec = importlib.util.spec_from_file_location("build", Path(__file__).parents[1] / "notebooks" / "build.py")
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    build.strip_widgets(nb)
+    (output,) = nb.cells[1].outputs  # the copy went: the widget output's own text/html says the same
+    html = output["data"]["text/html"]
+    assert "application/vnd.jupyter.widget-view+json" not in output["data"] and "widgets" not in nb.metadata
+    assert '<img class="chart"' in html and "add(a=2, b=3) -&gt; 5" in html and build.WIDGET_NOTE not in html

@@ -84,6 +84,7 @@ from agent_nb.widgets.model import TABS, WorkbenchModel
 from agent_nb.widgets.names import run_line, run_prompt, tokens_text
 from agent_nb.widgets.panels import ApprovalPane, ExportPane, ForkPane, HooksPane, RunsPane, TracePane
 from agent_nb.widgets.runs_panel import RunsPanel
+from agent_nb.widgets.static import STATIC_COPY, copy_html, headless
 from agent_nb.widgets.style import MAX_WIDTH, SIDEBAR_WIDTH, STYLESHEET, css
 
 #: Rows of the static rendering (nbconvert, a repository page): the widget itself shows every row.
@@ -514,6 +515,16 @@ class Workbench(W.VBox):
         bundle = super()._repr_mimebundle_(**kwargs)
         data, meta = bundle if isinstance(bundle, tuple) else (bundle or {}, {})
         return {**data, "text/html": self.trace.static_html(max_rows=STATIC_ROWS)}, meta
+
+    def _ipython_display_(self) -> None:
+        """The display bundle; run headless (nbconvert, papermill, Voila), also the static rendering as an output
+        of its own, which nbconvert's HTML shows when it picks the (offline blank) widget view: see `static`."""
+        from IPython.display import display
+
+        data, meta = self._repr_mimebundle_()
+        display(data, metadata=meta, raw=True)
+        if headless():
+            display({"text/html": copy_html(data["text/html"])}, metadata={STATIC_COPY: True}, raw=True)
 
     def __repr__(self) -> str:
         view = self.model.view if "model" in self.__dict__ else None
