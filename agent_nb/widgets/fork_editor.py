@@ -337,7 +337,7 @@ class ForkEditor(W.VBox):
         self.loaded = (run.run_id, step)
         self.fork_button.disabled = False
         self.source.value = (
-            f'<span class="anb-muted">Fork {esc(run.kind)} {esc(run.run_id)} from the State at the '
+            f'<span class="anb-muted">Forks {esc(run.kind)} {esc(run.run_id)} from the State at the '
             f"start of step {step} (before its before_llm hooks).</span>"
         )
         self.rows = [self._row(MessageRow(m)) for m in state.get("messages") or []]

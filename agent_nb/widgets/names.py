@@ -1,14 +1,14 @@
 """How the workbench names a run in every picker (view picker, history, compare A / B): one helper, `run_line`.
 
-A run is named by what a person remembers of it: its prompt and label first, then its outcome, duration,
-lineage (kind, id, parent, fork step) and tokens. Ids alone say nothing ("run a98f2787").
+A run is named by what a person remembers of it: its prompt and label first, then its lineage (kind, id,
+parent, fork step), outcome, duration and tokens. Ids alone say nothing ("run a98f2787").
 
 Usage:
     >>> from haystack.dataclasses import ChatMessage
     >>> r = Run(run_id="ab12", status="ok", label="baseline",
     ...         inputs={"messages": [ChatMessage.from_user("What is 2 + 3?")]})
     >>> run_line(r)
-    'What is 2 + 3? · baseline · answered · run ab12 · 0 tokens'
+    'What is 2 + 3? · baseline · run ab12 · answered · 0 tokens'
 """
 
 from __future__ import annotations
@@ -91,19 +91,20 @@ def duration_text(ms: float) -> str:
 
 
 def run_line(run: Run) -> str:
-    """One line naming a run in every picker: prompt, label, outcome, duration, lineage, tokens.
+    """One line naming a run in every picker: prompt, label, lineage, outcome, duration, tokens (what tells two
+    runs of one prompt apart comes before what a narrow picker may cut).
 
     Usage:
         >>> run_line(Run(run_id="ab12", status="ok", inputs={"messages": []}))
-        '(no prompt) · answered · run ab12 · 0 tokens'
+        '(no prompt) · run ab12 · answered · 0 tokens'
     """
     parts = [short(run_prompt(run)) or "(no prompt)"]
     if run.label:
         parts.append(short(run.label, 32))
-    parts.append(outcome(run)[1])
+    parts += [lineage(run), outcome(run)[1]]
     if run.duration_ms is not None:
         parts.append(duration_text(run.duration_ms))
-    parts += [lineage(run), f"{tokens_text(run)} tokens"]
+    parts.append(f"{tokens_text(run)} tokens")
     return " · ".join(parts)
 
 

@@ -101,13 +101,19 @@ class RunsPanel(W.VBox):
         self.details = css(W.HTML(), "anb-run-details")
         self.compare_a = css(
             W.Dropdown(
-                options=[], description="A", style={"description_width": "initial"}, layout=W.Layout(width="300px")
+                options=[],
+                description="A",
+                style={"description_width": "initial"},
+                layout=W.Layout(flex="1 1 300px", min_width="200px", max_width="460px"),
             ),
             "anb-compare-a",
         )
         self.compare_b = css(
             W.Dropdown(
-                options=[], description="B", style={"description_width": "initial"}, layout=W.Layout(width="300px")
+                options=[],
+                description="B",
+                style={"description_width": "initial"},
+                layout=W.Layout(flex="1 1 300px", min_width="200px", max_width="460px"),
             ),
             "anb-compare-b",
         )
