@@ -81,14 +81,19 @@ WIDGET_NOTE = "<p><i>Interactive widget: run this notebook in Jupyter to use it.
 
 
 def strip_widgets(nb: nbformat.NotebookNode) -> None:
-    """Drop saved widget state and widget views; keep the text fallback and a one-line note."""
+    """Drop saved widget state and widget views. A widget output keeps its own static rendering (the Workbench's
+    and the trace view's text/html: chart and table) and its text fallback; one with no text/html gets a
+    one-line note. The Workbench's headless static copies (`agent_nb.widgets.static`) repeat that text/html:
+    they go."""
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:
-        for output in cell.get("outputs", []):
+        outputs = cell.get("outputs", [])
+        outputs[:] = [o for o in outputs if not o.get("metadata", {}).get("agent_nb_static_copy")]
+        for output in outputs:
             data = output.get("data", {})
             if WIDGET_VIEW in data:
                 del data[WIDGET_VIEW]
-                data["text/html"] = WIDGET_NOTE
+                data.setdefault("text/html", WIDGET_NOTE)
 
 
 def build(source: Path, execute: bool = True, allow_errors: bool = False) -> Path:

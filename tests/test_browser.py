@@ -205,8 +205,15 @@ def test_workbench_in_jupyterlab(lab, browser):
         page.locator(".anb-fork-button").click()
         approve_all(page)  # the fork resumes before the add call: the gate asks again
         wait_for_progress(page, "fork", finished=True)
-        page.locator(".lm-TabBar-tabLabel, .p-TabBar-tabLabel", has_text="Timeline").first.click()
+        # The Fork tab says the fork ran and where it is; its button shows it in the trace view.
+        started = page.locator(".anb-fork-started")
+        page.wait_for_function("document.querySelector('.anb-fork-started').innerText.includes('answered')")
+        assert "Runs tab" in started.inner_text() and started.is_visible()
+        started.scroll_into_view_if_needed()
+        page.screenshot(path=str(OUTPUT / "lab_02c_fork_feedback.png"))
+        page.locator(".anb-fork-show").click()
         page.wait_for_function("document.querySelector('.anb-tv-counts').innerText.includes('fork of')")
+        page.locator(".anb-tv").wait_for(state="visible", timeout=30_000)  # the Timeline tab is on show
 
         # Compare parent and fork: both in the trace view (the fork's bars under the parent's), one click to the
         # first divergence; the aligned table stays in the Runs tab, with its own jump (to the fork alone).
@@ -239,6 +246,14 @@ def test_workbench_in_jupyterlab(lab, browser):
         page.wait_for_timeout(300)
         assert page.evaluate("document.querySelector('.anb-tv-canvas').width") > 0  # drawn, not blank
         page.screenshot(path=str(OUTPUT / "lab_04_trace_dark.png"))
+        # The Runs tab in dark: every picker names a run by its prompt.
+        page.locator(".lm-TabBar-tabLabel, .p-TabBar-tabLabel", has_text="Runs").first.click()
+        page.locator(".anb-workbench").evaluate("el => el.scrollIntoView({block: 'start'})")
+        page.wait_for_timeout(300)
+        for picker in (".anb-run-list", ".anb-compare-a", ".anb-view-run"):  # ipywidgets sends spaces as nbsp
+            assert "What is 2 + 40?" in page.locator(picker).inner_text().replace("\xa0", " "), picker
+        page.screenshot(path=str(OUTPUT / "lab_05_runs_dark.png"))
+        assert page.locator(".anb-static-copy").count() == 0  # run in Lab: no static copy beside the widget
         page.locator(".lm-MenuBar-itemLabel", has_text="Settings").first.click()
         page.locator(".lm-Menu-itemLabel", has_text="Theme").first.hover()
         page.locator(".lm-Menu-itemLabel", has_text="JupyterLab Light").first.click()
@@ -271,6 +286,9 @@ def test_workbench_in_voila(lab, browser):
     page, errors = open_notebook(browser, f"{lab}/voila/render/workbench.ipynb")
     try:
         page.locator(".anb-tv").wait_for(timeout=120_000)
+        # Voila runs the notebook headless: the static copy is there for a page without widgets, hidden here.
+        copies = page.locator(".anb-static-copy")
+        assert copies.count() == 1 and not copies.first.is_visible()
         page.locator(".anb-run-button").click()
         page.locator(".anb-approve-button").wait_for(state="visible", timeout=60_000)
         page.locator(".anb-approve-button").click()

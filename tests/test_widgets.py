@@ -162,7 +162,8 @@ def test_replay_button_uses_the_current_switches(wb: Workbench, rec: Recorder):
     assert again.kind == "replay" and again.parent_id == run.run_id
     assert set(again.timeline.query("name == 'inject_date'")["status"].astype(str)) == {"skipped"}
     assert wb.current is again
-    assert "↳ replay" in wb.runs_panel.list.options[-1][0]
+    assert "↳ What is 2 + 3?" in wb.runs_panel.list.options[-1][0]
+    assert f"replay {again.run_id} of {run.run_id}" in wb.runs_panel.list.options[-1][0]
 
 
 # ---- timeline filters ----------------------------------------------------------------------------------------------
@@ -251,7 +252,58 @@ def test_fork_from_the_editor_with_an_edited_message(wb: Workbench, rec: Recorde
     assert "What is 2 + 40?" in [m.text for m in fork.state_at_step(0)["messages"]]
     assert "42" in fork.final_answer
     assert wb.current is fork and editor.errors == {}
-    assert "↳ fork" in wb.runs_panel.list.options[-1][0]
+    assert f"fork {rec.runs[-1].run_id} of" in wb.runs_panel.list.options[-1][0]
+
+
+def test_a_fork_says_it_started_and_where_its_run_is_and_one_click_shows_it(wb: Workbench, rec: Recorder):
+    wb.add_hook("before_tool", wb.confirmation_hook(["add"]))
+    source = wb.run("What is 2 + 40?", wait=False)
+    assert wb.wait_for_confirmation(TIMEOUT) is not None
+    wb.approve()
+    assert wb.wait(TIMEOUT)
+    editor = wb.fork_editor
+    feedback = wb.fork_pane.feedback
+    assert feedback.layout.display == "none"  # nothing forked yet
+
+    next(r for r in editor.rows if r.role.value == "user").text.value = "What is 2 + 41?"
+    editor.fork_button.click()  # the fork waits for the approval of its tool call: it is live
+    assert wb.wait_for_confirmation(TIMEOUT) is not None
+    fork = rec.runs[-1]
+    assert fork.kind == "fork" and fork.status == "running"
+    note = wb.fork_pane.note.value
+    assert f"Fork <b>{fork.run_id}</b> started" in note and f"of {source.run_id} @ step 0" in note
+    assert "Runs tab" in note and feedback.layout.display is None
+    assert wb.fork_pane.show_button.description == f"Show fork {fork.run_id}"
+    wb.approve()
+    assert wb.wait(TIMEOUT)
+    assert f"Fork <b>{fork.run_id}</b> answered" in wb.fork_pane.note.value
+
+    wb.view_picker.value = source.run_id  # look elsewhere, then one click brings the fork back
+    wb.tabs.selected_index = 3
+    assert wb.current is source
+    wb.fork_pane.show_button.click()
+    assert wb.current is fork and wb.timeline_panel.run is fork and wb.tabs.selected_index == 0
+    assert wb.runs_panel.list.value == fork.run_id and wb.view_picker.value == fork.run_id
+
+
+def test_every_run_picker_names_a_run_by_its_prompt_and_label(wb: Workbench, rec: Recorder):
+    first = wb.run("What is 2 + 3?")
+    again = wb.replay(first, label="no date")
+    second = wb.run(WEATHER)
+
+    def names(picker) -> dict[str, str]:
+        return {value: label for label, value in picker.options}
+
+    pickers = [wb.view_picker, wb.runs_panel.list, wb.runs_panel.compare_a, wb.runs_panel.compare_b]
+    for picker in pickers:
+        shown = names(picker)
+        assert "What is 2 + 3?" in shown[first.run_id] and "What is 2 + 3?" in shown[again.run_id]
+        assert WEATHER in shown[second.run_id]
+        assert "· no date ·" in shown[again.run_id] and "no date" not in shown[first.run_id]
+        assert f"replay {again.run_id} of {first.run_id}" in shown[again.run_id]
+    # One name everywhere: the history only indents it under its source.
+    assert names(wb.runs_panel.list)[again.run_id].endswith(names(wb.view_picker)[again.run_id])
+    assert names(wb.runs_panel.compare_a) == names(wb.view_picker)
 
 
 def test_fork_from_the_editor_with_a_state_key_and_message_edits(wb: Workbench, rec: Recorder):
@@ -556,7 +608,8 @@ def test_runs_list_lineage_select_and_compare(wb: Workbench, rec: Recorder):
 
     labels = [label for label, _ in wb.runs_panel.list.options]
     assert [v for _, v in wb.runs_panel.list.options] == [source.run_id, fork.run_id, other.run_id]
-    assert labels[1].lstrip("\u00a0").startswith(f"↳ fork {fork.run_id} of {source.run_id} @ step 1")
+    assert labels[1].lstrip("\u00a0").startswith(f"↳ {WEATHER}"[:20])
+    assert f"fork {fork.run_id} of {source.run_id} @ step 1" in labels[1]
 
     wb.runs_panel.list.value = source.run_id
     assert wb.current is source and table_seqs(wb) == list(range(len(source.events)))
@@ -682,3 +735,41 @@ def test_a_hook_object_from_the_kernel_replaces_a_slot_for_one_replay():
         assert wb.hooks_panel.swap() is None and "not defined" in wb.hooks_panel.swap_status.value
     finally:
         wb.close()
+
+
+@pytest.mark.slow
+def test_an_executed_notebook_exported_to_html_shows_the_workbench_statically(tmp_path):
+    """`jupyter nbconvert --execute --to html` saves the widget state, so its page shows the widget view (blank
+    offline): the Workbench's static copy stands beside it. The notebook builder keeps the static rendering."""
+    import copy
+    import importlib.util
+    from pathlib import Path
+
+    import nbformat
+    from nbclient import NotebookClient
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "from agent_nb import Recorder, Workbench, demo_agent\n"
+            "wb = Workbench(Recorder(demo_agent()))\n"
+            "run = wb.run('What is 2 + 3?')"
+        ),
+        nbformat.v4.new_code_cell("wb"),
+    ]
+    NotebookClient(nb, timeout=120, kernel_name="python3").execute()  # stores the widget state, as nbconvert does
+    assert nb.metadata["widgets"]
+    page, _ = HTMLExporter().from_notebook_node(copy.deepcopy(nb))
+    static = page[page.index('<div class="anb-static-copy">') :]
+    assert 'class="chart" src="data:image/png;base64,' in static and '<table class="anb-table">' in static
+    assert "add(a=2, b=3) -&gt; 5" in static  # the run's own rows, escaped
+
+    spec = importlib.util.spec_from_file_location("build", Path(__file__).parents[1] / "notebooks" / "build.py")
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    build.strip_widgets(nb)
+    (output,) = nb.cells[1].outputs  # the copy went: the widget output's own text/html says the same
+    html = output["data"]["text/html"]
+    assert "application/vnd.jupyter.widget-view+json" not in output["data"] and "widgets" not in nb.metadata
+    assert '<img class="chart"' in html and "add(a=2, b=3) -&gt; 5" in html and build.WIDGET_NOTE not in html

@@ -1,4 +1,5 @@
-"""The Workbench widget and its panels (ipywidgets 8), and the trace view (anywidget: one small ES module).
+"""The Workbench widget (its state on a `WorkbenchModel`, its panels observing it; ipywidgets 8), and the trace
+view (anywidget: one small ES module).
 
 Usage:
     >>> from agent_nb import Recorder, demo_agent
@@ -19,6 +20,7 @@ from agent_nb.widgets.confirmation import (
 from agent_nb.widgets.fork_editor import ForkEditor
 from agent_nb.widgets.hooks_panel import HooksPanel
 from agent_nb.widgets.inspector import InspectorPanel
+from agent_nb.widgets.model import WorkbenchModel
 from agent_nb.widgets.runner import Job, Runner
 from agent_nb.widgets.runs_panel import RunsPanel
 from agent_nb.widgets.timeline_panel import TimelinePanel, filter_timeline
@@ -38,6 +40,7 @@ __all__ = [
     "TraceView",
     "WidgetConfirmationUI",
     "Workbench",
+    "WorkbenchModel",
     "confirmation_hook",
     "filter_timeline",
 ]

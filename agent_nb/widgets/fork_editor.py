@@ -35,8 +35,8 @@ from haystack.dataclasses import ChatMessage, ToolCall
 
 from agent_nb.recording import Run
 from agent_nb.recording.diff import message_text
-from agent_nb.recording.options import MANAGED_KEYS, RESERVED_KEYS
-from agent_nb.replay.edits import InvalidEdit
+from agent_nb.recording.options import MANAGED_KEYS
+from agent_nb.replay.edits import InvalidEdit, editable_keys, state_schema
 from agent_nb.views.html import esc
 from agent_nb.widgets.style import button, css, error_label, error_text, section_title, set_error, set_options, show
 
@@ -166,22 +166,6 @@ def parse_reply(text: str, mode: str, tool_names: Sequence[str] | None = None, s
             raise EditError("reply", f'tool call {i}: "arguments" must be a JSON object')
         calls.append(ToolCall(tool_name=name, arguments=arguments, id=str(item.get("id") or f"edit_{step}_{i}")))
     return ChatMessage.from_assistant(tool_calls=calls)
-
-
-def _editable(snapshot: dict[str, Any], schema: dict[str, Any]) -> list[str]:
-    try:
-        from agent_nb.replay.edits import editable_keys
-    except ImportError:  # the replay layer validates again when it forks
-        return sorted((set(snapshot) | set(schema)) - RESERVED_KEYS)
-    return editable_keys(snapshot, schema)
-
-
-def _schema(agent: Any) -> dict[str, Any]:
-    try:
-        from agent_nb.replay.edits import state_schema
-    except ImportError:
-        return dict(getattr(agent, "state_schema", None) or {})
-    return dict(state_schema(agent))
 
 
 def _to_json(value: Any) -> Any:
@@ -355,13 +339,12 @@ class ForkEditor(W.VBox):
         self.loaded = (run.run_id, step)
         self.fork_button.disabled = False
         self.source.value = (
-            f'<span class="anb-muted">Fork {esc(run.kind)} {esc(run.run_id)} from the State at the '
+            f'<span class="anb-muted">Forks {esc(run.kind)} {esc(run.run_id)} from the State at the '
             f"start of step {step} (before its before_llm hooks).</span>"
         )
         self.rows = [self._row(MessageRow(m)) for m in state.get("messages") or []]
         self._relayout()
-        schema = _schema(self.agent)
-        keys = [k for k in _editable(state, schema) if k != "messages"]
+        keys = [k for k in editable_keys(state, state_schema(self.agent)) if k != "messages"]
         shown = [k for k in keys if k not in MANAGED_KEYS]
         self._original_keys = {k: _to_json(state.get(k)) for k in shown}
         self.state_json.value = json.dumps(self._original_keys, indent=2, ensure_ascii=False)

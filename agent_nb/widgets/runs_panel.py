@@ -1,7 +1,8 @@
 """`RunsPanel`: the run history with lineage, and the compare view of two runs.
 
-The history lists every run of the Recorder, indented under the run it replays or forks (from `rec.tree`);
-picking one shows it in the other tabs. Compare aligns two runs (`agent_nb.replay.compare`): a table with
+The history lists every run of the Recorder, indented under the run it replays or forks (from `rec.tree`),
+named as every picker names a run (`names.run_line`: prompt, label, outcome, lineage); picking one shows it in
+the other tabs. Compare aligns two runs (`agent_nb.replay.compare`): a table with
 differing rows tinted and the first divergence marked, and both charts on one time axis (`plot_compare`).
 
 CSS classes: `anb-runs`, `anb-run-list`, `anb-run-details`, `anb-compare-a`, `anb-compare-b`,
@@ -28,34 +29,20 @@ import pandas as pd
 
 from agent_nb.recording import Recorder, Run
 from agent_nb.views.html import compare_table_html, esc
+from agent_nb.widgets.names import run_line
 from agent_nb.widgets.style import button, css, error_label, section_title, set_error, set_options, show
 
 NBSP = "\u00a0"
 
 
-def run_label(row: Any) -> str:
-    """One line for a `rec.tree` row: indented by lineage depth, with kind, parent, status, size and tokens.
+def run_label(run: Run, depth: int = 0) -> str:
+    """One line of the history: `run_line` (prompt, label, outcome, lineage, ...), indented by lineage depth.
 
     Usage:
-        >>> import pandas as pd
-        >>> row = pd.Series({"run_id": "b2", "kind": "fork", "parent_id": "a1", "fork_step": 1, "depth": 1,
-        ...                  "status": "ok", "exit_reason": "text", "events": 9, "tokens": 120, "label": ""})
-        >>> run_label(row).strip(NBSP)
-        '↳ fork b2 of a1 @ step 1 · ok (text) · 9 events · 120 tokens'
+        >>> run_label(fork, depth=1).strip(NBSP).startswith("↳ ")
+        True
     """
-    depth = int(row["depth"])
-    text = (NBSP * 3 * depth) + ("↳ " if depth else "") + f"{row['kind']} {row['run_id']}"
-    if isinstance(row["parent_id"], str) and row["parent_id"]:
-        text += f" of {row['parent_id']}"
-        if not pd.isna(row["fork_step"]):
-            text += f" @ step {int(row['fork_step'])}"
-    text += f" · {row['status']}"
-    if isinstance(row["exit_reason"], str) and row["exit_reason"]:
-        text += f" ({row['exit_reason']})"
-    text += f" · {row['events']} events · {row['tokens']} tokens"
-    if isinstance(row["label"], str) and row["label"]:
-        text += f" · {row['label']}"
-    return text
+    return (NBSP * 3 * depth) + ("↳ " if depth else "") + run_line(run)
 
 
 def lineage_order(tree: pd.DataFrame) -> list[int]:
@@ -114,13 +101,19 @@ class RunsPanel(W.VBox):
         self.details = css(W.HTML(), "anb-run-details")
         self.compare_a = css(
             W.Dropdown(
-                options=[], description="A", style={"description_width": "initial"}, layout=W.Layout(width="300px")
+                options=[],
+                description="A",
+                style={"description_width": "initial"},
+                layout=W.Layout(flex="1 1 300px", min_width="200px", max_width="460px"),
             ),
             "anb-compare-a",
         )
         self.compare_b = css(
             W.Dropdown(
-                options=[], description="B", style={"description_width": "initial"}, layout=W.Layout(width="300px")
+                options=[],
+                description="B",
+                style={"description_width": "initial"},
+                layout=W.Layout(flex="1 1 300px", min_width="200px", max_width="460px"),
             ),
             "anb-compare-b",
         )
@@ -158,13 +151,15 @@ class RunsPanel(W.VBox):
     def refresh(self, selected: Run | None = None) -> None:
         """Rebuild the history from `rec.tree` (only if it changed) and mark `selected`."""
         tree = self.recorder.tree
-        options = [(run_label(tree.iloc[i]), str(tree.iloc[i]["run_id"])) for i in lineage_order(tree)]
+        runs = {run.run_id: run for run in self.recorder.runs}
+        rows = [(str(tree.iloc[i]["run_id"]), int(tree.iloc[i]["depth"])) for i in lineage_order(tree)]
+        options = [(run_label(runs[run_id], depth), run_id) for run_id, depth in rows if run_id in runs]
         self._syncing = True
         try:
             ids = [value for _, value in options]
             if options != self._options:
                 self._options = options
-                plain = [(label.replace(NBSP, "").lstrip("↳ "), value) for label, value in options]
+                plain = [(run_line(runs[value]), value) for _, value in options]  # the same name, not indented
                 for box in (self.compare_a, self.compare_b):
                     set_options(box, plain, box.value)
             wanted = selected.run_id if selected is not None and selected.run_id in ids else self.list.value

@@ -3,7 +3,8 @@
 Colours and the look of the HTML fragments (tables, badges, diffs) come from the one palette,
 `agent_nb.views.style`; this module adds only what is specific to ipywidgets controls. Everything is standard
 ipywidgets 8: sizes go through `Layout`, the extra look through one `<style>` element in an HTML widget, scoped
-to `.anb-workbench` so it never leaks into the rest of the notebook. If a frontend drops the stylesheet, the
+to `.anb-workbench` so it never leaks into the rest of the notebook (one rule besides: a rendered Workbench
+hides its static copy, see `agent_nb.widgets.static`). If a frontend drops the stylesheet, the
 layout still holds (it never depends on the CSS).
 
 Usage:
@@ -21,6 +22,7 @@ import ipywidgets as W
 
 from agent_nb.views.html import esc
 from agent_nb.views.style import ATTENTION_COLOR, ERROR_COLOR, MONO, fragment_css
+from agent_nb.widgets.static import HIDE_COPY_CSS
 
 #: The workbench fills the notebook's width (the trace view uses every pixel; its detail pane stacks under the
 #: waterfall when the view is narrower than 900px).
@@ -43,6 +45,7 @@ STYLESHEET = f"""
 .anb-workbench .anb-confirm-args textarea, .anb-workbench .anb-message-text textarea {{ font-family: {MONO};
   font-size: 12px; }}
 {fragment_css(".anb-workbench")}
+{HIDE_COPY_CSS}
 </style>
 """
 
