@@ -462,12 +462,14 @@ class Recorder:
         swaps.update(spec.swaps)
         slots = self._run_slots(config, swaps)
         agent = self._clone_for(slots)
+        snapshotter = Snapshotter("fast" if self.snapshots == "off" else self.snapshots)  # type: ignore[arg-type]
         run = Run(
             kind=spec.kind,  # type: ignore[arg-type]
             parent_id=spec.parent.run_id if spec.parent is not None else None,
             fork_step=spec.fork_step,
             label=spec.label,
-            inputs={"messages": [copy_value(m) for m in spec.messages], "kwargs": recorded_kwargs(spec.kwargs)},
+            # Each input message is frozen once: the first snapshot takes the same copy.
+            inputs={"messages": snapshotter.freeze_inputs(spec.messages), "kwargs": recorded_kwargs(spec.kwargs)},
             hook_config=config,
             generator=type(self.agent.chat_generator).__name__,
             snapshots=self.snapshots,
@@ -479,7 +481,6 @@ class Recorder:
             # Once per Agent / hook configuration (the clone's key): reading sources costs about a millisecond.
             run.fingerprint = self._fingerprints[id(agent)] = agent_fingerprint(self.agent, slots)
         listeners = tuple(self._listeners) + ((spec.on_event,) if spec.on_event else ())
-        snapshotter = Snapshotter("fast" if self.snapshots == "off" else self.snapshots)  # type: ignore[arg-type]
         ctx = RunContext(
             run=run,
             snapshotter=snapshotter,
