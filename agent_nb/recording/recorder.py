@@ -35,7 +35,7 @@ from haystack.hooks import VALID_HOOK_POINTS, FunctionHook
 
 from agent_nb.recording.context import CURRENT, STOP_REASON, ReplySource, RunContext, ToolSource, error_text
 from agent_nb.recording.dispatch import Dispatcher
-from agent_nb.recording.events import HOOKS_SCHEMA, TREE_SCHEMA, Event, frame_of
+from agent_nb.recording.events import HOOKS_SCHEMA, TREE_SCHEMA, Event, derive_all, frame_of
 from agent_nb.recording.fingerprint import agent_fingerprint
 from agent_nb.recording.interception import GeneratorTap, HookSlot, RecordingHooks, install
 from agent_nb.recording.run import Run
@@ -526,8 +526,12 @@ class Recorder:
             run.recorded_result = _freeze_result(result, ctx.snapshotter)
             run.status = "stopped" if (result or {}).get("exit_reason") == STOP_REASON else "ok"
         if self.snapshots == "off":
-            for event in run.events:
-                event.materialize()
+            # The derived columns are computed now, once per snapshot pair (most hook rows share theirs), before the
+            # snapshots they come from are dropped.
+            unsettled = set(derive_all(run.events))
+            for i, event in enumerate(run.events):
+                if i in unsettled:
+                    event.materialize()
                 event.before = event.after = None
             run.step_starts.clear()
             run.initial_state = run.final_state = None
