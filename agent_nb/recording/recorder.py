@@ -156,8 +156,9 @@ def as_messages(messages: str | ChatMessage | list[ChatMessage]) -> list[ChatMes
 class Recorder:
     """Records runs of a haystack Agent: every hook invocation, LLM call and tool call, with State snapshots.
 
-    `snapshots`: "fast" (default; shares messages, copies what changed), "deep" (copies everything), or
-    "off" (no State kept; timeline only).
+    `snapshots`: "fast" (default; shares messages, copies what changed), "deep" (also compares every message at
+    every event, so a message changed in place shows on the row where it changed), or "off" (no State kept;
+    timeline only).
 
     Usage:
         >>> from agent_nb import Recorder, demo_agent

@@ -10,10 +10,15 @@ Cost stays O(change): a message list that grew by appending is stored as a `Mess
 plus the new messages), values equal to the previous snapshot's are shared, and an event that changed
 nothing gets the previous snapshot back. Three policies:
 
-- ``"fast"`` (default): as above.
-- ``"deep"``: every value is deep-copied at every change, including each message (slower; for values whose
-  copies must not share anything even with each other).
+- ``"fast"`` (default): as above. A message is compared with its copy once, as the run ends: one changed in
+  place meanwhile is taken anew for the final State, and the run says so in a warning.
+- ``"deep"``: as fast, but every message is also compared with its copy at every event, so a message changed in
+  place is taken anew on the very row where it changed. What did not change is shared between snapshots as in
+  fast (memory linear in the run); each event costs O(conversation) comparisons.
 - ``"off"``: snapshots feed the timeline's diff columns, then are dropped when the run ends.
+
+A run's input messages are frozen once: `run.inputs` and the first snapshot hold the same copy (in shells of
+their own, see `Snapshotter.freeze_inputs`).
 
 A value that cannot be copied (a lock, an open file, a 3,000-deep nest) is stored as an `Uncopyable` marker
 that says what and why, once; one odd value never breaks a run.
