@@ -3,6 +3,9 @@
 Every figure is a ratio measured side by side in one process (process CPU time, interleaved repetitions):
 
 1. A 20-step run with 6 hooks (one per point), recorded (fast snapshots) against the bare Agent. Target <= 1.10x.
+   Beside each ratio, the recorder's own cost in microseconds per event ((recorded - bare) / events): a ratio
+   depends on how fast haystack's own step is on the machine, the cost per event much less. Then the three
+   snapshot modes side by side (fast, off, deep).
 2. Per hook event, with 10 and with 1,000 messages in the conversation. Target ratio <= 1.2x.
 3. A 2,000-step run, recorded against bare. Target <= 1.3x. Memory held per event at 100 and 2,000 steps.
 4. A hook that changes a 10 MB State value every step (str and bytearray), recorded against bare.
@@ -10,6 +13,9 @@ Every figure is a ratio measured side by side in one process (process CPU time, 
    1,000-row DataFrame in the State (every event checks it, with `DataFrame.equals`), recorded against bare.
 6. Python's cyclic garbage collector: collections and their time per 20-step run, recorded and bare (a recording
    keeps its objects, so the collector runs where a bare run, which frees what it makes, hardly triggers it).
+7. A 5-step run that starts from a long conversation (5,000 and 10,000 input messages): what the recording adds
+   per input message, (recorded - bare) / messages. Target <= 3 us.
+8. Memory held per event with deep snapshots at 100 and 1,000 steps (linear: the same per event).
 
 `--quick` runs fewer repetitions (a smoke run; the figures are noisier).
 """
@@ -27,7 +33,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from common import Noop, interleaved, report, six_hook_agent
+from common import Noop, conversation, interleaved, long_conversation_agent, machine, report, six_hook_agent
 from haystack.components.agents import Agent
 from haystack.components.agents.state import State
 from haystack.dataclasses import ChatMessage
@@ -46,6 +52,7 @@ def overhead(steps: int, reps: int) -> float:
     bare = six_hook_agent(max_agent_steps=steps + 5)
     rec = Recorder(six_hook_agent(max_agent_steps=steps + 5))
     prompt = [ChatMessage.from_user(f"steps {steps}")]
+    events = len(rec.run(prompt).events)
 
     def recorded() -> None:
         rec.run(prompt)
@@ -53,8 +60,67 @@ def overhead(steps: int, reps: int) -> float:
 
     medians = interleaved({"bare": lambda: bare.run(messages=list(prompt)), "recorded": recorded}, reps)
     bare_ms, recorded_ms = medians["bare"] * 1000, medians["recorded"] * 1000
-    print(f"  CPU per {steps}-step run: bare {bare_ms:.2f} ms, recorded {recorded_ms:.2f} ms")
+    per_event = (recorded_ms - bare_ms) * 1000 / events
+    print(
+        f"  CPU per {steps}-step run: bare {bare_ms:.2f} ms, recorded {recorded_ms:.2f} ms; "
+        f"the recorder's own cost {per_event:.1f} us per event ({events} events)"
+    )
     return medians["recorded"] / medians["bare"]
+
+
+def modes(steps: int, reps: int) -> dict[str, tuple[float, float]]:
+    """{mode: (recorded / bare, us per event)} for the three snapshot modes: fast and off interleaved with bare,
+    then deep with bare (deep keeps more objects: its garbage collections would land in the other sides' times)."""
+    bare = six_hook_agent(max_agent_steps=steps + 5)
+    prompt = [ChatMessage.from_user(f"steps {steps}")]
+    recs = {m: Recorder(six_hook_agent(max_agent_steps=steps + 5), snapshots=m) for m in ("fast", "off", "deep")}
+    events = len(recs["fast"].run(prompt).events)
+
+    def recorded(rec: Recorder) -> Any:
+        def run() -> None:
+            rec.run(prompt)
+            rec.runs.clear()
+
+        return run
+
+    out = {}
+    for group in (("fast", "off"), ("deep",)):
+        sides = {"bare": lambda: bare.run(messages=list(prompt)), **{m: recorded(recs[m]) for m in group}}
+        medians = interleaved(sides, reps)
+        for m in group:
+            out[m] = (medians[m] / medians["bare"], (medians[m] - medians["bare"]) * 1e6 / events)
+    return out
+
+
+def long_conversation(n_messages: int, reps: int, steps: int = 5) -> tuple[float, float]:
+    """(recorded / bare, us the recording adds per input message) for a `steps`-step run that starts from a
+    conversation of `n_messages` (user questions and assistant answers).
+
+    Means over the repetitions, not medians: the copies a recording keeps make Python's cyclic garbage collector
+    run a full collection every few runs (0.1-0.2 s here, as it walks every object of the process), and a median
+    would leave that cost out.
+    """
+    bare, rec = long_conversation_agent(steps), Recorder(long_conversation_agent(steps))
+    history = conversation(n_messages)
+
+    def recorded() -> None:
+        rec.run(history)
+        rec.runs.clear()
+
+    sides = {"bare": lambda: bare.run(messages=list(history)), "recorded": recorded}
+    totals = dict.fromkeys(sides, 0.0)
+    recorded()
+    for _ in range(reps):
+        for name, fn in sides.items():
+            t0 = time.process_time()
+            fn()
+            totals[name] += time.process_time() - t0
+    bare_s, recorded_s = totals["bare"] / reps, totals["recorded"] / reps
+    print(
+        f"  {n_messages:,} input messages, {steps} steps: "
+        f"bare {bare_s * 1000:.1f} ms, recorded {recorded_s * 1000:.1f} ms"
+    )
+    return recorded_s / bare_s, (recorded_s - bare_s) * 1e6 / n_messages
 
 
 def per_event_cost(n_messages: int, hooks: int = 200, reps: int = 30) -> float:
@@ -123,8 +189,8 @@ def gc_per_run(runs: int = 300) -> dict[str, tuple[float, float]]:
     return out
 
 
-def memory_per_event(steps: int) -> float:
-    rec = Recorder(six_hook_agent(max_agent_steps=steps + 5))
+def memory_per_event(steps: int, snapshots: str = "fast") -> float:
+    rec = Recorder(six_hook_agent(max_agent_steps=steps + 5), snapshots=snapshots)
     gc.collect()
     tracemalloc.start()
     run = rec.run(f"steps {steps}")
@@ -214,7 +280,14 @@ def timeline_100k() -> float:
 def main() -> None:
     reps = 15 if QUICK else 60
     print("agent_nb recorder benchmarks" + (" (quick)" if QUICK else ""))
+    print(f"  machine: {machine()}")
     report("recorder overhead, 20-step run, 6 hooks (recorded / bare)", overhead(20, reps), "<= 1.10x")
+    for mode, (ratio, us) in modes(20, reps // 2).items():
+        report(f"20-step run, snapshots={mode!r} (recorded / bare; {us:.1f} us per event)", ratio, "off <= fast")
+    for n in (5_000, 10_000):
+        ratio, per_message = long_conversation(n, 5 if QUICK else 15)
+        report(f"{n:,} input messages, 5 steps (recorded / bare)", ratio, "report")
+        report(f"  what the recording adds per input message (us), {n:,} messages", per_message, "<= 3 us", unit=" us")
     small, large = [], []
     for _ in range(3):  # interleave the two sizes
         small.append(per_event_cost(10))
@@ -227,6 +300,11 @@ def main() -> None:
     m100, m2000 = memory_per_event(100), memory_per_event(2000)
     print(f"  memory held per event: {m100 / 1024:.2f} KiB at 100 steps, {m2000 / 1024:.2f} KiB at 2,000 steps")
     report("memory per event, 2,000 vs 100 steps", m2000 / m100, "~1x (linear)")
+    d100, d1000 = memory_per_event(100, "deep"), memory_per_event(1000, "deep")
+    print(
+        f"  deep snapshots, memory held per event: {d100 / 1024:.2f} KiB at 100 steps, {d1000 / 1024:.2f} KiB at 1,000"
+    )
+    report("deep snapshots, memory per event, 1,000 vs 100 steps", d1000 / d100, "~1x (linear)")
     for kind in ("str", "bytearray"):
         for mode in ("fast", "off"):
             report(

@@ -608,6 +608,68 @@ def test_messages_changed_in_place_are_never_shown_unchanged_without_a_word(mode
     assert not run_recorded(Recorder(meta_agent({"after_tool": [Mark()]})), mode, prompt).warnings
 
 
+class ChangeOnce:
+    """At the first after_tool, changes the conversation's messages in place in one of the ways a hook can."""
+
+    def __init__(self, how: str) -> None:
+        self.how, self.done = how, False
+
+    def run(self, state: State) -> None:
+        if self.done:
+            return
+        self.done = True
+        messages = state.data["messages"]
+        first, reply = messages[0], messages[1]  # the user's plan, the model's first reply (a tool call)
+        if self.how == "text":
+            object.__setattr__(first._content[0], "text", first._content[0].text + ";text")  # no haystack warning
+        elif self.how == "part added":
+            first._content.append(first._content[0].__class__("an extra part"))
+        elif self.how == "part moved":  # the parts of the conversation, read in order, stay the same
+            reply._content.insert(0, first._content.pop())
+            first._content.append(reply._content[0].__class__(""))
+            first._content.pop()
+        elif self.how == "role":
+            object.__setattr__(first, "_role", reply._role)
+        elif self.how == "list to tuple":
+            reply.meta["usage"]["extra"] = [1]
+            state.data["messages"][1].meta["usage"]["extra"] = (1,)
+        elif self.how == "arguments":
+            reply.tool_calls[0].arguments["a"] = 999
+
+
+IN_PLACE = ["text", "part added", "part moved", "role", "list to tuple", "arguments"]
+
+
+@pytest.mark.parametrize("how", IN_PLACE)
+def test_each_way_of_changing_a_message_in_place_is_found(how):
+    """Fast snapshots check every message once as the run ends (field by field, in bulk, then one by one where
+    something differs): each way a hook can change a message in place is reported, and the final State holds the
+    change; deep snapshots show it on the hook's own row. The input message is frozen once, shared by `run.inputs`
+    and the first snapshot: it keeps what the user sent."""
+    prompt = [ChatMessage.from_user(plan_prompt("add", "text"))]
+    sent = prompt[0].text
+    fast = Recorder(meta_agent({"after_tool": [ChangeOnce(how)]})).run(prompt)
+    assert len(fast.warnings) == 1 and "changed in place" in fast.warnings[0]
+    assert fast.final_state["messages"][:2] == fast.result["messages"][:2]
+    assert fast.inputs["messages"][0].text == fast.initial_state["messages"][0].text == sent
+    deep = Recorder(meta_agent({"after_tool": [ChangeOnce(how)]}), snapshots="deep").run(
+        [ChatMessage.from_user(plan_prompt("add", "text"))]
+    )
+    row = next(e for e in deep.events if e.hook_point == "after_tool")
+    assert "messages" in row.changed and not deep.warnings
+    assert deep.state_at(row.seq, "after")["messages"][:2] == deep.result["messages"][:2]
+    assert deep.state_at(row.seq, "before")["messages"][:2] != deep.result["messages"][:2]
+
+
+def test_deep_snapshots_keep_each_unchanged_message_once():
+    """Deep snapshots compare every message at every event and share the ones that did not change: a run's
+    snapshots hold as many message copies as the conversation has messages (memory linear in the run)."""
+    run = Recorder(meta_agent({"after_tool": [Mark()]}), snapshots="deep").run(plan_prompt("add", "mul", "add", "text"))
+    copies = {id(m) for e in run.events for s in (e.before, e.after) if s for m in s["messages"]}
+    assert run.status == "ok" and len(copies) == len(run.final_state["messages"])
+    assert not run.warnings
+
+
 class RewriteArguments:
     """A guard at before_tool that rewrites the pending tool call's arguments in place."""
 

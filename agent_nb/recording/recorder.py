@@ -34,7 +34,7 @@ from haystack.dataclasses import ChatMessage
 
 from agent_nb.recording.context import CURRENT, STOP_REASON, ReplySource, RunContext, ToolSource, error_text
 from agent_nb.recording.dispatch import Dispatcher
-from agent_nb.recording.events import TREE_SCHEMA, Event, frame_of
+from agent_nb.recording.events import TREE_SCHEMA, Event, derive_all, frame_of
 from agent_nb.recording.fingerprint import agent_fingerprint
 from agent_nb.recording.hook_slots import HookConfig, HookSlots, hook_doc, hook_name
 from agent_nb.recording.interception import GeneratorTap, HookSlot, RecordingHooks, install
@@ -114,8 +114,9 @@ def as_messages(messages: str | ChatMessage | list[ChatMessage]) -> list[ChatMes
 class Recorder(HookSlots):
     """Records runs of a haystack Agent: every hook invocation, LLM call and tool call, with State snapshots.
 
-    `snapshots`: "fast" (default; shares messages, copies what changed), "deep" (copies everything), or
-    "off" (no State kept; timeline only).
+    `snapshots`: "fast" (default; shares messages, copies what changed), "deep" (also compares every message at
+    every event, so a message changed in place shows on the row where it changed), or "off" (no State kept;
+    timeline only).
 
     Usage:
         >>> from agent_nb import Recorder, demo_agent
@@ -249,12 +250,14 @@ class Recorder(HookSlots):
         swaps.update(spec.swaps)
         slots = self._run_slots(config, swaps)
         agent = self._clone_for(slots)
+        snapshotter = Snapshotter("fast" if self.snapshots == "off" else self.snapshots)  # type: ignore[arg-type]
         run = Run(
             kind=spec.kind,  # type: ignore[arg-type]
             parent_id=spec.parent.run_id if spec.parent is not None else None,
             fork_step=spec.fork_step,
             label=spec.label,
-            inputs={"messages": [copy_value(m) for m in spec.messages], "kwargs": recorded_kwargs(spec.kwargs)},
+            # Each input message is frozen once: the first snapshot takes the same copy.
+            inputs={"messages": snapshotter.freeze_inputs(spec.messages), "kwargs": recorded_kwargs(spec.kwargs)},
             hook_config=config,
             generator=type(self.agent.chat_generator).__name__,
             snapshots=self.snapshots,
@@ -266,7 +269,6 @@ class Recorder(HookSlots):
             # Once per Agent / hook configuration (the clone's key): reading sources costs about a millisecond.
             run.fingerprint = self._fingerprints[id(agent)] = agent_fingerprint(self.agent, slots)
         listeners = tuple(self._listeners) + ((spec.on_event,) if spec.on_event else ())
-        snapshotter = Snapshotter("fast" if self.snapshots == "off" else self.snapshots)  # type: ignore[arg-type]
         ctx = RunContext(
             run=run,
             snapshotter=snapshotter,
@@ -312,8 +314,12 @@ class Recorder(HookSlots):
             run.recorded_result = _freeze_result(result, ctx.snapshotter)
             run.status = "stopped" if (result or {}).get("exit_reason") == STOP_REASON else "ok"
         if self.snapshots == "off":
-            for event in run.events:
-                event.materialize()
+            # The derived columns are computed now, once per snapshot pair (most hook rows share theirs), before the
+            # snapshots they come from are dropped.
+            unsettled = set(derive_all(run.events))
+            for i, event in enumerate(run.events):
+                if i in unsettled:
+                    event.materialize()
                 event.before = event.after = None
             run.step_starts.clear()
             run.initial_state = run.final_state = None

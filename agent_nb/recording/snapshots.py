@@ -10,10 +10,15 @@ Cost stays O(change): a message list that grew by appending is stored as a `Mess
 plus the new messages), values equal to the previous snapshot's are shared, and an event that changed
 nothing gets the previous snapshot back. Three policies:
 
-- ``"fast"`` (default): as above.
-- ``"deep"``: every value is deep-copied at every change, including each message (slower; for values whose
-  copies must not share anything even with each other).
+- ``"fast"`` (default): as above. A message is compared with its copy once, as the run ends: one changed in
+  place meanwhile is taken anew for the final State, and the run says so in a warning.
+- ``"deep"``: as fast, but every message is also compared with its copy at every event, so a message changed in
+  place is taken anew on the very row where it changed. What did not change is shared between snapshots as in
+  fast (memory linear in the run); each event costs O(conversation) comparisons.
 - ``"off"``: snapshots feed the timeline's diff columns, then are dropped when the run ends.
+
+A run's input messages are frozen once: `run.inputs` and the first snapshot hold the same copy (in shells of
+their own, see `Snapshotter.freeze_inputs`).
 
 A value that cannot be copied (a lock, an open file, a 3,000-deep nest) is stored as an `Uncopyable` marker
 that says what and why, once; one odd value never breaks a run.
@@ -165,14 +170,31 @@ def _fresh(obj: Any, **fields: Any) -> Any:
     return new
 
 
+# haystack's message classes are copied field by field, set one by one: no `__dict__` is built for the copy nor read
+# from the original (each would be one more object for Python's cyclic garbage collector to walk, and a long input
+# conversation makes thousands; a full collection costs a run about 1 us per object kept).
+_new, _set = object.__new__, object.__setattr__
+
+
 def _freeze_part(part: Any) -> Any:
     kind = type(part)
     if kind is TextContent:  # a str field only: a shallow copy is a full one
-        return _fresh(part)
+        new = _new(TextContent)
+        _set(new, "text", part.text)
+        return new
     if kind is ToolCall:
-        return _fresh(part, arguments=copy_value(part.arguments), extra=copy_value(part.extra))
+        new = _new(ToolCall)
+        _set(new, "tool_name", part.tool_name)
+        _set(new, "arguments", copy_value(part.arguments))
+        _set(new, "id", part.id)
+        _set(new, "extra", copy_value(part.extra))
+        return new
     if kind is ToolCallResult:
-        return _fresh(part, origin=_freeze_part(part.origin), result=copy_value(part.result))
+        new = _new(ToolCallResult)
+        _set(new, "result", copy_value(part.result))
+        _set(new, "origin", _freeze_part(part.origin))
+        _set(new, "error", part.error)
+        return new
     if hasattr(part, "__dict__"):
         return _fresh(part, **{k: copy_value(v) for k, v in part.__dict__.items() if not isinstance(v, _SCALARS)})
     return copy_value(part)
@@ -189,15 +211,31 @@ def freeze_message(message: ChatMessage) -> ChatMessage:
         (1, 'hi')
     """
     try:
-        new = object.__new__(type(message))
-        fields = new.__dict__
-        fields.update(message.__dict__)
-        fields["_content"] = [_freeze_part(p) for p in message._content]
         meta = message._meta
-        fields["_meta"] = {} if type(meta) is dict and not meta else copy_value(meta)
-        return new
+        meta = {} if type(meta) is dict and not meta else copy_value(meta)
+        content = [_freeze_part(p) for p in message._content]
+        if type(message) is ChatMessage:  # its four dataclass fields
+            new = _new(ChatMessage)
+            _set(new, "_role", message._role)
+            _set(new, "_content", content)
+            _set(new, "_name", message._name)
+            _set(new, "_meta", meta)
+            return new
+        return _fresh(message, _content=content, _meta=meta)
     except Exception:
         return copy.deepcopy(message)
+
+
+def _shell(message: ChatMessage) -> ChatMessage:
+    """Another message object holding the very fields of `message` (a frozen copy): equal, and as immutable."""
+    if type(message) is not ChatMessage:
+        return _fresh(message)
+    new = _new(ChatMessage)
+    _set(new, "_role", message._role)
+    _set(new, "_content", message._content)
+    _set(new, "_name", message._name)
+    _set(new, "_meta", message._meta)
+    return new
 
 
 class MessageLog(Sequence[ChatMessage]):
@@ -388,7 +426,11 @@ class Snapshotter:
         self._live: dict[str, Any] = {}  # the live objects the last snapshot was taken from
         self._live_messages: list[ChatMessage] = []  # a shallow copy of the last live message list
         self._stale_from: int | None = None  # the first message changed in place: taken anew by the next snapshot
-        self._frozen: dict[int, tuple[ChatMessage, ChatMessage]] = {}  # id(live) -> (live, frozen copy)
+        # id(live message) -> its frozen copy, and -> the live message itself (kept alive, so its id cannot be reused
+        # meanwhile). Two dicts, not one of (live, copy) pairs: a pair is one more object per message for the
+        # cyclic garbage collector.
+        self._copies: dict[int, ChatMessage] = {}
+        self._originals: dict[int, ChatMessage] = {}
         self._uncomparable: set[str] = set()  # keys whose values cannot be compared: identity decides
         self._mutable: dict[str, Any] = {}  # keys whose live value may change in place -> the snapshot's copy
         # Keys holding numpy arrays or pandas objects -> the snapshot's copy. Their `==` answers element by element
@@ -404,23 +446,38 @@ class Snapshotter:
         """The frozen copy of a message (made once per message and run), or a copy of any other value."""
         return self._freeze(message)
 
+    def freeze_inputs(self, messages: Sequence[Any]) -> list[Any]:
+        """Copies of a run's input messages for `run.inputs`, each frozen once: the first snapshot takes the same
+        frozen copy. Each is handed out in a shell of its own that shares the copy's (immutable) fields: a saved file
+        stores a message object once, so a shared one would change the file's bytes.
+
+        Usage:
+            >>> take, msg = Snapshotter(), ChatMessage.from_user("hi")
+            >>> [copy] = take.freeze_inputs([msg])
+            >>> first = take({"messages": [msg]})["messages"][0]
+            >>> copy == first and copy is not first and copy._content is first._content
+            True
+        """
+        out = []
+        for message in messages:
+            frozen = self._freeze(message)
+            out.append(_shell(frozen) if isinstance(message, ChatMessage) else frozen)
+        return out
+
     def _freeze(self, message: Any) -> Any:
         if not isinstance(message, ChatMessage):
             return copy_value(message)
-        if self.mode == "deep":
-            return freeze_message(message)
-        hit = self._frozen.get(id(message))
-        if hit is not None and hit[0] is message:
-            return hit[1]
-        frozen = freeze_message(message)
-        # Keep the live message alive beside its copy, so its id cannot be reused by another object.
-        self._frozen[id(message)] = (message, frozen)
+        key = id(message)
+        if self._originals.get(key) is message:
+            return self._copies[key]
+        frozen = self._copies[key] = freeze_message(message)
+        self._originals[key] = message
         return frozen
 
     def adopt(self, live: ChatMessage, frozen: ChatMessage) -> None:
         """Use `frozen` as the copy of `live` when it enters the State (an LLM reply recorded just before)."""
-        if self.mode != "deep":
-            self._frozen[id(live)] = (live, frozen)
+        key = id(live)
+        self._copies[key], self._originals[key] = frozen, live
 
     def changed_messages(self, data: Mapping[str, Any]) -> list[int]:
         """Positions of the live messages changed in place since they were frozen; the recorder asks as a run ends.
@@ -440,19 +497,27 @@ class Snapshotter:
         live = data.get("messages")
         if self.mode == "deep" or type(live) is not list:
             return []
-        changed = []
-        frozen = self._frozen
-        for i, message in enumerate(live):
-            hit = frozen.get(id(message))
-            if hit is None or hit[0] is not message or _same_message(hit[1], message):
-                continue
-            changed.append(i)
-            del frozen[id(message)]
+        changed = self._changed_in_place(live)
         if changed:
             first = changed[0] if self._stale_from is None else min(changed[0], self._stale_from)
             self._stale_from = first
             if self._shadow is not None:
                 self._shadow["messages"] = _UNEQUAL  # the next snapshot looks at the messages again
+        return changed
+
+    def _changed_in_place(self, live: list[Any]) -> list[int]:
+        """Positions of the messages of `live` that differ from their frozen copies, dropped from the cache.
+
+        One dataclass `==` per message (about 0.6 us). A fingerprint in C (orjson bytes) would be cheaper but
+        blind to some changes `==` sees (a list in the meta made a tuple, an enum set to its value).
+        """
+        changed = []
+        originals, copies = self._originals, self._copies
+        for i, message in enumerate(live):
+            key = id(message)
+            if originals.get(key) is message and not _same_message(copies[key], message):
+                changed.append(i)
+                del copies[key], originals[key]
         return changed
 
     def _messages(self, value: Any, prev: Any) -> Any:
@@ -461,9 +526,12 @@ class Snapshotter:
         old = self._live_messages
         n = len(old)
         stale, self._stale_from = self._stale_from, None
+        if self.mode == "deep":  # every message is compared with its copy at every event
+            changed = self._changed_in_place(value)
+            if changed:
+                stale = changed[0] if stale is None else min(stale, changed[0])
         if (
             isinstance(prev, MessageLog)
-            and self.mode != "deep"
             and len(prev) == n  # prev was taken from `old`
             and len(value) >= n
             and _same_list(value[:n] if len(value) > n else value, old)
@@ -496,6 +564,8 @@ class Snapshotter:
         for key, copy_ in self._elementwise.items():
             if key not in keys and not same_value(copy_, data.get(key, _MISSING)):
                 keys.append(key)
+        if self.mode == "deep" and "messages" in data and "messages" not in keys:
+            keys.append("messages")  # deep snapshots compare every message at every event
         if keys:
             keys = [k for k in keys if k not in SKIPPED_KEYS]
             last = self._last
@@ -553,7 +623,8 @@ class Snapshotter:
             changed = changed or new is not prev
             live[key] = value
             if key == "messages" and type(value) is list:
-                shadow[key] = self._live_messages = list(value)  # type: ignore[index]
+                self._live_messages = list(value)
+                shadow[key] = _UNEQUAL if self.mode == "deep" else self._live_messages  # type: ignore[index]
             elif key in self._long:
                 shadow[key] = _UNEQUAL  # type: ignore[index]
             else:
@@ -587,12 +658,11 @@ class Snapshotter:
         return snap
 
     def _make_shadow(self, data: Mapping[str, Any]) -> dict[str, Any] | None:
-        if self.mode == "deep":
-            return None  # every value is taken anew at every event
         shadow = dict(data)
         shadow.update(self._mutable)
         if type(data.get("messages")) is list:
-            shadow["messages"] = self._live_messages  # the live messages, compared by identity
+            # The live messages, compared by identity; deep snapshots compare each message at every event.
+            shadow["messages"] = _UNEQUAL if self.mode == "deep" else self._live_messages
         for key in self._long:
             shadow[key] = _UNEQUAL  # never compared by content: a 10 MB string rebuilt equal is checked by identity
         self._types = tuple(map(type, data.values()))
@@ -616,7 +686,7 @@ class Snapshotter:
             new = self._messages(value, prev)
         elif isinstance(prev, Uncopyable) and self._live.get(key) is value:
             new = prev  # the same uncopyable object: one marker, not a new one at every event
-        elif prev is _MISSING or self.mode == "deep" or isinstance(prev, Uncopyable):
+        elif prev is _MISSING or isinstance(prev, Uncopyable):
             new = copy_value(value)
         else:
             new = prev if self._same(key, prev, value) else copy_value(value)
