@@ -286,6 +286,9 @@ assert len(rec.runs) == 16
 # %% [markdown]
 # ## Exercises
 #
+# The reference solutions are not on this page: they are in [`solutions/nb06.py`](solutions/nb06.py) (open it once
+# you have tried; the checkers are in [`solutions/checks.py`](solutions/checks.py)).
+#
 # The async checkers are coroutines: call them with `await`.
 #
 # **Exercise 1: an async context hook.** Write `inject_city_async`, an async `before_llm` hook (`@hook` on an
@@ -309,15 +312,6 @@ async def inject_city_async(state: State) -> None:
 
 # await check_async_hook(inject_city_async)   # <- uncomment to check
 
-# %% [solution]
-# Reference solution of exercise 1 (collapsed: expand to peek).
-import inspect
-
-from solutions import nb06
-
-print(inspect.getsource(nb06.inject_city_async.async_function))  # an async @hook keeps it in .async_function
-await check_async_hook(nb06.inject_city_async)
-
 # %% [markdown]
 # **Exercise 2: a slow hook that does not freeze the loop.** `legacy_lookup()` blocks for 0.2 s and has no async
 # version. Wrap it in a hook that takes those 0.2 s in an async run *without* pausing the event loop for more than
@@ -331,11 +325,6 @@ def legacy_lookup() -> None:
 
 my_slow_hook = None  # your hook object
 # await check_non_blocking_hook(my_slow_hook)   # <- uncomment to check
-
-# %% [solution]
-# Reference solution of exercise 2.
-print(inspect.getsource(nb06.SlowLookup))
-await check_non_blocking_hook(nb06.SlowLookup())
 
 # %% [markdown]
 # ## Key takeaways
