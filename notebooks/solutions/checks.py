@@ -33,6 +33,7 @@ from agent_nb.demo import ScriptedChatGenerator, demo_tools
 __all__ = [
     "check_async_hook",
     "check_budget",
+    "check_compaction_hook",
     "check_context_hook",
     "check_continue_seq",
     "check_guardrail",
@@ -446,3 +447,57 @@ async def check_non_blocking_hook(hook: Any, *, slow_s: float = 0.2) -> None:
     assert elapsed >= slow_s * 0.9, f"the hook should take about {slow_s} s (the run took {elapsed:.2f} s)"
     assert worst < slow_s / 2, f"the event loop was blocked for {worst * 1000:.0f} ms: do not sleep on the loop"
     _ok(f"the hook waited {elapsed * 1000:.0f} ms; the loop's longest pause was {worst * 1000:.0f} ms")
+
+
+# --- 08 compaction -----------------------------------------------------------------------------------------------
+
+COMPACTION_TASK = "Look up continue_run and stop_run. What is the weather in Paris and Tokyo? Then save a note."
+
+
+@_hinted
+def check_compaction_hook(hook: Any, limit: int = 100) -> None:
+    """Exercise 08.1: a before_llm hook that compacts once `context_tokens` reaches `limit`, keeping what must stay."""
+    _is_hook(hook)
+    seen: list[tuple[str, int, list[ChatMessage], int]] = []
+
+    def probe(when: str) -> Any:
+        class Probe:
+            def run(self, state: Any) -> None:
+                data = state.data
+                seen.append((when, data["step_count"], list(data["messages"]), data.get("context_tokens") or 0))
+
+        return Probe()
+
+    agent = demo_agent(hooks={"before_llm": [probe("before"), hook, probe("after")]})
+    result = agent.run([ChatMessage.from_user(COMPACTION_TASK)])
+    pairs = list(zip(seen[::2], seen[1::2], strict=True))
+    compacted = 0
+    for (_, step, before, tokens_before), (_, _, after, tokens_after) in pairs:
+        if tokens_before < limit:
+            assert after == before, f"step {step}: compacted at {tokens_before} context tokens, below {limit}"
+            continue
+        assert len(after) <= len(before), (
+            f"step {step}: the conversation grew from {len(before)} to {len(after)} messages: state.set('messages', "
+            "x) APPENDS x; write the compacted list with handler_override=replace_values"
+        )
+        if after == before:
+            continue
+        compacted += 1
+        assert after[0] == before[0], f"step {step}: keep the system prompt first (it became {after[0].text!r})"
+        task = next(m for m in before if m.is_from(ChatRole.USER))
+        assert task in after, f"step {step}: the user's task {task.text!r} is gone: keep it"
+        last_reply = max(i for i, m in enumerate(before) if m.is_from(ChatRole.ASSISTANT))
+        tail = before[last_reply:]
+        assert after[-len(tail) :] == tail, (
+            f"step {step}: keep the last step whole (the model's last reply and its {len(tail) - 1} tool results)"
+        )
+        problems = pairing_problems(after)
+        assert not problems, f"step {step}: the compacted conversation breaks the provider rule: {problems[0]}"
+        assert tokens_after < tokens_before, (
+            f"step {step}: context_tokens still reads {tokens_after} after compacting: the Agent refreshes it only "
+            "after the next LLM call, so set it yourself (count the new messages with a TokenCounter)"
+        )
+    reached = max((t for _, _, _, t in seen), default=0)
+    assert compacted, f"the hook never compacted: context_tokens reached {reached} (limit {limit})"
+    assert result["exit_reason"] == "text", f"the run ended with {result['exit_reason']!r} instead of an answer"
+    _ok(f"compacted {compacted} time(s) at {limit}+ tokens; system prompt, task and last step kept, pairs intact")
