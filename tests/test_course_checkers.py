@@ -211,7 +211,7 @@ def _error(call) -> ChatMessage:
 @hook
 def orphan_result(state: State) -> None:
     """02.3 wrong (review): the error result follows no assistant message holding the blocked call."""
-    messages, last, blocked, allowed = _split(state)
+    messages, _, blocked, allowed = _split(state)
     if blocked:
         new = [*messages[:-1], *(_error(c) for c in blocked), ChatMessage.from_assistant(tool_calls=allowed)]
         state.set("messages", new, handler_override=replace_values)
@@ -220,7 +220,7 @@ def orphan_result(state: State) -> None:
 @hook
 def result_after_whole_message(state: State) -> None:
     """02.3 wrong (review): the error result appended after the whole [search, add] message: add never runs then."""
-    messages, last, blocked, _ = _split(state)
+    *_, blocked, _ = _split(state)
     if blocked:
         state.set("messages", [_error(c) for c in blocked])
 
@@ -248,7 +248,7 @@ def result_without_error_flag(state: State) -> None:
 @hook
 def blocks_everything(state: State) -> None:
     """02.3 wrong: every call answered with an error, add included."""
-    messages, last, blocked, allowed = _split(state)
+    messages, last, *_ = _split(state)
     if last.tool_calls:
         new = [*messages, *(_error(c) for c in last.tool_calls), ChatMessage.from_user("Try again without tools.")]
         state.set("messages", new, handler_override=replace_values)
@@ -440,7 +440,9 @@ def sync_city(state: State) -> None:
     """06.1 wrong (review): a sync @hook where an async one is asked (it has run_async too)."""
     messages = state.data["messages"]
     if not any(m.is_from(ChatRole.SYSTEM) and m.text == CITY for m in messages):
-        state.set("messages", [messages[0], ChatMessage.from_system(CITY), *messages[1:]], handler_override=replace_values)
+        state.set(
+            "messages", [messages[0], ChatMessage.from_system(CITY), *messages[1:]], handler_override=replace_values
+        )
 
 
 class SyncClassHook:
@@ -483,3 +485,250 @@ def too_fast(state: State) -> None:
 )
 def test_06_wrong_answers_get_a_hint(nb, check, answer, match):
     rejects(getattr(nb.checks, check), answer, match)
+
+
+# --- 07, 08, 10-14 -------------------------------------------------------------------------------------------------
+
+
+def test_07_to_14_reference_solutions_pass(nb, capsys):
+    nb.checks.check_repeated_calls(nb.nb07.repeated_calls)
+    nb.checks.check_compaction_hook(nb.nb08.trim_context)
+    nb.checks.check_quiet_ablation(nb.nb10.quiet_ablation)
+    nb.checks.check_rescue(nb.nb11.rescue)
+    nb.checks.check_first_missing_step(nb.nb12.first_missing_step)
+    nb.checks.check_same_as_recorded(nb.nb13.same_as_recorded)
+    nb.checks.check_changed_answers(nb.nb14.changed_answers)
+    assert capsys.readouterr().out.count("OK: ") == 7
+
+
+def calls_by_name_only(run):
+    """07.1 wrong: a repeat judged by the tool name alone."""
+    names = [c.tool_name for m in run.result["messages"] for c in m.tool_calls]
+    return len(names) - len(set(names))
+
+
+def all_calls(run):
+    """07.1 wrong: every call of a tool called more than once."""
+    return sum(1 for m in run.result["messages"] for c in m.tool_calls)
+
+
+def repeats_as_float(run):
+    return float(len([1 for m in run.result["messages"] for c in m.tool_calls]))
+
+
+@pytest.mark.parametrize(
+    ("answer", "match"),
+    [
+        (calls_by_name_only, "same arguments"),
+        (all_calls, "repeated calls"),
+        (repeats_as_float, "as an integer"),
+        (None, "give your function"),
+    ],
+)
+def test_07_wrong_counts_get_a_hint(nb, answer, match):
+    rejects(nb.checks.check_repeated_calls, answer, match)
+
+
+def test_07_count_of_a_numpy_type_is_accepted(nb, capsys):
+    nb.checks.check_repeated_calls(lambda run: np.int64(nb.nb07.repeated_calls(run)))
+    assert "OK: " in capsys.readouterr().out
+
+
+def _keep_last_steps(nb, messages):
+    return nb.nb08.KeepLastSteps(1).compact(messages, 0, None)
+
+
+class CompactsAppending:
+    """08.1 wrong: plain state.set appends the compacted list."""
+
+    def __init__(self, nb):
+        self.nb = nb
+
+    def run(self, state):
+        if (state.data.get("context_tokens") or 0) >= 100:
+            state.set("messages", _keep_last_steps(self.nb, state.data["messages"]))
+
+
+class CompactsWithoutRefresh(CompactsAppending):
+    """08.1 wrong: context_tokens left stale."""
+
+    def run(self, state):
+        if (state.data.get("context_tokens") or 0) >= 100:
+            compacted = _keep_last_steps(self.nb, state.data["messages"])
+            state.set("messages", compacted, handler_override=replace_values)
+
+
+class CutsThroughAStep(CompactsAppending):
+    """08.1 wrong: the last four messages, whatever they cut through."""
+
+    def run(self, state):
+        messages = state.data["messages"]
+        if (state.data.get("context_tokens") or 0) >= 100 and len(messages) > 6:
+            state.set("messages", [*messages[:2], *messages[-4:]], handler_override=replace_values)
+            state.set("context_tokens", 10)
+
+
+class DropsTheTask(CompactsAppending):
+    """08.1 wrong: the system prompt and the last step only."""
+
+    def run(self, state):
+        messages = state.data["messages"]
+        if (state.data.get("context_tokens") or 0) >= 100:
+            last = max(i for i, m in enumerate(messages) if m.is_from(ChatRole.ASSISTANT))
+            state.set("messages", [messages[0], *messages[last:]], handler_override=replace_values)
+            state.set("context_tokens", 10)
+
+
+class CompactsTooEarly(CompactsAppending):
+    """08.1 wrong: compacts at 40 tokens (everything after the task goes)."""
+
+    def run(self, state):
+        messages = state.data["messages"]
+        if (state.data.get("context_tokens") or 0) >= 40:
+            state.set("messages", messages[:2], handler_override=replace_values)
+            state.set("context_tokens", 1)
+
+
+class NeverCompacts(CompactsAppending):
+    def run(self, state):
+        pass
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (CompactsAppending, "APPENDS"),
+        (CompactsWithoutRefresh, "context_tokens still reads"),
+        (CutsThroughAStep, "provider rule"),
+        (DropsTheTask, "task"),
+        (CompactsTooEarly, "below 100"),
+        (NeverCompacts, "never compacted"),
+    ],
+)
+def test_08_wrong_compaction_hooks_get_a_hint(nb, make, match):
+    rejects(nb.checks.check_compaction_hook, make(nb), match)
+
+
+@pytest.mark.parametrize(
+    ("answer", "match"),
+    [
+        (lambda run: run.replay(hooks={"before_run": {"MemoryRetrievalHook": False}}), "tools='cached'"),
+        (lambda run: run.replay(tools="cached"), "switched off"),
+        (lambda run: run.replay(hooks={"before_llm": {"inject_date": False}}, tools="cached"), "switched off"),
+        (lambda run: run, "not a replay"),
+        (lambda run: run.fork(step=1, tools="cached"), "not a replay"),
+        (lambda run: None, "return the replay"),
+    ],
+)
+def test_10_wrong_ablations_get_a_hint(nb, answer, match):
+    rejects(nb.checks.check_quiet_ablation, answer, match)
+
+
+def _lima_reply():
+    from haystack.dataclasses import ToolCall
+
+    return ChatMessage.from_assistant(tool_calls=[ToolCall("get_weather", {"city": "Lima"})])
+
+
+@pytest.mark.parametrize(
+    ("answer", "match"),
+    [
+        (lambda run: run.fork(step=1, reply=_lima_reply()), "inherited"),
+        (lambda run: run.replay(), "not a fork"),
+        (lambda run: run.fork(step=0, edit={"user_profile": {"name": "Ada"}}), "never asked for the weather in Lima"),
+        (lambda run: run.recorder.run("What is the weather in Lima?"), "not a fork"),
+    ],
+)
+def test_11_wrong_rescues_get_a_hint(nb, answer, match):
+    rejects(nb.checks.check_rescue, answer, match)
+
+
+def first_divergence_step(a, b):
+    """12.1 wrong: the first divergence by compare's rules (a hook switched on shows there first)."""
+    first = nb_compare(a, b).attrs["first_divergence"]
+    return None if first is None else first["step"]
+
+
+def nb_compare(a, b):
+    from agent_nb import compare
+
+    return compare(a, b)
+
+
+def missing_in_b_only(a, b):
+    """12.1 wrong: only events missing on b's side."""
+    table = nb_compare(a, b)
+    gone = table[table["status_b"].isna()]
+    return None if gone.empty else int(gone["step"].min())
+
+
+@pytest.mark.parametrize(
+    ("answer", "match"),
+    [
+        (first_divergence_step, "first step with an event in one run only"),
+        (missing_in_b_only, "swapped"),
+        (lambda a, b: 3, "is None"),
+        (lambda a, b: "3", "as an integer"),
+    ],
+)
+def test_12_wrong_steps_get_a_hint(nb, answer, match):
+    rejects(nb.checks.check_first_missing_step, answer, match)
+
+
+def first_call_only(run, hook):
+    """13.1 wrong: only the first recorded call is checked."""
+    from agent_nb.testing import hook_case
+
+    seq = int(run.timeline.query("name == 'RequireToolHook'")["seq"].iloc[0])
+    return not hook_case(run, seq).check(hook)
+
+
+def returns_the_difference(run, hook):
+    """13.1 wrong: returns check()'s result, not a bool."""
+    from agent_nb.testing import hook_case
+
+    seq = int(run.timeline.query("name == 'RequireToolHook'")["seq"].iloc[0])
+    return hook_case(run, seq).check(hook)
+
+
+@pytest.mark.parametrize(
+    ("answer", "match"),
+    [
+        (first_call_only, "not only the first"),
+        (returns_the_difference, "True or False"),
+        (lambda run, hook: True, "you said True"),
+    ],
+)
+def test_13_wrong_answers_get_a_hint(nb, answer, match):
+    rejects(nb.checks.check_same_as_recorded, answer, match)
+
+
+def with_baseline(table):
+    """14.1 wrong: 'all on' compared with itself is kept in."""
+    base = table[table["config"] == "all on"].set_index("prompt")["answer"]
+    return {(r.prompt, r.config) for r in table.itertuples() if r.answer != base[r.prompt] or r.config == "all on"}
+
+
+def by_position(table):
+    """14.1 wrong: compares each row with the row above it (right only in the sweep's order)."""
+    answers = list(table["answer"])
+    return {(r.prompt, r.config) for i, r in enumerate(table.itertuples()) if i and answers[i] != answers[i - 1]}
+
+
+def by_tokens(table):
+    """14.1 wrong: a cost change taken for an answer change."""
+    base = table[table["config"] == "all on"].set_index("prompt")["tokens"]
+    return {(r.prompt, r.config) for r in table.itertuples() if r.config != "all on" and r.tokens != base[r.prompt]}
+
+
+@pytest.mark.parametrize(
+    ("answer", "match"),
+    [
+        (with_baseline, "baseline"),
+        (by_position, "missing|not changed|baseline"),
+        (by_tokens, "not changed"),
+        (lambda table: list(table["prompt"]), "return a set"),
+    ],
+)
+def test_14_wrong_answers_get_a_hint(nb, answer, match):
+    rejects(nb.checks.check_changed_answers, answer, match)

@@ -11,15 +11,18 @@ import asyncio
 import functools
 import inspect
 import itertools
+import json
 import numbers
 import time
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 from haystack.components.agents import Agent
 from haystack.components.generators.chat.mock import MockChatGenerator
-from haystack.dataclasses import ChatMessage, ChatRole
+from haystack.dataclasses import ChatMessage, ChatRole, ToolCall
 from haystack.hooks import FunctionHook
 from haystack.hooks.human_in_the_loop import (
     AlwaysAskPolicy,
@@ -27,21 +30,27 @@ from haystack.hooks.human_in_the_loop import (
     ConfirmationHook,
 )
 
-from agent_nb import Recorder, Run, demo_agent
-from agent_nb.demo import ScriptedChatGenerator, demo_tools
+from agent_nb import Recorder, Run, compare, demo_agent
+from agent_nb.demo import NoteStore, ScriptedChatGenerator, demo_tools
 
 __all__ = [
     "check_async_hook",
     "check_budget",
+    "check_changed_answers",
     "check_compaction_hook",
     "check_context_hook",
     "check_continue_seq",
+    "check_first_missing_step",
     "check_guardrail",
     "check_lifecycle_hook",
     "check_non_blocking_hook",
     "check_once_reminder",
+    "check_quiet_ablation",
     "check_rejecting_ui",
+    "check_repeated_calls",
     "check_require_tool",
+    "check_rescue",
+    "check_same_as_recorded",
     "check_step_counts",
     "check_step_limit",
     "check_without_require",
@@ -501,3 +510,196 @@ def check_compaction_hook(hook: Any, limit: int = 100) -> None:
     assert compacted, f"the hook never compacted: context_tokens reached {reached} (limit {limit})"
     assert result["exit_reason"] == "text", f"the run ended with {result['exit_reason']!r} instead of an answer"
     _ok(f"compacted {compacted} time(s) at {limit}+ tokens; system prompt, task and last step kept, pairs intact")
+
+
+# --- 07 real models ----------------------------------------------------------------------------------------------
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+def _expected_repeats(run: Run) -> int:
+    seen: set[tuple[str, str]] = set()
+    repeats = 0
+    for message in run.result.get("messages") or []:
+        for call in message.tool_calls:
+            key = (call.tool_name, json.dumps(call.arguments, sort_keys=True, default=str))
+            repeats += key in seen
+            seen.add(key)
+    return repeats
+
+
+@_hinted
+def check_repeated_calls(count: Callable[[Run], Any]) -> None:
+    """Exercise 07.1: `count(run)` is how many tool calls repeat an earlier call (same tool, same arguments)."""
+    assert callable(count), "give your function (it takes a Run and returns an int)"
+    looping = Agent(
+        chat_generator=MockChatGenerator(
+            [ChatMessage.from_assistant(tool_calls=[ToolCall("add", {"a": 5, "b": 3})])] * 3
+            + [ChatMessage.from_assistant("8")]
+        ),
+        tools=demo_tools(),
+    )
+    runs = {
+        "the recorded SmolLM2 run": Run.load(str(DATA / "real_smollm2_run.json.gz")),
+        "the recorded forced run": Run.load(str(DATA / "real_smollm2_forced_run.json.gz")),
+        "a scripted run without repeats": Recorder(demo_agent()).run("What is 2 + 3, and the weather in Paris?"),
+        "a mock model asking add(5, 3) three times": Recorder(looping).run("What is 5 + 3?"),
+    }
+    for name, run in runs.items():
+        got, want = _as_int(count(run), "count"), _expected_repeats(run)
+        assert got == want, (
+            f"{name}: you counted {got}, it has {want} repeated calls (a call repeats when an earlier call of the "
+            "same run had the same tool name AND the same arguments; the first one is not a repeat)"
+        )
+    recorded = _expected_repeats(runs["the recorded SmolLM2 run"])
+    _ok(f"repeats counted right in {len(runs)} runs (the recorded SmolLM2 run repeats {recorded} calls)")
+
+
+# --- 10 ablation -------------------------------------------------------------------------------------------------
+
+
+@_hinted
+def check_quiet_ablation(ablate: Callable[[Run], Any]) -> None:
+    """Exercise 10.1: `ablate(run)` replays `run` without MemoryRetrievalHook, serving every tool from the recording."""
+    assert callable(ablate), "give your function (it takes a Run and returns the replay)"
+    notes = NoteStore()
+    run = Recorder(demo_agent(notes=notes)).run(
+        "What is the weather in Paris? Then save a note.", hook_context={"today": "2026-11-22"}
+    )
+    saved = list(notes.notes)
+    replay = ablate(run)
+    assert isinstance(replay, Run), f"return the replay (a Run), got {type(replay).__name__}"
+    assert replay.kind == "replay" and replay.parent_id == run.run_id, (
+        f"that is a {replay.kind!r}, not a replay of the given run: use run.replay(...)"
+    )
+    memory = replay.timeline.query("name == 'MemoryRetrievalHook'")["status"].tolist()
+    assert memory == ["skipped"], f"MemoryRetrievalHook should be switched off (skipped), its rows read {memory}"
+    others = replay.timeline.query("kind == 'hook' and name != 'MemoryRetrievalHook'")["status"]
+    assert set(others) == {"ok"}, "switch off MemoryRetrievalHook only"
+    tools = replay.timeline.query("kind == 'tool'")["status"].tolist()
+    assert tools and set(tools) == {"cached"}, (
+        f"the tools ran again (statuses {tools}) and save_note wrote again: pass tools='cached'"
+    )
+    assert list(notes.notes) == saved, "the replay wrote to the note store"
+    _ok(f"replay without memories, {len(tools)} tool results served from the recording, nothing written twice")
+
+
+# --- 11 fork -----------------------------------------------------------------------------------------------------
+
+
+@_hinted
+def check_rescue(rescue: Callable[[Run], Any]) -> None:
+    """Exercise 11.1: `rescue(run)` forks the Atlantis run so that the weather is asked for Lima instead."""
+    assert callable(rescue), "give your function (it takes the Atlantis run and returns a fork)"
+    run = Recorder(demo_agent(notes=NoteStore())).run(
+        "What is the weather in Atlantis?", hook_context={"today": "2026-11-22"}
+    )
+    fork = rescue(run)
+    assert isinstance(fork, Run), f"return the fork (a Run), got {type(fork).__name__}"
+    assert fork.kind == "fork" and fork.parent_id == run.run_id, (
+        f"that is a {fork.kind!r} run, not a fork of the given run: use run.fork(step, reply=...)"
+    )
+    weather = fork.timeline.query("kind == 'tool' and name == 'get_weather'")
+    assert len(weather) and "Lima" in str(weather["summary"].iloc[0]), "the fork never asked for the weather in Lima"
+    assert set(weather["status"]) == {"ok"}, "the fork's weather call failed"
+    assert "Atlantis" not in (fork.final_answer or ""), (
+        f"the fork still reports Atlantis ({fork.final_answer!r}): the failed call is inherited when you fork after "
+        "it; fork at the step of the LLM call that asked for it (its reply is what you replace)"
+    )
+    assert "Lima" in (fork.final_answer or ""), f"the answer should be about Lima: {fork.final_answer!r}"
+    source = run.timeline.query("kind == 'tool'")["status"].tolist()
+    assert source[0] == "error", "the source run changed"
+    _ok(f"forked at step {fork.start_step}: {fork.final_answer!r}")
+
+
+# --- 12 comparing runs -------------------------------------------------------------------------------------------
+
+
+def _missing_step(a: Run, b: Run) -> int | None:
+    table = compare(a, b)
+    gone = table[table["status_a"].isna() | table["status_b"].isna()]
+    return None if gone.empty else int(gone["step"].min())
+
+
+@_hinted
+def check_first_missing_step(first_missing: Callable[[Run, Run], Any]) -> None:
+    """Exercise 12.1: `first_missing_step(a, b)` is the first step with an event in one run only (None if none)."""
+    assert callable(first_missing), "give your function (it takes two runs)"
+    from agent_nb.demo import TokenBudgetStop
+
+    rec = Recorder(demo_agent(notes=NoteStore()))
+    rec.add_hook("before_llm", TokenBudgetStop(max_total_tokens=150))
+    on, off = {"before_llm": {"TokenBudgetStop": True}}, {"before_llm": {"TokenBudgetStop": False}}
+    pairs = []
+    for prompt in ("What is the weather in Paris and Tokyo?", "What is 2 + 3?"):
+        a, b = (rec.run(prompt, hooks=h, hook_context={"today": "2026-11-22"}) for h in (off, on))
+        pairs += [(prompt, a, b), (prompt + " (swapped)", b, a)]
+    plain = rec.run("What is 2 + 3?", hooks=off)
+    pairs.append(("a run and its replay", plain, plain.replay()))
+    for name, a, b in pairs:
+        got, want = first_missing(a, b), _missing_step(a, b)
+        got = None if got is None else _as_int(got, "step")
+        assert got == want, f"{name}: you said {got}, the first step with an event in one run only is {want}"
+    _ok(f"right on {len(pairs)} pairs, including runs that never part ways (None)")
+
+
+# --- 13 developing a hook ----------------------------------------------------------------------------------------
+
+
+@_hinted
+def check_same_as_recorded(same: Callable[[Run, Any], Any]) -> None:
+    """Exercise 13.1: `same(run, hook)` is True when `hook` does what the recorded RequireToolHook did at every call."""
+    assert callable(same), "give your function (it takes a run and a hook)"
+    from agent_nb.demo.hooks import RequireToolHook
+
+    class Polite(RequireToolHook):
+        @property
+        def message(self) -> str:
+            return f"Please call `{self.tool_name}` first."
+
+    class RemindsAlways(RequireToolHook):  # the same at the first call, not once the note is saved
+        def run(self, state: Any) -> None:
+            state.set("messages", [ChatMessage.from_system(self.message)])
+            state.set("continue_run", True)
+
+    run = Recorder(demo_agent()).run("What is 2 + 3?", hook_context={"today": "2026-11-22"})
+    cases = [
+        ("RequireToolHook itself", RequireToolHook("save_note"), True),
+        ("a hook with another reminder", Polite("save_note"), False),
+        ("a hook that differs only at the second call", RemindsAlways("save_note"), False),
+    ]
+    for name, candidate, want in cases:
+        got = same(run, candidate)
+        assert isinstance(got, bool | np.bool_), f"return True or False, got {got!r}"
+        assert bool(got) == want, (
+            f"{name}: you said {bool(got)}; check every recorded call of the hook (hook_case(run, seq) for each of "
+            "its seqs), not only the first"
+        )
+    _ok("each recorded call checked: the same hook passes, a changed one fails")
+
+
+# --- 14 sweeps ---------------------------------------------------------------------------------------------------
+
+
+@_hinted
+def check_changed_answers(changed: Callable[[Any], Any]) -> None:
+    """Exercise 14.1: `changed(table)` is the set of (prompt, config) whose answer differs from "all on"."""
+    assert callable(changed), "give your function (it takes a sweep's table)"
+    from agent_nb.export import sweep
+
+    configs = {
+        "all on": {},
+        "no date": {"before_llm": {"inject_date": False}},
+        "no reminder": {"on_exit": {"RequireToolHook": False}},
+    }
+    prompts = ["What is 2 + 3?", "What day is it?", "Save a note that the demo works."]
+    table = sweep(demo_agent, prompts, configs, hook_context={"today": "2026-11-22"}, progress=False).table
+    base = table[table["config"] == "all on"].set_index("prompt")["answer"]
+    want = {(r.prompt, r.config) for r in table.itertuples() if r.config != "all on" and r.answer != base[r.prompt]}
+    shuffled = table.sample(frac=1, random_state=7).reset_index(drop=True)  # an answer must not rely on row order
+    got = changed(shuffled)
+    assert isinstance(got, set | frozenset), f"return a set of (prompt, config) pairs, got {type(got).__name__}"
+    got = {tuple(pair) for pair in got}
+    assert not any(config == "all on" for _, config in got), "'all on' is the baseline: it cannot differ from itself"
+    assert got == want, f"missing {sorted(want - got)}; not changed {sorted(got - want)}"
+    _ok(f"{len(want)} (prompt, config) pairs answer differently from 'all on'")
