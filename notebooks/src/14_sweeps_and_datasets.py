@@ -248,6 +248,28 @@ assert "Relevant memories" in diff
 # ```
 
 # %% [markdown]
+# ## Exercise
+#
+# The reference solution is not on this page: it is in [`solutions/nb14.py`](solutions/nb14.py) (open it once you
+# have tried; the checker is in [`solutions/checks.py`](solutions/checks.py)).
+#
+# **Exercise 1: which switches change the answer?** Write `changed_answers(table)`: given a sweep's `result.table`
+# with an `"all on"` configuration, the set of `(prompt, config)` pairs whose answer differs from the `"all on"` answer
+# to the same prompt. The checker runs its own small sweep and hands you its table in shuffled order.
+
+# %%
+from solutions.checks import check_changed_answers
+
+
+def changed_answers(table):
+    """The (prompt, config) pairs whose answer differs from the "all on" answer to the same prompt."""
+    ...  # your code
+
+
+# print(changed_answers(result.table))
+# check_changed_answers(changed_answers)   # <- uncomment to check
+
+# %% [markdown]
 # ## Key takeaways
 #
 # - `sweep(agent_factory, prompts, hook_configs)` records every combination and returns one row per run (status,
