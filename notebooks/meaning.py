@@ -9,6 +9,8 @@ stderr (warnings, progress bars) is left out.
 
 >>> scrub("saved to /tmp/agent_nb_13_4tji_dqy/run.json at 0x7f2a1c3e5b90")
 'saved to <tmpdir>/run.json at 0x…'
+>>> scrub("id 3a14f0ab-4310-48eb-adf9-8021682cbe43, file compacted_3a14f0ab431048ebadf98021682cbe43.txt")
+'id <uuid>, file compacted_<hex>.txt'
 >>> meaning([{"output_type": "stream", "name": "stdout", "text": "run 0eb5facd: 3 steps in 12.5 ms"}])
 ['stdout: run <id>: 3 steps in <time>']
 """
@@ -21,7 +23,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 _TMP = re.compile(re.escape(tempfile.gettempdir()) + r"/[^/\s'\"<>)]+")
-_UUID = re.compile(r"\b[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}\b")
+_UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
+_HEX = re.compile(r"(?<![0-9a-f])[0-9a-f]{16,}(?![0-9a-f])")  # a uuid's hex, whole or cut short in a preview
 _ADDRESS = re.compile(r"\b0x[0-9a-f]{6,}\b")
 
 _MASKS = [
@@ -39,6 +42,7 @@ def scrub(text: str) -> str:
     """`text` without the random parts of temporary paths, uuids and memory addresses."""
     text = _TMP.sub("<tmpdir>", text)
     text = _UUID.sub("<uuid>", text)
+    text = _HEX.sub("<hex>", text)
     return _ADDRESS.sub("0x…", text)
 
 
