@@ -7,7 +7,7 @@ source (notebooks/conftest.py does that for every cell nbval executes): scrubbed
 times and the padding of table columns masked; images count as "an image" (a chart's pixels move with its timings);
 stderr (warnings, progress bars) is left out.
 
->>> scrub("saved to /tmp/agent_nb_13_4tji_dqy/run.json at 0x7f2a1c3e5b90")
+>>> scrub(f"saved to {tempfile.gettempdir()}/agent_nb_13_4tji_dqy/run.json at 0x7f2a1c3e5b90")
 'saved to <tmpdir>/run.json at 0x…'
 >>> scrub("id 3a14f0ab-4310-48eb-adf9-8021682cbe43, file compacted_3a14f0ab431048ebadf98021682cbe43.txt")
 'id <uuid>, file compacted_<hex>.txt'
