@@ -4,7 +4,9 @@ Each `notebooks/src/NN_name.py` is in the "percent" format: a line `# %%` starts
 `# %% [markdown]` starts a markdown cell whose lines are comments (`# ` is stripped). Reference solutions of the
 exercises are not cells: GitHub and nbviewer ignore `source_hidden`, so they live in `notebooks/solutions/nbNN.py`
 (the notebook points there) and tests/test_course_checkers.py runs each through its checker; a `# %% [solution]`
-marker is refused. Text before the first marker is ignored
+marker is refused. `# %% [measured]` starts a code cell whose outputs are measurements that differ on every run (a
+timing table): it is tagged `nbval-ignore-output`, and notebooks/conftest.py does not compare its outputs with a
+fresh run's. Text before the first marker is ignored
 (a place for a note to editors); an IPython magic is written commented out in a code cell (`# %matplotlib inline`)
 and uncommented in the notebook. The builder writes `notebooks/NN_name.ipynb`, executes it with nbconvert's
 ExecutePreprocessor (kernel python3, working directory `notebooks/`, timeout 300 s per cell) and saves it with its
@@ -39,6 +41,7 @@ HERE = Path(__file__).resolve().parent
 SRC = HERE / "src"
 MARKER = re.compile(r"^# %%(?P<rest>.*)$")
 MAGIC = re.compile(r"^# %(?!%)\w")
+IGNORE_OUTPUT = "nbval-ignore-output"
 
 
 def parse(text: str) -> list[tuple[str, str]]:
@@ -53,7 +56,7 @@ def parse(text: str) -> list[tuple[str, str]]:
                     f"line {number}: solution cells are gone (GitHub shows hidden cells); put the reference solution "
                     "in notebooks/solutions/nbNN.py and test it in tests/test_course_checkers.py"
                 )
-            kind = "markdown" if "[markdown]" in rest else "code"
+            kind = "markdown" if "[markdown]" in rest else "measured" if "[measured]" in rest else "code"
             cells.append((kind, []))
         elif cells:
             cells[-1][1].append(line)
@@ -75,7 +78,10 @@ def to_notebook(source: Path) -> nbformat.NotebookNode:
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
     for kind, text in parse(source.read_text(encoding="utf-8")):
-        nb.cells.append(nbformat.v4.new_markdown_cell(text) if kind == "markdown" else nbformat.v4.new_code_cell(text))
+        cell = nbformat.v4.new_markdown_cell(text) if kind == "markdown" else nbformat.v4.new_code_cell(text)
+        if kind == "measured":  # outputs that differ on every run (timings): the current-outputs check skips them
+            cell.metadata["tags"] = [IGNORE_OUTPUT]
+        nb.cells.append(cell)
     # Stable cell ids keep the diffs of a rebuilt notebook small.
     for i, cell in enumerate(nb.cells):
         cell["id"] = f"{source.stem[:2]}-{i:03d}"
@@ -104,8 +110,8 @@ def build(source: Path, execute: bool = True, allow_errors: bool = False) -> Pat
     if execute:
         started = time.perf_counter()
         executor = ExecutePreprocessor(
-            timeout=300, kernel_name="python3", allow_errors=allow_errors, store_widget_state=False
-        )
+            timeout=300, kernel_name="python3", allow_errors=allow_errors, store_widget_state=False, record_timing=False
+        )  # no per-cell execution timestamps: a rebuild then rewrites only what changed
         executor.preprocess(nb, {"metadata": {"path": str(HERE)}})
         print(f"{target.name}: executed in {time.perf_counter() - started:.1f} s")
         scrub_outputs(nb.cells)  # no random temporary paths, uuids or addresses in a committed notebook

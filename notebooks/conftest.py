@@ -19,6 +19,8 @@ def pytest_runtest_makereport(item, call):
         return
     if cell.get("execution_count") is None:  # a cell never run in the committed copy (07's live section)
         return
+    if "nbval-ignore-output" in cell.get("metadata", {}).get("tags", []):  # `# %% [measured]`: timings
+        return
     if problem := difference(cell.get("outputs", []), fresh):
         report.outcome = "failed"
         report.longrepr = (

@@ -101,12 +101,14 @@ def test_a_change_in_meaning_is_named_with_both_lines(tools, fresh, shows):
     assert difference is not None and shows in difference
 
 
-def _notebook(cells: list[tuple[str, list[dict]]]) -> nbformat.NotebookNode:
+def _notebook(cells: list[tuple]) -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    for i, (source, outputs) in enumerate(cells, start=1):
+    for i, (source, outputs, *tags) in enumerate(cells, start=1):
         cell = nbformat.v4.new_code_cell(source, execution_count=i)
         cell.outputs = [nbformat.from_dict(o) for o in outputs]
+        if tags:
+            cell.metadata["tags"] = tags
         nb.cells.append(cell)
     return nb
 
@@ -119,6 +121,7 @@ def test_nbval_fails_a_cell_whose_committed_outputs_are_stale(tmp_path):
     cells = [
         ("print('3 steps in', 0.5, 's')", [stdout("3 steps in 9.1 s\n")]),  # only a timing differs: passes
         ("print('exit:', 'text')", [stdout("exit: max_agent_steps\n")]),  # stale: fails
+        ("print(7)", [stdout("6\n")], "nbval-ignore-output"),  # a `# %% [measured]` cell: not compared
     ]
     nbformat.write(_notebook(cells), tmp_path / "stale.ipynb")
     done = subprocess.run(
@@ -127,5 +130,5 @@ def test_nbval_fails_a_cell_whose_committed_outputs_are_stale(tmp_path):
         cwd=tmp_path, capture_output=True, text=True, timeout=240,
     )  # fmt: skip
     assert done.returncode == 1, done.stdout + done.stderr
-    assert "1 failed, 1 passed" in done.stdout, done.stdout
+    assert "1 failed, 2 passed" in done.stdout, done.stdout
     assert "committed: stdout: exit: max_agent_steps" in done.stdout and "fresh:     stdout: exit: text" in done.stdout

@@ -569,8 +569,9 @@ def require_save_note(state: State) -> None:
 
 # %% [markdown]
 # **Exercise 3: a guardrail.** Write `no_search`, a `before_tool` hook that keeps every `search` call from running,
-# tells the model so, and lets the other calls of the same message run. (Try the silent version first, and watch the
-# checker explain why it is not enough.)
+# tells the model so, and lets the other calls of the same message run in the same step. The conversation must keep
+# the provider rule of section 5 at every LLM call: each call gets exactly one result, right after it. (Try the
+# silent version first, and watch the checker explain why it is not enough.)
 
 # %%
 @hook

@@ -184,7 +184,7 @@ assert compacted["SlidingWindow"].state_at(8, when="after")["messages"][2].text.
 # kept them in the conversation because their references would have cost more tokens than the results themselves.
 
 # %%
-for path in sorted(store_dir.iterdir()):
+for path in sorted(store_dir.iterdir(), key=lambda p: (p.name.split("_")[1], p.read_text())):  # names end in a uuid
     print(f"{path.name}: {path.read_text()[:70]!r}")
 
 # %% [markdown]

@@ -62,7 +62,7 @@ run.timeline[["seq", "step", "kind", "hook_point", "name", "duration_ms", "summa
 # We measure it: a ticker coroutine wakes every 10 ms while one async run executes a hook that blocks for 200 ms; the
 # longest gap between ticks is how long the loop was frozen.
 
-# %%
+# %% [measured]
 import threading
 
 from haystack.components.agents.state import State
@@ -280,8 +280,8 @@ plot_concurrency(threaded, starts, f"5 runs in 5 threads ({thread_ms:.0f} ms wal
 
 # %%
 print(len(rec.runs), "runs")
-rec.tree[["run_id", "kind", "status", "exit_reason", "events", "llm_calls", "tokens"]].tail(6)
 assert len(rec.runs) == 16
+rec.tree[["run_id", "kind", "status", "exit_reason", "events", "llm_calls", "tokens"]].tail(6)
 
 # %% [markdown]
 # ## Exercises
