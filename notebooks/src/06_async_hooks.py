@@ -275,13 +275,15 @@ plot_concurrency(threaded, starts, f"5 runs in 5 threads ({thread_ms:.0f} ms wal
 # %% [markdown]
 # ## All runs of the Recorder
 #
-# `rec.runs` holds every run in the order they started, and `rec.tree` summarizes them: one single run, ten from
-# `gather`, five from threads.
+# `rec.runs` holds every run in the order they started, and `rec.tree` summarizes them, one row each: one single
+# run, ten from `gather`, five from threads. Concurrent runs start in no fixed order, so here the rows are sorted by
+# size (the six largest runs below).
 
 # %%
-print(len(rec.runs), "runs")
-assert len(rec.runs) == 16
-rec.tree[["run_id", "kind", "status", "exit_reason", "events", "llm_calls", "tokens"]].tail(6)
+cols = ["kind", "status", "exit_reason", "events", "llm_calls", "tokens"]
+print(len(rec.runs), "runs,", int(rec.tree["llm_calls"].sum()), "LLM calls,", int(rec.tree["tokens"].sum()), "tokens")
+assert len(rec.runs) == 16 and (rec.tree["status"] == "ok").all()
+rec.tree[cols].sort_values(["tokens", "events"]).tail(6)
 
 # %% [markdown]
 # ## Exercises
