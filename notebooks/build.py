@@ -1,13 +1,17 @@
 """Build the notebooks from their sources and execute them in place.
 
 Each `notebooks/src/NN_name.py` is in the "percent" format: a line `# %%` starts a code cell and a line
-`# %% [markdown]` starts a markdown cell whose lines are comments (`# ` is stripped). `# %% [solution]` starts a
-code cell that is collapsed in Jupyter (source and output hidden, tag `solution`): the reference solution of an
-exercise, run through its checker on every build so CI proves it passes. Text before the first marker is ignored
+`# %% [markdown]` starts a markdown cell whose lines are comments (`# ` is stripped). Reference solutions of the
+exercises are not cells: GitHub and nbviewer ignore `source_hidden`, so they live in `notebooks/solutions/nbNN.py`
+(the notebook points there) and tests/test_course_checkers.py runs each through its checker; a `# %% [solution]`
+marker is refused. `# %% [measured]` starts a code cell whose outputs are measurements that differ on every run (a
+timing table): it is tagged `nbval-ignore-output`, and notebooks/conftest.py does not compare its outputs with a
+fresh run's. Text before the first marker is ignored
 (a place for a note to editors); an IPython magic is written commented out in a code cell (`# %matplotlib inline`)
 and uncommented in the notebook. The builder writes `notebooks/NN_name.ipynb`, executes it with nbconvert's
 ExecutePreprocessor (kernel python3, working directory `notebooks/`, timeout 300 s per cell) and saves it with its
-outputs, so the notebooks read well on the repository page.
+outputs, so the notebooks read well on the repository page. The outputs are scrubbed (meaning.py): the random parts of
+temporary paths, uuids and memory addresses become placeholders.
 
 Widget state is not saved: a widget output keeps only its text fallback plus a one-line HTML note, so a committed
 notebook does not carry hundreds of KB of stale widget models.
@@ -30,20 +34,29 @@ from pathlib import Path
 import nbformat
 from nbconvert.preprocessors import ExecutePreprocessor
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # meaning.py, next to this script, also when imported
+from meaning import scrub_outputs
+
 HERE = Path(__file__).resolve().parent
 SRC = HERE / "src"
 MARKER = re.compile(r"^# %%(?P<rest>.*)$")
 MAGIC = re.compile(r"^# %(?!%)\w")
+IGNORE_OUTPUT = "nbval-ignore-output"
 
 
 def parse(text: str) -> list[tuple[str, str]]:
     """Split a percent-format source into (cell_type, source) pairs."""
     cells: list[tuple[str, list[str]]] = []
-    for line in text.splitlines():
+    for number, line in enumerate(text.splitlines(), start=1):
         match = MARKER.match(line)
         if match:
             rest = match.group("rest")
-            kind = "markdown" if "[markdown]" in rest else "solution" if "[solution]" in rest else "code"
+            if "[solution]" in rest:
+                raise ValueError(
+                    f"line {number}: solution cells are gone (GitHub shows hidden cells); put the reference solution "
+                    "in notebooks/solutions/nbNN.py and test it in tests/test_course_checkers.py"
+                )
+            kind = "markdown" if "[markdown]" in rest else "measured" if "[measured]" in rest else "code"
             cells.append((kind, []))
         elif cells:
             cells[-1][1].append(line)
@@ -66,9 +79,8 @@ def to_notebook(source: Path) -> nbformat.NotebookNode:
     nb.metadata["language_info"] = {"name": "python"}
     for kind, text in parse(source.read_text(encoding="utf-8")):
         cell = nbformat.v4.new_markdown_cell(text) if kind == "markdown" else nbformat.v4.new_code_cell(text)
-        if kind == "solution":  # collapsed in JupyterLab and Notebook 7; the reader expands it to peek
-            cell.metadata["tags"] = ["solution"]
-            cell.metadata["jupyter"] = {"source_hidden": True, "outputs_hidden": True}
+        if kind == "measured":  # outputs that differ on every run (timings): the current-outputs check skips them
+            cell.metadata["tags"] = [IGNORE_OUTPUT]
         nb.cells.append(cell)
     # Stable cell ids keep the diffs of a rebuilt notebook small.
     for i, cell in enumerate(nb.cells):
@@ -103,10 +115,11 @@ def build(source: Path, execute: bool = True, allow_errors: bool = False) -> Pat
     if execute:
         started = time.perf_counter()
         executor = ExecutePreprocessor(
-            timeout=300, kernel_name="python3", allow_errors=allow_errors, store_widget_state=False
-        )
+            timeout=300, kernel_name="python3", allow_errors=allow_errors, store_widget_state=False, record_timing=False
+        )  # no per-cell execution timestamps: a rebuild then rewrites only what changed
         executor.preprocess(nb, {"metadata": {"path": str(HERE)}})
         print(f"{target.name}: executed in {time.perf_counter() - started:.1f} s")
+        scrub_outputs(nb.cells)  # no random temporary paths, uuids or addresses in a committed notebook
     strip_widgets(nb)
     nbformat.validate(nb)
     nbformat.write(nb, target)

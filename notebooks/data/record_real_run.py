@@ -3,8 +3,13 @@ Record the saved real-model runs that `07_real_models` loads (by hand, never in 
 
 It needs a local OpenAI-compatible server. The committed runs were recorded against SmolLM2-135M-Instruct (Q4_1) on
 llama.cpp's `llama_cpp.server` (`--chat_format chatml-function-calling`) behind a small compatibility proxy, with
-`max_tokens=48` and `temperature=0` on a 2-core machine. SmolLM2-135M never calls a tool on its own, so the second run
-forces `tool_choice` where a capable model would choose the tool itself (see `ForcedToolGenerator`).
+`max_tokens=48` and `temperature=0` on a 2-core machine.
+
+Every call sends `tool_choice="auto"` explicitly. haystack's OpenAIChatGenerator sends `tools` but no `tool_choice`,
+and llama-cpp-python's `chatml-function-calling` format renders the tool schemas into the prompt only when a
+`tool_choice` is given ("auto" or a named function): without it the model never sees the tools (the runs recorded
+before 2026-12-07 had 75-137-token prompts for that reason). The second run forces `tool_choice` to a named tool where
+`ForcedToolGenerator` says so, a recording aid for a model too small to choose a tool itself.
 
 Usage:
     AGENT_NB_BASE_URL=http://127.0.0.1:8011/v1 python notebooks/data/record_real_run.py
@@ -26,7 +31,7 @@ from agent_nb import Recorder, demo_agent
 HERE = Path(__file__).resolve().parent
 TASK = "What is the weather in Paris?"
 CONTEXT = {"today": "2026-11-22"}
-SETTINGS: dict[str, Any] = {"max_tokens": 48, "temperature": 0.0}
+SETTINGS: dict[str, Any] = {"max_tokens": 48, "temperature": 0.0, "tool_choice": "auto"}
 
 
 def _forced_tool(messages: list[ChatMessage]) -> str | None:

@@ -189,7 +189,9 @@ Workbench(rec)
 # %% [markdown]
 # ## Exercises
 #
-# Each exercise has a checker that says "OK" or what is off; the reference solutions are in the collapsed cells.
+# Each exercise has a checker that says "OK" or what is off.
+# The reference solutions are not on this page: they are in [`solutions/nb01.py`](solutions/nb01.py) (open it once
+# you have tried; the checkers are in [`solutions/checks.py`](solutions/checks.py)).
 #
 # **Exercise 1.** In `run` (the first run of this notebook), which event set `continue_run`? Find its `seq` with a
 # query on `run.timeline` (the `flow` column), not by reading the table.
@@ -200,15 +202,6 @@ from solutions.checks import check_continue_seq, check_without_require
 my_seq = None  # your answer: run.timeline.query(...)
 # check_continue_seq(run, my_seq)   # <- uncomment to check
 
-# %% [solution]
-# Reference solution of exercise 1 (collapsed: expand to peek).
-import inspect
-
-from solutions import nb01
-
-print(inspect.getsource(nb01.continue_seq))
-check_continue_seq(run, nb01.continue_seq(run))
-
 # %% [markdown]
 # **Exercise 2.** Record the first question again with `RequireToolHook` switched off *for that run only* (the
 # `hooks=` argument of `rec.run`), and check that it ends on the first answer without saving a note.
@@ -216,11 +209,6 @@ check_continue_seq(run, nb01.continue_seq(run))
 # %%
 my_run = None  # your answer: rec.run(...)
 # check_without_require(my_run)   # <- uncomment to check
-
-# %% [solution]
-# Reference solution of exercise 2.
-print(inspect.getsource(nb01.run_without_require))
-check_without_require(nb01.run_without_require(rec))
 
 # %% [markdown]
 # ## Key takeaways

@@ -135,9 +135,11 @@ assert len(after) == 2 * len(before) + 1  # the conversation, doubled, plus the 
 # must also check that its note is not there already (see exercise 1).
 #
 # **Rule 3: only the keys of the schema exist.** The Agent adds `messages`, `step_count`, `token_usage`,
-# `tool_call_counts`, `exit_reason` and the control keys `continue_run`, `stop_run`, `tools`, `hook_context`; your own
-# keys come from `Agent(state_schema=...)` (the demo agent declares `user_profile` and `notes`). Setting an unknown key
-# raises. `stop_run` is declared but never initialised: read it with `state.data.get("stop_run")`.
+# `tool_call_counts`, `exit_reason`, the control keys `continue_run`, `stop_run`, `tools`, `hook_context`, and
+# `context_tokens` (the approximate size of the context window, refreshed after each LLM call: a `before_llm` hook can
+# read it to decide to compact, notebook 08); your own keys come from `Agent(state_schema=...)` (the demo agent declares
+# `user_profile` and `notes`). Setting an unknown key raises. `stop_run` is declared but never initialised: read it
+# with `state.data.get("stop_run")`.
 
 # %%
 seen_keys = {}
@@ -152,6 +154,9 @@ def keys_at_start(state: State) -> None:
 demo_agent(hooks={"before_run": [keys_at_start]}).run([ChatMessage.from_user("Hello!")])
 print(seen_keys["keys"])
 assert not seen_keys["stop_run_present"]
+agent_keys = {"messages", "step_count", "token_usage", "tool_call_counts", "exit_reason"}
+control_keys = {"continue_run", "tools", "hook_context", "context_tokens"}  # stop_run: declared, not initialised
+assert agent_keys | control_keys == set(seen_keys["keys"])  # user_profile and notes: declared, set later
 
 # %% [markdown]
 # ## 4. The pattern hooks of `agent_nb.demo`, in full
@@ -181,7 +186,7 @@ print(inspect.getsource(demo_hooks.RequireToolHook.run))
 # After the `before_tool` hooks, the Agent re-reads the **last** message of `messages` and runs the tool calls it
 # holds. That is how a hook edits, drops or rejects calls, and also a trap: a hook that appends any message after the
 # model's tool calls (say, an audit note) leaves a last message without tool calls, so *nothing* runs, and the model
-# is asked again.
+# is asked again (the scripted model of these notebooks tolerates that; a real provider does not, see below).
 
 # %%
 @hook
@@ -198,6 +203,27 @@ audited.timeline[["seq", "step", "kind", "hook_point", "name", "summary"]]
 # %% [markdown]
 # Two identical requests for `add`, no tool row at all, and the (scripted) model gives up: "I could not run add.".
 # Put notes *before* the assistant message, or log elsewhere (a logger, the Recorder).
+#
+# ### The provider rule: each tool call gets exactly one result, right after it
+#
+# The scripted model reads any list of messages. OpenAI-style APIs do not: they answer HTTP 400 when an assistant
+# message with tool calls is not followed by exactly one tool result per call before any other message, or when a
+# tool result answers no call of the assistant message just before it (an "orphan" result). Every hook that edits
+# `messages` around tool calls (guardrails, compaction, notes) must keep that shape. The audit note above breaks it:
+# the `add` call is followed by a system message, never by its result. `solutions/checks.py` has
+# `pairing_problems(messages)`, which lists what breaks the rule:
+
+# %%
+from solutions.checks import pairing_problems
+
+print(pairing_problems(audited.result["messages"])[0])
+assert pairing_problems(audited.result["messages"])
+assert pairing_problems(Recorder(demo_agent()).run("What is 2 + 3?").result["messages"]) == []  # the normal shape
+
+# %% [markdown]
+# So a guardrail may only rewrite the last assistant message into this shape: the refused calls in an assistant
+# message, one error result for each right after it, then (the new last message) an assistant message with the calls
+# that may run; their results follow once they ran.
 #
 # ### A guardrail that drops a dangerous call
 #
@@ -251,6 +277,7 @@ def block_search(state: State) -> None:
 guarded = Recorder(demo_agent(hooks={"before_tool": [block_search]}, max_agent_steps=5)).run(TASK)
 print(guarded.describe(), "|", guarded.final_answer)
 assert guarded.exit_reason == "text" and guarded.steps == 2
+assert pairing_problems(guarded.result["messages"]) == []  # every call has its one result, right after it
 print(guarded.diff(1))
 
 # %% [markdown]
@@ -261,7 +288,9 @@ print(guarded.diff(1))
 #   going, `state.set("continue_run", True)` and add a message that says what is missing.
 # - `max_agent_steps` wins: a `continue_run` set at the last allowed step is overridden, the run ends with
 #   `exit_reason="max_agent_steps"`.
-# - `stop_run` (any hook) ends the run after the next `before_llm` hooks; haystack never resets it.
+# - `stop_run` (any hook) is read at one place only: right after the `before_llm` hooks of a step. It ends the run
+#   there, if a next step comes: set in `on_exit` without `continue_run` it is lost (the run ends with the exit reason
+#   it had); set at the last allowed step, `max_agent_steps` ends the run first. Haystack never resets it.
 #
 # ### Require a tool, with a loop guard
 #
@@ -333,7 +362,27 @@ cancelled = demo_agent(hooks={"after_tool": [stop_after_tools], "before_llm": [w
 cancelled_exit = cancelled.run([ChatMessage.from_user("What is 2 + 3?")])["exit_reason"]
 print("cancelled:", cancelled_exit, stop_seen)
 assert cancelled_exit == "text" and stop_seen == [(0, None), (1, "tools_done")]  # still set when the next step began: only cancel_stop cleared it
-#
+
+# %% [markdown]
+# When no next step comes, `stop_run` is never read: set in `on_exit` without `continue_run` the run ends as it would
+# have (`"text"`), and set in `after_tool` at the last allowed step the run ends with `"max_agent_steps"`. Notebook 03
+# (section 4) shows every case on the timeline.
+
+# %%
+@hook
+def stop_on_exit(state: State) -> None:
+    """on_exit: request a stop (without continue_run, there is no next before_llm to read it)."""
+    state.set("stop_run", "from_on_exit")
+
+
+lost = demo_agent(hooks={"on_exit": [stop_on_exit]}).run([ChatMessage.from_user("What is 2 + 3?")])
+last_step = demo_agent(hooks={"after_tool": [stop_after_tools]}, max_agent_steps=1).run(
+    [ChatMessage.from_user("What is 2 + 3?")]
+)
+print("on_exit:", lost["exit_reason"], "| after_tool at the last step:", last_step["exit_reason"])
+assert lost["exit_reason"] == "text" and last_step["exit_reason"] == "max_agent_steps"
+
+# %% [markdown]
 # ## 7. Per-run objects: `hook_context`
 #
 # A hook object is shared by every run of the Agent (and by concurrent runs). Per-run objects (a user id, a request
@@ -484,7 +533,9 @@ assert "Lima" not in (forgotten.final_answer or "")
 # ## Exercises
 #
 # Write each hook in the cell, then uncomment the check: it runs your hook on the offline model and says what is
-# wrong, or "OK". The reference solutions are in the collapsed cells (and in `notebooks/solutions/nb02.py`).
+# wrong, or "OK".
+# The reference solutions are not on this page: they are in [`solutions/nb02.py`](solutions/nb02.py) (open it once
+# you have tried; the checkers are in [`solutions/checks.py`](solutions/checks.py)).
 #
 # **Exercise 1: a context hook.** Write `inject_city`, a `before_llm` hook that adds the system message
 # `"The user is in Lima."` right after the system prompt, exactly once per run (it runs at every step), without
@@ -502,13 +553,6 @@ def inject_city(state: State) -> None:
 
 # check_context_hook(inject_city)   # <- uncomment to check
 
-# %% [solution]
-# Reference solution of exercise 1 (collapsed: expand to peek).
-from solutions import nb02
-
-print(inspect.getsource(nb02.inject_city.function))
-check_context_hook(nb02.inject_city)
-
 # %% [markdown]
 # **Exercise 2: require a tool, with a loop guard.** Write `require_save_note`, an `on_exit` hook that keeps the run
 # going until `save_note` has been called, and gives up after two reminders. The checker runs it twice with the same
@@ -523,15 +567,11 @@ def require_save_note(state: State) -> None:
 
 # check_require_tool(require_save_note)   # <- uncomment to check
 
-# %% [solution]
-# Reference solution of exercise 2.
-print(inspect.getsource(nb02.require_save_note.function))
-check_require_tool(nb02.require_save_note)
-
 # %% [markdown]
 # **Exercise 3: a guardrail.** Write `no_search`, a `before_tool` hook that keeps every `search` call from running,
-# tells the model so, and lets the other calls of the same message run. (Try the silent version first, and watch the
-# checker explain why it is not enough.)
+# tells the model so, and lets the other calls of the same message run in the same step. The conversation must keep
+# the provider rule of section 5 at every LLM call: each call gets exactly one result, right after it. (Try the
+# silent version first, and watch the checker explain why it is not enough.)
 
 # %%
 @hook
@@ -541,11 +581,6 @@ def no_search(state: State) -> None:
 
 
 # check_guardrail(no_search)   # <- uncomment to check
-
-# %% [solution]
-# Reference solution of exercise 3.
-print(inspect.getsource(nb02.block_search.function))
-check_guardrail(nb02.block_search)
 
 # %% [markdown]
 # ## Key takeaways

@@ -26,13 +26,14 @@
 #  │   ├─ a text reply (whatever exit_conditions holds): step_count = n+1, exit_reason = "text"
 #  │   │   └─ on_exit .... ........................................................ n+1
 #  │   │                   continue_run set? -> next step; else the loop ends
-#  │   ├─ before_tool .... the model asked for tools ................................ n
-#  │   │                   then ONLY the last message's tool calls run
+#  │   ├─ before_tool .... any other reply: tool calls, or an empty reply (no text) ... n
+#  │   │                   then ONLY the last message's tool calls run (none: the step ends here)
 #  │   ├─ tools run
 #  │   ├─ after_tool ..... ........................................................ n
-#  │   └─ step_count = n+1; a tool named in exit_conditions ran? -> on_exit (n+1), then the loop ends
+#  │   └─ step_count = n+1; a tool named in exit_conditions ran without error? -> on_exit (n+1), then the loop ends
 #  ├─ after_run .......... once, also after max_agent_steps (no on_exit then) ..... final step_count
-#  │                       NOT reached when a hook (or tool, or the model) raises
+#  │                       NOT reached when a hook or the model raises, or a tool does with
+#  │                       raise_on_tool_invocation_failure=True (by default a tool's error is an error result)
 #  └─ result: messages, last_message, step_count, exit_reason, token_usage, tool_call_counts, ...
 # ```
 #
@@ -40,9 +41,9 @@
 # |---|---|---|
 # | `before_run` | once, after the State is built, before step 0 | load memories, restore a saved State |
 # | `before_llm` | at the start of every step, before the LLM call | inject context, enforce a budget, compact history |
-# | `before_tool` | when the model asked for tools, before they run | confirm, edit or reject tool calls |
+# | `before_tool` | after any reply that does not end the run (tool calls, or an empty reply), before tools run | confirm, edit or reject tool calls |
 # | `after_tool` | after the tool results are appended | offload large results, post-process |
-# | `on_exit` | when the run is about to end: a text reply, or a tool in `exit_conditions` | require a tool, judge the answer |
+# | `on_exit` | when the run is about to end: a text reply, or a tool in `exit_conditions` that ran without error | require a tool, judge the answer |
 # | `after_run` | once, after the loop, also on `max_agent_steps`; not after an exception | log, persist |
 
 # %%
@@ -246,12 +247,49 @@ late.timeline[COLS]
 # %% [markdown]
 # The stop is set at seq 3 (step 0); the `before_llm` probe of step 1 (seq 4) still runs, and no LLM row follows.
 #
+# ### Where `stop_run` is not read
+#
+# Haystack reads `stop_run` at one place only: right after the `before_llm` hooks of a step (`agent.py`, the check
+# before the LLM call). What that means at the other points:
+#
+# - **`before_run`**: the check comes after step 0's `before_llm` hooks, so those still run; then no LLM call.
+# - **`on_exit` without `continue_run`**: no next step, so nobody reads it; the run ends with the exit reason it had
+#   (`"text"`), and the stop's reason is lost.
+# - **`after_tool` at the last allowed step**: the loop ends on `max_agent_steps` before any `before_llm`, so the exit
+#   reason is `"max_agent_steps"`.
+
+# %%
+@hook
+def stop_early(state: State) -> None:
+    """before_run: request a stop before anything happens."""
+    state.set("stop_run", "early")
+
+
+@hook
+def stop_late(state: State) -> None:
+    """on_exit: request a stop, without continue_run."""
+    state.set("stop_run", "late")
+
+
+early = Recorder(demo_agent(hooks={"before_run": [stop_early], "before_llm": [probe("before_llm")]})).run("What is 2 + 3?")
+on_exit = Recorder(demo_agent(hooks={"on_exit": [stop_late]})).run("What is 2 + 3?")
+last = Recorder(demo_agent(hooks={"after_tool": [stop_after_tools]}, max_agent_steps=1))
+at_last_step = last.run("What is 2 + 3?")
+for name, r in [("before_run", early), ("on_exit", on_exit), ("after_tool, last step", at_last_step)]:
+    print(f"stop_run set in {name:22s} -> exit_reason {r.exit_reason!r}, {r.usage['llm_calls']} LLM call(s)")
+assert early.exit_reason == "early" and early.usage["llm_calls"] == 0
+assert list(early.timeline["hook_point"]) == ["before_run", "before_llm"]  # step 0's before_llm hooks still ran
+assert on_exit.exit_reason == "text" and on_exit.timeline.iloc[-1]["flow"] == "stop_run:late"  # set, never read
+assert at_last_step.exit_reason == "max_agent_steps"
+
+# %% [markdown]
 # ## 5. Exit conditions: a text reply always ends the run; a tool only when listed
 #
 # `exit_conditions` (default `["text"]`) lists what ends a run besides a text reply. Haystack checks it **only after
-# tool calls**: a reply without tool calls ends the run with `exit_reason="text"` whatever the list holds, even
-# `exit_conditions=["save_note"]` without `"text"`. With a tool name in the list, the run ends as soon as that tool
-# has run: `after_tool`, then `on_exit`, then `after_run`, and the tool's name is the `exit_reason`.
+# tool calls**: a reply with text and no tool calls ends the run with `exit_reason="text"` whatever the list holds,
+# even `exit_conditions=["save_note"]` without `"text"`. With a tool name in the list, the run ends as soon as that
+# tool has run without error: `after_tool`, then `on_exit`, then `after_run`, and the tool's name is the
+# `exit_reason`.
 
 # %%
 probes = {p: [probe(p)] for p in ("after_tool", "on_exit", "after_run")}
@@ -270,6 +308,63 @@ on_tool.timeline[COLS]
 on_text = Recorder(demo_agent(hooks=None, exit_conditions=["save_note"])).run("What is 2 + 3?")
 print("exit_reason:", on_text.exit_reason, "| answer:", on_text.final_answer)
 assert on_text.exit_reason == "text" and on_text.result["step_count"] == 2
+
+# %% [markdown]
+# **A failing exit tool does not end the run.** By default (`raise_on_tool_invocation_failure=False`) a tool that
+# raises becomes an error tool result, the model reads it, and the run goes on; an exit-condition tool that errored
+# *cancels* the exit (even when another exit tool of the same message succeeded). Only with
+# `Agent(..., raise_on_tool_invocation_failure=True)` does the error propagate out of `agent.run`. Here a
+# `before_tool` hook breaks the `save_note` call (it drops its argument):
+
+# %%
+from haystack.components.agents.state.state import replace_values
+from haystack.dataclasses import ToolCall
+
+
+@hook
+def break_save_note(state: State) -> None:
+    """before_tool: call save_note without its argument, so the tool raises."""
+    last = state.data["messages"][-1]
+    if any(c.tool_name == "save_note" for c in last.tool_calls):
+        calls = [ToolCall(c.tool_name, {} if c.tool_name == "save_note" else c.arguments, c.id) for c in last.tool_calls]
+        broken = ChatMessage.from_assistant(last.text, tool_calls=calls)
+        state.set("messages", [*state.data["messages"][:-1], broken], handler_override=replace_values)
+
+
+TASK = "What is 2 + 3? Then save a note."
+failed_exit = Recorder(demo_agent(hooks={"before_tool": [break_save_note]}, exit_conditions=["save_note"])).run(TASK)
+print(failed_exit.describe())
+assert failed_exit.exit_reason == "text" and failed_exit.steps == 3  # not "save_note": the model answered after it
+assert failed_exit.timeline.query("name == 'save_note'")["status"].tolist() == ["error"]
+strict = demo_agent(hooks={"before_tool": [break_save_note]}, exit_conditions=["save_note"], raise_on_tool_invocation_failure=True)
+try:
+    strict.run([ChatMessage.from_user(TASK)])
+except Exception as exc:  # haystack's ToolInvocationError
+    print("raise_on_tool_invocation_failure=True:", type(exc).__name__)
+else:
+    raise AssertionError("the failing tool did not raise")
+failed_exit.timeline.query("kind != 'hook'")[COLS]
+
+# %% [markdown]
+# **An empty reply goes on to `before_tool`.** A reply with neither text nor tool calls does not end the run (Haystack
+# treats it as a malformed tool call the generator dropped): `before_tool` hooks fire, with nothing to run, and the
+# Agent asks the model again. A `before_tool` hook must not assume the last message holds tool calls:
+
+# %%
+from haystack.components.generators.chat.mock import MockChatGenerator
+
+empty_calls: list[tuple[int, int]] = []
+
+
+@hook
+def count_calls(state: State) -> None:
+    """before_tool: the step, and how many tool calls the last message holds."""
+    empty_calls.append((state.data["step_count"], len(state.data["messages"][-1].tool_calls)))
+
+
+silent = Agent(chat_generator=MockChatGenerator(""), tools=demo_tools(), hooks={"before_tool": [count_calls]}, max_agent_steps=2)
+print("exit_reason:", silent.run([ChatMessage.from_user("Hello!")])["exit_reason"], "| before_tool saw:", empty_calls)
+assert empty_calls == [(0, 0), (1, 0)]  # it fired at both steps, with no tool call to run
 
 # %% [markdown]
 # ## 6. `max_agent_steps`: the step limit
@@ -336,6 +431,9 @@ assert resource.calls == ["warm_up", "close"]
 #
 # ## Exercises
 #
+# The reference solutions are not on this page: they are in [`solutions/nb03.py`](solutions/nb03.py) (open it once
+# you have tried; the checkers are in [`solutions/checks.py`](solutions/checks.py)).
+#
 # **Exercise 1.** Without running anything, fill in what `state.data["step_count"]` reads at each point of a run
 # that calls one tool at step 0 and answers in text at step 1 (for `before_llm`, give the first value). Then check.
 
@@ -345,13 +443,6 @@ from solutions.checks import check_step_counts, check_step_limit
 my_step_counts = {"before_run": None, "before_llm": None, "before_tool": None, "after_tool": None, "on_exit": None,
                   "after_run": None}  # fmt: skip
 # check_step_counts(my_step_counts)   # <- uncomment to check
-
-# %% [solution]
-# Reference solution of exercise 1 (collapsed: expand to peek).
-from solutions import nb03
-
-print(nb03.STEP_COUNTS)
-check_step_counts(nb03.STEP_COUNTS)
 
 # %% [markdown]
 # **Exercise 2.** Write `llm_limit`, a `before_llm` hook that stops the run with `exit_reason="llm_limit"` before its
@@ -367,13 +458,6 @@ def llm_limit(state: State) -> None:
 
 # check_step_limit(llm_limit)   # <- uncomment to check
 
-# %% [solution]
-# Reference solution of exercise 2.
-import inspect
-
-print(inspect.getsource(nb03.llm_limit.function))  # @hook keeps the function in .function
-check_step_limit(nb03.llm_limit)
-
 # %% [markdown]
 # ## Key takeaways
 #
@@ -384,7 +468,10 @@ check_step_limit(nb03.llm_limit)
 # - A text reply ends the run whatever `exit_conditions` says; `exit_conditions` only adds tools that end it.
 # - `continue_run` (in `on_exit`) needs a message that tells the model what to do, and a guard: `max_agent_steps` is
 #   the only other way out, and it overrides `continue_run`.
-# - `stop_run` ends the run after the next `before_llm` hooks, without an LLM call or `on_exit`; it is never reset.
+# - `stop_run` is read only right after the `before_llm` hooks of a step: it ends the run there, without an LLM call
+#   or `on_exit`; set in `on_exit` (without `continue_run`) or at the last allowed step it is never read. Never reset.
+# - `before_tool` fires after every reply that does not end the run, an empty one too; a failing exit tool cancels
+#   the exit; a tool's error raises only with `raise_on_tool_invocation_failure=True`.
 # - A raising hook skips `after_run`: release resources in `close()`.
 #
 # ## Next

@@ -255,6 +255,9 @@ assert (log.warm_ups, log.closes) == (2, 1)
 # %% [markdown]
 # ## Exercises
 #
+# The reference solutions are not on this page: they are in [`solutions/nb04.py`](solutions/nb04.py) (open it once
+# you have tried; the checkers are in [`solutions/checks.py`](solutions/checks.py)).
+#
 # **Exercise 1: ask once.** Write `ask_for_more`, an `on_exit` hook that, when the last answer has fewer than 8 words,
 # appends the user message `"Improve your answer: add more detail."` and keeps the run going, **once per run**. The
 # checker also runs it against a model that never writes more.
@@ -273,13 +276,6 @@ def ask_for_more(state: State) -> None:
 
 
 # check_once_reminder(ask_for_more)   # <- uncomment to check
-
-# %% [solution]
-# Reference solution of exercise 1 (collapsed: expand to peek).
-from solutions import nb04
-
-show_source(nb04.ask_for_more)
-check_once_reminder(nb04.ask_for_more)
 
 # %% [markdown]
 # **Exercise 2: a resource, opened once.** Write a class hook (for `before_llm`) with attributes `opened` (how many
@@ -303,11 +299,6 @@ class MyClientHook:
 
 
 # check_lifecycle_hook(MyClientHook)   # <- uncomment to check
-
-# %% [solution]
-# Reference solution of exercise 2.
-show_source(nb04.CountingClient)
-check_lifecycle_hook(nb04.CountingClient)
 
 # %% [markdown]
 # ## Key takeaways

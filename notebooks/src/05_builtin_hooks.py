@@ -184,7 +184,7 @@ assert compacted["SlidingWindow"].state_at(8, when="after")["messages"][2].text.
 # kept them in the conversation because their references would have cost more tokens than the results themselves.
 
 # %%
-for path in sorted(store_dir.iterdir()):
+for path in sorted(store_dir.iterdir(), key=lambda p: (p.name.split("_")[1], p.read_text())):  # names end in a uuid
     print(f"{path.name}: {path.read_text()[:70]!r}")
 
 # %% [markdown]
@@ -318,6 +318,9 @@ wb
 # %% [markdown]
 # ## Exercises
 #
+# The reference solutions are not on this page: they are in [`solutions/nb05.py`](solutions/nb05.py) (open it once
+# you have tried; the checkers are in [`solutions/checks.py`](solutions/checks.py)).
+#
 # **Exercise 1: a budget.** With `TokenBudgetHook` as the only hook, which is the **largest** `max_total_tokens` that
 # stops the `TASK` run after exactly one LLM call? Read it off the baseline's token columns (the hook stops once the
 # cumulative usage *reaches* the budget, checked before each LLM call).
@@ -327,13 +330,6 @@ from solutions.checks import check_budget, check_rejecting_ui
 
 my_budget = None  # your answer: an int
 # check_budget(my_budget)   # <- uncomment to check
-
-# %% [solution]
-# Reference solution of exercise 1 (collapsed: expand to peek).
-from solutions import nb05
-
-print("BUDGET =", nb05.BUDGET, "(the first LLM row of the baseline: prompt + completion tokens)")
-check_budget(nb05.BUDGET)
 
 # %% [markdown]
 # **Exercise 2: a confirmation UI.** Write a class with `get_user_confirmation(tool_name, tool_description,
@@ -349,13 +345,6 @@ class ReadOnlyUI:
 
 
 # check_rejecting_ui(ReadOnlyUI())   # <- uncomment to check
-
-# %% [solution]
-# Reference solution of exercise 2.
-import inspect
-
-print(inspect.getsource(nb05.RejectSaveNote))
-check_rejecting_ui(nb05.RejectSaveNote())
 
 # %% [markdown]
 # ## Key takeaways

@@ -62,7 +62,7 @@ run.timeline[["seq", "step", "kind", "hook_point", "name", "duration_ms", "summa
 # We measure it: a ticker coroutine wakes every 10 ms while one async run executes a hook that blocks for 200 ms; the
 # longest gap between ticks is how long the loop was frozen.
 
-# %%
+# %% [measured]
 import threading
 
 from haystack.components.agents.state import State
@@ -275,16 +275,21 @@ plot_concurrency(threaded, starts, f"5 runs in 5 threads ({thread_ms:.0f} ms wal
 # %% [markdown]
 # ## All runs of the Recorder
 #
-# `rec.runs` holds every run in the order they started, and `rec.tree` summarizes them: one single run, ten from
-# `gather`, five from threads.
+# `rec.runs` holds every run in the order they started, and `rec.tree` summarizes them, one row each: one single
+# run, ten from `gather`, five from threads. Concurrent runs start in no fixed order, so here the rows are sorted by
+# size (the six largest runs below).
 
 # %%
-print(len(rec.runs), "runs")
-rec.tree[["run_id", "kind", "status", "exit_reason", "events", "llm_calls", "tokens"]].tail(6)
-assert len(rec.runs) == 16
+cols = ["kind", "status", "exit_reason", "events", "llm_calls", "tokens"]
+print(len(rec.runs), "runs,", int(rec.tree["llm_calls"].sum()), "LLM calls,", int(rec.tree["tokens"].sum()), "tokens")
+assert len(rec.runs) == 16 and (rec.tree["status"] == "ok").all()
+rec.tree[cols].sort_values(["tokens", "events"]).tail(6)
 
 # %% [markdown]
 # ## Exercises
+#
+# The reference solutions are not on this page: they are in [`solutions/nb06.py`](solutions/nb06.py) (open it once
+# you have tried; the checkers are in [`solutions/checks.py`](solutions/checks.py)).
 #
 # The async checkers are coroutines: call them with `await`.
 #
@@ -309,15 +314,6 @@ async def inject_city_async(state: State) -> None:
 
 # await check_async_hook(inject_city_async)   # <- uncomment to check
 
-# %% [solution]
-# Reference solution of exercise 1 (collapsed: expand to peek).
-import inspect
-
-from solutions import nb06
-
-print(inspect.getsource(nb06.inject_city_async.async_function))  # an async @hook keeps it in .async_function
-await check_async_hook(nb06.inject_city_async)
-
 # %% [markdown]
 # **Exercise 2: a slow hook that does not freeze the loop.** `legacy_lookup()` blocks for 0.2 s and has no async
 # version. Wrap it in a hook that takes those 0.2 s in an async run *without* pausing the event loop for more than
@@ -331,11 +327,6 @@ def legacy_lookup() -> None:
 
 my_slow_hook = None  # your hook object
 # await check_non_blocking_hook(my_slow_hook)   # <- uncomment to check
-
-# %% [solution]
-# Reference solution of exercise 2.
-print(inspect.getsource(nb06.SlowLookup))
-await check_non_blocking_hook(nb06.SlowLookup())
 
 # %% [markdown]
 # ## Key takeaways

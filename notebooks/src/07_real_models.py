@@ -15,9 +15,15 @@
 #
 # The scripted model of the other notebooks obeys every instruction a hook injects. A real model may not. These two
 # runs were recorded on a real, very small model, **SmolLM2-135M-Instruct** (Q4_1, llama.cpp's OpenAI-compatible
-# server, `temperature=0`, `max_tokens=48`, 2 CPU cores) with the demo agent and all its hooks (memories, date,
-# profile, `RequireToolHook("save_note")`), and saved with `run.save`. `Run.load` reads them back (JSON only: loading
-# never executes code). `notebooks/data/record_real_run.py` is how they were made.
+# server with the `chatml-function-calling` chat format, `temperature=0`, `max_tokens=48`, 2 shared CPU cores) with
+# the demo agent and all its hooks (memories, date, profile, `RequireToolHook("save_note")`), and saved with
+# `run.save`. `Run.load` reads them back (JSON only: loading never executes code).
+# `notebooks/data/record_real_run.py` is how they were made (re-recorded 2026-12-07).
+#
+# **The tool schemas were sent.** Every call passed `tool_choice="auto"`: haystack's `OpenAIChatGenerator` sends the
+# tools but no `tool_choice`, and this chat format writes the tools into the prompt only when a `tool_choice` is
+# given. An earlier recording of these runs left it out, so the model never saw a tool (its prompts were 75 to 137
+# tokens); the prompt sizes below, 1,277 tokens and up, are the five schemas.
 
 # %%
 import pandas as pd
@@ -26,70 +32,102 @@ from agent_nb import Run
 
 pd.set_option("display.max_colwidth", 80)
 pd.set_option("display.width", 200)
-COLS = ["seq", "step", "kind", "hook_point", "name", "flow", "summary"]
+COLS = ["seq", "step", "kind", "hook_point", "name", "status", "summary"]
 
 auto = Run.load("data/real_smollm2_run.json.gz")
 print(auto.describe(), "| generator:", auto.generator)
-print("answer:", auto.final_answer)
-auto.timeline[COLS]
+print("answer:", auto.final_answer, "| tool calls:", {k: v for k, v in auto.result["tool_call_counts"].items() if v})
+llm = auto.timeline.query("kind == 'llm'")
+print("prompt tokens per LLM call:", llm["prompt_tokens"].tolist())
+assert llm["prompt_tokens"].min() > 1000  # the schemas were in every prompt
+assert auto.timeline["summary"].iloc[0].startswith("+system")  # summaries of today's recorder: the hooks add system
+auto.timeline.query("kind != 'hook' or summary != 'no change'")[COLS]
 
 # %% [markdown]
-# The model was offered five tools and told to use them; it called none (`tool_choice` was `auto`). What it did with
-# each injected instruction:
+# Asked "What is the weather in Paris?" with five tools on offer, the model chose one, the wrong one: `add(a=20,
+# b=35)`. Then it called `add(a=5, b=3)` at every step, eleven times, never answering in text, until the Agent's
+# `max_agent_steps` (12 in the demo agent) ended the run with no answer. So:
 #
-# - **The memories and the date** were in its input (first LLM call, below). It answered the weather question from
-#   nowhere: "mostly hot and sunny", with no `get_weather` call; a wrong answer with no tool row to show for it.
-# - **`RequireToolHook`** reminded it twice ("You must call `save_note` before finishing."): both times it *talked
-#   about* the note instead of calling the tool, and the hook's loop guard let the run end after the second reminder.
-#   Without that guard this run would have gone on until `max_agent_steps`, one slow LLM call per step.
+# - **The memories and the date** were in its input at every call (the first call below), and made no difference.
+# - **`RequireToolHook` never ran.** It runs at `on_exit`, and no exit came: only a text reply (or a listed tool)
+#   leads there. A hook at `on_exit` cannot stop a model that never stops calling tools.
+# - **`max_agent_steps` was the only way out.** Twelve slow LLM calls for a wrong answer that never came; a
+#   `before_tool` guard that refuses a call repeating an earlier one, or a budget at `before_llm`, would have ended
+#   it sooner (exercise 1 counts those repeats).
 
 # %%
-first_llm = int(auto.timeline.query("kind == 'llm'")["seq"].iloc[0])
+first_llm = int(llm["seq"].iloc[0])
 for m in auto.state_at(first_llm)["messages"]:
     print(f"{m.role.value:9s} {m.text}")
 
-counts = auto.result["tool_call_counts"]
-reminders = auto.timeline.query("name == 'RequireToolHook' and flow == 'continue_run'")
-assert not any(counts.values())  # not a single tool call
-assert len(reminders) == 2 and auto.exit_reason == "text"  # two reminders ignored, then the guard let it end
+counts = {k: v for k, v in auto.result["tool_call_counts"].items() if v}
+assert counts == {"add": 12} and auto.exit_reason == "max_agent_steps" and auto.final_answer is None
+assert "RequireToolHook" not in set(auto.timeline["name"])  # no exit, so no on_exit hook
 assert "Today is 2026-11-22" in " ".join(m.text or "" for m in auto.state_at(first_llm)["messages"])
 
 # %% [markdown]
-# The second run used the same model, but with `tool_choice` forced at two points, as an application can do: the
-# weather tool on the user's turn, and `save_note` right after the reminder (`ForcedToolGenerator` in the recording
-# script). Everything else was the model's own choice.
+# The second run used the same model and settings, with one change: the first call was forced to `get_weather`
+# (`tool_choice` naming the tool, as an application can do; `ForcedToolGenerator` in the recording script). Every
+# later call was the model's own choice.
 
 # %%
 forced = Run.load("data/real_smollm2_forced_run.json.gz")
 print(forced.describe())
-forced.timeline[COLS]
+forced.timeline.query("kind != 'hook' or summary != 'no change'")[COLS]
 
 # %% [markdown]
 # - Forced, the model produced a well-formed call, `get_weather(city='Paris')`, and the tool returned "18°C, cloudy".
-# - Left to itself at step 1, it did not answer from the result: its text mimics a function call and echoes the
-#   chat template's HTML escaping (`&#34;`). A text reply ends a run, so `RequireToolHook` took over at `on_exit`.
-# - Forced again after the reminder, it called `save_note`, with the text of the parameter's *description*
-#   ("The note to save, e.g. on_exit") instead of a note: the hook's rule was satisfied to the letter, not in spirit.
-#   A hook that requires a tool can check that the call happened, not that it made sense.
-# - Cost: prompts that carry five tool schemas are about 1,300-1,800 tokens, and each such call took minutes on two
-#   CPU cores; the hooks themselves took well under a millisecond each.
+# - Left to itself from step 1 on, it never answered from that result: it called `get_weather` again at every step,
+#   eleven times: with an empty city (an error), four more times with "Paris", then with "Paris, France" and with
+#   strings that copy the chat template's HTML escaping of its own earlier calls (`&#39;`, then `&amp;#39;`). The
+#   error results it was sent did not make it stop either.
+# - Again `max_agent_steps` ended the run, with no answer, and `RequireToolHook` never ran.
+# - Cost: every prompt carried the five tool schemas, 1,279 tokens at the first call and growing with each step;
+#   under load on two shared CPU cores the calls took from seconds to minutes each, while the hooks took well under
+#   a millisecond each.
 
 # %%
-llm = forced.timeline.query("kind == 'llm'")[["seq", "step", "duration_ms", "prompt_tokens", "completion_tokens"]]
+llm_rows = forced.timeline.query("kind == 'llm'")[["seq", "step", "duration_ms", "prompt_tokens", "completion_tokens"]]
 hooks_ms = forced.timeline.query("kind == 'hook'")["duration_ms"]
-print(f"LLM calls: {llm['duration_ms'].sum() / 1000:.0f} s in all; hooks: {hooks_ms.sum():.2f} ms in all")
-saved = forced.result["messages"][-3].tool_calls[0].arguments["text"]
-assert {k: v for k, v in forced.result["tool_call_counts"].items() if v} == {"get_weather": 1, "save_note": 1}
-assert saved == "The note to save, e.g. on_exit"  # the parameter description, copied
-assert "&#34;" in forced.timeline.query("kind == 'llm'")["summary"].iloc[1]  # template escaping, echoed
-assert hooks_ms.max() < 5 and llm["duration_ms"].min() > 1000
-llm.round(0)
+weather = forced.timeline.query("name == 'get_weather'")
+print(f"LLM calls: {llm_rows['duration_ms'].sum() / 1000:.0f} s in all; hooks: {hooks_ms.sum():.2f} ms in all")
+print("get_weather:", weather["status"].value_counts().to_dict())
+assert {k: v for k, v in forced.result["tool_call_counts"].items() if v} == {"get_weather": 12}
+assert weather["summary"].iloc[0] == "get_weather(city='Paris') -> 18°C, cloudy"
+assert forced.exit_reason == "max_agent_steps" and "RequireToolHook" not in set(forced.timeline["name"])
+assert weather["summary"].str.contains("&amp;#39;", regex=False).any()  # template escaping, copied and escaped again
+assert hooks_ms.max() < 5 and llm_rows["duration_ms"].min() > 1000
+llm_rows.round(0)
 
 # %% [markdown]
 # What to take from a 135M-parameter model: hooks run the same whatever the model, and the timeline shows exactly
-# which instruction was ignored. Larger models follow the reminders; the guard is what keeps a model that does not
-# from looping. The same recordings can be replayed, forked and compared like any other (notebooks 10 to 12).
+# what the model did with what they injected. These two runs do not tell how a larger model would behave; they show
+# that a hook which waits for the model to finish (`on_exit`) has nothing to act on when it never does, and that a
+# bound on steps, calls or tokens is what ends such a run. The same recordings can be replayed, forked and compared
+# like any other (notebooks 10 to 12).
 #
+# ## Exercise
+#
+# The reference solution is not on this page: it is in [`solutions/nb07.py`](solutions/nb07.py) (open it once you
+# have tried; the checker is in [`solutions/checks.py`](solutions/checks.py)).
+#
+# **Exercise 1: count the repeats.** Write `repeated_calls(run)`, the number of tool calls in `run` that repeat an
+# earlier call of the same run: the same tool *and* the same arguments (the first call is not a repeat). It is what a
+# loop guard would look at. The checker runs it on both recordings, a scripted run and a looping mock model. (Hint:
+# the calls are in `run.result["messages"]`, `message.tool_calls`; arguments are dicts, which are not hashable.)
+
+# %%
+from solutions.checks import check_repeated_calls
+
+
+def repeated_calls(run: Run) -> int:
+    """How many tool calls repeat an earlier one (same name, same arguments)."""
+    ...  # your code
+
+
+# check_repeated_calls(repeated_calls)   # <- uncomment to check
+
+# %% [markdown]
 # ## 2. Your model, live
 #
 # Everything in notebooks 01 to 06 works with any Haystack chat generator that supports tool calling:
@@ -103,7 +141,9 @@ llm.round(0)
 # says so in one line and skips the rest: it never touches the network unless you configured it. When a base URL is
 # set, the notebook first checks that a server answers there (2 s timeout). The copy in the repository was built
 # offline, so the cells after that check have no output there. A small model needs small settings: for llama.cpp,
-# `generation_kwargs={"max_tokens": 48, "temperature": 0.0}` keeps each call bounded.
+# `generation_kwargs={"max_tokens": 48, "temperature": 0.0}` keeps each call bounded; llama-cpp-python's server with
+# `--chat_format chatml-function-calling` also needs `"tool_choice": "auto"` there, or the model never sees the tools
+# (the prompt sizes in the timeline tell: a few hundred tokens means no schemas).
 
 # %%
 # %matplotlib inline
@@ -231,8 +271,10 @@ if generator is not None:
 #
 # - Hooks behave the same on every model; what changes is whether the model follows what they inject. The timeline
 #   shows each instruction and what the model did next.
-# - A tiny model ignores tool instructions and reminders: loop guards are not optional.
-# - "Required" is not "useful": a hook can force a call, not its sense; check the arguments too if they matter.
+# - Check that the model was sent the tools (prompt tokens): some servers drop them without `tool_choice`.
+# - A tiny model given tools called wrong ones, or the right one again and again, and never finished: an `on_exit`
+#   hook never ran, and only `max_agent_steps` ended the runs. Bound steps, calls or tokens; guard against repeats.
+# - A forced call can be well-formed and still be followed by nonsense: check what the model does after it.
 # - Save real runs with `run.save` and study them offline with `Run.load`.
 #
 # ## Next

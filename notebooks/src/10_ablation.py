@@ -235,6 +235,28 @@ rec.tree[["run_id", "kind", "parent_id", "status", "exit_reason", "events", "llm
 # The failed `on_miss="error"` replay is there too, with status `error`, 0 `llm_calls` and 0 `cached_llm_calls`: it
 # stopped at its first LLM input, before asking the model or the cache.
 #
+# ## Exercise
+#
+# The reference solution is not on this page: it is in [`solutions/nb10.py`](solutions/nb10.py) (open it once you
+# have tried; the checker is in [`solutions/checks.py`](solutions/checks.py)).
+#
+# **Exercise 1: a side-effect-free ablation.** Write `quiet_ablation(run)`: a replay of `run` with
+# `MemoryRetrievalHook` switched off (it is a `before_run` hook) in which no tool runs again: every tool result comes
+# from the recording. The checker records its own run on a fresh note store and checks that the replay's memory row is
+# `skipped`, the other hooks ran, every tool row is `cached`, and nothing was written to the store.
+
+# %%
+from solutions.checks import check_quiet_ablation
+
+
+def quiet_ablation(run):
+    """A replay of `run` without MemoryRetrievalHook, tools from the recording."""
+    ...  # your code
+
+
+# check_quiet_ablation(quiet_ablation)   # <- uncomment to check
+
+# %% [markdown]
 # ## Key takeaways
 #
 # - `run.replay()` serves recorded LLM replies while the input matches: an ablation costs live calls only from the

@@ -270,6 +270,28 @@ print("ada.usage:", ada.usage)
 # The Ada fork ran 3 steps of its own (1 to 3) and called `save_note` once; the `get_weather` call of step 0 belongs
 # to the source run.
 #
+# ## Exercise
+#
+# The reference solution is not on this page: it is in [`solutions/nb11.py`](solutions/nb11.py) (open it once you
+# have tried; the checker is in [`solutions/checks.py`](solutions/checks.py)).
+#
+# **Exercise 1: rescue the Atlantis run.** Write `rescue(run)`: a fork of the Atlantis run (section 1) in which the
+# model asks for the weather in Lima instead, so the answer is about Lima. Fork at the right step: a step whose tool
+# call already failed is inherited, not re-run. The checker records its own Atlantis run and checks the fork's
+# weather call, its answer, and that the source run is unchanged.
+
+# %%
+from solutions.checks import check_rescue
+
+
+def rescue(run):
+    """A fork of `run` that asks for the weather in Lima instead of Atlantis."""
+    ...  # your code
+
+
+# check_rescue(rescue)   # <- uncomment to check
+
+# %% [markdown]
 # ## Key takeaways
 #
 # - `run.fork(step, edit=..., reply=...)` restores the State at the start of `step`, applies the edit and continues;

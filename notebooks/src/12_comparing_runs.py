@@ -220,6 +220,29 @@ print("report written to", report, f"({report.stat().st_size:,} bytes)")
 # %% [markdown]
 # The same from a shell: `agent-nb report weather_budget.json.gz -o report.html` renders a saved run.
 #
+# ## Exercise
+#
+# The reference solution is not on this page: it is in [`solutions/nb12.py`](solutions/nb12.py) (open it once you
+# have tried; the checker is in [`solutions/checks.py`](solutions/checks.py)).
+#
+# **Exercise 1: where do two runs part ways?** `first_divergence` (section 3) marks where two runs first differ by
+# `compare`'s rules; a hook switched on in one run only shows there at once, though it may change nothing. Write
+# `first_missing_step(a, b)`: the first step at which one run has an event the other has not (the first change in
+# what *happened*), or None when every event has its match. The checker tries budget/no-budget pairs both ways round,
+# a pair the budget does not touch, and a run with its replay.
+
+# %%
+from solutions.checks import check_first_missing_step
+
+
+def first_missing_step(a, b):
+    """The first step with an event in one run only, or None."""
+    ...  # your code
+
+
+# check_first_missing_step(first_missing_step)   # <- uncomment to check
+
+# %% [markdown]
 # ## Key takeaways
 #
 # - `compare(a, b)` aligns two runs by (step, kind, hook point, name, occurrence) and marks the first divergence;

@@ -232,6 +232,28 @@ sys.path.remove(str(folder))
 shutil.rmtree(folder)
 
 # %% [markdown]
+# ## Exercise
+#
+# The reference solution is not on this page: it is in [`solutions/nb13.py`](solutions/nb13.py) (open it once you
+# have tried; the checker is in [`solutions/checks.py`](solutions/checks.py)).
+#
+# **Exercise 1: the same at every call.** Section 3 checked one recorded call of `RequireToolHook`. Write
+# `same_as_recorded(run, hook)`: True when `hook` leaves the State the recorded `RequireToolHook` left at *every* one
+# of its recorded calls in `run`, else False. The checker tries the hook itself, the polite version, and a hook that
+# matches the first call but not the second.
+
+# %%
+from solutions.checks import check_same_as_recorded
+
+
+def same_as_recorded(run, hook):
+    """True when `hook` behaves as the recorded RequireToolHook at each of its calls in `run`."""
+    ...  # your code
+
+
+# check_same_as_recorded(same_as_recorded)   # <- uncomment to check
+
+# %% [markdown]
 # ## Key takeaways
 #
 # - `hook_case(run, seq).check(new_hook)` tests one recorded hook call against new code in milliseconds: no

@@ -185,11 +185,21 @@ assert set(on_exit.groupby("run_id").size().loc[lambda s: s > 2].index) == set(l
 # ## 5. A run as OpenTelemetry spans
 #
 # `to_otlp_json(runs, path)` writes OTLP/JSON lines, the OpenTelemetry Collector's file format: one
-# `ExportTraceServiceRequest` per run, built by the OpenTelemetry SDK's own encoder. The span tree mirrors
-# haystack's own tracing: `invoke_agent` for the run, `haystack.agent.step` per step, `haystack.agent.hook` (with
-# haystack's `haystack.agent.hook.point` / `.name` / `.type` tags), `chat {model}` and `execute_tool {name}`, all
-# at their recorded times. `content=True` adds messages, tool arguments and results, and the State diff of
-# every hook as a span event.
+# `ExportTraceServiceRequest` per run, built by the OpenTelemetry SDK's own encoder. The span tree has the *shape* of
+# haystack's own tracing (run > hooks and steps > hooks, LLM call, tools), all at their recorded times. Two kinds of
+# names meet in it:
+#
+# | span | name here | name in haystack's tracer | whose name |
+# |---|---|---|---|
+# | the run | `invoke_agent {agent}` | `haystack.agent.run` | OpenTelemetry GenAI conventions |
+# | a step | `haystack.agent.step` | `haystack.agent.step` | haystack's |
+# | a hook call | `haystack.agent.hook` (tags `haystack.agent.hook.point` / `.name` / `.type`) | the same | haystack's |
+# | an LLM call | `chat {model}` | `haystack.agent.step.llm` | GenAI conventions |
+# | a tool call | `execute_tool {tool}` | `haystack.agent.step.tool` | GenAI conventions |
+#
+# The run, LLM and tool spans take the GenAI names so that GenAI-aware backends (Phoenix, Langfuse) recognise them;
+# a trace of a live Agent by haystack's tracer and an export of its recording therefore differ in those three names.
+# `content=True` adds messages, tool arguments and results, and the State diff of every hook as a span event.
 
 # %%
 run = result.runs[list(result.table["prompt"]).index("What is the weather in Tokyo and Lima?")]
@@ -211,6 +221,8 @@ for span in sorted(spans, key=lambda s: (int(s["startTimeUnixNano"]), depth(s)))
 
 # %%
 assert len(spans) == len(run.events) + run.steps + 1
+names = {s["name"].split(" ")[0] for s in spans}
+assert names == {"invoke_agent", "haystack.agent.step", "haystack.agent.hook", "chat", "execute_tool"}
 assert int(min(s["startTimeUnixNano"] for s in spans)) == run.started_unix_ns
 memory = next(s for s in spans if s["name"] == "haystack.agent.hook" and s.get("events"))
 diff = {a["key"]: a["value"].get("stringValue") for a in memory["events"][0]["attributes"]}["diff"]
@@ -234,6 +246,28 @@ assert "Relevant memories" in diff
 # to_otel(run, provider, content=True)   # one recorded run
 # rec.subscribe(OtelListener(provider))  # every run from now on
 # ```
+
+# %% [markdown]
+# ## Exercise
+#
+# The reference solution is not on this page: it is in [`solutions/nb14.py`](solutions/nb14.py) (open it once you
+# have tried; the checker is in [`solutions/checks.py`](solutions/checks.py)).
+#
+# **Exercise 1: which switches change the answer?** Write `changed_answers(table)`: given a sweep's `result.table`
+# with an `"all on"` configuration, the set of `(prompt, config)` pairs whose answer differs from the `"all on"` answer
+# to the same prompt. The checker runs its own small sweep and hands you its table in shuffled order.
+
+# %%
+from solutions.checks import check_changed_answers
+
+
+def changed_answers(table):
+    """The (prompt, config) pairs whose answer differs from the "all on" answer to the same prompt."""
+    ...  # your code
+
+
+# print(changed_answers(result.table))
+# check_changed_answers(changed_answers)   # <- uncomment to check
 
 # %% [markdown]
 # ## Key takeaways
