@@ -84,7 +84,16 @@ def ref_message_text(message: Any, limit: int) -> str:
     else:
         text = body
     text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return text if len(text) <= limit else ref_cut(text, limit)
+
+
+def ref_cut(text: str, limit: int) -> str:
+    """At the last space if it keeps 60% of the room (and the cut is not right at a space), else mid-word."""
+    head = text[: limit - 1]
+    space = head.rfind(" ")
+    if space >= limit * 0.6 and text[limit - 1] != " ":
+        head = head[:space]
+    return head.rstrip() + "…"
 
 
 def ref_summary(e: Event, derived: dict[str, Any]) -> str:
@@ -99,7 +108,7 @@ def ref_summary(e: Event, derived: dict[str, Any]) -> str:
         except Exception as exc:
             text = f"<{type(detail['result']).__name__}: str failed with {type(exc).__name__}>"
         text = " ".join(text.split())
-        return f"{head} -> {text if len(text) <= 80 else text[:79] + '…'}"
+        return f"{head} -> {text if len(text) <= 80 else ref_cut(text, 80)}"
     if e.kind == "llm":
         if e.error and not detail.get("empty_reply"):
             return f"raised {e.error}"
