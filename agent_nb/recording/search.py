@@ -114,7 +114,8 @@ def _state_change_text(event: Event) -> Iterable[str]:
         return []
     parts: list[str] = []
     old, new = before.get("messages"), after.get("messages")
-    if old is not new and new is not None:
+    # An LLM or tool row's new messages are its replies / its result, already in the text.
+    if event.kind == "hook" and old is not new and new is not None:
         if isinstance(new, MessageLog) and isinstance(old, MessageLog) and new.extends(old):
             parts += map(_value_text, new.since(len(old)))  # appended: only the new ones
         else:
