@@ -447,7 +447,10 @@ def derive_all(events: list[Event]) -> list[int]:
                     hook_ok = e.kind == "hook" and e.status != "skipped" and not e.error
                     e._summary = NO_CHANGE if hook_ok else summarize(e)  # what hook_summary says of such a row
                 if e._agent_changed is _LAZY:
-                    _keep_agent_changed(prev, e, own)
+                    if prev is not None and prev.after is before and prev.run_id == e.run_id:
+                        e._agent_changed = []  # most rows: nothing ran between the two events
+                    else:
+                        _keep_agent_changed(prev, e, own)
                 prev = e
                 continue
             key = (id(before), id(after))
@@ -473,7 +476,10 @@ def derive_all(events: list[Event]) -> list[int]:
             if e._agent_changed is _LAZY and e.kind != "hook":
                 own = e.agent_changed
         if e._agent_changed is _LAZY:
-            _keep_agent_changed(prev, e, own)
+            if prev is not None and prev.after is before and prev.run_id == e.run_id:
+                e._agent_changed = own[:] if own else []
+            else:
+                _keep_agent_changed(prev, e, own)
         prev = e
     return unsettled
 
