@@ -65,7 +65,7 @@ from haystack.dataclasses import ChatMessage, ChatRole, TextContent, ToolCall, T
 from agent_nb.errors import AgentNbError
 from agent_nb.files import atomic_write, remove_stale_temps
 from agent_nb.recording.digest import InputDigests, event_digest
-from agent_nb.recording.events import HOOK_POINTS, KINDS, STATUSES, TIMELINE_COLUMNS, Event
+from agent_nb.recording.events import HOOK_POINTS, KINDS, STATUSES, STORED_COLUMNS, Event
 from agent_nb.recording.run import Run
 from agent_nb.recording.snapshots import SNAPSHOT_MODES, MessageLog, Uncopyable, copy_value
 from agent_nb.recording.types import RunStatus
@@ -325,8 +325,11 @@ def run_to_document(run: Run) -> dict[str, Any]:
     digests = InputDigests()  # one for the run: each message digested once
     events = []
     for event in run.events:
-        row: dict[str, Any] = {col: enc.value(getattr(event, col)) for col in TIMELINE_COLUMNS}
+        row: dict[str, Any] = {col: enc.value(getattr(event, col)) for col in STORED_COLUMNS}
         row["changed"] = list(event.changed)
+        if (event.before is None or event.after is None) and event.agent_changed:
+            # Without snapshots (snapshots="off") agent_changed cannot be derived on load: keep it.
+            row["agent_changed"] = list(event.agent_changed)
         detail = dict(event.detail)
         if event.kind == "llm":
             digest = event_digest(event, digests)
@@ -736,7 +739,7 @@ def _event(dec: _Decoder, i: int, row: Any, run_id: str) -> Event:
         raise _Bad(f"events[{i}] is not an object")
     head = f"events[{i}]"
     fields: dict[str, Any] = {}
-    for col in TIMELINE_COLUMNS:
+    for col in STORED_COLUMNS:
         if col not in row:
             raise _Bad(f"{head} has no {col!r}")
         fields[col] = dec.value(row[col], f"{head}.{col}")
@@ -762,6 +765,11 @@ def _event(dec: _Decoder, i: int, row: Any, run_id: str) -> Event:
     changed = fields["changed"]
     if not isinstance(changed, list) or not all(isinstance(k, str) for k in changed):
         raise _Bad(f"{head}.changed must be a list of State key names, got {_what(changed)}")
+    if "agent_changed" in row:
+        agent_changed = dec.value(row["agent_changed"], f"{head}.agent_changed")
+        if not isinstance(agent_changed, list) or not all(isinstance(k, str) for k in agent_changed):
+            raise _Bad(f"{head}.agent_changed must be a list of State key names, got {_what(agent_changed)}")
+        fields["agent_changed"] = agent_changed
     event = Event(**fields)
     detail = _dict(row.get("detail") or {}, f"{head}.detail")
     event.detail = {k: dec.shared(v, f"{head}.detail.{k}") for k, v in detail.items()}

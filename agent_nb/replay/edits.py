@@ -27,6 +27,7 @@ from agent_nb.errors import AgentNbError
 from agent_nb.recording import Run, Uncopyable
 from agent_nb.recording.options import MANAGED_KEYS, RESERVED_KEYS
 from agent_nb.recording.snapshots import copy_value, restore_value
+from agent_nb.recording.text import cut
 
 AGENT_KEYS = MANAGED_KEYS  # the name callers of this module know
 
@@ -119,7 +120,7 @@ def _short(value: Any, limit: int = 60) -> str:
         text = repr(value)
     except Exception as exc:  # a broken __repr__ must not hide the real problem
         text = f"<repr failed: {type(exc).__name__}>"
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return cut(text, limit)
 
 
 def _mismatch(value: Any, tp: Any, depth: int = 0) -> str | None:

@@ -44,8 +44,10 @@ from haystack.dataclasses import ChatMessage
 
 from agent_nb.recording import Event, Run
 from agent_nb.recording.diff import message_text
-from agent_nb.recording.events import HOOK_POINTS, KINDS, STATUSES, TIMELINE_SCHEMA
+from agent_nb.recording.events import HOOK_POINTS, KINDS, STATUSES, TIMELINE_SCHEMA, fill_agent_changed
 from agent_nb.recording.options import LIVE_STATE_KEYS
+from agent_nb.recording.text import cut
+from agent_nb.views.outcome import decision_text, fold_traceback
 from agent_nb.views.style import COLORS, ERROR_COLOR, FALLBACK_COLOR, KEY_ORDER, LABELS
 
 _HERE = Path(__file__).parent
@@ -58,7 +60,7 @@ TABLE_FIELDS = ("seq", "step", "kind", "hook_point", "name", "status", "offset_m
 
 
 def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return cut(text, limit)  # the one cut: at a word boundary, ending with "…"
 
 
 def _json_text(value: Any, limit: int = TEXT_LIMIT) -> str:
@@ -135,7 +137,7 @@ def outcome(run: Run | None) -> tuple[str, str]:
 VIEW_STATUSES: tuple[str, ...] = (*STATUSES, "given")
 #: The per-event columns the browser receives, in this order.
 FIELDS: tuple[str, ...] = ("seq", "step", "kind", "point", "name", "status", "t0", "dur", "flow", "err", "summary",
-                           "wait")  # fmt: skip
+                           "wait", "changed", "agent_changed")  # fmt: skip
 _KIND_CODE = {k: i for i, k in enumerate(KINDS)}
 _POINT_CODE = {p: i for i, p in enumerate(HOOK_POINTS)}
 _STATUS_CODE = {s: i for i, s in enumerate(VIEW_STATUSES)}
@@ -204,6 +206,8 @@ class Encoder:
             1 if e.error else 0,
             _cut(" ".join(summary.split()), SUMMARY_LIMIT),
             round(self.waits.get(e.seq, 0.0), 3),
+            ", ".join(map(str, e.changed)),
+            ", ".join(map(str, e.agent_changed)),  # complete once `fill_agent_changed` has seen the row before
         )
 
 
@@ -221,7 +225,9 @@ def columns(run: Run | None, notes: dict[int, str] | None = None, waits: dict[in
         0
     """
     enc = Encoder(run, notes, waits)
-    rows = [enc.row(e) for e in (run.events if run is not None else [])]
+    events = list(run.events) if run is not None else []
+    fill_agent_changed(events)
+    rows = [enc.row(e) for e in events]
     return {"run_id": run.run_id if run is not None else "", "n": len(rows), "names": enc.names,
             "flows": enc.flows, **_as_columns(rows)}  # fmt: skip
 
@@ -486,6 +492,7 @@ class TraceView(anywidget.AnyWidget):
                 break
             start -= 1
         n_names, n_flows = len(enc.names), len(enc.flows)
+        fill_agent_changed(events, start)
         fresh = [enc.row(e) for e in events[start:]]
         first = start
         while first < len(old) and first - start < len(fresh) and fresh[first - start] == old[first]:
@@ -546,7 +553,8 @@ class TraceView(anywidget.AnyWidget):
                 other_outcome_text=o_text,
                 errors=errors + sum(1 for e in other.events if e.status == "error" or e.error),
                 divergence=int(self.data.get("divergence", -1)),
-                divergence_text=_divergence_text(first),
+                # compare's own line (inputs first, then the first divergence), the one every view shows
+                divergence_text=_cut(self._frame.attrs.get("summary") or _divergence_text(first), 200),
                 resumed=False,
             )
         return meta
@@ -691,6 +699,9 @@ def event_detail(run: Run, seq: int, notes: dict[int, str] | None = None) -> dic
         fields.append(["tokens", f"{tokens[0]} in / {tokens[1]} out"])
     if e.changed:
         fields.append(["changed", ", ".join(map(str, e.changed))])
+    fill_agent_changed(list(run.events))  # it reads the event before
+    if e.agent_changed:
+        fields.append(["agent changed", ", ".join(map(str, e.agent_changed))])
     out: dict[str, Any] = {
         "seq": e.seq,
         "title": f"#{e.seq} {e.kind} {where}",
@@ -704,12 +715,12 @@ def event_detail(run: Run, seq: int, notes: dict[int, str] | None = None) -> dic
         "note": (notes or {}).get(e.seq, ""),
     }
     tb = e.detail.get("traceback") if e.detail else None
-    if tb:
-        out["traceback"] = _cut(str(tb), TEXT_LIMIT)
-    elif e.error and run.error and e.seq == len(run.events) - 1 and run.exception is not None:
-        import traceback
-
-        out["traceback"] = _cut("".join(traceback.format_exception(run.exception)), TEXT_LIMIT)
+    if not tb and e.error and run.error and e.seq == len(run.events) - 1 and run.exception is not None:
+        tb = run.exception
+    if tb:  # the user's frames first; agent_nb, haystack and Python frames apart ("internal frames")
+        folded = fold_traceback(tb)
+        out["traceback"] = _cut(folded.text(), TEXT_LIMIT)
+        out["traceback_folded"] = folded.to_dict()
     before = after = None
     try:
         before = run.state_at(seq, "before")
@@ -728,10 +739,7 @@ def event_detail(run: Run, seq: int, notes: dict[int, str] | None = None) -> dic
             result = e.detail["result"]
             out["result"] = _cut(result if isinstance(result, str) else _json_text(result), TEXT_LIMIT)
     if e.kind == "hook":
-        decision = e.flow or ("switched off: not run" if e.status == "skipped" else "")
-        if e.status == "skipped" and run.resumed and e.hook_point == "before_run":
-            decision = "not run: this run resumed a recorded State after before_run"
-        out["decision"] = decision or ("changed " + ", ".join(map(str, e.changed)) if e.changed else "no change")
+        out["decision"] = decision_text(e, resumed=run.resumed)
     if before is not None and after is not None:
         diff = run.diff(seq)
         items = [["+", f"[{m.index}] {m.role}", _cut(m.text, TEXT_LIMIT)] for m in diff.messages_added]
