@@ -835,3 +835,15 @@ def test_building_a_workbench_or_checking_a_fork_never_warms_the_users_toolset()
     wb = Workbench(rec)
     wb.close()
     assert warmups == []  # only a run warms the tools, as haystack does
+
+
+def test_a_message_holding_attributes_beyond_its_fields_is_copied_whole():
+    """Frozen copies are built field by field, except for a message (or part) that holds more attributes than its
+    dataclass fields: those are carried over as before, in the snapshots and in `run.inputs`."""
+    prompt = ChatMessage.from_user(plan_prompt("add", "text"))
+    prompt.source = {"channel": "web"}  # an attribute a user set, outside ChatMessage's fields
+    prompt._content[0].lang = "en"
+    run = Recorder(meta_agent()).run([prompt])
+    for copy in (run.inputs["messages"][0], run.initial_state["messages"][0]):
+        assert copy is not prompt and copy.source == {"channel": "web"} and copy._content[0].lang == "en"
+    assert run.inputs["messages"][0] == run.initial_state["messages"][0] == prompt

@@ -171,26 +171,27 @@ def _fresh(obj: Any, **fields: Any) -> Any:
     return new
 
 
-# haystack's message classes are copied field by field, set one by one: no `__dict__` is built for the copy nor read
-# from the original (each would be one more object for Python's cyclic garbage collector to walk, and a long input
-# conversation makes thousands; a full collection costs a run about 1 us per object kept).
+# haystack's message classes are copied field by field, set one by one: no `__dict__` is built for the copy (each
+# would be one more object for Python's cyclic garbage collector to walk, and a long input conversation makes
+# thousands; a full collection costs a run about 1 us per object kept). An original holding attributes beyond its
+# dataclass fields is copied whole, as any other object.
 _new, _set = object.__new__, object.__setattr__
 
 
 def _freeze_part(part: Any) -> Any:
     kind = type(part)
-    if kind is TextContent:  # a str field only: a shallow copy is a full one
+    if kind is TextContent and len(part.__dict__) == 1:  # a str field only: a shallow copy is a full one
         new = _new(TextContent)
         _set(new, "text", part.text)
         return new
-    if kind is ToolCall:
+    if kind is ToolCall and len(part.__dict__) == 4:
         new = _new(ToolCall)
         _set(new, "tool_name", part.tool_name)
         _set(new, "arguments", copy_value(part.arguments))
         _set(new, "id", part.id)
         _set(new, "extra", copy_value(part.extra))
         return new
-    if kind is ToolCallResult:
+    if kind is ToolCallResult and len(part.__dict__) == 3:
         new = _new(ToolCallResult)
         _set(new, "result", copy_value(part.result))
         _set(new, "origin", _freeze_part(part.origin))
@@ -215,7 +216,7 @@ def freeze_message(message: ChatMessage) -> ChatMessage:
         meta = message._meta
         meta = {} if type(meta) is dict and not meta else copy_value(meta)
         content = [_freeze_part(p) for p in message._content]
-        if type(message) is ChatMessage:  # its four dataclass fields
+        if type(message) is ChatMessage and len(message.__dict__) == 4:  # its four dataclass fields only
             new = _new(ChatMessage)
             _set(new, "_role", message._role)
             _set(new, "_content", content)
@@ -228,9 +229,8 @@ def freeze_message(message: ChatMessage) -> ChatMessage:
 
 
 def _shell(message: ChatMessage) -> ChatMessage:
-    """Another message object holding the very fields of `message` (a frozen copy): equal, and as immutable."""
-    if type(message) is not ChatMessage:
-        return _fresh(message)
+    """Another ChatMessage holding the very fields of `message` (a frozen copy of a message with its four dataclass
+    fields only): equal, and as immutable."""
     new = _new(ChatMessage)
     _set(new, "_role", message._role)
     _set(new, "_content", message._content)
@@ -462,7 +462,12 @@ class Snapshotter:
         out = []
         for message in messages:
             frozen = self._freeze(message)
-            out.append(_shell(frozen) if isinstance(message, ChatMessage) else frozen)
+            if not isinstance(message, ChatMessage):
+                out.append(frozen)
+            elif type(frozen) is ChatMessage and len(message.__dict__) == 4:  # built field by field: no __dict__
+                out.append(_shell(frozen))
+            else:
+                out.append(_fresh(frozen))
         return out
 
     def _freeze(self, message: Any) -> Any:
