@@ -37,6 +37,7 @@ from agent_nb.recording.options import LIVE_KWARGS, HookOverrides, OnMiss, Repla
 from agent_nb.recording.recorder import HookConfig
 from agent_nb.recording.snapshots import copy_value, restore_value
 from agent_nb.replay.cache import ReplayAborted, ReplayDivergence, ReplyCache, ToolCache
+from agent_nb.replay.live import reapply
 from agent_nb.replay.edits import (
     Edit,
     InvalidEdit,
@@ -260,6 +261,7 @@ def replay_spec(run: Run, recorder: Recorder, options: ReplayOptions = DEFAULT_O
             hooks=config,
             parent=run,
             label=options.label,
+            breaker=reapply(run),  # edits and skips made by hand while the source was paused, re-applied
             **_sources(run, options.tools, options.on_miss, None),
         )
     # A fork (or a replay of one) is replayed from the State it started with, as it was restored.
@@ -281,6 +283,7 @@ def replay_spec(run: Run, recorder: Recorder, options: ReplayOptions = DEFAULT_O
         resume=state,
         inherited=dict(run.inherited) if run.inherited else _inherited(state, step),
         label=options.label,
+        breaker=reapply(run),
         **_sources(run, options.tools, options.on_miss, step),
     )
 
