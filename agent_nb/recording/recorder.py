@@ -638,7 +638,7 @@ class Recorder:
         return list(self._breakpoints)
 
     def clear_breakpoints(self) -> None:
-        """Remove every breakpoint (runs already started keep theirs)."""
+        """Remove every breakpoint (live runs too go on without pausing)."""
         self._breakpoints.clear()
 
     def _no_breakpoints(self, verb: str) -> None:

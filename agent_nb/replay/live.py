@@ -14,7 +14,7 @@ blocks the loop). At an event boundary that a breakpoint of `rec.breakpoints` ma
   `live.abort()` ends the run (paused or at its next boundary): status `aborted`, the partial run kept.
 
 Every command is thread-safe (a Workbench sends them from the comm thread). The time paused is taken off the
-run's clock, so no event's duration and not the run's duration include it; `live.pauses` lists the pauses.
+run's clock, so no event's duration and not the run's duration include it; `live.pauses` lists the pauses. Breakpoints set or cleared on the Recorder apply to its live runs at once.
 `run.replay()` re-applies the recorded edits and skips at the same places without pausing (`Reapply`).
 
 Usage:
@@ -26,7 +26,7 @@ Usage:
     ('tool add, step 0', {'a': 2, 'b': 3})
     >>> live.edit(arguments={"a": 2, "b": 40}); live.resume()
     >>> run = live.wait(timeout=30)
-    >>> run.final_answer, run.timeline["kind"].tolist().count("edit")
+    >>> run.final_answer.split(".")[0], run.timeline["kind"].tolist().count("edit")
     ('2 + 3 = 42', 1)
     >>> rec.clear_breakpoints()
 """
@@ -143,10 +143,15 @@ class _Places:
 class LiveRun:
     """A run on a worker thread that pauses at breakpoints; made by `rec.start(...)` (see the module doc)."""
 
-    def __init__(self, recorder: Recorder, spec: Any, breakpoints: list[Breakpoint], use_async: bool) -> None:
+    def __init__(
+        self,
+        recorder: Recorder,
+        spec: Any,
+        use_async: bool,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
         self.recorder = recorder
-        self.use_async = use_async
-        self.breakpoints = list(breakpoints)
+        self.use_async = use_async or loop is not None
         #: One entry per pause: seq, where, offset_ms (run clock), paused_ms (taken off the run's clock).
         self.pauses: list[dict[str, Any]] = []
         self._cond = threading.Condition()
@@ -157,13 +162,21 @@ class LiveRun:
         self._run: Run | None = None
         self._listeners: list[LiveListener] = []
         self._started = threading.Event()
+        self._done = threading.Event()
         self._error: BaseException | None = None
         self._breaker = _LiveBreaker(self)
         spec.breaker = self._breaker
         spec.on_start = self._on_start
-        self._thread = threading.Thread(target=self._work, args=(spec,), name="agent_nb-live", daemon=True)
         _LIVE.add(self)
-        self._thread.start()
+        if loop is None:
+            self._thread: threading.Thread | None = threading.Thread(
+                target=self._work, args=(spec,), name="agent_nb-live", daemon=True
+            )
+            self._thread.start()
+        else:  # a task on the caller's loop: its pauses are awaited there, and the loop's other tasks go on
+            self._thread = None
+            asyncio.run_coroutine_threadsafe(self._work_async(spec), loop)
+            return  # the caller may be that loop's own thread: waiting here for the task to start would hang
         self._started.wait()
 
     # ---- reading -------------------------------------------------------------------------------------------
@@ -171,6 +184,8 @@ class LiveRun:
     def run(self) -> Run:
         """The Run being recorded (live: its events appear as they happen)."""
         if self._run is None:
+            if not self._ended:
+                raise RuntimeError("the run has not started yet (it starts when its loop runs it)")
             raise RuntimeError(f"the run did not start: {self._error!r}")
         return self._run
 
@@ -204,11 +219,18 @@ class LiveRun:
 
     def wait(self, timeout: float | None = None) -> Run:
         """Wait for the run to end (TimeoutError after `timeout` s, the run still going); returns the Run."""
-        self._thread.join(timeout)
-        if self._thread.is_alive():
+        if not self._done.wait(timeout):
             state = "paused" if self.paused is not None else "running"
             raise TimeoutError(f"the live run is still {state} after {timeout} s")
         return self.run
+
+    async def wait_paused_async(self, timeout: float | None = None) -> Pause | None:
+        """`wait_paused` for a coroutine: waits on a thread, never blocking the caller's event loop."""
+        return await asyncio.to_thread(self.wait_paused, timeout)
+
+    async def wait_async(self, timeout: float | None = None) -> Run:
+        """`wait` for a coroutine (a run started with `loop=` on the caller's own loop ends there meanwhile)."""
+        return await asyncio.to_thread(self.wait, timeout)
 
     def subscribe(self, listener: LiveListener) -> Callable[[], None]:
         """Call `listener(live, what, pause)` when the run pauses ("paused", the Pause), goes on ("resumed",
@@ -256,7 +278,7 @@ class LiveRun:
     def close(self, timeout: float = 10.0) -> None:
         """Abort the run if it still runs and wait (at most `timeout` s) for its worker to end."""
         self.abort()
-        self._thread.join(timeout)
+        self._done.wait(timeout)
 
     def edit(
         self,
@@ -328,12 +350,24 @@ class LiveRun:
         except BaseException as exc:  # the run keeps its error (and status); nothing to raise on this thread
             self._error = exc
         finally:
-            with self._cond:
-                self._ended = True
-                self._paused = None
-                self._cond.notify_all()
-            self._started.set()
-            self._notify("ended", None)
+            self._end()
+
+    async def _work_async(self, spec: Any) -> None:
+        try:
+            await self.recorder.execute_async(spec)
+        except BaseException as exc:
+            self._error = exc
+        finally:
+            self._end()
+
+    def _end(self) -> None:
+        with self._cond:
+            self._ended = True
+            self._paused = None
+            self._cond.notify_all()
+        self._started.set()
+        self._done.set()
+        self._notify("ended", None)
 
     def _notify(self, what: str, pause: Pause | None) -> None:
         if self._listeners:
@@ -422,7 +456,7 @@ class _LiveBreaker:
             raise RunAborted(f"aborted by hand before {boundary.where}")
         if live._stepping and boundary.error is None:
             return True
-        for bp in live.breakpoints:
+        for bp in live.recorder._breakpoints:  # as they are now: set or cleared while the run is live, they apply
             if bp.matches(boundary) and self._when(ctx, bp, boundary):
                 return True
         return False
@@ -558,8 +592,8 @@ def _write_arguments(boundary: Boundary, state: Any, new: Any) -> dict[str, Any]
     calls = list(message.tool_calls)
     for i, args in new.items():
         calls[i] = dataclasses.replace(calls[i], arguments=args)
-    message._content = [calls.pop(0) if isinstance(part, ToolCall) else part for part in message._content]
-    messages[-1] = message
+    content = [calls.pop(0) if isinstance(part, ToolCall) else part for part in message._content]
+    messages[-1] = dataclasses.replace(message, _content=content)
     state.data["messages"] = messages
     return {}
 
@@ -686,12 +720,16 @@ def start(
     hooks: Any = None,
     on_event: Any = None,
     use_async: bool = False,
+    loop: asyncio.AbstractEventLoop | None = None,
     **agent_kwargs: Any,
 ) -> LiveRun:
     """Start a run that pauses at the Recorder's breakpoints, on a worker thread; returns its `LiveRun` at once.
 
-    `use_async=True` runs `Agent.run_async` on the worker's own event loop (a pause awaits, never blocking it).
-    Other arguments as `rec.run`. The breakpoints are those set when the run starts.
+    `use_async=True` runs `Agent.run_async` on the worker's own event loop (a pause awaits, never blocking it);
+    `loop=` runs it as a task on that (running) loop instead, beside its other tasks: wait for it there with
+    `await live.wait_paused_async()` / `await live.wait_async()`. Other arguments as `rec.run`. The run pauses
+    at the Recorder's breakpoints as they are at each boundary (`rec.break_at` / `rec.clear_breakpoints` while
+    it is live apply to it).
 
     Usage:
         >>> live = rec.start("What is 2 + 3?", use_async=True)
@@ -700,8 +738,10 @@ def start(
     """
     if not isinstance(use_async, bool):
         raise TypeError(f"use_async must be True or False, got {use_async!r}")
+    if loop is not None and not isinstance(loop, asyncio.AbstractEventLoop):
+        raise TypeError(f"loop must be an asyncio event loop, got {type(loop).__name__}")
     spec = recorder._spec(messages, hooks, on_event, agent_kwargs)
-    return LiveRun(recorder, spec, recorder.breakpoints, use_async)
+    return LiveRun(recorder, spec, use_async, loop)
 
 
 __all__ = ["LiveRun", "Pause", "Reapply", "reapply", "start"]
