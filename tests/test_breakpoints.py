@@ -10,12 +10,12 @@ import threading
 
 import pytest
 from haystack.dataclasses import ChatMessage
-from scenarios import Boom, plan_prompt, scripted_agent
 
 from agent_nb import Recorder, demo_agent
 from agent_nb.recording.breaks import SKIPPED_LLM_TEXT, SKIPPED_TOOL_RESULT
 from agent_nb.replay import InvalidEdit, compare
 from agent_nb.replay.live import Pause
+from scenarios import Boom, plan_prompt, scripted_agent
 
 T = 60  # seconds: generous bounds on waits for conditions, never sleeps
 
@@ -223,9 +223,10 @@ def test_abort_during_a_tool_call_takes_effect_at_the_next_boundary() -> None:
         assert release.wait(T)
         return a + b
 
-    from scenarios import respond
     from haystack.components.agents import Agent
     from haystack.components.generators.chat import MockChatGenerator
+
+    from scenarios import respond
 
     rec = Recorder(Agent(chat_generator=MockChatGenerator(response_fn=respond), tools=[add]))
     rec.break_at("llm", when=lambda s: False)  # a breakpoint that never fires: the run is live

@@ -133,10 +133,10 @@ def check_breakpoint(recorder: Any, point: Any, name: Any, when: Any, on_error: 
     """A validated Breakpoint for `recorder`'s Agent (ValueError / TypeError naming what is valid).
 
     Usage:
-        >>> check_breakpoint(rec, "before_tol", None, None, False)
+        >>> check_breakpoint(rec, "tool", "sub", None, False)
         Traceback (most recent call last):
         ...
-        ValueError: unknown breakpoint point 'before_tol'; valid points: before_run, before_llm, before_tool, after_tool, on_exit, after_run, llm, tool
+        ValueError: no tool named 'sub'; valid names: add, multiply, get_weather, save_note, search
     """
     if not isinstance(on_error, bool):
         raise TypeError(f"on_error must be True or False, got {on_error!r}")

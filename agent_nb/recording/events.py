@@ -84,7 +84,7 @@ TIMELINE_SCHEMA: tuple[Column, ...] = (
     Column("kind", pd.CategoricalDtype(KINDS), "hook, llm, tool or edit (made by hand while paused)", "kind", 4),
     Column("hook_point", pd.CategoricalDtype(HOOK_POINTS), "the hook point; NA for llm and tool rows", "point", 11),
     Column("name", "string", "hook name, generator class or tool name", "name", 22),
-    Column("status", pd.CategoricalDtype(STATUSES), "ok, error, skipped (switched off or by hand) or cached", "status", 7),
+    Column("status", pd.CategoricalDtype(STATUSES), "ok, error, skipped (off or by hand), cached", "status", 7),
     Column("offset_ms", "float64", "start, in ms since the run started", "start ms", 9),
     Column("duration_ms", "float64", "duration in ms", "ms", 9),
     Column("changed", "object", "State keys whose value changed across the event", "changed", 24),

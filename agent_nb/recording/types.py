@@ -23,7 +23,8 @@ from haystack.hooks import HookPoint
 
 #: What an event is: a hook invocation, an LLM call, a tool call, or an edit made by hand while a live run was paused.
 EventKind = Literal["hook", "llm", "tool", "edit"]
-#: How an event went: ok, raised (error), a hook switched off or skipped by hand (skipped), served from a recording (cached).
+#: How an event went: ok, raised (error), a hook switched off or skipped by hand (skipped), served from a recording
+#: (cached).
 EventStatus = Literal["ok", "error", "skipped", "cached"]
 #: Where a run is: still running, ended normally (ok), raised (error), stopped by the user or a hook, or ended by
 #: hand while paused at a breakpoint (aborted; the partial run is kept).

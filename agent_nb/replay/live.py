@@ -14,7 +14,8 @@ blocks the loop). At an event boundary that a breakpoint of `rec.breakpoints` ma
   `live.abort()` ends the run (paused or at its next boundary): status `aborted`, the partial run kept.
 
 Every command is thread-safe (a Workbench sends them from the comm thread). The time paused is taken off the
-run's clock, so no event's duration and not the run's duration include it; `live.pauses` lists the pauses. Breakpoints set or cleared on the Recorder apply to its live runs at once.
+run's clock, so no event's duration and not the run's duration include it; `live.pauses` lists the pauses.
+Breakpoints set or cleared on the Recorder apply to its live runs at once.
 `run.replay()` re-applies the recorded edits and skips at the same places without pausing (`Reapply`).
 
 Usage:
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import copy
 import dataclasses
 import threading
@@ -105,10 +107,8 @@ class _Gate:
         if self.event is not None:
             self.event.set()
             return
-        try:
+        with contextlib.suppress(RuntimeError):  # a closed loop: nothing waits any more
             self.loop.call_soon_threadsafe(_settle, self.future, command)  # type: ignore[union-attr]
-        except RuntimeError:  # the loop is closed: nothing waits any more
-            pass
 
 
 def _settle(future: asyncio.Future[str], command: str) -> None:
@@ -191,7 +191,7 @@ class LiveRun:
 
     @property
     def status(self) -> str:
-        """"paused", "running", or the run's status once it ended (ok, error, stopped, aborted)."""
+        """`paused`, `running`, or the run's status once it ended (ok, error, stopped, aborted)."""
         with self._cond:
             if self._paused is not None:
                 return "paused"
@@ -258,9 +258,7 @@ class LiveRun:
         with self._cond:
             paused = self._require_paused("skip")
             if paused.pause.error is not None:
-                raise ValueError(
-                    f"nothing to skip: {paused.pause.where} already ran and raised; resume, step or abort"
-                )
+                raise ValueError(f"nothing to skip: {paused.pause.where} already ran and raised; resume, step or abort")
         self._command("skip")
 
     def abort(self) -> None:
@@ -456,10 +454,8 @@ class _LiveBreaker:
             raise RunAborted(f"aborted by hand before {boundary.where}")
         if live._stepping and boundary.error is None:
             return True
-        for bp in live.recorder._breakpoints:  # as they are now: set or cleared while the run is live, they apply
-            if bp.matches(boundary) and self._when(ctx, bp, boundary):
-                return True
-        return False
+        # The Recorder's breakpoints as they are now: set or cleared while the run is live, they apply.
+        return any(bp.matches(boundary) and self._when(ctx, bp, boundary) for bp in live.recorder._breakpoints)
 
     def _when(self, ctx: RunContext, bp: Breakpoint, boundary: Boundary) -> bool:
         if bp.when is None:

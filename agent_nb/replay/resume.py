@@ -37,7 +37,6 @@ from agent_nb.recording.options import LIVE_KWARGS, HookOverrides, OnMiss, Repla
 from agent_nb.recording.recorder import HookConfig
 from agent_nb.recording.snapshots import copy_value, restore_value
 from agent_nb.replay.cache import ReplayAborted, ReplayDivergence, ReplyCache, ToolCache
-from agent_nb.replay.live import reapply
 from agent_nb.replay.edits import (
     Edit,
     InvalidEdit,
@@ -48,6 +47,7 @@ from agent_nb.replay.edits import (
     state_schema,
     tool_names_of,
 )
+from agent_nb.replay.live import reapply
 
 if TYPE_CHECKING:
     from agent_nb.recording import Recorder
