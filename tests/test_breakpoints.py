@@ -432,3 +432,24 @@ def test_interpreter_exit_while_paused_does_not_hang(tmp_path) -> None:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "paused"
+
+
+def test_edit_rows_export_as_their_own_spans(rec: Recorder) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    rec.break_at("tool", name="add")
+    live = rec.start("What is 2 + 3?")
+    paused(live)
+    rec.clear_breakpoints()
+    live.edit(arguments={"a": 2, "b": 40})
+    live.resume()
+    run = live.wait(timeout=T)
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    run.to_otel(provider)
+    edits = [s for s in exporter.get_finished_spans() if s.name == "agent_nb.edit"]
+    assert len(edits) == 1 and edits[0].attributes["agent_nb.edit.at"] == "tool add"
+    assert "b': 40" in edits[0].attributes["agent_nb.event.summary"]
