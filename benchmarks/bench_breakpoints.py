@@ -50,8 +50,10 @@ def never_hit(steps: int, reps: int) -> float:
         live_rec.runs.clear()
 
     medians = interleaved({"plain": on_thread, "live": live}, reps)
-    print(f"  CPU per {steps}-step run: rec.run on a thread {medians['plain'] * 1000:.2f} ms, "
-          f"rec.start with breakpoints never hit {medians['live'] * 1000:.2f} ms")
+    print(
+        f"  CPU per {steps}-step run: rec.run on a thread {medians['plain'] * 1000:.2f} ms, "
+        f"rec.start with breakpoints never hit {medians['live'] * 1000:.2f} ms"
+    )
     return medians["live"] / medians["plain"]
 
 

@@ -453,3 +453,44 @@ def test_edit_rows_export_as_their_own_spans(rec: Recorder) -> None:
     edits = [s for s in exporter.get_finished_spans() if s.name == "agent_nb.edit"]
     assert len(edits) == 1 and edits[0].attributes["agent_nb.edit.at"] == "tool add"
     assert "b': 40" in edits[0].attributes["agent_nb.event.summary"]
+
+
+def test_a_kernel_subshell_resumes_a_run_its_main_shell_waits_for(tmp_path) -> None:
+    """What ipykernel 7 subshells allow: a cell blocked on `live.wait()` holds the main shell, and a request sent to
+    a subshell (as JupyterLab >= 4.4 sends comm messages) edits and resumes the paused run meanwhile."""
+    pytest.importorskip("ipykernel.subshell")
+    from jupyter_client.manager import start_new_kernel
+
+    km, kc = start_new_kernel(kernel_name="python3", cwd=str(tmp_path))
+    try:
+        kc.control_channel.send(kc.session.msg("create_subshell_request", {}))
+        subshell_id = kc.control_channel.get_msg(timeout=T)["content"]["subshell_id"]
+        setup = (
+            "import threading\nfrom agent_nb import Recorder, demo_agent\n"
+            "rec = Recorder(demo_agent()); rec.break_at('tool', name='add'); ready = threading.Event()"
+        )
+        kc.execute(setup, reply=True, timeout=T)
+
+        def request(code: str, subshell: str | None = None) -> str:
+            content = {"code": code, "silent": False, "store_history": False, "user_expressions": {}}
+            msg = kc.session.msg("execute_request", {**content, "allow_stdin": False, "stop_on_error": True})
+            if subshell is not None:
+                msg["header"]["subshell_id"] = subshell
+            kc.shell_channel.send(msg)
+            return msg["header"]["msg_id"]
+
+        main = request("live = rec.start('What is 2 + 3?'); ready.set(); answer = live.wait(timeout=60).final_answer")
+        sub = request(
+            "assert ready.wait(60); live.wait_paused(60); live.edit(arguments={'a': 2, 'b': 40}); live.resume()",
+            subshell_id,
+        )
+        statuses = {}
+        while len(statuses) < 2:
+            reply = kc.get_shell_msg(timeout=2 * T)
+            statuses[reply["parent_header"]["msg_id"]] = reply["content"]["status"]
+        assert statuses == {main: "ok", sub: "ok"}
+        reply = kc.execute("answer", reply=True, user_expressions={"a": "answer"}, timeout=T)
+        assert "2 + 3 = 42" in reply["content"]["user_expressions"]["a"]["data"]["text/plain"]
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
