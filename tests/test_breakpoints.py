@@ -494,3 +494,21 @@ def test_a_kernel_subshell_resumes_a_run_its_main_shell_waits_for(tmp_path) -> N
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+def test_on_error_pauses_after_an_llm_call_raised(use_async: bool) -> None:
+    from haystack.components.agents import Agent
+    from haystack.components.generators.chat import MockChatGenerator
+
+    def broken(messages, tools=None):
+        raise RuntimeError("model down")
+
+    rec = Recorder(Agent(chat_generator=MockChatGenerator(response_fn=broken)))
+    rec.break_at("llm", on_error=True)
+    live = rec.start("hi", use_async=use_async)
+    pause = paused(live)
+    assert (pause.kind, pause.error) == ("llm", "RuntimeError: model down")
+    assert pause.llm_input[-1].text == "hi"
+    live.resume()
+    run = live.wait(timeout=T)
+    assert run.status == "error" and run.timeline["status"].tolist()[-1] == "error"
