@@ -180,6 +180,7 @@ class Recorder:
         self.snapshots = snapshots
         #: Keep at most this many finished runs in `runs` (the oldest are dropped); None keeps all.
         self.max_runs = max_runs
+        self._breakpoints: list[Breakpoint] = []  # breakpoints (i20): what live runs (`start`) pause at
         self.runs: list[Run] = []
         self._listeners: list[Listener] = []
         self._hook_watchers: list[Callable[[], None]] = []
@@ -188,7 +189,6 @@ class Recorder:
         for point in VALID_HOOK_POINTS:
             for hook in (agent.hooks or {}).get(point, []):
                 self._slots.append(HookSlot(point, self._unique_name(point, hook_name(hook)), hook))
-        self._breakpoints: list[Breakpoint] = []
         self._clones: dict[tuple[Any, ...], Agent] = {}
         self._fingerprints: dict[int, dict[str, Any]] = {}  # by id of a clone in _clones
 
