@@ -20,4 +20,9 @@ class RunInterrupted(BaseException):
     a replay never serves it as a recorded result. `ReplayAborted` is one."""
 
 
-__all__ = ["AgentNbError", "RunInterrupted"]
+class RunAborted(RunInterrupted):
+    """A live run ended by hand (`live.abort()`) at an event boundary: the partial run is kept, with status
+    `aborted`."""
+
+
+__all__ = ["AgentNbError", "RunAborted", "RunInterrupted"]

@@ -432,6 +432,12 @@ def to_otel(
         elif e.kind == "tool":
             name, attrs = f"execute_tool {e.name}", _tool_attributes(e, call_ids.get(e.seq), content)
             kind = trace.SpanKind.INTERNAL
+        elif e.kind == "edit":  # a change made by hand while the run was paused (breakpoints): not a hook
+            name, attrs = (
+                "agent_nb.edit",
+                {"agent_nb.edit.at": e.name, "openinference.span.kind": "CHAIN", **_common(e)},
+            )
+            kind = trace.SpanKind.INTERNAL
         else:
             name, attrs = "haystack.agent.hook", _hook_attributes(run, e, content)
             kind = trace.SpanKind.INTERNAL

@@ -137,6 +137,9 @@ class RunContext:
     resume: dict[str, Any] | None = None
     reply_source: ReplySource | None = None
     tool_source: ToolSource | None = None
+    #: Breakpoints: what pauses (or, in a replay, re-applies edits made by hand) at event boundaries; None (the
+    #: common case) costs one attribute check per hook point, LLM call and tool call (see `breaks`).
+    breaker: Any = None
     state: Any = None
     step: int | None = None
     stop_requested: bool = False

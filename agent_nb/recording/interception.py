@@ -42,6 +42,7 @@ from haystack.hooks.invocation import _create_hook_span
 from haystack.tools.errors import ToolInvocationError
 from haystack.utils.async_utils import _execute_component_async
 
+from agent_nb.recording import breaks
 from agent_nb.recording.context import current, tool_scope
 from agent_nb.recording.types import HookPoint
 
@@ -143,6 +144,8 @@ def _recorded_run_hooks(hooks: Any, hook_point: Any, state: State) -> None:
     ctx = current() if isinstance(hooks, RecordingHooks) else None
     if ctx is None:
         return _ORIGINAL["run_hooks"](hooks=hooks, hook_point=hook_point, state=state)
+    if ctx.breaker is not None:  # breakpoints (i20): the loop with event boundaries
+        return breaks.run_hooks(ctx, hooks, hook_point, state)
     for hook, recorded in _recorded_calls(ctx, hooks, hook_point, state):
         with recorded:
             hook.run(state)
@@ -154,6 +157,8 @@ async def _recorded_run_hooks_async(hooks: Any, hook_point: Any, state: State) -
     ctx = current() if isinstance(hooks, RecordingHooks) else None
     if ctx is None:
         return await _ORIGINAL["run_hooks_async"](hooks=hooks, hook_point=hook_point, state=state)
+    if ctx.breaker is not None:  # breakpoints (i20)
+        return await breaks.run_hooks_async(ctx, hooks, hook_point, state)
     for hook, recorded in _recorded_calls(ctx, hooks, hook_point, state):
         with recorded:
             await _execute_component_async(hook, state=state)
@@ -231,6 +236,8 @@ def _recorded_invoke(tool: Any, args: dict[str, Any], tool_call: Any, parent_spa
     # haystack snapshots the context here for the tool's thread: the snapshot is taken inside the tool scope.
     with tool_scope(ctx):
         runner = _ORIGINAL["invoke"](tool, args, tool_call, parent_span)
+    if ctx.breaker is not None:  # breakpoints (i20): a boundary before the call
+        return breaks.tool_runner(ctx, tool, args, tool_call, parent_span, runner)
     before = ctx.tool_prepare()
     recorded = _recorded_args(args)
     found, value = _tool_source(ctx, tool_call, recorded, before)
@@ -254,6 +261,8 @@ def _recorded_invoke_async(
     ctx = current()
     if ctx is None:
         return runner
+    if ctx.breaker is not None:  # breakpoints (i20): a boundary (awaited) as the call starts
+        return breaks.tool_runner_async(ctx, tool, args, semaphore, tool_call, parent_span, runner)
     before = ctx.tool_prepare()
     recorded = _recorded_args(args)
     found, value = _tool_source(ctx, tool_call, recorded, before)
@@ -312,6 +321,9 @@ class GeneratorTap:
         # The sync and async versions differ only by `await`: the recording half of both is `_LLMCall`.
         @functools.wraps(inner.run)
         def run(*args: Any, **kwargs: Any) -> Any:
+            ctx = current()
+            if ctx is not None and ctx.breaker is not None:  # breakpoints (i20): a boundary before the call
+                return breaks.llm_call(ctx, self.name, inner.run, args, kwargs)
             call = _LLMCall.start(self.name, args, kwargs)
             if call is None:
                 return inner.run(*args, **kwargs)
@@ -330,6 +342,9 @@ class GeneratorTap:
             # Recorder built its clone (a spy, a retry wrapper) is the one the Agent would call.
             @functools.wraps(inner_async)
             async def run_async(*args: Any, **kwargs: Any) -> Any:
+                ctx = current()
+                if ctx is not None and ctx.breaker is not None:  # breakpoints (i20)
+                    return await breaks.llm_call_async(ctx, self.name, inner.run_async, args, kwargs)
                 call = _LLMCall.start(self.name, args, kwargs)
                 if call is None:
                     return await inner.run_async(*args, **kwargs)

@@ -78,7 +78,7 @@ DEFAULT_MAX_BYTES = 512 * 2**20
 #: Run ids a file may carry: short, and safe in a file name.
 RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 #: Statuses of a finished run (a running run cannot be saved).
-RUN_STATUSES: tuple[RunStatus, ...] = ("ok", "error", "stopped")
+RUN_STATUSES: tuple[RunStatus, ...] = ("ok", "error", "stopped", "aborted")
 
 _RUN_FIELDS = ("run_id", "kind", "parent_id", "fork_step", "label", "generator", "snapshots", "started_at",
                "started_unix_ns", "duration_ms", "status", "error")  # fmt: skip

@@ -32,6 +32,8 @@ from haystack.components.agents import Agent
 from haystack.components.agents.agent import _validate_hooks
 from haystack.dataclasses import ChatMessage
 
+from agent_nb.errors import RunAborted
+from agent_nb.recording.breaks import Breakpoint, check_breakpoint
 from agent_nb.recording.context import CURRENT, STOP_REASON, ReplySource, RunContext, ToolSource, error_text
 from agent_nb.recording.dispatch import Dispatcher
 from agent_nb.recording.events import TREE_SCHEMA, Event, derive_all, frame_of
@@ -71,6 +73,8 @@ class RunSpec:
     inherited: dict[str, Any] = field(default_factory=dict)
     #: (point, name) -> hook object run in that slot instead of the slot's own hook.
     swaps: dict[tuple[str, str], Any] = field(default_factory=dict)
+    #: What pauses at event boundaries (a live run's breakpoints) or re-applies recorded edits (a replay).
+    breaker: Any = None
 
 
 def recorded_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -139,6 +143,7 @@ class Recorder(HookSlots):
         self.snapshots = snapshots
         #: Keep at most this many finished runs in `runs` (the oldest are dropped); None keeps all.
         self.max_runs = max_runs
+        self._breakpoints: list[Breakpoint] = []  # breakpoints (i20): what live runs (`start`) pause at
         self.runs: list[Run] = []
         self._listeners: list[Listener] = []
         self._dispatcher = Dispatcher()
@@ -219,6 +224,7 @@ class Recorder(HookSlots):
         Usage:
             >>> run = rec.run("What is 2 + 3?", user_profile={"name": "Ada"})
         """
+        self._no_breakpoints("run")
         return self.execute(self._spec(messages, hooks, on_event, agent_kwargs))
 
     async def run_async(
@@ -236,6 +242,7 @@ class Recorder(HookSlots):
             >>> asyncio.run(rec.run_async("What is 2 + 3?")).status
             'ok'
         """
+        self._no_breakpoints("run_async")
         return await self.execute_async(self._spec(messages, hooks, on_event, agent_kwargs))
 
     def _spec(
@@ -277,6 +284,7 @@ class Recorder(HookSlots):
             resume=spec.resume,
             reply_source=spec.reply_source,
             tool_source=spec.tool_source,
+            breaker=spec.breaker,
         )
         run.started_unix_ns = time.time_ns()
         ctx.t0 = time.perf_counter()
@@ -307,6 +315,8 @@ class Recorder(HookSlots):
         run.duration_ms = ctx.now_ms()  # on the clock the events' offsets use
         if exc is not None:
             run.status, run.error, run.exception = "error", error_text(exc), exc
+            if isinstance(exc, RunAborted):
+                run.status = "aborted"
             if run.final_state is None and ctx.state is not None:
                 run.final_state = ctx.final_snapshot()
         else:
@@ -391,6 +401,54 @@ class Recorder(HookSlots):
             ['run', 'ok']
         """
         return tree_of(self.runs)
+
+    # ---- breakpoints ---------------------------------------------------------------------------------------
+    def break_at(
+        self,
+        point: str | None = None,
+        *,
+        name: str | None = None,
+        when: Callable[[dict[str, Any]], Any] | None = None,
+        on_error: bool = False,
+    ) -> Breakpoint:
+        """Pause live runs (`rec.start`) at an event boundary, before the event runs; returns the breakpoint.
+
+        `point`: a hook point (before the hooks there, or with `name`, before that one hook), "llm" (before an
+        LLM call) or "tool" (before any tool call, or with `name`, that tool's). `when(state)` gets a copy of
+        the State data and makes the breakpoint conditional; one that raises counts as not hit (the error is
+        kept once in `run.warnings`). `on_error=True` pauses where a hook, tool or LLM call raised (at `point`
+        only, when given). Unknown points, hooks or tools raise a ValueError naming the valid ones.
+
+        Usage:
+            >>> bp = rec.break_at("before_tool"); rec.break_at("tool", name="add")
+            Breakpoint(point='tool', name='add')
+            >>> rec.clear_breakpoints(); rec.breakpoints
+            []
+        """
+        breakpoint_ = check_breakpoint(self, point, name, when, on_error)
+        self._breakpoints.append(breakpoint_)
+        return breakpoint_
+
+    @property
+    def breakpoints(self) -> list[Breakpoint]:
+        """The breakpoints the next live run (`rec.start`) uses, in the order they were set (a copy)."""
+        return list(self._breakpoints)
+
+    def clear_breakpoints(self) -> None:
+        """Remove every breakpoint (live runs too go on without pausing)."""
+        self._breakpoints.clear()
+
+    def _no_breakpoints(self, verb: str) -> None:
+        # A run in a cell holds the kernel's main thread: nothing could resume it from a pause.
+        if self._breakpoints:
+            raise RuntimeError(
+                f"rec.{verb}() cannot pause at breakpoints: it holds the calling thread (in a notebook, the kernel), "
+                f"so nothing could resume it. Use live = rec.start(...) (then live.wait_paused(), live.resume()) or "
+                f"the Workbench; or rec.clear_breakpoints() first. Breakpoints set: {self._breakpoints}"
+            )
+
+    #: `live = rec.start(prompt, **run_kwargs)`: a live run on a worker thread that pauses at the breakpoints.
+    start = Verb("agent_nb.replay.live:start", bind="recorder")
 
     # Replay and fork a run (also a loaded one) on this Recorder's Agent: `rec.fork(run, 1)` is
     # `run.fork(1, recorder=rec)`, with the replay layer's own signature.

@@ -21,11 +21,13 @@ from typing import Literal
 
 from haystack.hooks import HookPoint
 
-#: What an event is: a hook invocation, an LLM call or a tool call.
-EventKind = Literal["hook", "llm", "tool"]
-#: How an event went: ok, raised (error), a hook switched off (skipped), served from a recording (cached).
+#: What an event is: a hook invocation, an LLM call, a tool call, or an edit made by hand while a live run was paused.
+EventKind = Literal["hook", "llm", "tool", "edit"]
+#: How an event went: ok, raised (error), a hook switched off or skipped by hand (skipped), served from a recording
+#: (cached).
 EventStatus = Literal["ok", "error", "skipped", "cached"]
-#: Where a run is: still running, ended normally (ok), raised (error), stopped by the user or a hook.
-RunStatus = Literal["running", "ok", "error", "stopped"]
+#: Where a run is: still running, ended normally (ok), raised (error), stopped by the user or a hook, or ended by
+#: hand while paused at a breakpoint (aborted; the partial run is kept).
+RunStatus = Literal["running", "ok", "error", "stopped", "aborted"]
 
 __all__ = ["EventKind", "EventStatus", "HookPoint", "RunStatus"]

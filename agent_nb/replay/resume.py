@@ -47,6 +47,7 @@ from agent_nb.replay.edits import (
     state_schema,
     tool_names_of,
 )
+from agent_nb.replay.live import reapply
 
 if TYPE_CHECKING:
     from agent_nb.recording import Recorder
@@ -260,6 +261,7 @@ def replay_spec(run: Run, recorder: Recorder, options: ReplayOptions = DEFAULT_O
             hooks=config,
             parent=run,
             label=options.label,
+            breaker=reapply(run),  # edits and skips made by hand while the source was paused, re-applied
             **_sources(run, options.tools, options.on_miss, None),
         )
     # A fork (or a replay of one) is replayed from the State it started with, as it was restored.
@@ -281,6 +283,7 @@ def replay_spec(run: Run, recorder: Recorder, options: ReplayOptions = DEFAULT_O
         resume=state,
         inherited=dict(run.inherited) if run.inherited else _inherited(state, step),
         label=options.label,
+        breaker=reapply(run),
         **_sources(run, options.tools, options.on_miss, step),
     )
 
