@@ -1,7 +1,7 @@
-# Source of notebooks/08_breakpoints.ipynb; build with `python notebooks/build.py 08`.
+# Source of notebooks/09_breakpoints.ipynb; build with `python notebooks/build.py 09`.
 
 # %% [markdown]
-# # 08 · Breakpoints: stop at each hook point and watch the State change
+# # 09 · Breakpoints: stop at each hook point and watch the State change
 #
 # **Goal:** pause a live run where a hook is about to act, look at the State it will see, change it, step to the
 # next event, and see how a run is made, one hook point at a time.
