@@ -491,6 +491,7 @@ def test_06_wrong_answers_get_a_hint(nb, check, answer, match):
 
 
 def test_07_to_14_reference_solutions_pass(nb, capsys):
+    nb.checks.check_ada(nb.nb09.ada_run(Recorder(demo_agent())))
     nb.checks.check_repeated_calls(nb.nb07.repeated_calls)
     nb.checks.check_compaction_hook(nb.nb08.trim_context)
     nb.checks.check_quiet_ablation(nb.nb10.quiet_ablation)
@@ -498,7 +499,20 @@ def test_07_to_14_reference_solutions_pass(nb, capsys):
     nb.checks.check_first_missing_step(nb.nb12.first_missing_step)
     nb.checks.check_same_as_recorded(nb.nb13.same_as_recorded)
     nb.checks.check_changed_answers(nb.nb14.changed_answers)
-    assert capsys.readouterr().out.count("OK: ") == 7
+    assert capsys.readouterr().out.count("OK: ") == 8
+
+
+def test_09_a_run_without_the_edit_or_edited_too_late_gets_a_hint(nb):
+    rec = Recorder(demo_agent())
+    rejects(nb.checks.check_ada, rec.run("What is 2 + 3?", hook_context=nb.nb09.CTX), "no edit row")
+    rec.break_at("after_tool")  # too late: inject_user_profile ran at step 0 already
+    live = rec.start("What is 2 + 3?", hook_context=nb.nb09.CTX)
+    live.wait_paused(timeout=30)
+    live.edit({"user_profile": {"name": "Ada"}})
+    rec.clear_breakpoints()
+    live.resume()
+    rejects(nb.checks.check_ada, live.wait(timeout=30), "edit before inject_user_profile runs")
+    rejects(nb.checks.check_ada, None, "give the finished run")
 
 
 def calls_by_name_only(run):

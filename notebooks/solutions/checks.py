@@ -555,6 +555,28 @@ def check_repeated_calls(count: Callable[[Run], Any]) -> None:
     _ok(f"repeats counted right in {len(runs)} runs (the recorded SmolLM2 run repeats {recorded} calls)")
 
 
+# --- 09 breakpoints ---------------------------------------------------------------------------------------------
+
+
+@_hinted
+def check_ada(run: Any) -> None:
+    """Exercise 09.1: `run` was edited by hand while paused so that the demo agent answers for Ada."""
+    assert isinstance(run, Run), f"give the finished run (live.wait()), got {type(run).__name__}"
+    assert run.status == "ok", f"the run should end normally, it is {run.status!r}"
+    edits = run.timeline.query("kind == 'edit'")
+    assert len(edits), "no edit row: edit the State with live.edit(...) while the run is paused"
+    seq = int(edits["seq"].iloc[0])
+    assert "user_profile" in edits["changed"].iloc[0], "the edit should set the State key user_profile"
+    assert run.state_at(seq, "after").get("user_profile") == {"name": "Ada"}, 'set user_profile to {"name": "Ada"}'
+    hook = run.timeline.query("name == 'inject_user_profile' and status == 'ok'")
+    assert len(hook) and int(hook["seq"].iloc[0]) > seq, (
+        "edit before inject_user_profile runs: pause at it (break_at('before_llm', name='inject_user_profile'))"
+    )
+    texts = [m.text or "" for m in run.final_state["messages"]]
+    assert any("User name: Ada" in t for t in texts), "inject_user_profile did not see the profile you set"
+    _ok("the hook saw the State you edited while the run was paused")
+
+
 # --- 10 ablation -------------------------------------------------------------------------------------------------
 
 

@@ -112,38 +112,20 @@ print(live.wait(timeout=30).describe())
 # **Exercise.** Make the demo agent answer for a user named Ada, by hand, while the run is paused: set a breakpoint
 # before the hook `inject_user_profile` (a `before_llm` hook), start a run of "What is 2 + 3?", and when it pauses
 # at step 0 set the State key `user_profile` to `{"name": "Ada"}`; then clear the breakpoints, resume, and keep the
-# finished run in `my_run`. The checker looks at the recording: an `edit` row that set `user_profile`, and the
-# profile's system message in the final State.
-
+# finished run in `my_run`. The checker looks at the recording: an `edit` row that set `user_profile` before the
+# hook ran, and the profile's system message in the final State.
+#
+# The reference solution is not on this page: it is in [`solutions/nb09.py`](solutions/nb09.py) (open it once you
+# have tried; the checker is in [`solutions/checks.py`](solutions/checks.py)).
 
 # %%
-def check_ada(run) -> None:
-    tl = run.timeline
-    edits = tl.query("kind == 'edit'")
-    assert len(edits) >= 1, "no edit row: edit the State while the run is paused"
-    assert "user_profile" in edits["changed"].iloc[0], "the edit should set user_profile"
-    assert run.state_at(int(edits["seq"].iloc[0]), "after")["user_profile"] == {"name": "Ada"}
-    texts = [m.text or "" for m in run.final_state["messages"]]
-    assert any("User name: Ada" in t for t in texts), "inject_user_profile did not see the edited profile"
-    print("correct: the hook saw the State you edited")
-
+from solutions.checks import check_ada
 
 my_run = None
 # rec.break_at(...)
 # live = rec.start(...)
 # ...
 # check_ada(my_run)   # <- uncomment to check
-
-# %% [solution]
-# Reference solution (collapsed: expand to peek).
-rec.break_at("before_llm", name="inject_user_profile")
-live = rec.start("What is 2 + 3?", hook_context=CTX)
-live.wait_paused(timeout=30)
-live.edit({"user_profile": {"name": "Ada"}})
-rec.clear_breakpoints()
-live.resume()
-my_run = live.wait(timeout=30)
-check_ada(my_run)
 
 # %% [markdown]
 # ## Key takeaways
