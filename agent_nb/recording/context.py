@@ -110,7 +110,11 @@ def error_text(exc: BaseException) -> str:
         >>> error_text(ValueError("bad"))
         'ValueError: bad'
     """
-    return f"{type(exc).__name__}: {exc}"
+    try:
+        message = str(exc)
+    except Exception as failed:  # an exception whose __str__ raises: the run's own error must still surface
+        message = f"<str failed with {type(failed).__name__}>"
+    return f"{type(exc).__name__}: {message}"
 
 
 @dataclass(eq=False)

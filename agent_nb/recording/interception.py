@@ -38,12 +38,18 @@ import haystack.components.agents.agent as _agent_module
 import haystack.components.agents.tool_calling as _tool_calling
 from haystack import tracing
 from haystack.components.agents.state import State
-from haystack.hooks.invocation import _create_hook_span
 from haystack.tools.errors import ToolInvocationError
-from haystack.utils.async_utils import _execute_component_async
 
+from agent_nb.recording import seams
 from agent_nb.recording.context import current, tool_scope
 from agent_nb.recording.types import HookPoint
+
+# Every private haystack name agent_nb uses, checked now: a missing or changed one fails the import with an error
+# that names it and the haystack-ai versions agent_nb supports, not with an AttributeError inside a run.
+seams.check_all()
+_create_hook_span = seams.resolve(seams.seam("haystack.hooks.invocation", "_create_hook_span"))
+_execute_component_async = seams.resolve(seams.seam("haystack.utils.async_utils", "_execute_component_async"))
+_validate_hooks = seams.resolve(seams.seam("haystack.components.agents.agent", "_validate_hooks"))
 
 _ORIGINAL: dict[str, Callable[..., Any]] = {}
 _INSTALL_LOCK = threading.Lock()

@@ -29,7 +29,6 @@ from typing import Any, Literal
 
 import pandas as pd
 from haystack.components.agents import Agent
-from haystack.components.agents.agent import _validate_hooks
 from haystack.dataclasses import ChatMessage
 from haystack.hooks import VALID_HOOK_POINTS, FunctionHook
 
@@ -37,7 +36,7 @@ from agent_nb.recording.context import CURRENT, STOP_REASON, ReplySource, RunCon
 from agent_nb.recording.dispatch import Dispatcher
 from agent_nb.recording.events import HOOKS_SCHEMA, TREE_SCHEMA, Event, frame_of
 from agent_nb.recording.fingerprint import agent_fingerprint
-from agent_nb.recording.interception import GeneratorTap, HookSlot, RecordingHooks, install
+from agent_nb.recording.interception import GeneratorTap, HookSlot, RecordingHooks, _validate_hooks, install
 from agent_nb.recording.run import Run
 from agent_nb.recording.snapshots import SNAPSHOT_MODES, Snapshotter, copy_value
 from agent_nb.recording.types import HookPoint
