@@ -16,7 +16,7 @@ for leg in "${legs[@]}"; do
   start=$SECONDS
   venv="$MATRIX_DIR/$leg"
   [ -x "$venv/bin/python" ] || "$PYTHON" -m venv "$venv"
-  pip=("$venv/bin/python" -m pip install --quiet)
+  pip=("$venv/bin/python" -m pip install -qq)  # -qq: errors only (this machine's pip warns of absent mirrors)
   case "$leg" in
     # Stable dependencies first, then only haystack-ai as a pre-release (a bare --pre would also pull pre-releases
     # of httpx and the like, which break openai: not what this leg is about).
@@ -24,6 +24,7 @@ for leg in "${legs[@]}"; do
     oldest) "${pip[@]}" -e '.[test]' 'haystack-ai==3.4.0' ;;
     *) echo "unknown leg '$leg' (pre, oldest)" >&2; exit 2 ;;
   esac
+  touch "$venv/.installed"  # the Makefile's stamp: `make demo VENV=...` (tests/test_readme.py) uses this venv as is
   version=$("$venv/bin/python" -c 'from importlib.metadata import version; print(version("haystack-ai"))')
   installed=$((SECONDS - start))
   echo "== haystack-ai $version ($leg): non-browser tests"

@@ -70,7 +70,7 @@ def test_each_seam_exists_with_the_declared_parameters(s: Seam):
     if s.kind == "replaced":  # checked on haystack's own function, not on agent_nb's replacement
         module = types.SimpleNamespace(**{s.name: haystack_original(_original_key(s.name))})
     problems = contract_problems(s, module)
-    assert not problems, fail(s.qualname, "; ".join(problems) + f" (agent_nb {s.use})")
+    assert not problems, f"haystack-ai {VERSION}: {'; '.join(problems)} (agent_nb {s.use})"
 
 
 def _original_key(name: str) -> str:

@@ -39,7 +39,7 @@ class Seam:
     """One private haystack name agent_nb uses.
 
     Usage:
-        >>> s = Seam("haystack.hooks.invocation", "_create_hook_span", "called", ("hook",), "opens a hook's span")
+        >>> s = Seam("haystack.hooks.invocation", "_create_hook_span", "called", ("hook",), "calls it")
         >>> s.qualname
         'haystack.hooks.invocation._create_hook_span'
     """
@@ -64,28 +64,28 @@ _TOOL_CALLING = "haystack.components.agents.tool_calling"
 
 SEAMS: tuple[Seam, ...] = (
     Seam(_AGENT, "_run_hooks", "replaced", ("hooks", "hook_point", "state"),
-         "replaced to record each hook call (the Agent calls it by this module-level name)"),
+         "replaces it to record each hook call (the Agent calls it by this module-level name)"),
     Seam(_AGENT, "_run_hooks_async", "replaced", ("hooks", "hook_point", "state"),
-         "replaced to record each hook call of run_async"),
+         "replaces it to record each hook call of run_async"),
     Seam(_AGENT, "_validate_hooks", "called", ("hooks",),
-         "validates hooks swapped in by the Recorder, as Agent.__init__ does"),
+         "calls it to validate hooks swapped in by the Recorder, as Agent.__init__ does"),
     Seam(_TOOL_CALLING, "_make_context_bound_invoke", "replaced", ("tool", "args", "tool_call", "parent_span"),
-         "replaced to record each tool call and serve cached results"),
+         "replaces it to record each tool call and serve cached results"),
     Seam(_TOOL_CALLING, "_make_bounded_invoke_async", "replaced",
          ("tool", "args", "semaphore", "tool_call", "parent_span"),
-         "replaced to record each tool call of run_async"),
+         "replaces it to record each tool call of run_async"),
     Seam(_TOOL_CALLING, "_create_tool_span", "called", ("tool", "tool_call", "parent_span"),
-         "opens haystack's span for a tool result served from a recording"),
+         "calls it to open haystack's span for a tool result served from a recording"),
     Seam("haystack.hooks.invocation", "_create_hook_span", "called", ("hook", "hook_point", "parent_span"),
-         "opens haystack's span around each recorded hook call"),
+         "calls it to open haystack's span around each recorded hook call"),
     Seam("haystack.utils.async_utils", "_execute_component_async", "called", ("component_instance", "kwargs"),
-         "dispatches a hook in run_async exactly as haystack does"),
+         "calls it to dispatch a hook in run_async exactly as haystack does"),
     Seam("haystack.dataclasses", "_content", "attribute", (),
-         "snapshots, diffs and saved runs read a message's parts without copying them", owner="ChatMessage"),
+         "reads it to snapshot, diff and save a message's parts", owner="ChatMessage"),
     Seam("haystack.dataclasses", "_meta", "attribute", (),
-         "snapshots copy a message's meta once", owner="ChatMessage"),
+         "reads it to copy a message's meta once per snapshot", owner="ChatMessage"),
     Seam("haystack.tools", "_raw_catalog", "attribute", (),
-         "fingerprints list a SearchableToolset's tools without warming it up", required=False,
+         "reads it to fingerprint a SearchableToolset's tools without warming it up", required=False,
          owner="SearchableToolset"),
 )  # fmt: skip
 
