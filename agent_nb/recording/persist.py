@@ -137,6 +137,7 @@ class _Encoder:
         # id of a first message -> (the last plain list encoded that starts with it, its entry): the list a new
         # one most likely extends (an LLM's replies are lists too, and must not break a conversation's chain).
         self._last_plain: dict[int, tuple[list[ChatMessage], int]] = {}
+        self._inside: set[int] = set()  # ids of the containers being encoded: one met again inside is a cycle
 
     # -- messages and message lists
     def message(self, message: ChatMessage) -> int:
@@ -273,21 +274,34 @@ class _Encoder:
             return _marker(value, "nested too deeply to save")
         if isinstance(value, MessageLog):
             return {"__log__": self.log(value)}
-        if isinstance(value, list):
-            if value and all(isinstance(v, ChatMessage) for v in value):
-                return {"__list__": self.plain_list(value)}
-            return [self.value(v, depth + 1) for v in value]
-        if isinstance(value, tuple):
-            return {"__tuple__": [self.value(v, depth + 1) for v in value]}
-        if isinstance(value, dict):
-            if all(isinstance(k, str) and k not in _TAGS for k in value):
-                return {k: self.value(v, depth + 1) for k, v in value.items()}
-            return {"__dict__": [[self.value(k, depth + 1), self.value(v, depth + 1)] for k, v in value.items()]}
+        if isinstance(value, list | tuple | dict):
+            return self._container(value, depth)
         if isinstance(value, bytes):
             return {"__bytes__": base64.b64encode(value).decode("ascii")}
         if isinstance(value, Uncopyable):
             return {"__repr__": value.value_repr, "__type__": value.type_name, "__reason__": value.reason}
         return _marker(value, "not JSON-serializable; saved as its repr")
+
+    def _container(self, value: list[Any] | tuple[Any, ...] | dict[Any, Any], depth: int) -> Any:
+        """A list, tuple or dict; one that holds itself is saved once, its inner reference as a marker that
+        loads back as an `Uncopyable` saying so (not unrolled until the depth limit)."""
+        if id(value) in self._inside:
+            name = type(value).__name__
+            shown = "{...}" if isinstance(value, dict) else "[...]" if isinstance(value, list) else "(...)"
+            return _marker_of(shown, type(value), f"a cycle: this {name} holds itself here; saved once, not again")
+        self._inside.add(id(value))
+        try:
+            if isinstance(value, list):
+                if value and all(isinstance(v, ChatMessage) for v in value):
+                    return {"__list__": self.plain_list(value)}
+                return [self.value(v, depth + 1) for v in value]
+            if isinstance(value, tuple):
+                return {"__tuple__": [self.value(v, depth + 1) for v in value]}
+            if all(isinstance(k, str) and k not in _TAGS for k in value):
+                return {k: self.value(v, depth + 1) for k, v in value.items()}
+            return {"__dict__": [[self.value(k, depth + 1), self.value(v, depth + 1)] for k, v in value.items()]}
+        finally:
+            self._inside.discard(id(value))
 
     def state(self, snapshot: Mapping[str, Any] | None) -> int | None:
         if snapshot is None:
@@ -302,13 +316,16 @@ class _Encoder:
 
 
 def _marker(value: Any, reason: str) -> dict[str, Any]:
-    kind = type(value)
     try:
         text = repr(value)
     except Exception as exc:  # a broken __repr__ must not break the save
         text = f"<repr failed: {type(exc).__name__}>"
     if len(text) > 500:
         text = text[:499] + "…"
+    return _marker_of(text, type(value), reason)
+
+
+def _marker_of(text: str, kind: type, reason: str) -> dict[str, Any]:
     return {"__repr__": text, "__type__": f"{kind.__module__}.{kind.__qualname__}", "__reason__": reason}
 
 
@@ -347,7 +364,7 @@ def run_to_document(run: Run) -> dict[str, Any]:
             "inherited": enc.value(run.inherited),
             "fingerprint": enc.value(run.fingerprint),
             "initial_state": enc.state(run.initial_state),
-            "final_state": enc.state(run.final_state),
+            "final_state": enc.state(run.final_snapshot),
             "step_starts": [[step, enc.state(snap)] for step, snap in run.step_starts.items()],
             "events": events,
         }

@@ -517,7 +517,7 @@ class Recorder:
         run.duration_ms = ctx.now_ms()  # on the clock the events' offsets use
         if exc is not None:
             run.status, run.error, run.exception = "error", error_text(exc), exc
-            if run.final_state is None and ctx.state is not None:
+            if run.final_snapshot is None and ctx.state is not None:
                 run.final_state = ctx.final_snapshot()
         else:
             run.result = result
