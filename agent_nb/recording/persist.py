@@ -956,18 +956,40 @@ def _read(path: str, max_bytes: int) -> bytes | bytearray:
             if len(raw) > max_bytes:  # it grew while we read
                 raise RunFileError(f"{path}: more than the limit of {max_bytes:,} bytes {_RAISE}")
             return raw
-        out = bytearray()
-        try:
-            with gzip.GzipFile(fileobj=handle, mode="rb") as unzipped:
-                while chunk := unzipped.read(min(_CHUNK, max_bytes + 1 - len(out))):
-                    out += chunk
-                    if len(out) > max_bytes:  # stop reading now: memory stays bounded by the limit
-                        raise RunFileError(
-                            f"{path}: decompresses to more than the limit of {max_bytes:,} bytes {_RAISE}"
-                        )
-        except (OSError, EOFError, zlib.error) as exc:
-            raise RunFileError(f"{path}: truncated or corrupt gzip data ({exc})") from exc
-        return out  # no bytes() copy: at the limit that would be another 512 MiB
+        return _gunzip_bounded(handle, path, max_bytes, info.st_size)
+
+
+def _gunzip_bounded(handle: Any, path: str, max_bytes: int, file_size: int) -> bytearray:
+    """The gunzipped bytes of `handle`, refused past `max_bytes` at the cost of one chunk of memory, not the limit.
+
+    gzip's trailer states the (last member's) size: past the limit, refused before any work. Then a first pass
+    counts the bytes without keeping them (a 1 MB bomb stating a small size is refused at that cost), and a second
+    fills a buffer of exactly that size.
+    """
+    too_big = f"{path}: decompresses to more than the limit of {max_bytes:,} bytes {_RAISE}"
+    if file_size >= 18:  # header and trailer at least
+        handle.seek(-4, os.SEEK_END)
+        if int.from_bytes(handle.read(4), "little") > max_bytes:
+            raise RunFileError(too_big)
+    try:
+        handle.seek(0)
+        size = 0
+        with gzip.GzipFile(fileobj=handle, mode="rb") as unzipped:
+            while chunk := unzipped.read(_CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise RunFileError(too_big)
+        handle.seek(0)
+        out = bytearray(size)
+        view, filled = memoryview(out), 0
+        with gzip.GzipFile(fileobj=handle, mode="rb") as unzipped:
+            while filled < size and (n := unzipped.readinto(view[filled : filled + _CHUNK])):
+                filled += n
+            if filled != size or unzipped.read(1):
+                raise RunFileError(f"{path}: the file changed while it was read; load it again")
+    except (OSError, EOFError, zlib.error) as exc:
+        raise RunFileError(f"{path}: truncated or corrupt gzip data ({exc})") from exc
+    return out  # no bytes() copy: at the limit that would be another 512 MiB
 
 
 _RAISE = "(pass max_bytes=... to load_run to allow more)"
