@@ -3,11 +3,13 @@
 #   pre     the newest haystack-ai pre-release (what the next minor will bring; its private seams are ours too)
 #   oldest  haystack-ai==3.4.0, the lower bound in pyproject.toml
 # Each venv gets `.[test]` (no JupyterLab, playwright or Phoenix: the browser tests are not run here).
-# Usage: .ci/haystack_matrix.sh [pre|oldest ...]   (default: both). Venvs live in $MATRIX_DIR (kept between runs).
+# Usage: .ci/haystack_matrix.sh [pre|oldest ...]   (default: both).
+# The venvs live in $MATRIX_DIR, outside the clone and kept between runs: this machine's pip keeps no wheel cache,
+# so a fresh venv costs a full download; a kept one only re-points the editable install and checks for updates.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
-MATRIX_DIR=${MATRIX_DIR:-.venv-matrix}
+MATRIX_DIR=${MATRIX_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/agent_nb/haystack-matrix}
 export HAYSTACK_TELEMETRY_ENABLED=False
 legs=("$@")
 [ ${#legs[@]} -gt 0 ] || legs=(pre oldest)
@@ -15,7 +17,7 @@ legs=("$@")
 for leg in "${legs[@]}"; do
   start=$SECONDS
   venv="$MATRIX_DIR/$leg"
-  [ -x "$venv/bin/python" ] || "$PYTHON" -m venv "$venv"
+  "$venv/bin/python" -c '' 2>/dev/null || { rm -rf "$venv"; "$PYTHON" -m venv "$venv"; }  # new, or broken
   pip=("$venv/bin/python" -m pip install -qq)  # -qq: errors only (this machine's pip warns of absent mirrors)
   case "$leg" in
     # Stable dependencies first, then only haystack-ai as a pre-release (a bare --pre would also pull pre-releases
