@@ -154,6 +154,17 @@ def test_an_unprintable_value_shows_as_a_marker_in_the_widgets():
     assert "&lt;Unprintable: repr failed with RuntimeError&gt;" in panel.after.value
 
 
+@pytest.mark.parametrize("odd", ["cyclic", "unprintable"])
+def test_the_fork_editor_loads_a_state_with_odd_values(odd: str):
+    from agent_nb.widgets.fork_editor import ForkEditor
+
+    run = cyclic_run() if odd == "cyclic" else unprintable_run()
+    editor = ForkEditor(on_fork=lambda **kw: None)
+    editor.show_run(run)  # raised ValueError (circular reference) / RuntimeError
+    shown = editor.state_json.value
+    assert ("[1, 2, [1, 2, [...]]]" if odd == "cyclic" else MARKER) in shown
+
+
 def test_cyclic_and_unprintable_tool_arguments_export_to_otel_with_content():
     """A generator may put anything in a ToolCall; haystack runs such a call bare, so the export must survive it."""
     from opentelemetry.sdk.trace import TracerProvider
