@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench browser-deps clean
+.PHONY: demo test test-haystack-matrix lint bench browser-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ demo: $(STAMP)
 test: $(STAMP) browser-deps
 	$(PY) -m pytest -p no:cacheprovider --doctest-modules agent_nb tests notebooks --ignore=notebooks/src \
 	  --ignore=notebooks/build.py --nbval-lax --nbval-current-env
+
+## The non-browser tests on the newest haystack-ai pre-release and on 3.4.0, each in its own venv (as CI does).
+test-haystack-matrix:
+	PYTHON=$(PYTHON) bash .ci/haystack_matrix.sh
 
 ## Debian's chromium for the browser test (installed when missing and we are root).
 browser-deps:

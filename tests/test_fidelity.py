@@ -686,7 +686,7 @@ def test_a_tool_call_rewritten_in_place_shows_as_the_model_sent_it_and_as_the_to
     assert tool_row.detail["arguments"]["b"] == 100 and "changed in place" in fast.warnings[0]
     assert fast.final_state["messages"][1].tool_calls[0].arguments["b"] == 100
     # The final State shares the message log up to the first changed message, as every other snapshot does.
-    assert fast.final_state["messages"].base is not None
+    assert fast.final_snapshot["messages"].base is not None
 
     deep = run_recorded(Recorder(meta_agent({"before_tool": [RewriteArguments()]}), snapshots="deep"), mode, prompt)
     guard = next(e for e in deep.events if e.hook_point == "before_tool")

@@ -64,7 +64,9 @@ from typing import TYPE_CHECKING, Any
 
 from agent_nb.export.datasets import fingerprint_sha256
 from agent_nb.recording import Event, Run
+from agent_nb.recording.context import error_text
 from agent_nb.recording.events import fill_agent_changed
+from agent_nb.recording.summary import safe_repr, safe_str
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span, TracerProvider
@@ -85,22 +87,28 @@ def _known(value: Any) -> bool:
         return False
 
 
-def _jsonable(value: Any) -> Any:
-    """A JSON-ready form of recorded content (ChatMessages through their own to_dict; anything else by repr)."""
+def _jsonable(value: Any, inside: frozenset[int] = frozenset()) -> Any:
+    """A JSON-ready form of recorded content (ChatMessages through their own to_dict; anything else by repr).
+
+    Never raises: a broken repr or str reads as a marker, a container holding itself as `[...]` / `{...}`.
+    """
     if hasattr(value, "to_dict") and callable(value.to_dict):
         try:
-            return _jsonable(value.to_dict())
+            return _jsonable(value.to_dict(), inside)
         except Exception:  # a to_dict that fails must not break the export
-            return repr(value)
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set):
-        return [_jsonable(v) for v in value]
+            return safe_repr(value)
+    if isinstance(value, Mapping | list | tuple | set):
+        if id(value) in inside:
+            return "{...}" if isinstance(value, Mapping) else "[...]"
+        inside = inside | {id(value)}
+        if isinstance(value, Mapping):
+            return {safe_str(k): _jsonable(v, inside) for k, v in value.items()}
+        return [_jsonable(v, inside) for v in value]
     if value is None or isinstance(value, bool | int | str):
         return value
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
-    return repr(value)
+    return safe_repr(value)
 
 
 def _json(value: Any) -> str:
@@ -498,7 +506,7 @@ class OtelListener:
                 run, self.tracer_provider, content=self.content, agent_name=self.agent_name
             )
         except Exception as exc:  # a failing exporter must not break the recorded run
-            self.errors[run.run_id] = f"{type(exc).__name__}: {exc}"
+            self.errors[run.run_id] = error_text(exc)
 
 
 __all__ = ["SCOPE", "OtelListener", "to_otel"]

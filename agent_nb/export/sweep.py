@@ -48,6 +48,7 @@ from typing import Any
 import pandas as pd
 
 from agent_nb.recording import Column, Recorder, Run
+from agent_nb.recording.context import error_text
 from agent_nb.recording.hook_slots import HookConfig
 
 #: `progress(done, total, row)`: called after each run with the row of that run.
@@ -121,9 +122,9 @@ def run_task(
         try:
             run = rec.run(prompt, hooks=hooks or None, **agent_kwargs)
         except Exception as exc:  # the Recorder keeps the partial run with its error
-            run, error = rec.last_run, f"{type(exc).__name__}: {exc}"
+            run, error = rec.last_run, error_text(exc)
     except Exception as exc:  # the factory or the hook configuration failed: no run at all
-        error = f"{type(exc).__name__}: {exc}"
+        error = error_text(exc)
     document = None
     if run is not None:
         run.label = label
@@ -326,7 +327,7 @@ def sweep(
                 if out["document"] is not None:
                     run = text_to_run(out["document"])
             except Exception as exc:  # the task itself failed (a worker died, pickling): keep the others
-                error = f"{type(exc).__name__}: {exc}"
+                error = error_text(exc)
             runs[i] = run
             rows[i] = _row(prompt, label, config, run, error)
             if callback is not None:

@@ -112,7 +112,11 @@ def error_text(exc: BaseException) -> str:
         >>> error_text(ValueError("bad"))
         'ValueError: bad'
     """
-    return f"{type(exc).__name__}: {exc}"
+    try:
+        message = str(exc)
+    except Exception as failed:  # an exception whose __str__ raises: the run's own error must still surface
+        message = f"<str failed with {type(failed).__name__}>"
+    return f"{type(exc).__name__}: {message}"
 
 
 @dataclass(eq=False)
@@ -154,6 +158,8 @@ class RunContext:
     lock: threading.Lock = field(default_factory=threading.Lock)
     pending: list[Event] = field(default_factory=list)
     digest_cache: dict[int, tuple[ChatMessage, str]] = field(default_factory=dict)
+    #: Set by a tool thread when a tool changed its arguments in place (so the ToolCall of a message in the State).
+    tool_changed_arguments: bool = False
 
     def now_ms(self) -> float:
         return (time.perf_counter() - self.t0) * 1000.0
@@ -196,6 +202,13 @@ class RunContext:
                 self.pending = [e for e in self.pending if e.kind == "tool"]
         if not pending:
             return
+        if tools and self.tool_changed_arguments:
+            # Fast snapshots keep a message as it entered the State: take the changed ToolCall's message anew from
+            # here on, as the LLM will see it (here, on the Agent's thread, not in the tool's).
+            self.tool_changed_arguments = False
+            live = state if state is not None else self.state
+            if live is not None:
+                self.snapshotter.changed_messages(live.data)
         after = self.snap(state)
         if after is None:
             return

@@ -38,13 +38,19 @@ import haystack.components.agents.agent as _agent_module
 import haystack.components.agents.tool_calling as _tool_calling
 from haystack import tracing
 from haystack.components.agents.state import State
-from haystack.hooks.invocation import _create_hook_span
 from haystack.tools.errors import ToolInvocationError
-from haystack.utils.async_utils import _execute_component_async
 
-from agent_nb.recording import breaks
+from agent_nb.recording import breaks, seams
 from agent_nb.recording.context import current, tool_scope
+from agent_nb.recording.snapshots import copy_value, same_value
 from agent_nb.recording.types import HookPoint
+
+# Every private haystack name agent_nb uses, checked now: a missing or changed one fails the import with an error
+# that names it and the haystack-ai versions agent_nb supports, not with an AttributeError inside a run.
+seams.check_all()
+_create_hook_span = seams.resolve(seams.seam("haystack.hooks.invocation", "_create_hook_span"))
+_execute_component_async = seams.resolve(seams.seam("haystack.utils.async_utils", "_execute_component_async"))
+_validate_hooks = seams.resolve(seams.seam("haystack.components.agents.agent", "_validate_hooks"))
 
 _ORIGINAL: dict[str, Callable[..., Any]] = {}
 _INSTALL_LOCK = threading.Lock()
@@ -170,8 +176,42 @@ def _recorded_args(args: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in args.items() if not isinstance(v, State) and not callable(v)}
 
 
+@dataclass(frozen=True)
+class ServedCall:
+    """A recorded tool result to serve, with the arguments as the tool left them when it changed them in place.
+
+    A tool that sorts its list argument changes the ToolCall in the State too; serving only the result would give
+    a State the recording never had (and a cached replay would diverge at the next LLM call).
+    """
+
+    result: Any
+    arguments_after: dict[str, Any]
+
+
+def _redo_in_place(args: dict[str, Any], after: dict[str, Any]) -> None:
+    """Change the live arguments in place to what the recorded tool left them (lists and dicts; others as they are)."""
+    for key, new in after.items():
+        live = args.get(key)
+        if type(live) is list and type(new) is list:
+            live[:] = copy_value(new)
+        elif type(live) is dict and type(new) is dict:
+            live.clear()
+            live.update(copy_value(new))
+
+
+def _note_changed_arguments(ctx: Any, event: Any, live: dict[str, Any]) -> None:
+    """Record the arguments as a live tool left them, when it changed them in place (what a replay redoes)."""
+    recorded = event.detail.get("arguments")
+    if recorded is not None and not same_value(recorded, live):
+        event.detail["arguments_after"] = copy_value(live)
+        ctx.tool_changed_arguments = True  # the next snapshot takes the ToolCall's message anew
+
+
 def _served(tool: Any, tool_call: Any, parent_span: Any, args: dict[str, Any], value: Any) -> Any:
     """What haystack's runner returns for a result served from a recording: the value, or the same error."""
+    if isinstance(value, ServedCall):
+        _redo_in_place(args, value.arguments_after)
+        value = value.result
     with _tool_calling._create_tool_span(tool, tool_call, parent_span) as span:
         span.set_content_tag("haystack.agent.step.tool.input", tool_call.arguments)
         if isinstance(value, BaseException):
@@ -225,6 +265,8 @@ class _ToolCall:
         if exc is not None:
             self.ctx.tool_end(self.event, None, exc)
         else:
+            # A served call redoes the recorded change of its arguments: noted again, as the live call was.
+            _note_changed_arguments(self.ctx, self.event, self.recorded)
             self.ctx.tool_end(self.event, self.result, _outcome(self.result))
 
 
@@ -392,4 +434,4 @@ class _LLMCall:
         return self.result
 
 
-__all__ = ["GeneratorTap", "HookSlot", "RecordingHooks", "install"]
+__all__ = ["GeneratorTap", "HookSlot", "RecordingHooks", "ServedCall", "install"]

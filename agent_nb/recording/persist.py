@@ -138,6 +138,7 @@ class _Encoder:
         # id of a first message -> (the last plain list encoded that starts with it, its entry): the list a new
         # one most likely extends (an LLM's replies are lists too, and must not break a conversation's chain).
         self._last_plain: dict[int, tuple[list[ChatMessage], int]] = {}
+        self._inside: set[int] = set()  # ids of the containers being encoded: one met again inside is a cycle
 
     # -- messages and message lists
     def message(self, message: ChatMessage) -> int:
@@ -274,21 +275,34 @@ class _Encoder:
             return _marker(value, "nested too deeply to save")
         if isinstance(value, MessageLog):
             return {"__log__": self.log(value)}
-        if isinstance(value, list):
-            if value and all(isinstance(v, ChatMessage) for v in value):
-                return {"__list__": self.plain_list(value)}
-            return [self.value(v, depth + 1) for v in value]
-        if isinstance(value, tuple):
-            return {"__tuple__": [self.value(v, depth + 1) for v in value]}
-        if isinstance(value, dict):
-            if all(isinstance(k, str) and k not in _TAGS for k in value):
-                return {k: self.value(v, depth + 1) for k, v in value.items()}
-            return {"__dict__": [[self.value(k, depth + 1), self.value(v, depth + 1)] for k, v in value.items()]}
+        if isinstance(value, list | tuple | dict):
+            return self._container(value, depth)
         if isinstance(value, bytes):
             return {"__bytes__": base64.b64encode(value).decode("ascii")}
         if isinstance(value, Uncopyable):
             return {"__repr__": value.value_repr, "__type__": value.type_name, "__reason__": value.reason}
         return _marker(value, "not JSON-serializable; saved as its repr")
+
+    def _container(self, value: list[Any] | tuple[Any, ...] | dict[Any, Any], depth: int) -> Any:
+        """A list, tuple or dict; one that holds itself is saved once, its inner reference as a marker that
+        loads back as an `Uncopyable` saying so (not unrolled until the depth limit)."""
+        if id(value) in self._inside:
+            name = type(value).__name__
+            shown = "{...}" if isinstance(value, dict) else "[...]" if isinstance(value, list) else "(...)"
+            return _marker_of(shown, type(value), f"a cycle: this {name} holds itself here; saved once, not again")
+        self._inside.add(id(value))
+        try:
+            if isinstance(value, list):
+                if value and all(isinstance(v, ChatMessage) for v in value):
+                    return {"__list__": self.plain_list(value)}
+                return [self.value(v, depth + 1) for v in value]
+            if isinstance(value, tuple):
+                return {"__tuple__": [self.value(v, depth + 1) for v in value]}
+            if all(isinstance(k, str) and k not in _TAGS for k in value):
+                return {k: self.value(v, depth + 1) for k, v in value.items()}
+            return {"__dict__": [[self.value(k, depth + 1), self.value(v, depth + 1)] for k, v in value.items()]}
+        finally:
+            self._inside.discard(id(value))
 
     def state(self, snapshot: Mapping[str, Any] | None) -> int | None:
         if snapshot is None:
@@ -303,13 +317,16 @@ class _Encoder:
 
 
 def _marker(value: Any, reason: str) -> dict[str, Any]:
-    kind = type(value)
     try:
         text = repr(value)
     except Exception as exc:  # a broken __repr__ must not break the save
         text = f"<repr failed: {type(exc).__name__}>"
     if len(text) > 500:
         text = text[:499] + "…"
+    return _marker_of(text, type(value), reason)
+
+
+def _marker_of(text: str, kind: type, reason: str) -> dict[str, Any]:
     return {"__repr__": text, "__type__": f"{kind.__module__}.{kind.__qualname__}", "__reason__": reason}
 
 
@@ -349,7 +366,7 @@ def run_to_document(run: Run) -> dict[str, Any]:
             "inherited": enc.value(run.inherited),
             "fingerprint": enc.value(run.fingerprint),
             "initial_state": enc.state(run.initial_state),
-            "final_state": enc.state(run.final_state),
+            "final_state": enc.state(run.final_snapshot),
             "step_starts": [[step, enc.state(snap)] for step, snap in run.step_starts.items()],
             "events": events,
         }
@@ -946,18 +963,40 @@ def _read(path: str, max_bytes: int) -> bytes | bytearray:
             if len(raw) > max_bytes:  # it grew while we read
                 raise RunFileError(f"{path}: more than the limit of {max_bytes:,} bytes {_RAISE}")
             return raw
-        out = bytearray()
-        try:
-            with gzip.GzipFile(fileobj=handle, mode="rb") as unzipped:
-                while chunk := unzipped.read(min(_CHUNK, max_bytes + 1 - len(out))):
-                    out += chunk
-                    if len(out) > max_bytes:  # stop reading now: memory stays bounded by the limit
-                        raise RunFileError(
-                            f"{path}: decompresses to more than the limit of {max_bytes:,} bytes {_RAISE}"
-                        )
-        except (OSError, EOFError, zlib.error) as exc:
-            raise RunFileError(f"{path}: truncated or corrupt gzip data ({exc})") from exc
-        return out  # no bytes() copy: at the limit that would be another 512 MiB
+        return _gunzip_bounded(handle, path, max_bytes, info.st_size)
+
+
+def _gunzip_bounded(handle: Any, path: str, max_bytes: int, file_size: int) -> bytearray:
+    """The gunzipped bytes of `handle`, refused past `max_bytes` at the cost of one chunk of memory, not the limit.
+
+    gzip's trailer states the (last member's) size: past the limit, refused before any work. Then a first pass
+    counts the bytes without keeping them (a 1 MB bomb stating a small size is refused at that cost), and a second
+    fills a buffer of exactly that size.
+    """
+    too_big = f"{path}: decompresses to more than the limit of {max_bytes:,} bytes {_RAISE}"
+    if file_size >= 18:  # header and trailer at least
+        handle.seek(-4, os.SEEK_END)
+        if int.from_bytes(handle.read(4), "little") > max_bytes:
+            raise RunFileError(too_big)
+    try:
+        handle.seek(0)
+        size = 0
+        with gzip.GzipFile(fileobj=handle, mode="rb") as unzipped:
+            while chunk := unzipped.read(_CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise RunFileError(too_big)
+        handle.seek(0)
+        out = bytearray(size)
+        view, filled = memoryview(out), 0
+        with gzip.GzipFile(fileobj=handle, mode="rb") as unzipped:
+            while filled < size and (n := unzipped.readinto(view[filled : filled + _CHUNK])):
+                filled += n
+            if filled != size or unzipped.read(1):
+                raise RunFileError(f"{path}: the file changed while it was read; load it again")
+    except (OSError, EOFError, zlib.error) as exc:
+        raise RunFileError(f"{path}: truncated or corrupt gzip data ({exc})") from exc
+    return out  # no bytes() copy: at the limit that would be another 512 MiB
 
 
 _RAISE = "(pass max_bytes=... to load_run to allow more)"

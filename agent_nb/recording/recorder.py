@@ -29,7 +29,6 @@ from typing import Any
 
 import pandas as pd
 from haystack.components.agents import Agent
-from haystack.components.agents.agent import _validate_hooks
 from haystack.dataclasses import ChatMessage
 
 from agent_nb.errors import RunAborted
@@ -39,7 +38,7 @@ from agent_nb.recording.dispatch import Dispatcher
 from agent_nb.recording.events import TREE_SCHEMA, Event, derive_all, frame_of
 from agent_nb.recording.fingerprint import agent_fingerprint
 from agent_nb.recording.hook_slots import HookConfig, HookSlots, hook_doc, hook_name
-from agent_nb.recording.interception import GeneratorTap, HookSlot, RecordingHooks, install
+from agent_nb.recording.interception import GeneratorTap, HookSlot, RecordingHooks, _validate_hooks, install
 from agent_nb.recording.options import LIVE_KWARGS
 from agent_nb.recording.run import Run
 from agent_nb.recording.snapshots import SNAPSHOT_MODES, Snapshotter, copy_value
@@ -317,7 +316,7 @@ class Recorder(HookSlots):
             run.status, run.error, run.exception = "error", error_text(exc), exc
             if isinstance(exc, RunAborted):
                 run.status = "aborted"
-            if run.final_state is None and ctx.state is not None:
+            if run.final_snapshot is None and ctx.state is not None:
                 run.final_state = ctx.final_snapshot()
         else:
             run.result = result

@@ -79,7 +79,9 @@ class Run:
     events: list[Event] = field(default_factory=list, repr=False)
     step_starts: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
     initial_state: dict[str, Any] | None = field(default=None, repr=False)
-    final_state: dict[str, Any] | None = field(default=None, repr=False)
+    #: The recorded snapshot of the State as the run ended (shared with the events' snapshots: never change it).
+    #: Read `final_state` for copies of your own.
+    final_snapshot: dict[str, Any] | None = field(default=None, repr=False)
     #: Token usage and tool calls the fork inherited from its source (subtracted from the fork's own cost).
     inherited: dict[str, Any] = field(default_factory=dict, repr=False)
     exception: BaseException | None = field(default=None, repr=False)
@@ -96,6 +98,24 @@ class Run:
     _timeline: pd.DataFrame | None = field(default=None, repr=False)
 
     # ---- reading -------------------------------------------------------------------------------------------
+    @property
+    def final_state(self) -> dict[str, Any] | None:
+        """The State as the run ended (None with snapshots="off"), read like `state_at`: plain lists, private copies.
+
+        Usage:
+            >>> final = run.final_state
+            >>> type(final["messages"]).__name__, final["messages"][-1].text == run.final_answer
+            ('list', True)
+            >>> final["messages"].clear(); len(run.final_state["messages"]) > 0   # a copy: the run keeps its own
+            True
+        """
+        snap = self.final_snapshot
+        return None if snap is None else {k: restore_value(v) for k, v in snap.items()}
+
+    @final_state.setter
+    def final_state(self, snapshot: dict[str, Any] | None) -> None:  # the recorder and the loader set it
+        self.final_snapshot = snapshot
+
     @property
     def timeline(self) -> pd.DataFrame:
         """The run as a DataFrame, one row per event (columns and dtypes of `TIMELINE_SCHEMA`).

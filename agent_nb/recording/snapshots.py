@@ -72,9 +72,43 @@ class Uncopyable:
         return f"<not copied: {self.type_name} {self.value_repr} ({self.reason})>"
 
 
-_REPR = reprlib.Repr()
-_REPR.maxstring = _REPR.maxother = 200
-_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = _REPR.maxfrozenset = 30
+class _SafeRepr(reprlib.Repr):
+    """reprlib's cut-short repr; an element whose `__repr__` raises reads `<T: repr failed with E>`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxstring = self.maxother = 200
+        self.maxlist = self.maxtuple = self.maxdict = self.maxset = self.maxfrozenset = 30
+
+    def repr_instance(self, x: Any, level: int) -> str:
+        try:
+            text = repr(x)
+        except BaseException as exc:
+            return f"<{type(x).__name__}: repr failed with {type(exc).__name__}>"
+        return text if len(text) <= self.maxother else text[: self.maxother - 3] + "..."
+
+
+class _CycleRepr(_SafeRepr):
+    """`_SafeRepr` that marks a container holding itself as Python's repr does (`[1, [...]]`), not by nesting it
+    until reprlib's depth limit. One instance per call: it remembers the containers it is inside."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._inside: set[int] = set()
+
+    def repr1(self, x: Any, level: int) -> str:
+        if not isinstance(x, list | tuple | dict | set | frozenset):
+            return super().repr1(x, level)
+        if id(x) in self._inside:
+            return "{...}" if isinstance(x, dict) else "[...]" if isinstance(x, list) else "(...)"
+        self._inside.add(id(x))
+        try:
+            return super().repr1(x, level)
+        finally:
+            self._inside.discard(id(x))
+
+
+_REPR = _SafeRepr()
 
 
 def short_repr(value: Any, limit: int = 80) -> str:
@@ -89,6 +123,8 @@ def short_repr(value: Any, limit: int = 80) -> str:
             text = repr(value[:limit])  # never the repr of a 10 MB value, only to cut it
         elif isinstance(value, list | tuple | dict | set | frozenset):
             text = _REPR.repr(value)  # element by element, stopping at reprlib's limits
+            if "..." in text:  # cut at reprlib's depth limit, perhaps a cycle: mark cycles as Python's repr does
+                text = _CycleRepr().repr(value)
         else:
             text = repr(value)
     except BaseException as exc:  # a broken __repr__ (even RecursionError) must not break a run
@@ -836,9 +872,16 @@ def restore_value(value: Any) -> Any:
         >>> restored = restore_value(log); restored[0].meta["x"] = 1
         >>> type(restored).__name__, log[0].meta
         ('list', {})
+        >>> cyclic = [1]; cyclic.append(cyclic)
+        >>> restore_value(cyclic)   # a value holding itself is copied with its cycle
+        [1, [...]]
     """
-    if isinstance(value, MessageLog | list):
+    if isinstance(value, MessageLog):
         return [restore_value(v) for v in value]
+    if isinstance(value, list):
+        # copy_value copies messages as restore does, keeps markers as they are, and copies a cycle as a cycle
+        # (element by element recursion would never end).
+        return copy_value(value)
     if isinstance(value, ChatMessage):
         return freeze_message(value)
     if isinstance(value, Uncopyable):

@@ -9,6 +9,7 @@ Usage:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -129,10 +130,65 @@ def tool_summary(event: Event, *, full: bool = False) -> str:
 def _str(value: Any) -> str:
     if type(value) is str:
         return value
+    return safe_str(value)
+
+
+# ---- printing any value: never raises ------------------------------------------------------------------------
+def safe_str(value: Any) -> str:
+    """`str(value)`, or a marker when its `__str__` raises.
+
+    Usage:
+        >>> class Broken:
+        ...     def __str__(self): raise RuntimeError("no")
+        >>> safe_str(Broken()), safe_str(3)
+        ('<Broken: str failed with RuntimeError>', '3')
+    """
     try:
         return str(value)
-    except Exception as exc:  # a result that cannot be printed must not break the timeline
+    except Exception as exc:  # a value that cannot be printed must not break what shows it
         return f"<{type(value).__name__}: str failed with {type(exc).__name__}>"
+
+
+def safe_repr(value: Any) -> str:
+    """`repr(value)`, whole; when it raises, reprlib's shortened one with failing parts as markers.
+
+    Cycles read as in Python's repr (`[1, [...]]`).
+
+    Usage:
+        >>> class Broken:
+        ...     def __repr__(self): raise RuntimeError("no")
+        >>> safe_repr([1, Broken()])
+        '[1, <Broken: repr failed with RuntimeError>]'
+    """
+    try:
+        return repr(value)
+    except Exception:
+        return short_repr(value, 10_000)
+
+
+def json_text(value: Any, *, indent: int | None = None, default: Callable[[Any], Any] = safe_repr) -> str:
+    """A value as JSON text for people; what JSON cannot hold as `default(value)` (its repr); never raises.
+
+    A value JSON cannot write at all (a cycle, a key that is no string) reads as its `safe_repr`.
+
+    Usage:
+        >>> print(json_text({"a": [1, 2], "kind": object}))
+        {"a": [1, 2], "kind": "<class 'object'>"}
+        >>> cyclic = [1]; cyclic.append(cyclic)
+        >>> json_text(cyclic)
+        '[1, [...]]'
+    """
+
+    def guarded(part: Any) -> Any:
+        try:
+            return default(part)
+        except Exception:
+            return safe_repr(part)
+
+    try:
+        return json.dumps(value, ensure_ascii=False, indent=indent, default=guarded)
+    except Exception:  # ValueError for a cycle, TypeError for other keys, RecursionError for deep nests
+        return safe_repr(value)
 
 
 def _get_of(detail: Mapping[str, Any]) -> Callable[[Mapping[str, Any], str], Any]:
@@ -164,4 +220,15 @@ def _text(message: Any, limit: int | None) -> str:
     return short_repr(message, FULL_LIMIT if limit is None else limit)
 
 
-__all__ = ["NO_CHANGE", "NO_REPLY", "full_summary", "hook_summary", "llm_summary", "summarize", "tool_summary"]
+__all__ = [
+    "NO_CHANGE",
+    "NO_REPLY",
+    "full_summary",
+    "hook_summary",
+    "json_text",
+    "llm_summary",
+    "safe_repr",
+    "safe_str",
+    "summarize",
+    "tool_summary",
+]

@@ -30,7 +30,8 @@ from agent_nb.recording import Event, Run, Uncopyable
 from agent_nb.recording.context import GivenReplies
 from agent_nb.recording.diff import format_args, message_text
 from agent_nb.recording.digest import InputDigests, event_digest, message_digest
-from agent_nb.recording.snapshots import copy_value
+from agent_nb.recording.interception import ServedCall
+from agent_nb.recording.snapshots import copy_value, same_value, short_repr
 
 OnMiss = Literal["live", "error"]
 ON_MISS: tuple[str, ...] = ("live", "error")
@@ -223,6 +224,52 @@ def _describe(message: Any) -> str:
     return f'{message.role.value} "{message_text(message, 80)}"'
 
 
+_ABSENT = object()
+
+
+def _first_difference(a: Any, b: Any, path: str) -> tuple[str, Any, Any] | None:
+    """Where two plain values (dicts, lists, leaves) first differ: (path, recorded part, current part)."""
+    if type(a) is dict and type(b) is dict:
+        for key in [*a, *(k for k in b if k not in a)]:
+            where = f"{path}.{key}" if path else str(key)
+            if key not in a or key not in b:
+                return where, a.get(key, _ABSENT), b.get(key, _ABSENT)
+            found = _first_difference(a[key], b[key], where)
+            if found is not None:
+                return found
+        return None
+    if type(a) is list and type(b) is list:
+        for i, (x, y) in enumerate(zip(a, b, strict=False)):
+            found = _first_difference(x, y, f"{path}[{i}]")
+            if found is not None:
+                return found
+        return None if len(a) == len(b) else (f"{path} (length)", len(a), len(b))
+    return None if same_value(a, b) else (path, a, b)
+
+
+def difference_text(recorded: Any, current: Any) -> str:
+    """The first place two values differ, with both values there: what a divergence message shows when the two
+    one-line descriptions read alike. Messages are compared as haystack's dicts, without meta (as digested).
+
+    Usage:
+        >>> from haystack.dataclasses import ToolCall
+        >>> a = ChatMessage.from_assistant(tool_calls=[ToolCall("total", {"numbers": [1, 2, 3]})])
+        >>> b = ChatMessage.from_assistant(tool_calls=[ToolCall("total", {"numbers": [3, 1, 2]})])
+        >>> difference_text(a, b)
+        'content[0].tool_call.arguments.numbers[0]: recorded 1, now 3'
+    """
+    if isinstance(recorded, ChatMessage) and isinstance(current, ChatMessage):
+        recorded, current = recorded.to_dict(), current.to_dict()
+        recorded.pop("meta", None)
+        current.pop("meta", None)
+    found = _first_difference(recorded, current, "")
+    if found is None:
+        return "no difference found in the values"
+    path, old, new = found
+    shown = ["(absent)" if v is _ABSENT else short_repr(v, 120) for v in (old, new)]
+    return f"{path or 'the value'}: recorded {shown[0]}, now {shown[1]}"
+
+
 def _same_message(a: Any, b: Any) -> bool:
     if a is b:
         return True
@@ -251,9 +298,9 @@ def explain_input_difference(
         n_rec, n_now = len(recorded), len(messages)
         first = next((i for i in range(min(n_rec, n_now)) if not _same_message(recorded[i], messages[i])), None)
         if first is not None:
-            parts.append(
-                f"message {first} differs: recorded {_describe(recorded[first])}, now {_describe(messages[first])}"
-            )
+            old, new = _describe(recorded[first]), _describe(messages[first])
+            same = f" (at {difference_text(recorded[first], messages[first])})" if old == new else ""
+            parts.append(f"message {first} differs: recorded {old}, now {new}{same}")
         if n_rec != n_now:
             if first is None and n_now > n_rec:
                 parts.append(f"message {n_rec} is new: {_describe(messages[n_rec])} (recorded {n_rec} messages)")
@@ -350,7 +397,11 @@ class ToolCache:
                 if isinstance(entry.value, _RecordedError):
                     raise entry.value.exception()
                 value = copy_value(entry.value)  # the replay must never mutate the source run's recording
-                return True, entry.value if isinstance(value, Uncopyable) else value
+                value = entry.value if isinstance(value, Uncopyable) else value
+                after = entry.event.detail.get("arguments_after")
+                if isinstance(after, dict):  # the tool changed its arguments in place: the replay does too
+                    return True, ServedCall(value, after)
+                return True, value
             self.misses.append((step, name, dict(arguments)))
             if self.on_miss == "live":
                 return False, None
@@ -360,8 +411,11 @@ class ToolCache:
             text = f"{call} was not called with these arguments in the recording, and no other {name} call is left"
             recorded = None
         else:
-            recorded = f"{name}({format_args(expected.event.detail.get('arguments') or {})})"
+            recorded_args = expected.event.detail.get("arguments") or {}
+            recorded = f"{name}({format_args(recorded_args)})"
             text = f"{call} is not in the recording; the recorded call at step {expected.step} was {recorded}"
+            if recorded == call:  # cut short alike: say where they differ
+                text += f" (they differ at {difference_text(recorded_args, dict(arguments))})"
         divergence = ReplayDivergence(
             step, text + self.hint, kind="tool", expected=recorded, actual=call, source_id=self.source.run_id
         )

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import html
 import io
-import json
 import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -28,6 +27,7 @@ from haystack.dataclasses import ChatMessage
 from agent_nb.recording.diff import StateDiff, message_text
 from agent_nb.recording.events import TIMELINE_SCHEMA, Column
 from agent_nb.recording.snapshots import SKIPPED_KEYS
+from agent_nb.recording.summary import json_text, safe_repr
 from agent_nb.recording.text import cut as cut_text
 from agent_nb.views.style import FALLBACK_COLOR, STATUS_COLORS, color_for, text_color_on
 
@@ -108,10 +108,7 @@ def value_text(value: Any, limit: int | None = VALUE_LIMIT) -> str:
     elif isinstance(value, list) and value and all(isinstance(v, ChatMessage) for v in value):
         text = "\n".join(f"{m.role.value}: {message_text(m, limit=None)}" for m in value)
     else:
-        try:
-            text = json.dumps(value, default=repr, ensure_ascii=False)
-        except Exception:  # a broken __repr__ or a circular value: still show something
-            text = repr(value)
+        text = json_text(value)  # a broken __repr__ or a circular value still shows, marked
     return text if limit is None else cut(text, limit)
 
 
@@ -320,7 +317,7 @@ def message_line(index: int, message: Any) -> str:
     """
     if isinstance(message, ChatMessage):
         return f"[{index}] {esc(message.role.value)}: {esc(message_text(message, limit=None))}"
-    return f"[{index}] {esc(repr(message))}"
+    return f"[{index}] {esc(safe_repr(message))}"
 
 
 def state_html(state: dict[str, Any] | None, *, highlight: frozenset[str] | set[str] = frozenset()) -> str:

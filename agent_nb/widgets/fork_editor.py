@@ -36,6 +36,7 @@ from haystack.dataclasses import ChatMessage, ToolCall
 from agent_nb.recording import Run
 from agent_nb.recording.diff import message_text
 from agent_nb.recording.options import MANAGED_KEYS
+from agent_nb.recording.summary import safe_repr
 from agent_nb.replay.edits import InvalidEdit, editable_keys, state_schema
 from agent_nb.views.html import esc
 from agent_nb.widgets.style import button, css, error_label, error_text, section_title, set_error, set_options, show
@@ -169,8 +170,14 @@ def parse_reply(text: str, mode: str, tool_names: Sequence[str] | None = None, s
 
 
 def _to_json(value: Any) -> Any:
-    """A JSON-able form of a State value (what the editor shows and compares against)."""
-    return json.loads(json.dumps(value, ensure_ascii=False, default=repr))
+    """A JSON-able form of a State value (what the editor shows and compares against).
+
+    A part with a broken repr reads as a marker; a value JSON cannot hold at all (a cycle) as its repr text.
+    """
+    try:
+        return json.loads(json.dumps(value, ensure_ascii=False, default=safe_repr))
+    except (ValueError, TypeError, RecursionError):
+        return safe_repr(value)
 
 
 class ForkEditor(W.VBox):

@@ -15,13 +15,13 @@ Usage:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 import ipywidgets as W
 import pandas as pd
 
 from agent_nb.recording import Event, Run
+from agent_nb.recording.summary import json_text
 from agent_nb.views.html import diff_html, esc, kind_badge, state_html, status_badge
 from agent_nb.widgets.style import button, css, section_title, set_options
 
@@ -39,7 +39,7 @@ def event_label(event: Event) -> str:
 
 
 def _json(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, default=repr)
+    return json_text(value)  # never raises: a broken repr or a cycle shows, marked
 
 
 def event_header_html(event: Event) -> str:

@@ -30,7 +30,6 @@ Usage:
 
 from __future__ import annotations
 
-import json
 import math
 import threading
 import time
@@ -46,6 +45,7 @@ from agent_nb.recording import Event, Run
 from agent_nb.recording.diff import message_text
 from agent_nb.recording.events import HOOK_POINTS, KINDS, STATUSES, TIMELINE_SCHEMA, fill_agent_changed
 from agent_nb.recording.options import LIVE_STATE_KEYS
+from agent_nb.recording.summary import json_text, safe_repr
 from agent_nb.recording.text import cut
 from agent_nb.views.outcome import decision_text, fold_traceback
 from agent_nb.views.style import COLORS, ERROR_COLOR, FALLBACK_COLOR, KEY_ORDER, LABELS
@@ -64,17 +64,13 @@ def _cut(text: str, limit: int) -> str:
 
 
 def _json_text(value: Any, limit: int = TEXT_LIMIT) -> str:
-    try:
-        text = json.dumps(value, ensure_ascii=False, indent=2, default=_plain)
-    except (TypeError, ValueError):
-        text = repr(value)
-    return _cut(text, limit)
+    return _cut(json_text(value, indent=2, default=_plain), limit)  # a broken repr or a cycle shows, marked
 
 
 def _plain(value: Any) -> Any:
     if isinstance(value, ChatMessage):
         return f"{value.role.value}: {message_text(value, limit=None)}"
-    return repr(value)
+    return safe_repr(value)
 
 
 def _chat(messages: Any) -> list[dict[str, str]]:
@@ -84,7 +80,7 @@ def _chat(messages: Any) -> list[dict[str, str]]:
         if isinstance(message, ChatMessage):
             out.append({"role": message.role.value, "text": _cut(message_text(message, limit=None), TEXT_LIMIT)})
         else:
-            out.append({"role": "?", "text": _cut(repr(message), TEXT_LIMIT)})
+            out.append({"role": "?", "text": _cut(safe_repr(message), TEXT_LIMIT)})
     return out
 
 
