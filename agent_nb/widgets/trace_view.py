@@ -326,6 +326,8 @@ class TraceView(anywidget.AnyWidget):
     mode = T.Unicode("absolute").tag(sync=True)
     brush = T.List().tag(sync=True)
     search = T.Unicode("").tag(sync=True)
+    #: The answer to `search`: {"q": the text searched, "ids": the matching events' ids}; `run.search` decides.
+    matches = T.Dict().tag(sync=True)
     kinds = T.List(list(KINDS)).tag(sync=True)
     zoom = T.List().tag(sync=True)
     collapsed = T.List().tag(sync=True)
@@ -349,6 +351,7 @@ class TraceView(anywidget.AnyWidget):
         self._rows: list[tuple[Any, ...]] = []
         self._lock = threading.RLock()
         self.observe(self._on_selected, names="selected")
+        self.observe(lambda _: self._answer_search(), names="search")
         self.on_msg(self._on_frontend_msg)
         self.show_run(run)
 
@@ -370,7 +373,7 @@ class TraceView(anywidget.AnyWidget):
                 if changed:  # a new run: one full send; the same run (a divergence to mark): its meta and news
                     self._clear_view()
                     self._sent = _NOTHING_SENT
-                self.meta = self._meta(run)
+                self.meta = {**self._meta(run), **_open_meta(*(run.in_progress() if run else (0.0, [])))}
                 self.refresh()
 
     def show_compare(self, a: Run, b: Run, frame: pd.DataFrame | None = None) -> dict[str, Any]:
@@ -428,8 +431,10 @@ class TraceView(anywidget.AnyWidget):
         """
         with self._lock:
             run, other = self.run, self.other
+            now_ms, open_events = run.in_progress() if run is not None else (0.0, [])
             key = (id(run) if run is not None else None, len(run.events) if run else 0, run.status if run else "",
-                   id(other), len(other.events) if other else 0, other.status if other else "")  # fmt: skip
+                   id(other), len(other.events) if other else 0, other.status if other else "",
+                   tuple(id(e) for e in open_events))  # fmt: skip
             if key == self._sent:
                 return False
             now = time.monotonic()
@@ -444,12 +449,27 @@ class TraceView(anywidget.AnyWidget):
                     self._send_delta(run)
                 else:
                     self._send_full_run(run)
-                self.meta = self._meta(run)
+                self.meta = {**self._meta(run), **_open_meta(now_ms, open_events)}
                 n = self.data.get("n", 0)
                 if self.selected >= 0 and self.selected >= n:
                     self.selected = -1
+                if self.search.strip():
+                    self._answer_search()  # new rows may match
             self._sent, self._sent_at = key, now
             return True
+
+    def _answer_search(self) -> None:
+        """Set `matches` to the events whose content contains `search` (what `run.search` finds)."""
+        with self._lock:
+            text = self.search.strip()
+            if not text:
+                self.matches = {}
+                return
+            ids = [] if self.run is None else matching_seqs(self.run, text)
+            if self.other is not None and self.run is not None:
+                n_a = len(self.run.events)
+                ids = ids + [n_a + s for s in matching_seqs(self.other, text)]
+            self.matches = {"q": self.search, "ids": ids}
 
     def _annotations(self, run: Run | None) -> tuple[dict[int, str], dict[int, float]]:
         return self.annotate(run) if (self.annotate and run is not None) else ({}, {})
@@ -595,14 +615,13 @@ class TraceView(anywidget.AnyWidget):
         if not d or not d.get("n"):
             return []
         kinds = set(self.kinds)
-        needle = self.search.strip().lower()
-        names = d["names"]
+        found = set(self.matches.get("ids", ())) if self.search.strip() else None
         starts = axis_starts(d, step_relative=self.mode == "step") if len(self.brush) == 2 else None
         out = []
         for i in d["order"] if "lane" in d else range(d["n"]):
             if KINDS[d["kind"][i]] not in kinds:
                 continue
-            if needle and needle not in names[d["name"][i]].lower() and needle not in d["summary"][i].lower():
+            if found is not None and d["seq"][i] not in found:
                 continue
             if starts is not None:
                 t0 = starts[i]
@@ -630,6 +649,40 @@ class TraceView(anywidget.AnyWidget):
         data = dict(data)
         data["text/html"] = self.static_html(max_rows=500)
         return data, meta
+
+
+def matching_seqs(run: Run, text: str) -> list[int]:
+    """The seqs of `run`'s events whose content contains `text`, case-insensitive: `run.search`'s rows.
+
+    Usage:
+        >>> "ScriptedChatGenerator" in {run.event(s).name for s in matching_seqs(run, "CELSIUS")}  # in its input
+        True
+    """
+    try:
+        from agent_nb.recording.search import matching_seqs as search
+    except ImportError:  # until the core's search lands: names, summaries, errors and event details
+        return _fallback_search(run, text)
+    return search(run, text)
+
+
+def _fallback_search(run: Run, text: str) -> list[int]:
+    needle = text.strip().lower()
+    out = []
+    for e in list(run.events):
+        blob = " ".join([e.name or "", e.summary or "", e.error or "", repr(e.detail or {})]).lower()
+        if needle in blob:
+            out.append(e.seq)
+    return out
+
+
+def _open_meta(now_ms: float, events: list[Event]) -> dict[str, Any]:
+    """What the view draws for a live run's events in progress: open bars that grow until `now_ms` (and on)."""
+    items = []
+    for e in events:
+        step = (-2 if e.hook_point == "after_run" else -1) if e.step is None else int(e.step)
+        items.append({"kind": e.kind, "point": e.hook_point or "", "name": e.name, "step": step,
+                      "t0": round(float(e.offset_ms), 3)})  # fmt: skip
+    return {"now_ms": round(float(now_ms), 3), "open": items}
 
 
 def axis_starts(d: dict[str, Any], *, step_relative: bool = False) -> list[float]:
@@ -690,6 +743,9 @@ def event_detail(run: Run, seq: int, notes: dict[int, str] | None = None) -> dic
         fields.append(["tokens", f"{tokens[0]} in / {tokens[1]} out"])
     if e.changed:
         fields.append(["changed", ", ".join(map(str, e.changed))])
+    agent_changed = getattr(e, "agent_changed", None)
+    if agent_changed:
+        fields.append(["agent changed", ", ".join(map(str, agent_changed))])
     out: dict[str, Any] = {
         "seq": e.seq,
         "title": f"#{e.seq} {e.kind} {where}",
@@ -703,12 +759,13 @@ def event_detail(run: Run, seq: int, notes: dict[int, str] | None = None) -> dic
         "note": (notes or {}).get(e.seq, ""),
     }
     tb = e.detail.get("traceback") if e.detail else None
-    if tb:
-        out["traceback"] = _cut(str(tb), TEXT_LIMIT)
-    elif e.error and run.error and e.seq == len(run.events) - 1 and run.exception is not None:
+    if not tb and e.error and run.error and e.seq == len(run.events) - 1 and run.exception is not None:
         import traceback
 
-        out["traceback"] = _cut("".join(traceback.format_exception(run.exception)), TEXT_LIMIT)
+        tb = "".join(traceback.format_exception(run.exception))
+    if tb:
+        out["traceback"] = _cut(str(tb), TEXT_LIMIT)
+        out["traceback_folded"] = fold_traceback(str(tb))
     before = after = None
     try:
         before = run.state_at(seq, "before")
@@ -742,6 +799,53 @@ def event_detail(run: Run, seq: int, notes: dict[int, str] | None = None) -> dic
         out["before"] = _json_text(_visible(before))
         out["after"] = _json_text(_visible(after))
     return out
+
+
+#: Frames from these places are the machinery between the user's code and the error: folded by default.
+_INTERNAL = ("/agent_nb/", "/haystack/", "/site-packages/", "/dist-packages/", "/lib/python3", "<frozen ")
+
+
+def fold_traceback(text: str) -> dict[str, Any]:
+    r"""A traceback as the detail pane shows it: the user's own frames first, the internal ones (agent_nb,
+    haystack, libraries, Python's) counted and folded, then the exception line(s).
+
+    Usage:
+        >>> tb = ('Traceback (most recent call last):\n'
+        ...       '  File "/x/site-packages/agent_nb/recording/interception.py", line 9, in run\n    hook(state)\n'
+        ...       '  File "/tmp/ipykernel_1/123.py", line 4, in my_hook\n    raise RuntimeError("down")\n'
+        ...       'RuntimeError: down\n')
+        >>> folded = fold_traceback(tb)
+        >>> folded["user"], folded["internal"], folded["exception"]
+        (['  File "/tmp/ipykernel_1/123.py", line 4, in my_hook\n    raise RuntimeError("down")'], 1, 'RuntimeError: down')
+    """
+    user: list[str] = []
+    internal = 0
+    tail: list[str] = []
+    frame: list[str] | None = None
+
+    def close() -> None:
+        nonlocal internal, frame
+        if frame:
+            head = frame[0]
+            if any(mark in head for mark in _INTERNAL):
+                internal += 1
+            else:
+                user.append("\n".join(frame))
+        frame = None
+
+    for line in text.splitlines():
+        if line.startswith("  File "):
+            close()
+            frame = [line]
+            tail = []
+        elif frame is not None and line.startswith("    "):
+            frame.append(line)
+        else:
+            close()
+            if line.strip() and not line.startswith("Traceback ("):
+                tail.append(line)
+    close()
+    return {"user": user, "internal": internal, "exception": "\n".join(tail)}
 
 
 def _short(value: Any) -> str:
@@ -780,6 +884,8 @@ __all__ = [
     "columns",
     "compare_columns",
     "event_detail",
+    "fold_traceback",
+    "matching_seqs",
     "outcome",
     "palette",
     "table_columns",
