@@ -130,6 +130,19 @@ class Run:
             event = next(e for e in self.events if e.seq == seq)
         return event
 
+    def search(self, text: str) -> pd.DataFrame:
+        """The timeline rows whose event content (messages, arguments, results, State changes, errors,
+        summaries) contains `text`, case-insensitively. See `agent_nb.recording.search`.
+
+        Usage:
+            >>> run.search("celsius")["name"].tolist()
+            ['MemoryRetrievalHook']
+        """
+        from agent_nb.recording.search import matching_seqs
+
+        frame = self.timeline
+        return frame[frame["seq"].isin(matching_seqs(self, text))]
+
     def state_at(self, seq: int, when: Literal["before", "after"] = "before") -> dict[str, Any]:
         """The State around event `seq`: a dict of every State key (messages as ChatMessage objects).
 
