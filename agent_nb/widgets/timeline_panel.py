@@ -151,8 +151,15 @@ class TimelinePanel(W.VBox):
         if self.on_filter is None:
             return
         t = self.trace
-        key = (id(self.run), t.data.get("n"), tuple(t.kinds), t.search, tuple(t.matches.get("ids", ())), tuple(t.brush),
-               t.mode)
+        key = (
+            id(self.run),
+            t.data.get("n"),
+            tuple(t.kinds),
+            t.search,
+            tuple(t.matches.get("ids", ())),
+            tuple(t.brush),
+            t.mode,
+        )
         if key == self._filter_key:
             return
         self._filter_key = key

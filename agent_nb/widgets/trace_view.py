@@ -45,6 +45,7 @@ from haystack.dataclasses import ChatMessage
 from agent_nb.recording import Event, Run
 from agent_nb.recording.diff import message_text
 from agent_nb.recording.events import HOOK_POINTS, KINDS, STATUSES, TIMELINE_SCHEMA
+from agent_nb.recording.search import matching_seqs
 from agent_nb.views.style import COLORS, ERROR_COLOR, FALLBACK_COLOR, KEY_ORDER, LABELS
 
 _HERE = Path(__file__).parent
@@ -651,30 +652,6 @@ class TraceView(anywidget.AnyWidget):
         return data, meta
 
 
-def matching_seqs(run: Run, text: str) -> list[int]:
-    """The seqs of `run`'s events whose content contains `text`, case-insensitive: `run.search`'s rows.
-
-    Usage:
-        >>> "ScriptedChatGenerator" in {run.event(s).name for s in matching_seqs(run, "CELSIUS")}  # in its input
-        True
-    """
-    try:
-        from agent_nb.recording.search import matching_seqs as search
-    except ImportError:  # until the core's search lands: names, summaries, errors and event details
-        return _fallback_search(run, text)
-    return search(run, text)
-
-
-def _fallback_search(run: Run, text: str) -> list[int]:
-    needle = text.strip().lower()
-    out = []
-    for e in list(run.events):
-        blob = " ".join([e.name or "", e.summary or "", e.error or "", repr(e.detail or {})]).lower()
-        if needle in blob:
-            out.append(e.seq)
-    return out
-
-
 def _open_meta(now_ms: float, events: list[Event]) -> dict[str, Any]:
     """What the view draws for a live run's events in progress: open bars that grow until `now_ms` (and on)."""
     items = []
@@ -815,8 +792,10 @@ def fold_traceback(text: str) -> dict[str, Any]:
         ...       '  File "/tmp/ipykernel_1/123.py", line 4, in my_hook\n    raise RuntimeError("down")\n'
         ...       'RuntimeError: down\n')
         >>> folded = fold_traceback(tb)
-        >>> folded["user"], folded["internal"], folded["exception"]
-        (['  File "/tmp/ipykernel_1/123.py", line 4, in my_hook\n    raise RuntimeError("down")'], 1, 'RuntimeError: down')
+        >>> folded["user"]
+        ['  File "/tmp/ipykernel_1/123.py", line 4, in my_hook\n    raise RuntimeError("down")']
+        >>> folded["internal"], folded["exception"]
+        (1, 'RuntimeError: down')
     """
     user: list[str] = []
     internal = 0
@@ -885,7 +864,6 @@ __all__ = [
     "compare_columns",
     "event_detail",
     "fold_traceback",
-    "matching_seqs",
     "outcome",
     "palette",
     "table_columns",
