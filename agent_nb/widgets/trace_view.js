@@ -1052,25 +1052,27 @@ function render({ model, el }) {
   let shownCols = [];
   let template = "";
   function measureCh() {
+    // A `ch` of the rows' font (12px); 0 while the view is hidden (measured again once it shows).
     const probe = h("span", "anb-tv-td", "0000000000");
-    probe.style.cssText = "position:absolute;visibility:hidden;white-space:nowrap";
+    probe.style.cssText = "position:absolute;visibility:hidden;white-space:nowrap;font-size:12px";
     tspacer.appendChild(probe);
     const w = probe.getBoundingClientRect().width / 10;
     probe.remove();
-    return w || 7;
+    return w;
   }
   function tableLayout() {
     const gutter = tscroll.offsetWidth - tscroll.clientWidth; // the rows' scrollbar: the header leaves room for it
     const avail = tscroll.clientWidth - 12;
-    const key = `${avail}:${gutter}:${(P.pal.columns || []).length}`;
+    const key = `${avail}:${gutter}:${(P.pal.columns || []).length}:${chPx}`;
     if (key === layoutKey && template) return false;
     layoutKey = key;
-    if (!chPx || !Number.isFinite(chPx)) chPx = measureCh();
+    if (!chPx) chPx = measureCh();
+    const ch = chPx || 7;
     const all = P.pal.columns || [];
-    const gap = 6;
-    const narrowW = (c) => Math.round((Math.max(c.width, 4) + 1.5) * chPx);
+    const gap = 12; // the grid's column-gap (CSS)
+    const narrowW = (c) => Math.round((Math.max(c.width, 4) + 1.5) * ch);
     const need = (list) =>
-      list.reduce((sum, c) => sum + (MIN_CH[c.name] ? MIN_CH[c.name] * chPx : narrowW(c)), 0) + gap * (list.length - 1);
+      list.reduce((sum, c) => sum + (MIN_CH[c.name] ? MIN_CH[c.name] * ch : narrowW(c)), 0) + gap * (list.length - 1);
     let list = all.slice();
     for (const name of DROP_ORDER) {
       if (need(list) <= avail) break;
@@ -1078,7 +1080,7 @@ function render({ model, el }) {
     }
     shownCols = list;
     template = list
-      .map((c) => (MIN_CH[c.name] ? `minmax(${Math.round(MIN_CH[c.name] * chPx)}px, ${c.width}fr)` : `${narrowW(c)}px`))
+      .map((c) => (MIN_CH[c.name] ? `minmax(${Math.round(MIN_CH[c.name] * ch)}px, ${c.width}fr)` : `${narrowW(c)}px`))
       .join(" ");
     thead.style.paddingRight = 6 + gutter + "px";
     root.dataset.columns = list.map((c) => c.name).join(" "); // for tests: which columns are shown
