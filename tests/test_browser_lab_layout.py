@@ -66,7 +66,9 @@ def assert_header_aligned(page) -> list:
     pairs = page.locator(".anb-tv").first.evaluate(ALIGNMENT_JS)
     assert len(pairs) >= 6
     for label, hl, hr, cl, cr in pairs:
-        assert abs(hl - cl) <= 1.5 and abs(hr - cr) <= 1.5, f"column {label!r}: header {hl:.0f}-{hr:.0f}, cells {cl:.0f}-{cr:.0f}"
+        assert abs(hl - cl) <= 1.5 and abs(hr - cr) <= 1.5, (
+            f"column {label!r}: header {hl:.0f}-{hr:.0f}, cells {cl:.0f}-{cr:.0f}"
+        )
     return pairs
 
 
@@ -81,7 +83,9 @@ def test_trace_view_layout_at_1366_with_the_file_browser_open(lab, browser):  # 
         page.locator(".jp-Notebook").wait_for(timeout=90_000)
         page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=90_000)
         run_all_cells(page, page.locator(".anb-tv"))
-        page.wait_for_function("/^\\d+ events/.test(document.querySelector('.anb-tv-counts').innerText)", timeout=60_000)
+        page.wait_for_function(
+            "/^\\d+ events/.test(document.querySelector('.anb-tv-counts').innerText)", timeout=60_000
+        )
         n = int(page.locator(".anb-tv-counts").first.inner_text().split(" events")[0])
         assert n > 500  # more than the Inspector's picker used to list
         assert page.locator(".jp-FileBrowser").first.is_visible()  # Lab's default: the file browser open

@@ -535,7 +535,8 @@ function render({ model, el }) {
     const x2 = Math.max(xOf(t + elapsed), x + 3);
     const by = y + 4;
     const bh = ROW_H - 8;
-    ctx.globalAlpha = 0.35;
+    ctx.fillStyle = color;
+    ctx.globalAlpha = 0.3;
     ctx.fillRect(x, by, x2 - x, bh);
     ctx.globalAlpha = 1;
     ctx.strokeStyle = color;
@@ -553,11 +554,13 @@ function render({ model, el }) {
     ctx.stroke();
     ctx.setLineDash([]);
     ctx.lineWidth = 1;
-    ctx.fillStyle = C.muted;
     ctx.font = `12px ${C.font}`;
     const label = `in progress · ${fmtMs(elapsed)}`;
     const lw = ctx.measureText(label).width;
-    ctx.fillText(label, x2 + 6 + lw < scroller.clientWidth ? x2 + 6 : Math.max(x - lw - 6, LABEL_W), y + ROW_H / 2);
+    // Right of the open end while there is room; then inside the bar, from its start.
+    const right = x2 + 6 + lw < scroller.clientWidth;
+    ctx.fillStyle = right ? C.muted : C.fg;
+    ctx.fillText(label, right ? x2 + 6 : x + 6, y + ROW_H / 2);
   }
 
   function draw() {
