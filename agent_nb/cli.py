@@ -6,6 +6,9 @@ Commands:
                                                 and report.html to DIR (default ./out/demo)
     agent-nb report RUN.json [-o OUT.html]      write the HTML report of a saved run (JSON only: loading a run
                                                 never executes code)
+    agent-nb compare A.json B.json [-o OUT.html]
+                                                what differs between two saved runs: inputs, then the first
+                                                event that did something else (exit 1 when they differ)
 
 Errors the user can fix (a missing or unreadable file) print one line and exit with status 2.
 
@@ -56,8 +59,9 @@ class CliError(AgentNbError):
 
 
 def _one_line(text: str, limit: int = 240) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    from agent_nb.recording.text import cut
+
+    return cut(" ".join(str(text).split()), limit)
 
 
 def _numeric(dtype: Any) -> bool:
@@ -92,7 +96,7 @@ def format_timeline(df: pd.DataFrame) -> str:
             else:
                 text = _one_line(str(value))
             if len(text) > col.width:
-                text = text[: col.width - 1] + "…"
+                text = _one_line(text, col.width)
             row.append(text)
         cells.append(row)
     widths = [max(len(c.label), *(len(r[i]) for r in cells)) for i, c in enumerate(cols)]
@@ -132,6 +136,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"answer: {_one_line(run.final_answer, 400)}")
     print()
     print(format_timeline(run.timeline))
+    print("(a text cut with … is whole in report.html: its tooltip and the event's details)")
     print()
 
     fig = run.plot()
@@ -213,8 +218,61 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def format_comparison(frame: pd.DataFrame, *, limit: int = 20) -> str:
+    """A `compare(a, b)` frame as text: compare's own line, then the rows that differ (what they differ in).
+
+    Usage:
+        >>> from agent_nb import compare
+        >>> print(format_comparison(compare(run, run.replay())))
+        no divergence: the runs agree
+    """
+    lines = [str(frame.attrs.get("summary") or "")]
+    differing = frame[~frame["same"].astype(bool)]
+    if len(differing):
+        lines.append(f"{len(differing)} of {len(frame)} aligned events differ:")
+    for row in differing.head(limit).astype(object).to_dict("records"):
+        step = "-" if pd.isna(row["step"]) else str(row["step"])
+        where = row["hook_point"] if isinstance(row["hook_point"], str) else row["kind"]
+        seqs = "/".join("-" if pd.isna(row[k]) else str(row[k]) for k in ("seq_a", "seq_b"))
+        lines.append(f"  step {step:>2}  #{seqs:<7} {where} {row['name']}: {row['differs']}")
+    if len(differing) > limit:
+        lines.append(f"  ... and {len(differing) - limit} more")
+    divergence = frame.attrs.get("divergence")
+    if divergence:  # both values in full: nothing of what differs is cut here
+        lines += [f"{divergence['field']} of A (#{divergence['seq_a']}):", f"  {divergence['a']}"]
+        lines += [f"{divergence['field']} of B (#{divergence['seq_b']}):", f"  {divergence['b']}"]
+    return "\n".join(lines)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """`agent-nb compare A.json B.json`: what differs between two saved runs (inputs, then the first divergence).
+
+    Exit status 0 when the runs agree, 1 when they differ (like `diff`); `-o` writes B's report with the
+    comparison.
+
+    Usage:
+        >>> build_parser().parse_args(["compare", "a.json", "b.json"]).func is cmd_compare
+        True
+    """
+    from agent_nb.replay import compare
+    from agent_nb.views.report import run_report
+
+    a, b = load_saved_run(args.a), load_saved_run(args.b)
+    frame = compare(a, b)
+    print(format_comparison(frame))
+    if args.output:
+        out = Path(args.output)
+        try:
+            run_report(b, out, runs=[a, b], comparison=frame)
+        except OSError as exc:
+            raise CliError(f"cannot write {out}: {exc.strerror or exc}") from exc
+        print(f"report: {out}")
+    agree = not frame.attrs.get("inputs") and frame.attrs.get("first_divergence") is None
+    return 0 if agree else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The `agent-nb` argument parser (subcommands demo and report).
+    """The `agent-nb` argument parser (subcommands demo, report and compare).
 
     Usage:
         >>> build_parser().parse_args(["demo", "--out", "tmp"]).out
@@ -226,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="agent-nb", description="See inside a Haystack Agent: record a demo run, or report on a saved run."
     )
     parser.add_argument("--version", action="version", version=f"agent-nb {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{demo,report}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{demo,report,compare}")
     demo = sub.add_parser(
         "demo",
         help="run the demo agent offline and write timeline.csv, timeline.png, run.json, report.html",
@@ -246,6 +304,16 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("run", metavar="RUN.json", help="a run saved with run.save (.json or .json.gz)")
     report.add_argument("-o", "--output", metavar="OUT.html", help="where to write (default: next to RUN, .html)")
     report.set_defaults(func=cmd_report)
+    comp = sub.add_parser(
+        "compare",
+        help="what differs between two saved runs: inputs, then the first event that did something else",
+        description="Compare two runs saved with run.save: their inputs, then each aligned event on what it did. "
+        "Exit status 0 when they agree, 1 when they differ.",
+    )
+    comp.add_argument("a", metavar="A.json", help="the first run")
+    comp.add_argument("b", metavar="B.json", help="the second run")
+    comp.add_argument("-o", "--output", metavar="OUT.html", help="also write B's HTML report with the comparison")
+    comp.set_defaults(func=cmd_compare)
     return parser
 
 

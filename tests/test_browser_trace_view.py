@@ -310,7 +310,7 @@ def test_a_failing_hook_shows_its_own_frame_first_and_copies_the_traceback(brows
         mine = page.locator(".anb-tv-tb-user").inner_text()
         assert "in flaky" in mine and "agent_nb/recording" not in mine and "RuntimeError: profile" in mine
         folded = page.locator(".anb-tv-tbbox details")
-        assert "internal frame" in folded.inner_text() and folded.get_attribute("open") is None
+        assert "internal frames (" in folded.inner_text() and folded.get_attribute("open") is None
         # No mid-word wrap: one source line, one line on screen (the box scrolls sideways).
         assert page.locator(".anb-tv-tb-user").evaluate("el => getComputedStyle(el).whiteSpace") == "pre"
         page.locator(".anb-tv-detail .anb-tv-sec summary", has_text="traceback").locator(".anb-tv-copy").click()

@@ -32,6 +32,7 @@ COLUMNS = [
     "duration_ms_b",
     "same",
     "first_divergence",
+    "differs",
 ]
 
 
@@ -115,7 +116,8 @@ def test_hook_ablation_marks_the_first_divergence_once(run: Run) -> None:
     assert (first["step"], first["kind"], first["name"]) == (0, "hook", "Note")  # it ran (no change), now off
     assert (first["status_a"], first["status_b"]) == ("ok", "skipped")
     info = df.attrs["first_divergence"]
-    assert info["reason"] == "status ok vs skipped" and info["seq_a"] == first["seq_a"]
+    assert info["reason"] == "status differs: 'ok' vs 'skipped'" and info["seq_a"] == first["seq_a"]
+    assert info["field"] == first["differs"] == "status"
     # rows before it agree; the LLM call it fed differs only in being live, not in what it said
     assert df.loc[: info["row"] - 1, "same"].all()
 
@@ -129,7 +131,7 @@ def test_fork_rows_start_at_the_fork_step_and_inherit_the_rest(run: Run) -> None
     assert before["seq_b"].isna().sum() == (before["status_b"] == "inherited").sum()
     info = df.attrs["first_divergence"]
     assert (info["step"], info["kind"]) == (2, "llm")
-    assert info["reason"] == "summary differs: 'mul(a=4, b=5)' vs 'mul(a=6, b=7)'"
+    assert info["reason"] == "reply differs: 'assistant: mul(a=4, b=5)' vs 'assistant: mul(a=6, b=7)'"
     # the same pair the other way round
     back = compare(fork, run)
     assert set(back[back["step"] < 2]["status_a"]) == {"inherited"}

@@ -65,7 +65,9 @@ def test_tool_then_text(record):
     ]  # fmt: skip
     tool_row = run.timeline.iloc[4]
     assert tool_row["summary"] == "add(a=2, b=3) -> 5"
-    assert tool_row["messages_added"] == 1 and "tool_call_counts" in tool_row["changed"]
+    # The tool added its result message; counting the call and the step is the Agent's own bookkeeping.
+    assert tool_row["messages_added"] == 1 and tool_row["changed"] == ["messages"]
+    assert "tool_call_counts" in tool_row["agent_changed"]
     llm = run.timeline[run.timeline.kind == "llm"]
     assert llm["prompt_tokens"].tolist() == [13, 19] and llm["completion_tokens"].tolist() == [5, 5]
     assert llm["summary"].iloc[0] == "add(a=2, b=3)"

@@ -22,7 +22,7 @@ from agent_nb.demo import demo_agent
 from agent_nb.recording import TIMELINE_SCHEMA, Event
 from agent_nb.recording.diff import quick_repr
 from agent_nb.recording.digest import LLMDetail
-from agent_nb.recording.events import frame_of
+from agent_nb.recording.events import AGENT_KEYS, frame_of
 from agent_nb.recording.snapshots import MessageLog, same_value, short_repr
 from scenarios import Boom, DropToolCalls, Mark, SetFlag, marks_everywhere, note, plan_prompt, scripted_agent
 
@@ -84,7 +84,16 @@ def ref_message_text(message: Any, limit: int) -> str:
     else:
         text = body
     text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return text if len(text) <= limit else ref_cut(text, limit)
+
+
+def ref_cut(text: str, limit: int) -> str:
+    """At the last space if it keeps 60% of the room (and the cut is not right at a space), else mid-word."""
+    head = text[: limit - 1]
+    space = head.rfind(" ")
+    if space >= limit * 0.6 and text[limit - 1] != " ":
+        head = head[:space]
+    return head.rstrip() + "…"
 
 
 def ref_summary(e: Event, derived: dict[str, Any]) -> str:
@@ -99,7 +108,7 @@ def ref_summary(e: Event, derived: dict[str, Any]) -> str:
         except Exception as exc:
             text = f"<{type(detail['result']).__name__}: str failed with {type(exc).__name__}>"
         text = " ".join(text.split())
-        return f"{head} -> {text if len(text) <= 80 else text[:79] + '…'}"
+        return f"{head} -> {text if len(text) <= 80 else ref_cut(text, 80)}"
     if e.kind == "llm":
         if e.error and not detail.get("empty_reply"):
             return f"raised {e.error}"
@@ -122,7 +131,8 @@ def reference(e: Event) -> dict[str, Any]:
     else:
         added, removed = ref_counts(e.before, e.after)
         derived = {
-            "changed": ref_changed(e.before, e.after),
+            # An LLM or tool row's own change: the Agent's bookkeeping keys are its `agent_changed`.
+            "changed": [k for k in ref_changed(e.before, e.after) if e.kind == "hook" or k not in AGENT_KEYS],
             "messages_added": added,
             "messages_removed": removed,
             "flow": ref_flow(e.before, e.after),
@@ -249,7 +259,8 @@ def test_recorded_runs_have_the_derived_columns_a_plain_re_derivation_gives(runs
         assert_matches_reference(run.events)
     changed = [k for run in runs for e in run.events for k in e.changed]
     # The runs cover what the columns must say: added and changed keys, removed keys, both flows.
-    assert {"messages", "blob", "deep", "exit_reason"} <= set(changed)
+    assert {"messages", "blob", "deep"} <= set(changed)
+    assert "exit_reason" in {k for run in runs for e in run.events for k in e.agent_changed}
     flows = {e.flow for run in runs for e in run.events}
     assert {"continue_run", "stop_run:budget"} <= flows
 

@@ -10,16 +10,18 @@ folder/
 ```
 
 Schema (version `DATASET_SCHEMA_VERSION`, stored in each file's metadata under `agent_nb.dataset.schema_version`):
-the timeline columns of `agent_nb.recording.events.TIMELINE_SCHEMA` (categoricals as strings, `changed` as a
-list of strings), then `RUN_COLUMNS` (one value per run, repeated on each of its rows), then the `batch`
-partition. Read it back with `read_parquet` (declared dtypes), pandas, or DuckDB:
+the timeline columns of `agent_nb.recording.events.TIMELINE_SCHEMA` (categoricals as strings, `changed` and
+`agent_changed` as lists of strings), then `RUN_COLUMNS` (one value per run, repeated on each of its rows), then
+the `batch` partition. Read it back with `read_parquet` (declared dtypes), pandas, or DuckDB:
 
 ```sql
 SELECT name, sum(messages_added) FROM read_parquet('folder/**/*.parquet', hive_partitioning = true)
 WHERE kind = 'hook' GROUP BY name
 ```
 
-Version 1 -> later versions only add columns; a reader checks the version before relying on a column.
+Versions: 2 added `agent_changed` and took the Agent's bookkeeping keys (step_count, token_usage...) out of
+the `changed` of LLM and tool rows (version 1 listed them there). A reader checks the version before relying
+on a column.
 
 Usage:
     >>> import tempfile
@@ -50,7 +52,7 @@ from agent_nb.errors import AgentNbError
 from agent_nb.recording import TIMELINE_SCHEMA, Column, Run
 
 #: Version of the dataset layout; bumped when a column changes meaning (adding columns keeps old readers working).
-DATASET_SCHEMA_VERSION = 1
+DATASET_SCHEMA_VERSION = 2
 _VERSION_KEY = b"agent_nb.dataset.schema_version"
 
 #: Run-level columns, repeated on every row of the run.
@@ -98,7 +100,7 @@ class DatasetError(AgentNbError, ValueError):
 def _arrow_type(column: Column) -> Any:
     import pyarrow as pa
 
-    if column.name in ("changed", "run_hooks_disabled"):
+    if column.name in ("changed", "agent_changed", "run_hooks_disabled"):
         return pa.list_(pa.string())
     dtype = column.dtype
     if isinstance(dtype, pd.CategoricalDtype) or dtype == "string":

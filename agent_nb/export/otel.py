@@ -64,6 +64,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent_nb.export.datasets import fingerprint_sha256
 from agent_nb.recording import Event, Run
+from agent_nb.recording.events import fill_agent_changed
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span, TracerProvider
@@ -209,6 +210,8 @@ def _common(event: Event) -> dict[str, Any]:
         attrs["agent_nb.event.summary"] = event.summary
     if event.changed:
         attrs["agent_nb.event.changed"] = [str(k) for k in event.changed]
+    if event.agent_changed:  # the Agent's own bookkeeping around the event (step_count, token_usage...)
+        attrs["agent_nb.event.agent_changed"] = [str(k) for k in event.agent_changed]
     if event.flow:
         attrs["agent_nb.event.flow"] = event.flow
     return attrs
@@ -392,6 +395,7 @@ def to_otel(
     provider = tracer_provider if tracer_provider is not None else trace.get_tracer_provider()
     tracer = provider.get_tracer(SCOPE)
     events = sorted(run.events, key=lambda e: e.seq)
+    fill_agent_changed(events)  # it reads each event's predecessor
     last_end = max((e.offset_ms + e.duration_ms for e in events), default=0.0)
     run_end_ms = max(run.duration_ms if run.duration_ms is not None else 0.0, last_end)
 

@@ -18,6 +18,7 @@ from typing import Any
 from haystack.dataclasses import ChatMessage, TextContent, ToolCall, ToolCallResult
 
 from agent_nb.recording.snapshots import MessageLog, same_value, short_repr
+from agent_nb.recording.text import cut
 
 TEXT_LIMIT = 120
 
@@ -39,7 +40,7 @@ def message_text(message: ChatMessage, limit: int | None = TEXT_LIMIT) -> str:
         text = _parts_text(content)
     text = " ".join(text.split())
     if limit is not None and len(text) > limit:
-        text = text[: limit - 1] + "…"
+        text = cut(text, limit)
     return text
 
 
@@ -108,13 +109,13 @@ def quick_repr(value: Any, limit: int = 80) -> str:
             text = repr(value)
         except ValueError:  # an int too long to print: short_repr says so
             return short_repr(value, limit)
-        return text if len(text) <= limit else text[: limit - 1] + "…"
+        return text if len(text) <= limit else cut(text, limit)
     return short_repr(value, limit)
 
 
 @dataclass(frozen=True)
 class MessageChange:
-    """One message that an event added, removed or replaced (role and readable text).
+    """One message that an event added, removed or replaced (role and readable text, in full).
 
     Usage:
         >>> MessageChange(0, "system", "Today is 2026-11-22.").role
@@ -149,9 +150,13 @@ class StateDiff:
         return not (self.messages_added or self.messages_removed or self.messages_replaced or self.changed)
 
     def __str__(self) -> str:
-        lines = [f"+{c.role}[{c.index}]: {c.text}" for c in self.messages_added]
-        lines += [f"-{c.role}[{c.index}]: {c.text}" for c in self.messages_removed]
-        lines += [f"~{a.role}[{a.index}]: {a.text}  =>  {b.role}: {b.text}" for a, b in self.messages_replaced]
+        # One line per change: texts cut (with a mark) here; the MessageChanges hold them in full.
+        lines = [f"+{c.role}[{c.index}]: {cut(c.text, TEXT_LIMIT)}" for c in self.messages_added]
+        lines += [f"-{c.role}[{c.index}]: {cut(c.text, TEXT_LIMIT)}" for c in self.messages_removed]
+        lines += [
+            f"~{a.role}[{a.index}]: {cut(a.text, TEXT_LIMIT)}  =>  {b.role}: {cut(b.text, TEXT_LIMIT)}"
+            for a, b in self.messages_replaced
+        ]
         lines += [f"{k}: {_short(old)} -> {_short(new)}" for k, (old, new) in self.changed.items()]
         if self.flow:
             lines.append(f"flow: {self.flow}")
@@ -168,7 +173,7 @@ def _short(value: Any, limit: int = 80) -> str:
         text = json.dumps(value, default=repr, ensure_ascii=False)
     except BaseException:
         return short_repr(value, limit)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return text if len(text) <= limit else cut(text, limit)
 
 
 def _role(message: Any) -> str:
@@ -176,8 +181,13 @@ def _role(message: Any) -> str:
     return getattr(role, "value", str(role)) if role is not None else type(message).__name__
 
 
+#: Longest text a MessageChange keeps of a value that is not a message (its repr).
+_REPR_LIMIT = 20_000
+
+
 def _change(index: int, message: Any) -> MessageChange:
-    text = message_text(message) if isinstance(message, ChatMessage) else short_repr(message, TEXT_LIMIT)
+    # The full text: views cut it for a line, and show it whole in a detail pane.
+    text = message_text(message, None) if isinstance(message, ChatMessage) else short_repr(message, _REPR_LIMIT)
     return MessageChange(index, _role(message), text)
 
 

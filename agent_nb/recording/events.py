@@ -24,7 +24,7 @@ try:  # pandas' default string storage when installed
 except ImportError:  # pragma: no cover - pyarrow is optional
     pa = None
 
-from agent_nb.recording.diff import derive
+from agent_nb.recording.diff import changed_keys, derive
 from agent_nb.recording.summary import NO_CHANGE, hook_summary, summarize
 from agent_nb.recording.types import EventKind, EventStatus, HookPoint
 
@@ -87,7 +87,15 @@ TIMELINE_SCHEMA: tuple[Column, ...] = (
     Column("status", pd.CategoricalDtype(STATUSES), "ok, error, skipped (switched off) or cached", "status", 7),
     Column("offset_ms", "float64", "start, in ms since the run started", "start ms", 9),
     Column("duration_ms", "float64", "duration in ms", "ms", 9),
-    Column("changed", "object", "State keys whose value changed across the event", "changed", 24),
+    Column("changed", "object", "State keys the event itself changed", "changed", 24),
+    Column(
+        "agent_changed",
+        "object",
+        "State keys the Agent's own bookkeeping changed, not the event: step_count, token_usage, context_tokens, "
+        "exit_reason, tool_call_counts after an LLM or tool call, or a continue_run reset just before a hook",
+        "agent changed",
+        24,
+    ),
     Column("messages_added", "Int64", "messages added to the conversation", "+msg", 4),
     Column("messages_removed", "Int64", "messages removed from the conversation", "-msg", 4),
     Column("flow", "string", "run control set: continue_run or stop_run:<reason>", "flow", 16),
@@ -97,6 +105,13 @@ TIMELINE_SCHEMA: tuple[Column, ...] = (
     Column("error", "string", "exception type and message; NA when none", "error", 40),
 )
 TIMELINE_DTYPES: dict[str, Any] = {c.name: c.dtype for c in TIMELINE_SCHEMA}
+#: State keys haystack's Agent sets itself as it runs: on an LLM or tool row they are its bookkeeping
+#: (`agent_changed`), not something the call did (`changed`).
+AGENT_KEYS: frozenset[str] = frozenset(
+    {"step_count", "token_usage", "context_tokens", "exit_reason", "tool_call_counts", "continue_run"}
+)
+#: Timeline columns derived from the snapshots of neighbouring events when read, never stored in a saved run.
+DERIVED_ON_LOAD: frozenset[str] = frozenset({"agent_changed"})
 
 #: `Recorder.hooks`: one row per hook slot.
 HOOKS_SCHEMA: tuple[Column, ...] = (
@@ -137,11 +152,13 @@ def frame_of(rows: list[dict[str, Any]], schema: tuple[Column, ...]) -> pd.DataF
 
 
 TIMELINE_COLUMNS: tuple[str, ...] = tuple(TIMELINE_DTYPES)
+#: The timeline columns a saved run stores for each event (what `persist` writes and requires).
+STORED_COLUMNS: tuple[str, ...] = tuple(c for c in TIMELINE_COLUMNS if c not in DERIVED_ON_LOAD)
 
 
 #: Marks a derived column not computed yet (None is a real value for some of them).
 _LAZY: Any = object()
-_DERIVED = ("changed", "messages_added", "messages_removed", "flow", "summary")
+_DERIVED = ("changed", "agent_changed", "messages_added", "messages_removed", "flow", "summary")
 
 
 class Event:
@@ -151,7 +168,9 @@ class Event:
     LLM rows: `input_digest`, `replies` (ChatMessage list), `tool_names`, `input_messages`; tool rows:
     `arguments`, `result`, `tool_call_id`. The derived columns (`changed`, `messages_added`,
     `messages_removed`, `flow`, `summary`) are computed from the snapshots when first read, not while the
-    Agent runs: recording stays cheap, and a value given to the constructor is kept as it is.
+    Agent runs: recording stays cheap, and a value given to the constructor is kept as it is (on an LLM or
+    tool row, the Agent's bookkeeping keys of a given `changed` go to `agent_changed`: files saved before the
+    split read the same as new ones). `agent_changed` also needs the previous event: see `fill_agent_changed`.
 
     Usage:
         >>> ev = Event(run_id="r1", seq=3, step=0, kind="tool", hook_point=None, name="add",
@@ -162,9 +181,13 @@ class Event:
         ...              before={"step_count": 0}, after={"step_count": 1})
         >>> hook.changed, hook.summary
         (['step_count'], 'step_count=1')
+        >>> llm = Event("r1", 1, 0, "llm", None, "Gen", "ok", 0.0, 0.1, changed=["messages", "step_count"])
+        >>> llm.changed, llm.agent_changed
+        (['messages'], ['step_count'])
     """
 
     __slots__ = (
+        "_agent_changed",
         "_changed",
         "_flow",
         "_messages_added",
@@ -209,8 +232,12 @@ class Event:
         before: dict[str, Any] | None = None,
         after: dict[str, Any] | None = None,
         detail: Mapping[str, Any] | None = None,
+        agent_changed: list[str] = _LAZY,
     ) -> None:
         self.run_id, self.seq, self.step, self.kind = run_id, seq, step, kind
+        if changed is not _LAZY and kind != "hook" and agent_changed is _LAZY and not AGENT_KEYS.isdisjoint(changed):
+            changed, agent_changed = _split(changed)
+        self._agent_changed = agent_changed
         self.hook_point, self.name, self.status = hook_point, name, status
         self.offset_ms, self.duration_ms = offset_ms, duration_ms
         self._changed, self._messages_added, self._messages_removed = changed, messages_added, messages_removed
@@ -227,12 +254,12 @@ class Event:
         once both snapshots are known.
 
         Usage:
-            >>> ev = Event("r", 0, 0, "tool", None, "add", "ok", 0.0, 0.1, before={"step_count": 0})
+            >>> ev = Event("r", 0, 0, "tool", None, "add", "ok", 0.0, 0.1, before={"total": 0})
             >>> ev.settled(), ev.changed
             (False, [])
-            >>> ev.after = {"step_count": 1}
+            >>> ev.after = {"total": 1}
             >>> ev.settled(), ev.changed
-            (True, ['step_count'])
+            (True, ['total'])
         """
         return self.after is not None or self.before is None
 
@@ -241,6 +268,8 @@ class Event:
         after = self.after
         before = self.before
         derived = derive(before, after)
+        if self.kind != "hook":
+            derived = (_split(derived[0])[0], *derived[1:])
         values = (
             derived[0] if self._changed is _LAZY else self._changed,
             derived[1] if self._messages_added is _LAZY else self._messages_added,
@@ -260,6 +289,24 @@ class Event:
     @changed.setter
     def changed(self, value: list[str]) -> None:
         self._changed = value
+
+    @property
+    def agent_changed(self) -> list[str]:
+        """State keys the Agent's own bookkeeping changed, not the event (see `fill_agent_changed`).
+
+        Until `fill_agent_changed` (or a timeline build) has seen the event with the one before it, only the
+        bookkeeping an LLM or tool row's own snapshots show.
+        """
+        value = self._agent_changed
+        if value is not _LAZY:
+            return value
+        if self.kind == "hook":
+            return []
+        return _split(derive(self.before, self.after)[0])[1]
+
+    @agent_changed.setter
+    def agent_changed(self, value: list[str]) -> None:
+        self._agent_changed = value
 
     @property
     def messages_added(self) -> int | None:
@@ -346,11 +393,11 @@ def build_timeline(events: list[Event]) -> pd.DataFrame:
 
     Usage:
         >>> build_timeline([]).shape
-        (0, 17)
+        (0, 18)
     """
     if not events:
         return empty_timeline()
-    # Building 17 columns of 100k values allocates millions of small objects, and each allocation burst
+    # Building 18 columns of 100k values allocates millions of small objects, and each allocation burst
     # would otherwise walk the whole heap of a long run's snapshots in the collector: pause it meanwhile.
     enabled = gc.isenabled()
     gc.disable()
@@ -383,12 +430,15 @@ def derive_all(events: list[Event]) -> list[int]:
     # snapshots until the pass ends, so their ids cannot be reused meanwhile.
     pairs: dict[tuple[int, int], list[Any]] = {}
     unsettled = []
+    prev: Event | None = None
     for i, e in enumerate(events):
         after = e.after  # first: see Event._derive
         before = e.before
         if after is None and before is not None:  # waiting for its `after`: nothing is kept yet
             unsettled.append(i)
+            prev = e
             continue
+        own: list[str] = []  # an LLM or tool row's bookkeeping keys
         if e._changed is _LAZY is e._messages_added is e._messages_removed is e._flow:
             # As recorded: every derived column comes from the snapshot pair.
             if before is after and before is not None:  # most hook rows: the State did not change
@@ -396,12 +446,17 @@ def derive_all(events: list[Event]) -> list[int]:
                 if e._summary is _LAZY:
                     hook_ok = e.kind == "hook" and e.status != "skipped" and not e.error
                     e._summary = NO_CHANGE if hook_ok else summarize(e)  # what hook_summary says of such a row
+                if e._agent_changed is _LAZY:
+                    _keep_agent_changed(prev, e, own)
+                prev = e
                 continue
             key = (id(before), id(after))
             entry = pairs.get(key)
             if entry is None:
                 entry = pairs[key] = [*derive(before, after), None]
             changed = entry[0]
+            if e.kind != "hook" and changed and not AGENT_KEYS.isdisjoint(changed):
+                changed, own = _split(changed)
             e._changed = changed[:] if changed else []  # a list of its own per event: a caller may change it
             e._messages_added, e._messages_removed, e._flow = entry[1], entry[2], entry[3]
             if e._summary is _LAZY:
@@ -415,7 +470,49 @@ def derive_all(events: list[Event]) -> list[int]:
                     e._summary = summarize(e)
         else:  # some values were given: derive the others one by one
             e.materialize()
+            if e._agent_changed is _LAZY and e.kind != "hook":
+                own = e.agent_changed
+        if e._agent_changed is _LAZY:
+            _keep_agent_changed(prev, e, own)
+        prev = e
     return unsettled
+
+
+def _split(changed: list[str]) -> tuple[list[str], list[str]]:
+    """(keys an LLM or tool call changed, the Agent's bookkeeping keys) of a row's changed keys."""
+    return [k for k in changed if k not in AGENT_KEYS], [k for k in changed if k in AGENT_KEYS]
+
+
+def _keep_agent_changed(prev: Event | None, event: Event, own: list[str]) -> None:
+    """Keep `event.agent_changed`: what changed between the previous event's `after` and the event's `before`
+    (the Agent's work between the two, such as a continue_run reset), then its own bookkeeping keys. Left lazy
+    while the previous event waits for its `after`."""
+    before = event.before
+    gap: list[str] = []
+    if prev is not None and prev.run_id == event.run_id and before is not None:
+        prev_after = prev.after
+        if prev_after is None:
+            if prev.before is not None:  # the previous row is still in progress: its after is not known yet
+                return
+        elif prev_after is not before:
+            gap = changed_keys(prev_after, before)
+    event._agent_changed = gap + [k for k in own if k not in gap] if gap else own[:]
+
+
+def fill_agent_changed(events: list[Event]) -> None:
+    """Compute the `agent_changed` column of events in run order (it reads each event's predecessor).
+
+    A timeline build does it; call it before reading `agent_changed` event by event (a widget's detail pane).
+
+    Usage:
+        >>> first = Event("r", 0, 0, "hook", "on_exit", "h", "ok", 0.0, 0.0, before={"continue_run": False},
+        ...               after={"continue_run": True})
+        >>> second = Event("r", 1, 1, "hook", "before_llm", "g", "ok", 0.1, 0.0, before={"continue_run": False},
+        ...                after={"continue_run": False})
+        >>> fill_agent_changed([first, second]); second.changed, second.agent_changed
+        ([], ['continue_run'])
+    """
+    derive_all(events)
 
 
 #: The slot each column is read from (derived columns keep theirs under a leading underscore).
@@ -429,6 +526,11 @@ def _build(events: list[Event]) -> pd.DataFrame:
     for i in unsettled:  # rows of a live run still waiting for their `after`: read, not kept
         for col in _DERIVED:
             values[col][i] = getattr(events[i], col)
+    column = values["agent_changed"]
+    if _LAZY in column:  # rows after one still in progress: their own part only, for now
+        for i, value in enumerate(column):
+            if value is _LAZY:
+                column[i] = events[i].agent_changed
     return pd.DataFrame({col: _column(values[col], dtype) for col, dtype in TIMELINE_DTYPES.items()})
 
 

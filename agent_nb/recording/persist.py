@@ -65,7 +65,7 @@ from haystack.dataclasses import ChatMessage, ChatRole, TextContent, ToolCall, T
 from agent_nb.errors import AgentNbError
 from agent_nb.files import atomic_write, remove_stale_temps
 from agent_nb.recording.digest import InputDigests, event_digest
-from agent_nb.recording.events import HOOK_POINTS, KINDS, STATUSES, TIMELINE_COLUMNS, Event
+from agent_nb.recording.events import HOOK_POINTS, KINDS, STATUSES, STORED_COLUMNS, Event
 from agent_nb.recording.run import Run
 from agent_nb.recording.snapshots import SNAPSHOT_MODES, MessageLog, Uncopyable, copy_value
 from agent_nb.recording.types import RunStatus
@@ -326,7 +326,7 @@ def run_to_document(run: Run) -> dict[str, Any]:
     digests = InputDigests()  # one for the run: each message digested once
     events = []
     for event in run.events:
-        row: dict[str, Any] = {col: enc.value(getattr(event, col)) for col in TIMELINE_COLUMNS}
+        row: dict[str, Any] = {col: enc.value(getattr(event, col)) for col in STORED_COLUMNS}
         row["changed"] = list(event.changed)
         detail = dict(event.detail)
         if event.kind == "llm":
@@ -737,7 +737,7 @@ def _event(dec: _Decoder, i: int, row: Any, run_id: str) -> Event:
         raise _Bad(f"events[{i}] is not an object")
     head = f"events[{i}]"
     fields: dict[str, Any] = {}
-    for col in TIMELINE_COLUMNS:
+    for col in STORED_COLUMNS:
         if col not in row:
             raise _Bad(f"{head} has no {col!r}")
         fields[col] = dec.value(row[col], f"{head}.{col}")

@@ -35,6 +35,8 @@ from typing import Any, Literal, overload
 
 from haystack.dataclasses import ChatMessage, TextContent, ToolCall, ToolCallResult
 
+from agent_nb.recording.text import cut
+
 SnapshotMode = Literal["fast", "deep", "off"]
 SNAPSHOT_MODES: tuple[str, ...] = ("fast", "deep", "off")
 
@@ -85,7 +87,7 @@ def short_repr(value: Any, limit: int = 80) -> str:
             text = repr(value)
     except BaseException as exc:  # a broken __repr__ (even RecursionError) must not break a run
         text = f"<{type(value).__name__}: repr failed with {type(exc).__name__}>"
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return text if len(text) <= limit else cut(text, limit)
 
 
 def _marker(value: Any, exc: BaseException) -> Uncopyable:

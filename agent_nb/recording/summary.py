@@ -16,6 +16,7 @@ from haystack.dataclasses import ChatMessage
 
 from agent_nb.recording.diff import format_args, message_text, state_diff
 from agent_nb.recording.snapshots import MessageLog, short_repr
+from agent_nb.recording.text import cut
 
 if TYPE_CHECKING:
     from agent_nb.recording.events import Event
@@ -24,10 +25,14 @@ if TYPE_CHECKING:
 NO_REPLY = "(no reply: the generator returned no message, or only empty ones)"
 #: What a hook row reads when the State is the same after it.
 NO_CHANGE = "no change"
+#: Longest value `full_summary` shows (a 10 MB tool result is not a tooltip).
+FULL_LIMIT = 20_000
 
 
 def summarize(event: Event) -> str:
     """One line for any event: what a hook changed, what the LLM answered, what a tool returned.
+
+    Long texts in it are cut at a word boundary with a closing "…"; `full_summary` says the same uncut.
 
     Usage:
         >>> from agent_nb.recording.events import Event
@@ -41,8 +46,24 @@ def summarize(event: Event) -> str:
     return hook_summary(event)
 
 
-def hook_summary(event: Event) -> str:
-    """What a hook did: messages it added, keys it changed, run control."""
+def full_summary(event: Event) -> str:
+    """The summary with nothing cut (every message, key and value in full): a tooltip's or a detail's text.
+
+    Usage:
+        >>> from agent_nb.recording.events import Event
+        >>> ev = Event("r", 0, 0, "tool", None, "echo", "ok", 0.0, 0.1, detail={"arguments": {}, "result": "x " * 60})
+        >>> summarize(ev).endswith("…"), full_summary(ev).endswith("x")
+        (True, True)
+    """
+    if event.kind == "llm":
+        return llm_summary(event, full=True)
+    if event.kind == "tool":
+        return tool_summary(event, full=True)
+    return hook_summary(event, full=True)
+
+
+def hook_summary(event: Event, *, full: bool = False) -> str:
+    """What a hook did: messages it added, keys it changed, run control (`full`: nothing cut or left out)."""
     if event.status == "skipped":
         return "switched off"
     if event.error:
@@ -52,24 +73,27 @@ def hook_summary(event: Event) -> str:
         return NO_CHANGE
     parts: list[str] = []
     added, removed = event.messages_added or 0, event.messages_removed or 0
+    most = None if full else 2  # messages shown (then keys: 3)
+    room = (lambda text: text) if full else (lambda text: cut(text, 60))
     if "messages" in event.changed:
         old_msgs, new_msgs = before.get("messages") or [], after.get("messages") or []
         if added and not removed and _appended(old_msgs, new_msgs):
-            parts += [f'+{_role(m)}: "{_text(m, 60)}"' for m in list(new_msgs)[len(new_msgs) - added :][:2]]
+            new = list(new_msgs)[len(new_msgs) - added :][:most]
+            parts += [f'+{_role(m)}: "{_text(m, None if full else 60)}"' for m in new]
         else:  # inserted, removed or rewritten messages: the full diff says which, and is affordable here
             diff = state_diff({"messages": before.get("messages") or []}, {"messages": new_msgs})
-            parts += [f'~{b.role}: "{b.text[:60]}"' for _, b in diff.messages_replaced[:2]]
-            parts += [f'+{c.role}: "{c.text[:60]}"' for c in diff.messages_added[:2]]
-            parts += [f"-{c.role}" for c in diff.messages_removed[:2]]
+            parts += [f'~{b.role}: "{room(b.text)}"' for _, b in diff.messages_replaced[:most]]
+            parts += [f'+{c.role}: "{room(c.text)}"' for c in diff.messages_added[:most]]
+            parts += [f"-{c.role}" for c in diff.messages_removed[:most]]
     keys = [k for k in event.changed if k not in ("messages", "continue_run", "stop_run")]
-    parts += [f"{k}={short_repr(after.get(k), 40)}" for k in keys[:3]]
+    parts += [f"{k}={short_repr(after.get(k), FULL_LIMIT if full else 40)}" for k in keys[: None if full else 3]]
     if event.flow:
         parts.append(event.flow)
     return ", ".join(parts) if parts else NO_CHANGE
 
 
-def llm_summary(event: Event) -> str:
-    """The replies, one line each; an empty reply says so."""
+def llm_summary(event: Event, *, full: bool = False) -> str:
+    """The replies, one line each; an empty reply says so (`full`: not cut)."""
     detail = event.detail
     get = _get_of(detail)
     empty = get(detail, "empty_reply")
@@ -80,22 +104,26 @@ def llm_summary(event: Event) -> str:
         return ""
     if empty:
         return NO_REPLY
+    limit = None if full else 100
     if type(replies) is list and len(replies) == 1:  # the common case, without a list and a join
-        return _text(replies[0], 100) or NO_REPLY
-    return " | ".join([_text(r, 100) for r in replies]) or NO_REPLY
+        return _text(replies[0], limit) or NO_REPLY
+    return " | ".join([_text(r, limit) for r in replies]) or NO_REPLY
 
 
-def tool_summary(event: Event) -> str:
-    """`name(args) -> result`, or `!! error`."""
+def tool_summary(event: Event, *, full: bool = False) -> str:
+    """`name(args) -> result`, or `!! error` (`full`: arguments and result not cut)."""
     detail = event.detail
     get = _get_of(detail)
-    head = f"{event.name}({format_args(get(detail, 'arguments'))})"
+    arguments = get(detail, "arguments")
+    if full and isinstance(arguments, dict):
+        args = ", ".join(f"{k}={short_repr(v, FULL_LIMIT)}" for k, v in arguments.items())
+    else:
+        args = format_args(arguments)
+    head = f"{event.name}({args})"
     if event.error:
         return f"{head} !! {event.error}"
     text = " ".join(_str(get(detail, "result")).split())
-    if len(text) > 80:
-        text = text[:79] + "…"
-    return f"{head} -> {text}"
+    return f"{head} -> {cut(text, FULL_LIMIT if full else 80)}"
 
 
 def _str(value: Any) -> str:
@@ -130,8 +158,10 @@ def _role(message: Any) -> str:
     return getattr(role, "value", str(role))
 
 
-def _text(message: Any, limit: int) -> str:
-    return message_text(message, limit) if isinstance(message, ChatMessage) else short_repr(message, limit)
+def _text(message: Any, limit: int | None) -> str:
+    if isinstance(message, ChatMessage):
+        return message_text(message, limit)
+    return short_repr(message, FULL_LIMIT if limit is None else limit)
 
 
-__all__ = ["NO_CHANGE", "NO_REPLY", "hook_summary", "llm_summary", "summarize", "tool_summary"]
+__all__ = ["NO_CHANGE", "NO_REPLY", "full_summary", "hook_summary", "llm_summary", "summarize", "tool_summary"]

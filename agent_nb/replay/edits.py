@@ -26,6 +26,7 @@ from haystack.dataclasses import ChatMessage
 from agent_nb.errors import AgentNbError
 from agent_nb.recording import Run, Uncopyable
 from agent_nb.recording.snapshots import copy_value, restore_value
+from agent_nb.recording.text import cut
 
 #: State keys an edit may not set: live objects, run control the fork resets, and the step it resumes at.
 RESERVED_KEYS = frozenset({"tools", "hook_context", "continue_run", "stop_run", "step_count", "exit_reason"})
@@ -121,7 +122,7 @@ def _short(value: Any, limit: int = 60) -> str:
         text = repr(value)
     except Exception as exc:  # a broken __repr__ must not hide the real problem
         text = f"<repr failed: {type(exc).__name__}>"
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return cut(text, limit)
 
 
 def _mismatch(value: Any, tp: Any, depth: int = 0) -> str | None:

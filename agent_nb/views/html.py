@@ -28,6 +28,7 @@ from haystack.dataclasses import ChatMessage
 from agent_nb.recording.diff import StateDiff, message_text
 from agent_nb.recording.events import TIMELINE_SCHEMA, Column
 from agent_nb.recording.snapshots import SKIPPED_KEYS
+from agent_nb.recording.text import cut as cut_text
 from agent_nb.views.style import FALLBACK_COLOR, STATUS_COLORS, color_for, text_color_on
 
 if TYPE_CHECKING:
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
 
 #: Longest text shown for one value (a State value, a tool result, a reply) before it is cut.
 VALUE_LIMIT = 2000
+#: Longest full text put in a tooltip (beyond it the tooltip is cut too, with its mark).
+TITLE_LIMIT = 20_000
 #: Timeline columns a table leaves out by default (one run per table: its id is said elsewhere).
 TABLE_SKIP: frozenset[str] = frozenset({"run_id"})
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -70,13 +73,27 @@ def esc(value: Any) -> str:
 
 
 def cut(text: str, limit: int = VALUE_LIMIT) -> str:
-    """`text`, cut at `limit` characters with a note of its length.
+    """`text`, cut at a word boundary with a closing "…" when longer than `limit` (`agent_nb.recording.text.cut`).
 
     Usage:
-        >>> cut("abcdef", 4)
-        'abc… (6 characters)'
+        >>> cut("abcdef", 4), cut("one two three", 10)
+        ('abc…', 'one two…')
     """
-    return text if len(text) <= limit else text[: limit - 1] + f"… ({len(text)} characters)"
+    return cut_text(text, limit)
+
+
+def cut_html(text: str, limit: int = VALUE_LIMIT) -> str:
+    """Escaped `text`; when cut, the full text (up to TITLE_LIMIT characters) is its tooltip.
+
+    Usage:
+        >>> cut_html("<b>", 10)
+        '&lt;b&gt;'
+        >>> cut_html("one two three", 10)
+        '<span class="anb-cut" title="one two three">one two…</span>'
+    """
+    if len(text) <= limit:
+        return esc(text)
+    return f'<span class="anb-cut" title="{esc(cut_text(text, TITLE_LIMIT))}">{esc(cut_text(text, limit))}</span>'
 
 
 def value_text(value: Any, limit: int | None = VALUE_LIMIT) -> str:
@@ -155,7 +172,7 @@ def kv_table(rows: Iterable[tuple[str, str]]) -> str:
     return f'<table class="anb-table anb-kv">{body}</table>'
 
 
-def _timeline_cell(column: Column, row: dict[str, Any], link: bool) -> str:
+def _timeline_cell(column: Column, row: dict[str, Any], link: bool, titles: dict[int, str] | None = None) -> str:
     name, value = column.name, row.get(column.name)
     if name == "seq":
         seq = int(value)
@@ -164,7 +181,7 @@ def _timeline_cell(column: Column, row: dict[str, Any], link: bool) -> str:
         return f'<td class="anb-nw">{kind_badge(value, row.get("hook_point"))}</td>'
     if name == "status":
         return f'<td class="anb-nw">{status_badge(value)}</td>'
-    if name == "changed":
+    if name in ("changed", "agent_changed"):
         text = ", ".join(map(str, value)) if isinstance(value, list | tuple) else ("" if na(value) else str(value))
         return f'<td class="anb-text">{esc(text)}</td>'
     if column.dtype == "float64":
@@ -174,19 +191,28 @@ def _timeline_cell(column: Column, row: dict[str, Any], link: bool) -> str:
     if name == "error":
         return f'<td class="anb-text anb-error-text">{esc(value)}</td>'
     if name == "summary":
+        full = (titles or {}).get(int(row["seq"])) if "seq" in row and not na(row["seq"]) else None
+        if full and full != value:
+            return f'<td class="anb-summary" title="{esc(cut_text(full, TITLE_LIMIT))}">{esc(value)}</td>'
         return f'<td class="anb-summary">{esc(value)}</td>'
     return f'<td class="anb-nw">{esc(value)}</td>'
 
 
 def timeline_table_html(
-    frame: pd.DataFrame, *, limit: int = 500, link: bool = False, skip: frozenset[str] = TABLE_SKIP
+    frame: pd.DataFrame,
+    *,
+    limit: int = 500,
+    link: bool = False,
+    skip: frozenset[str] = TABLE_SKIP,
+    titles: dict[int, str] | None = None,
 ) -> str:
     """A timeline (or a filtered slice of one) as an escaped HTML table, its columns derived from TIMELINE_SCHEMA.
 
     Headers are the schema's labels, in its order except that the summary follows the status (the error column
     only when some event failed); kind and status are badges in the palette's colours. Each row carries
     `data-seq` and the classes `anb-row anb-kind-<kind> anb-status-<status>`. At most `limit` rows, with a
-    note saying how many were left out; `link` makes each seq an anchor to `#ev-<seq>` (the report).
+    note saying how many were left out; `link` makes each seq an anchor to `#ev-<seq>` (the report); `titles`
+    (seq -> full text, e.g. `full_summary`) is the tooltip of a summary cell whose text was cut.
 
     Usage:
         >>> table = timeline_table_html(run.timeline, limit=3)
@@ -212,7 +238,7 @@ def timeline_table_html(
     )
     rows = []
     for rec in shown.astype(object).to_dict("records"):
-        cells = "".join(_timeline_cell(c, rec, link) for c in columns)
+        cells = "".join(_timeline_cell(c, rec, link, titles) for c in columns)
         seq = f' data-seq="{int(rec["seq"])}"' if "seq" in rec else ""
         cls = f"anb-row anb-kind-{esc(rec.get('kind'))} anb-status-{esc(rec.get('status'))}"
         rows.append(f'<tr class="{cls}"{seq}>{cells}</tr>')
@@ -237,7 +263,7 @@ def compare_table_html(frame: pd.DataFrame, *, limit: int = 300) -> str:
     """
     if frame is None or len(frame) == 0:
         return '<div class="anb-muted">Nothing to compare.</div>'
-    heads = ("", "step", "event", "A", "B", "A: summary", "B: summary")
+    heads = ("", "step", "event", "A", "B", "differs", "A: summary", "B: summary")
     widths = {"A: summary": ' style="width:32%"', "B: summary": ' style="width:32%"'}
     head = "".join(f"<th{widths.get(h, '')}>{h}</th>" for h in heads)
     rows = []
@@ -258,20 +284,28 @@ def compare_table_html(frame: pd.DataFrame, *, limit: int = 300) -> str:
         summary_a, summary_b = esc(row.get("summary_a")), esc(row.get("summary_b"))
         rows.append(
             f'<tr class="{cls}"><td>{mark}</td><td class="anb-num">{number(row.get("step"), "{}")}</td>'
-            f"<td>{event}</td><td>{status_a}</td><td>{status_b}</td>"
+            f"<td>{event}</td><td>{status_a}</td><td>{status_b}</td><td>{esc(row.get('differs'))}</td>"
             f'<td class="anb-summary">{summary_a}</td>'
             f'<td class="anb-summary">{"″" if same and summary_a == summary_b else summary_b}</td></tr>'
         )
     differing = int((~frame["same"].fillna(True).astype(bool)).sum()) if "same" in frame else 0
-    note = f"first divergence at row {first_at}" if first_at is not None else "no divergence: the runs agree"
-    info = frame.attrs.get("first_divergence")
-    if first_at is not None and isinstance(info, dict) and info.get("reason"):
-        note += f" ({info['reason']})"
+    # The one line `compare` wrote (inputs, then the first divergence): what every view of a comparison says.
+    note = frame.attrs.get("summary") or ""
+    if not note:
+        note = f"first divergence at row {first_at}" if first_at is not None else "no divergence: the runs agree"
+        info = frame.attrs.get("first_divergence")
+        if first_at is not None and isinstance(info, dict) and info.get("reason"):
+            note += f" ({info['reason']})"
     if first_at is not None:
         note += f"; {differing} differing rows"
+    title = ""
+    divergence = frame.attrs.get("divergence")
+    if isinstance(divergence, dict) and divergence.get("field"):  # the values in full, as the tooltip
+        full = f"{divergence['field']}\nA: {divergence.get('a')}\nB: {divergence.get('b')}"
+        title = f' title="{esc(cut_text(full, TITLE_LIMIT))}"'
     more = f", showing {limit} of {len(frame)} rows" if len(frame) > limit else ""
     return (
-        f'<div class="anb-muted">{esc(note)}{esc(more)}. ″ = same as A.</div>'
+        f'<div class="anb-muted"{title}>{esc(note)}{esc(more)}. ″ = same as A.</div>'
         f'<table class="anb-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
     )
 
@@ -317,7 +351,8 @@ def state_html(state: dict[str, Any] | None, *, highlight: frozenset[str] | set[
 def diff_html(diff: StateDiff, *, limit: int | None = None) -> str:
     """A StateDiff as coloured lines: + added, − removed, ~ replaced messages; changed keys old → new; flow.
 
-    `limit` cuts each changed value's text (the report uses 400 characters; the inspector shows it whole).
+    `limit` cuts each changed value's text, the full text its tooltip (the report uses 400 characters; the
+    inspector shows it whole).
 
     Usage:
         >>> diff_html(StateDiff(changed={"step_count": (0, 1)}))
@@ -334,8 +369,9 @@ def diff_html(diff: StateDiff, *, limit: int | None = None) -> str:
         f"    → {esc(b.role)}: {esc(b.text)}</span>"
         for a, b in diff.messages_replaced
     ]
+    shown = (lambda v: esc(value_text(v, None))) if limit is None else (lambda v: cut_html(value_text(v, None), limit))
     lines += [
-        f'<span class="anb-diff-rep">{esc(k)}: {esc(value_text(old, limit))} → {esc(value_text(new, limit))}</span>'
+        f'<span class="anb-diff-rep">{esc(k)}: {shown(old)} → {shown(new)}</span>'
         for k, (old, new) in diff.changed.items()
         if k not in SKIPPED_KEYS
     ]
@@ -375,6 +411,7 @@ __all__ = [
     "badge",
     "compare_table_html",
     "cut",
+    "cut_html",
     "diff_html",
     "esc",
     "figure_png",

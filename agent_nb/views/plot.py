@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from agent_nb.recording.text import cut
 from agent_nb.views.style import (
     COLORS,
     ERROR_COLOR,
@@ -85,7 +86,7 @@ def _timeline(run: Run | pd.DataFrame) -> pd.DataFrame:
 
 def _default_title(run: Run | pd.DataFrame) -> str:
     text = f"{len(run)} events" if isinstance(run, pd.DataFrame) else run.describe()
-    return text if len(text) <= 130 else text[:129] + "…"
+    return cut(text, 130)
 
 
 @dataclass
@@ -180,8 +181,7 @@ def _shade_bands(ax: Axes, n: int) -> None:
 
 def _label_text(kind: str, name: str, status: str) -> str:
     text = "LLM" if kind == "llm" else name
-    if len(text) > 22:
-        text = text[:21] + "…"
+    text = cut(text, 22)
     if status == "skipped":
         text += " (off)"
     elif status == "cached":
@@ -490,7 +490,7 @@ def first_divergence(a: Run, b: Run, alignment: pd.DataFrame | None = None) -> d
     Usage:
         >>> from agent_nb.replay import compare
         >>> div = first_divergence(run, fork, alignment=compare(run, fork))
-        >>> div["seq_a"], div["seq_b"], div["reason"].startswith("summary differs")
+        >>> div["seq_a"], div["seq_b"], div["reason"].startswith("State.messages differs")
         (7, 2, True)
         >>> first_divergence(run, run) is None
         True
@@ -618,7 +618,7 @@ def plot_compare(
     if div is not None:
         _mark_divergence(ax_a, da, ba, div["seq_a"], span)
         _mark_divergence(ax_b, db, bb, div["seq_b"], span)
-        reason = div["reason"] if len(div["reason"]) <= 150 else div["reason"][:149] + "…"
+        reason = cut(div["reason"], 150)
         fig.suptitle(f"first divergence: {reason}", fontsize=9, color=ERROR_COLOR, x=0.01, ha="left")
     order = {k: i for i, k in enumerate(KEY_ORDER)}
     keys.sort(key=lambda k: order.get(k, len(order)))

@@ -26,11 +26,16 @@ from typing import TYPE_CHECKING, Any
 
 from agent_nb.files import atomic_write
 from agent_nb.recording.diff import message_text
-from agent_nb.recording.events import TREE_SCHEMA
+from agent_nb.recording.events import TREE_SCHEMA, fill_agent_changed
 from agent_nb.recording.recorder import tree_of
+from agent_nb.recording.summary import full_summary
+from agent_nb.recording.text import ELLIPSIS
+from agent_nb.recording.text import cut as cut_text
 from agent_nb.views.html import (
+    TITLE_LIMIT,
     badge,
-    cut,
+    compare_table_html,
+    cut_html,
     diff_html,
     figure_png,
     kind_badge,
@@ -41,6 +46,7 @@ from agent_nb.views.html import (
     value_text,
 )
 from agent_nb.views.html import esc as _e
+from agent_nb.views.outcome import decision_text, fold_traceback
 from agent_nb.views.style import COLORS, KEY_ORDER, LABELS, MONO, fragment_css, tint
 
 if TYPE_CHECKING:
@@ -124,7 +130,7 @@ def _conversation(run: Run) -> str:
     items = []
     for m in messages:
         if isinstance(m, ChatMessage):
-            items.append(f"{_e(m.role.value)}: {_e(cut(message_text(m, limit=None)))}")
+            items.append(f"{_e(m.role.value)}: {cut_html(message_text(m, limit=None))}")
         else:
             items.append(_e(value_text(m)))
     if items:
@@ -134,7 +140,7 @@ def _conversation(run: Run) -> str:
         parts.append("<h3>Run arguments</h3>" + kv_table((k, _e(value_text(v, 400))) for k, v in kwargs.items()))
     answer = run.final_answer
     if answer is not None:
-        parts.append(f"<h3>Final answer</h3><pre>{_e(cut(answer))}</pre>")
+        parts.append(f"<h3>Final answer</h3><pre>{cut_html(answer)}</pre>")
     return "".join(parts)
 
 
@@ -158,20 +164,22 @@ def _chart(run: Run) -> str:
     return f'<img class="chart" alt="timeline chart of run {_e(run.run_id)}" src="data:image/png;base64,{data}">'
 
 
-def _detail(event: Event) -> str:
+def _detail(event: Event, resumed: bool = False, traceback: BaseException | str | None = None) -> str:
     """Kind-specific content: a tool call's arguments and result, an LLM call's replies."""
     d = event.detail or {}
     rows: list[tuple[str, str]] = []
     if event.kind == "tool":
         if "arguments" in d:
-            rows.append(("arguments", f"<pre>{_e(value_text(d['arguments']))}</pre>"))
+            rows.append(("arguments", f"<pre>{cut_html(value_text(d['arguments'], None))}</pre>"))
         if "result" in d:
             result = d["result"]
-            rows.append(("result", f"<pre>{_e(cut(result) if isinstance(result, str) else value_text(result))}</pre>"))
+            rows.append(
+                ("result", f"<pre>{cut_html(result if isinstance(result, str) else value_text(result, None))}</pre>")
+            )
     elif event.kind == "llm":
         replies = d.get("replies") or []
         if replies:
-            rows.append(("replies", f"<pre>{_e(value_text(list(replies)))}</pre>"))
+            rows.append(("replies", f"<pre>{cut_html(value_text(list(replies), None))}</pre>"))
         tokens = [
             f"{label} {value}"
             for label, value in (("prompt", event.prompt_tokens), ("completion", event.completion_tokens))
@@ -179,9 +187,38 @@ def _detail(event: Event) -> str:
         ]
         if tokens:
             rows.append(("tokens", _e(", ".join(tokens))))
+    if event.kind == "hook":
+        rows.append(("decision", _e(decision_text(event, resumed=resumed))))
+    if event.agent_changed:
+        rows.append(("agent changed", _e(", ".join(map(str, event.agent_changed)))))
     if event.error:
         rows.append(("error", f'<pre class="anb-error-text">{_e(event.error)}</pre>'))
+    if traceback is not None:
+        rows.append(("traceback", traceback_html(traceback)))
     return kv_table(rows) if rows else ""
+
+
+def traceback_html(error: BaseException | str) -> str:
+    """A traceback with the user's frames first and the internal ones folded (a `<details>`), monospace.
+
+    Usage:
+        >>> try:
+        ...     int("x")
+        ... except ValueError as exc:
+        ...     "internal frames" in traceback_html(exc) or "anb-tb" in traceback_html(exc)
+        True
+    """
+    folded = fold_traceback(error)
+    head = "\n".join([folded.exception, *(f"(caused by {c})" for c in folded.chain)])
+    user = "\n".join(f.text for f in folded.user)
+    body = f'<pre class="anb-tb">{_e(head)}\n{_e(user)}</pre>'
+    if folded.internal:
+        inner = "\n".join(f.text for f in folded.internal)
+        body += (
+            f"<details><summary>internal frames ({len(folded.internal)}: agent_nb, haystack, Python)</summary>"
+            f'<pre class="anb-tb">{_e(inner)}</pre></details>'
+        )
+    return body
 
 
 def _event_block(run: Run, event: Event) -> str:
@@ -190,23 +227,30 @@ def _event_block(run: Run, event: Event) -> str:
         where = "run end"
     place = where or f"step {event.step}"
     label = f"{event.kind} {event.hook_point}" if event.kind == "hook" else event.kind
+    full = full_summary(event) if ELLIPSIS in (event.summary or "") else ""
+    title = f' title="{_e(cut_text(full, TITLE_LIMIT))}"' if full and full != event.summary else ""
     head = (
         f"<b>#{event.seq}</b> {kind_badge(event.kind, event.hook_point, label)} <b>{_e(event.name)}</b> "
         f"{status_badge(event.status)} "
-        f'<span class="meta">{_e(place)} · {_ms(event.duration_ms)} · {_e(event.summary)}</span>'
+        f'<span class="meta"{title}>{_e(place)} · {_ms(event.duration_ms)} · {_e(event.summary)}</span>'
     )
+    traceback = event.detail.get("traceback") if event.detail else None
+    if not traceback and event.error and run.error and run.exception is not None and event is run.events[-1]:
+        traceback = run.exception
     try:
         body = diff_html(run.diff(event.seq), limit=400)
     except (ValueError, IndexError) as exc:
         body = f'<p class="anb-muted">{_e(exc)}</p>'
     opened = " open" if event.status == "error" else ""
-    return f'<details id="ev-{event.seq}"{opened}><summary>{head}</summary>{_detail(event)}{body}</details>'
+    detail = _detail(event, run.resumed, traceback)
+    return f'<details id="ev-{event.seq}"{opened}><summary>{head}</summary>{detail}{body}</details>'
 
 
 def _diffs(run: Run, max_diffs: int) -> str:
     events = sorted(run.events, key=lambda e: e.seq)
     if not events:
         return '<p class="anb-muted">No events recorded.</p>'
+    fill_agent_changed(events)  # it reads each event's predecessor
     blocks = [_event_block(run, e) for e in events[:max_diffs]]
     note = ""
     if len(events) > max_diffs:
@@ -236,6 +280,21 @@ def _lineage(run: Run, runs: Sequence[Run] | None) -> str:
     return f'<table class="anb-table"><tr>{head}</tr>{"".join(rows)}</table>'
 
 
+def _titles(run: Run, limit: int) -> dict[int, str]:
+    """seq -> the full summary, for the rows whose summary was cut (their tooltip)."""
+    out = {}
+    for event in sorted(run.events, key=lambda e: e.seq)[:limit]:
+        if ELLIPSIS in (event.summary or ""):
+            out[event.seq] = full_summary(event)
+    return out
+
+
+def _comparison(frame: Any) -> str:
+    """The comparison section: compare's own line, then the aligned table (the full values as its tooltip)."""
+    other = f"{_e(frame.attrs.get('a'))} (A) and {_e(frame.attrs.get('b'))} (B)"
+    return f"<h2>Comparison</h2><p>Runs {other}: {_e(frame.attrs.get('summary') or '')}</p>" + compare_table_html(frame)
+
+
 def _legend() -> str:
     return '<p class="anb-legend">' + "".join(badge(LABELS[k], COLORS[k]) for k in KEY_ORDER) + "</p>"
 
@@ -248,6 +307,7 @@ def run_report(
     runs: Sequence[Run] | None = None,
     max_rows: int = 5000,
     max_diffs: int = 2000,
+    comparison: Any = None,
 ) -> str:
     """Render `run` as one self-contained HTML page; write it to `path` (atomically) if given. Returns the HTML.
 
@@ -255,7 +315,9 @@ def run_report(
     final answer, the hooks with their switches, the chart (an embedded PNG), the timeline table, the State
     diff of every event (foldable; events that raised are unfolded), and the lineage: `runs`, or the runs of
     the Recorder that made `run`. Large runs are cut at `max_rows` table rows and `max_diffs` diffs, with a
-    note saying so. The page has no scripts and loads nothing: it reads the same offline.
+    note saying so. `comparison` (the frame of `agent_nb.compare(a, b)`) adds a section that says what compare
+    says. The page has no scripts and loads nothing: it reads the same offline. A text cut with "…" has its
+    full text as a tooltip.
 
     Usage:
         >>> html_text = run_report(run)
@@ -283,11 +345,12 @@ def run_report(
         _chart(run),
         "<h2>Timeline</h2>",
         _legend(),
-        timeline_table_html(run.timeline, limit=max_rows, link=True),
+        timeline_table_html(run.timeline, limit=max_rows, link=True, titles=_titles(run, max_rows)),
         "<h2>State changes per event</h2>",
         '<p class="anb-muted">Click an event to see what it changed: messages added (+), removed (−) or replaced (~), '
         "State keys old → new, and run control (flow).</p>",
         _diffs(run, max_diffs),
+        _comparison(comparison) if comparison is not None else "",
         "<h2>Lineage</h2>",
         _lineage(run, runs),
         f'<p class="anb-muted">Generated by agent_nb at {_e(generated)}.</p>',

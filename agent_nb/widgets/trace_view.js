@@ -1226,43 +1226,22 @@ function render({ model, el }) {
     return btn;
   }
   function traceback(det) {
-    // The user's own frames first; agent_nb, haystack, library and Python frames folded; the whole text to copy.
-    const f = det.traceback_folded || { user: [], internal: 0, exception: "" };
+    // The user's own frames first (innermost last, as Python prints them), then the exception; agent_nb,
+    // haystack and Python frames folded; the copy button copies the whole text.
+    const f = det.traceback_folded || { user: [], internal: [], exception: "", chain: [] };
     const box = h("div", "anb-tv-tbbox");
     const mine = h("pre", "anb-tv-tb anb-tv-tb-user");
     if (f.user.length) mine.textContent = f.user.join("\n");
     else mine.appendChild(h("span", "anb-tv-tb-none", "no frame of your own code (the error came from inside a library)"));
+    for (const c of f.chain || []) mine.appendChild(h("div", "anb-tv-tb-chain", `(caused by ${c})`));
     if (f.exception) mine.appendChild(h("div", "anb-tv-tb-exc", f.exception));
     box.appendChild(mine);
-    if (f.internal) {
-      const n = f.internal;
-      box.appendChild(section(`${n} internal frame${n === 1 ? "" : "s"} (agent_nb, haystack, libraries): the whole traceback`,
-        h("pre", "anb-tv-tb", det.traceback), false));
+    const n = (f.internal || []).length;
+    if (n) {
+      box.appendChild(section(`internal frames (${n}: agent_nb, haystack, Python)`,
+        h("pre", "anb-tv-tb", f.internal.join("\n")), false));
     }
     return section("traceback", box, true, det.traceback);
-  }
-  function pre(text, cls) {
-    return h("pre", "anb-tv-pre" + (cls ? " " + cls : ""), text);
-  }
-  function chat(messages, cls) {
-    const box = h("div", "anb-tv-chat " + (cls || ""));
-    const keep = 6;
-    const older = messages.length > keep ? messages.slice(0, messages.length - keep) : [];
-    const recent = messages.slice(messages.length - Math.min(keep, messages.length));
-    const bubble = (m) => {
-      const b = h("div", "anb-tv-msg anb-tv-msg-" + m.role);
-      b.append(h("span", "anb-tv-role", m.role), h("div", "anb-tv-msgtext", m.text));
-      return b;
-    };
-    if (older.length) {
-      const more = h("button", "anb-tv-more", `show ${older.length} earlier messages`);
-      more.addEventListener("click", () => {
-        more.replaceWith(...older.map(bubble));
-      });
-      box.appendChild(more);
-    }
-    recent.forEach((m) => box.appendChild(bubble(m)));
-    return box;
   }
   function drawDetail() {
     const det = model.get("detail") || {};

@@ -44,8 +44,10 @@ from haystack.dataclasses import ChatMessage
 
 from agent_nb.recording import Event, Run
 from agent_nb.recording.diff import message_text
-from agent_nb.recording.events import HOOK_POINTS, KINDS, STATUSES, TIMELINE_SCHEMA
+from agent_nb.recording.events import HOOK_POINTS, KINDS, STATUSES, TIMELINE_SCHEMA, fill_agent_changed
 from agent_nb.recording.search import matching_seqs
+from agent_nb.recording.text import cut
+from agent_nb.views.outcome import decision_text, fold_traceback
 from agent_nb.views.style import COLORS, ERROR_COLOR, FALLBACK_COLOR, KEY_ORDER, LABELS
 
 _HERE = Path(__file__).parent
@@ -58,7 +60,7 @@ TABLE_FIELDS = ("seq", "step", "kind", "hook_point", "name", "status", "offset_m
 
 
 def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return cut(text, limit)  # the one cut: at a word boundary, ending with "…"
 
 
 def _json_text(value: Any, limit: int = TEXT_LIMIT) -> str:
@@ -566,7 +568,8 @@ class TraceView(anywidget.AnyWidget):
                 other_outcome_text=o_text,
                 errors=errors + sum(1 for e in other.events if e.status == "error" or e.error),
                 divergence=int(self.data.get("divergence", -1)),
-                divergence_text=_divergence_text(first),
+                # compare's own line (inputs first, then the first divergence), the one every view shows
+                divergence_text=_cut(self._frame.attrs.get("summary") or _divergence_text(first), 200),
                 resumed=False,
             )
         return meta
@@ -720,9 +723,9 @@ def event_detail(run: Run, seq: int, notes: dict[int, str] | None = None) -> dic
         fields.append(["tokens", f"{tokens[0]} in / {tokens[1]} out"])
     if e.changed:
         fields.append(["changed", ", ".join(map(str, e.changed))])
-    agent_changed = getattr(e, "agent_changed", None)
-    if agent_changed:
-        fields.append(["agent changed", ", ".join(map(str, agent_changed))])
+    fill_agent_changed(list(run.events))  # it reads the event before
+    if e.agent_changed:
+        fields.append(["agent changed", ", ".join(map(str, e.agent_changed))])
     out: dict[str, Any] = {
         "seq": e.seq,
         "title": f"#{e.seq} {e.kind} {where}",
@@ -737,12 +740,11 @@ def event_detail(run: Run, seq: int, notes: dict[int, str] | None = None) -> dic
     }
     tb = e.detail.get("traceback") if e.detail else None
     if not tb and e.error and run.error and e.seq == len(run.events) - 1 and run.exception is not None:
-        import traceback
-
-        tb = "".join(traceback.format_exception(run.exception))
-    if tb:
-        out["traceback"] = _cut(str(tb), TEXT_LIMIT)
-        out["traceback_folded"] = fold_traceback(str(tb))
+        tb = run.exception
+    if tb:  # the user's frames first; agent_nb, haystack and Python frames apart ("internal frames")
+        folded = fold_traceback(tb)
+        out["traceback"] = _cut(folded.text(), TEXT_LIMIT)
+        out["traceback_folded"] = folded.to_dict()
     before = after = None
     try:
         before = run.state_at(seq, "before")
@@ -761,10 +763,7 @@ def event_detail(run: Run, seq: int, notes: dict[int, str] | None = None) -> dic
             result = e.detail["result"]
             out["result"] = _cut(result if isinstance(result, str) else _json_text(result), TEXT_LIMIT)
     if e.kind == "hook":
-        decision = e.flow or ("switched off: not run" if e.status == "skipped" else "")
-        if e.status == "skipped" and run.resumed and e.hook_point == "before_run":
-            decision = "not run: this run resumed a recorded State after before_run"
-        out["decision"] = decision or ("changed " + ", ".join(map(str, e.changed)) if e.changed else "no change")
+        out["decision"] = decision_text(e, resumed=run.resumed)
     if before is not None and after is not None:
         diff = run.diff(seq)
         items = [["+", f"[{m.index}] {m.role}", _cut(m.text, TEXT_LIMIT)] for m in diff.messages_added]
@@ -776,55 +775,6 @@ def event_detail(run: Run, seq: int, notes: dict[int, str] | None = None) -> dic
         out["before"] = _json_text(_visible(before))
         out["after"] = _json_text(_visible(after))
     return out
-
-
-#: Frames from these places are the machinery between the user's code and the error: folded by default.
-_INTERNAL = ("/agent_nb/", "/haystack/", "/site-packages/", "/dist-packages/", "/lib/python3", "<frozen ")
-
-
-def fold_traceback(text: str) -> dict[str, Any]:
-    r"""A traceback as the detail pane shows it: the user's own frames first, the internal ones (agent_nb,
-    haystack, libraries, Python's) counted and folded, then the exception line(s).
-
-    Usage:
-        >>> tb = ('Traceback (most recent call last):\n'
-        ...       '  File "/x/site-packages/agent_nb/recording/interception.py", line 9, in run\n    hook(state)\n'
-        ...       '  File "/tmp/ipykernel_1/123.py", line 4, in my_hook\n    raise RuntimeError("down")\n'
-        ...       'RuntimeError: down\n')
-        >>> folded = fold_traceback(tb)
-        >>> folded["user"]
-        ['  File "/tmp/ipykernel_1/123.py", line 4, in my_hook\n    raise RuntimeError("down")']
-        >>> folded["internal"], folded["exception"]
-        (1, 'RuntimeError: down')
-    """
-    user: list[str] = []
-    internal = 0
-    tail: list[str] = []
-    frame: list[str] | None = None
-
-    def close() -> None:
-        nonlocal internal, frame
-        if frame:
-            head = frame[0]
-            if any(mark in head for mark in _INTERNAL):
-                internal += 1
-            else:
-                user.append("\n".join(frame))
-        frame = None
-
-    for line in text.splitlines():
-        if line.startswith("  File "):
-            close()
-            frame = [line]
-            tail = []
-        elif frame is not None and line.startswith("    "):
-            frame.append(line)
-        else:
-            close()
-            if line.strip() and not line.startswith("Traceback ("):
-                tail.append(line)
-    close()
-    return {"user": user, "internal": internal, "exception": "\n".join(tail)}
 
 
 def _short(value: Any) -> str:
@@ -863,7 +813,6 @@ __all__ = [
     "columns",
     "compare_columns",
     "event_detail",
-    "fold_traceback",
     "outcome",
     "palette",
     "table_columns",

@@ -1,0 +1,104 @@
+"""`changed` lists what the event itself changed; `agent_changed` what the Agent's own bookkeeping did."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from agent_nb import Recorder, Run, demo_agent
+from agent_nb.export import read_parquet, to_parquet
+from agent_nb.recording import TIMELINE_SCHEMA
+from agent_nb.recording.events import AGENT_KEYS, fill_agent_changed
+
+DEMO = "What is 2 + 3, and the weather in Paris?"
+
+
+@pytest.fixture(scope="module")
+def run() -> Run:
+    return Recorder(demo_agent()).run(DEMO)
+
+
+def rows(run: Run) -> list[dict]:
+    return run.timeline[["seq", "kind", "name", "summary", "changed", "agent_changed"]].to_dict("records")
+
+
+def test_the_column_is_declared_in_the_one_schema() -> None:
+    names = [c.name for c in TIMELINE_SCHEMA]
+    assert names[names.index("changed") + 1] == "agent_changed"
+
+
+def test_llm_and_tool_rows_list_only_what_the_call_changed(run: Run) -> None:
+    for row in rows(run):
+        if row["kind"] != "hook":
+            assert row["changed"] == ["messages"], row  # the reply, or the tool's result message
+            assert set(row["agent_changed"]) <= AGENT_KEYS
+    llm = [r for r in rows(run) if r["kind"] == "llm"]
+    assert {"token_usage", "context_tokens"} <= set(llm[0]["agent_changed"])
+    assert "step_count" not in {k for r in rows(run) for k in r["changed"]}
+
+
+def test_a_hook_that_touches_nothing_shows_nothing_changed(run: Run) -> None:
+    quiet = [r for r in rows(run) if r["kind"] == "hook" and r["summary"] == "no change"]
+    assert quiet and all(r["changed"] == [] for r in quiet)
+    # The first hook after RequireToolHook kept the Agent running: haystack reset continue_run before it ran.
+    after_continue = [r for r in rows(run) if r["kind"] == "hook" and r["agent_changed"]]
+    assert [(r["name"], r["changed"], r["agent_changed"]) for r in after_continue] == [
+        ("inject_date", [], ["continue_run"])
+    ]
+
+
+def test_no_key_is_credited_to_both_the_event_and_the_agent(run: Run) -> None:
+    for event in run.events:
+        own, agent = set(event.changed), set(event.agent_changed)
+        assert not own & agent
+
+
+def test_a_saved_run_reads_the_same_and_the_file_has_no_new_field(run: Run, tmp_path) -> None:
+    path = run.save(tmp_path / "run.json")
+    text = Path(path).read_text(encoding="utf-8")
+    assert "agent_changed" not in text  # derived from the snapshots on load: the format is unchanged
+    loaded = Run.load(path)
+    assert rows(loaded) == rows(run)
+
+
+def test_a_file_saved_before_the_split_loads_with_the_bookkeeping_apart(run: Run, tmp_path) -> None:
+    doc = json.loads(Path(run.save(tmp_path / "run.json")).read_text(encoding="utf-8"))
+    for event in doc["run"]["events"]:  # as older versions wrote them: bookkeeping keys in `changed`
+        if event["kind"] == "llm":
+            event["changed"] = ["messages", "token_usage", "context_tokens"]
+    old = tmp_path / "old.json.gz"
+    with gzip.open(old, "wt", encoding="utf-8") as fh:
+        json.dump(doc, fh)
+    loaded = Run.load(old)
+    llm = loaded.timeline.query("kind == 'llm'")
+    assert llm["changed"].map(list).tolist() == [["messages"]] * len(llm)
+    assert all({"token_usage", "context_tokens"} <= set(keys) for keys in llm["agent_changed"])
+
+
+def test_event_by_event_reads_agree_with_the_timeline() -> None:
+    run = Recorder(demo_agent()).run(DEMO)
+    fill_agent_changed(run.events)
+    assert [e.agent_changed for e in run.events] == run.timeline["agent_changed"].tolist()
+    assert [e.row()["agent_changed"] for e in run.events] == run.timeline["agent_changed"].tolist()
+
+
+def test_datasets_and_opentelemetry_carry_both_columns(run: Run, tmp_path) -> None:
+    to_parquet(run, tmp_path)
+    frame = read_parquet(tmp_path)
+    assert frame["agent_changed"].map(list).tolist() == run.timeline["agent_changed"].tolist()
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    run.to_otel(provider)
+    spans = {s.attributes.get("agent_nb.event.seq"): s for s in exporter.get_finished_spans()}
+    llm_seq = int(run.timeline.query("kind == 'llm'")["seq"].iloc[0])
+    attrs = spans[llm_seq].attributes
+    assert list(attrs["agent_nb.event.changed"]) == ["messages"]
+    assert {"token_usage", "context_tokens"} <= set(attrs["agent_nb.event.agent_changed"])
