@@ -200,7 +200,7 @@ def test_compare_a_run_and_its_fork_and_jump_to_the_divergence(browser, run):
         assert page.locator(".anb-tv-row.anb-tv-lane-a").count() > 0
         assert page.locator(".anb-tv-row.anb-tv-lane-b").count() > 0
         counts = page.locator(".anb-tv-counts").inner_text()
-        assert f"A {run.run_id}, B {fork.run_id}" in counts and "first divergence: step 1" in counts
+        assert f"A {run.run_id}, B {fork.run_id}" in counts and "first divergence at step 1" in counts
         # Aligned by step: each step of B starts where A's same step starts (absolute time, and step-relative
         # time), B's bar under A's. The first event of step 2 of each run:
         n_a = len(run.events)

@@ -1243,6 +1243,29 @@ function render({ model, el }) {
     }
     return section("traceback", box, true, det.traceback);
   }
+  function pre(text, cls) {
+    return h("pre", "anb-tv-pre" + (cls ? " " + cls : ""), text);
+  }
+  function chat(messages, cls) {
+    const box = h("div", "anb-tv-chat " + (cls || ""));
+    const keep = 6;
+    const older = messages.length > keep ? messages.slice(0, messages.length - keep) : [];
+    const recent = messages.slice(messages.length - Math.min(keep, messages.length));
+    const bubble = (m) => {
+      const b = h("div", "anb-tv-msg anb-tv-msg-" + m.role);
+      b.append(h("span", "anb-tv-role", m.role), h("div", "anb-tv-msgtext", m.text));
+      return b;
+    };
+    if (older.length) {
+      const more = h("button", "anb-tv-more", `show ${older.length} earlier messages`);
+      more.addEventListener("click", () => {
+        more.replaceWith(...older.map(bubble));
+      });
+      box.appendChild(more);
+    }
+    recent.forEach((m) => box.appendChild(bubble(m)));
+    return box;
+  }
   function drawDetail() {
     const det = model.get("detail") || {};
     detail.replaceChildren();
