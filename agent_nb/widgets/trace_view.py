@@ -45,7 +45,7 @@ from haystack.dataclasses import ChatMessage
 from agent_nb.recording import Event, Run
 from agent_nb.recording.diff import message_text
 from agent_nb.recording.events import HOOK_POINTS, KINDS, STATUSES, TIMELINE_SCHEMA, fill_agent_changed
-from agent_nb.recording.search import matching_seqs
+from agent_nb.recording.search import event_texts, matching_seqs
 from agent_nb.recording.text import cut
 from agent_nb.views.outcome import decision_text, fold_traceback
 from agent_nb.views.style import COLORS, ERROR_COLOR, FALLBACK_COLOR, KEY_ORDER, LABELS
@@ -55,6 +55,8 @@ _HERE = Path(__file__).parent
 SUMMARY_LIMIT = 160
 #: Longest single text (a message, a State dump) in the detail pane before it is cut with an ellipsis.
 TEXT_LIMIT = 20_000
+#: Runs longer than this get their search texts built in the background when shown.
+WARM_SEARCH_FROM = 200
 #: Timeline columns the table shows, in this order; labels and widths come from TIMELINE_SCHEMA.
 TABLE_FIELDS = ("seq", "step", "kind", "hook_point", "name", "status", "offset_ms", "duration_ms", "flow", "summary")
 
@@ -378,6 +380,10 @@ class TraceView(anywidget.AnyWidget):
                     self._sent = _NOTHING_SENT
                 self.meta = {**self._meta(run), **_open_meta(*(run.in_progress() if run else (0.0, [])))}
                 self.refresh()
+            if changed and run is not None and run.status != "running" and len(run.events) > WARM_SEARCH_FROM:
+                # The first search of a run builds each event's searchable text (~40 us an event): built now, off
+                # the kernel's thread, the box answers the first query as fast as the next ones.
+                threading.Thread(target=event_texts, args=(run,), name="agent_nb-search-index", daemon=True).start()
 
     def show_compare(self, a: Run, b: Run, frame: pd.DataFrame | None = None) -> dict[str, Any]:
         """Compare mode: `a` and `b` in one waterfall, b's bars under a's aligned by step, the first divergence
