@@ -151,6 +151,7 @@ def test_trace_view_layout_at_1366_with_the_file_browser_open(lab, browser):  # 
         page.locator(".lm-Menu-itemLabel", has_text="Theme").first.hover()
         page.locator(".lm-Menu-itemLabel", has_text="JupyterLab Dark").first.click()
         page.wait_for_function("document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
+        page.locator("#jupyterlab-splash").wait_for(state="detached", timeout=30_000)  # Lab's theme-switch splash
         page.wait_for_function(
             "getComputedStyle(document.querySelector('.anb-tv')).backgroundColor !== 'rgb(255, 255, 255)'"
         )

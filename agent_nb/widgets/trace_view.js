@@ -1048,7 +1048,7 @@ function render({ model, el }) {
   // table is too narrow for every column at its minimum, the least needed columns go (start ms, flow, point,
   // step), so the summary keeps at least SUMMARY_MIN characters.
   const SUMMARY_MIN = 30;
-  const MIN_CH = { name: 10, flow: 9, summary: SUMMARY_MIN };
+  const MIN_CH = { name: 10, flow: 7, summary: SUMMARY_MIN };
   const DROP_ORDER = ["offset_ms", "flow", "hook_point", "step"];
   let chPx = 0;
   let layoutKey = "";
@@ -1072,7 +1072,7 @@ function render({ model, el }) {
     if (!chPx) chPx = measureCh();
     const ch = chPx || 7;
     const all = P.pal.columns || [];
-    const gap = 12; // the grid's column-gap (CSS)
+    const gap = 10; // the grid's column-gap (CSS)
     const narrowW = (c) => Math.round((Math.max(c.width, 4) + 1.5) * ch);
     const need = (list) =>
       list.reduce((sum, c) => sum + (MIN_CH[c.name] ? MIN_CH[c.name] * ch : narrowW(c)), 0) + gap * (list.length - 1);

@@ -15,7 +15,18 @@ Where no widget manager runs (nbconvert, a repository page) `_repr_mimebundle_` 
 the matplotlib chart as an image and the escaped event table.
 
 Filters live in traits too (`brush`, `search`, `kinds`, `mode`), so code and tests drive the view the way
-the browser does; `visible_seqs()` is the Python mirror of what the table shows.
+the browser does; `visible_seqs()` is the Python mirror of what the table shows. The search box finds what
+`run.search` finds (messages, tool arguments and results, State changes, errors): the frontend sets `search`,
+Python answers in `matches`; a finished run's search texts are built in the background when it is shown.
+
+A live run's events in progress (`Run.in_progress`: a hook waiting for an approval, LLM and tool calls in
+flight) go in `meta["open"]` with the run's clock (`meta["now_ms"]`): the frontend draws them as open bars that
+grow, and the axis keeps moving between batches.
+
+Layout: the detail pane sits beside the waterfall when the view is 900 px wide or more, else under it; the
+table's columns have pixel widths shared by header and rows, the least needed ones dropped before the summary
+goes under 30 characters; "maximize" fills the window (Esc restores); "e" / shift+"e" select the next or
+previous failed event; arguments, results, State values and tracebacks have copy buttons.
 
 Usage:
     >>> from agent_nb.recording import Event, Run
