@@ -560,3 +560,15 @@ def test_the_inspector_follows_the_trace_selection_over_every_event():
             wb.inspector.follow(wb.trace)
     finally:
         wb.close()
+
+
+def test_picking_an_event_in_the_followed_inspector_selects_it_in_the_trace(rec: Recorder):
+    run = rec.run(WEATHER)
+    trace = TraceView(run)
+    from agent_nb.widgets.inspector import InspectorPanel
+
+    panel = InspectorPanel()
+    panel.follow(trace)
+    panel.show_run(run)
+    panel.inspect(4)  # what wb.inspect(4) does
+    assert trace.selected == 4 and trace.detail["title"] == "#4 tool get_weather"

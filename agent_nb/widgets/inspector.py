@@ -289,6 +289,12 @@ class InspectorPanel(W.VBox):
         finally:
             self._setting = False
         self._render()
+        trace = self._trace
+        if trace is not None and (trace.run is self.run or trace.other is self.run):
+            # One selection: picked here (wb.inspect), selected in the trace view too.
+            n_a = len(trace.run.events) if trace.other is not None and self.run is trace.other else 0  # type: ignore[union-attr]
+            if trace.selected != seq + n_a:
+                trace.selected = seq + n_a
 
     def move(self, delta: int) -> None:
         """Pick the previous (-1) or next (+1) listed event."""
