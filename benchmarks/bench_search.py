@@ -11,7 +11,7 @@ import time
 
 from agent_nb import Recorder
 from agent_nb.recording.events import build_timeline
-from agent_nb.recording.search import _CACHE, matching_seqs
+from agent_nb.recording.search import _CACHE, _READY, matching_seqs
 from benchmarks.common import six_hook_agent
 
 
@@ -23,6 +23,7 @@ def main() -> None:
     build_timeline(run.events)
     build_ms = (time.perf_counter() - t) * 1000
     _CACHE.pop(run, None)
+    _READY.pop(run, None)
     t = time.perf_counter()
     matching_seqs(run, "finished")
     first_ms = (time.perf_counter() - t) * 1000

@@ -102,3 +102,31 @@ def test_datasets_and_opentelemetry_carry_both_columns(run: Run, tmp_path) -> No
     attrs = spans[llm_seq].attributes
     assert list(attrs["agent_nb.event.changed"]) == ["messages"]
     assert {"token_usage", "context_tokens"} <= set(attrs["agent_nb.event.agent_changed"])
+
+
+def test_the_trace_views_rows_carry_both_columns(run: Run) -> None:
+    from agent_nb.widgets.trace_view import columns
+
+    data = columns(run)
+    frame = run.timeline
+    assert data["changed"] == [", ".join(keys) for keys in frame["changed"]]
+    assert data["agent_changed"] == [", ".join(keys) for keys in frame["agent_changed"]]
+
+
+def test_a_live_view_gets_the_same_rows_as_the_finished_run() -> None:
+    from agent_nb.widgets.trace_view import TraceView
+
+    rec = Recorder(demo_agent())
+    view = TraceView()
+    seen: list[int] = []
+
+    def listener(run: Run, event) -> None:  # the view refreshed at each event, as a live Workbench does
+        if view.run is not run:
+            view.show_run(run)
+        view.refresh()
+        seen.append(len(run.events))
+
+    rec.subscribe(listener)
+    run = rec.run(DEMO)
+    view.refresh()
+    assert seen and view.data["agent_changed"] == [", ".join(k) for k in run.timeline["agent_changed"]]

@@ -115,7 +115,7 @@ def test_harmless_change_passes_and_breaking_change_fails_clearly(project: pytes
             "*agent_nb: the replay of *test_note.json diverged from the recorded run *",
             "*Changed in the Agent since the recording:",
             "*hook on_exit/Reminder: source changed",
-            "*First divergence: step 1, on_exit hook Reminder: summary differs: *You must call*Please call*",
+            "*First divergence: step 1, on_exit hook Reminder: State.messages differs: *You must call*Please call*",
             "*The replay stopped: ReplayDivergence: replay diverged from the recording * at step 2 (LLM input): *",
             "*--agent-nb-record-mode=rewrite test_agent.py::test_note*",
         ]

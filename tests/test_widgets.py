@@ -566,7 +566,7 @@ def test_runs_list_lineage_select_and_compare(wb: Workbench, rec: Recorder):
     wb.runs_panel.compare_b.value = fork.run_id
     wb.runs_panel.compare_button.click()
     html = wb.runs_panel.compare_table.value
-    assert "anb-first-divergence" in html and "first divergence at row" in html
+    assert "anb-first-divergence" in html and "first divergence at step 1, before_llm inject_user_profile" in html
     assert wb.runs_panel.compare_chart.value[:4] == b"\x89PNG"
     assert wb.runs_panel.compare_chart.layout.display is None
 

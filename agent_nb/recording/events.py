@@ -447,7 +447,10 @@ def derive_all(events: list[Event]) -> list[int]:
                     hook_ok = e.kind == "hook" and e.status != "skipped" and not e.error
                     e._summary = NO_CHANGE if hook_ok else summarize(e)  # what hook_summary says of such a row
                 if e._agent_changed is _LAZY:
-                    _keep_agent_changed(prev, e, own)
+                    if prev is not None and prev.after is before and prev.run_id == e.run_id:
+                        e._agent_changed = []  # most rows: nothing ran between the two events
+                    else:
+                        _keep_agent_changed(prev, e, own)
                 prev = e
                 continue
             key = (id(before), id(after))
@@ -473,7 +476,10 @@ def derive_all(events: list[Event]) -> list[int]:
             if e._agent_changed is _LAZY and e.kind != "hook":
                 own = e.agent_changed
         if e._agent_changed is _LAZY:
-            _keep_agent_changed(prev, e, own)
+            if prev is not None and prev.after is before and prev.run_id == e.run_id:
+                e._agent_changed = own[:] if own else []
+            else:
+                _keep_agent_changed(prev, e, own)
         prev = e
     return unsettled
 
@@ -489,7 +495,10 @@ def _keep_agent_changed(prev: Event | None, event: Event, own: list[str]) -> Non
     while the previous event waits for its `after`."""
     before = event.before
     gap: list[str] = []
-    if prev is not None and prev.run_id == event.run_id and before is not None:
+    if prev is None or prev.run_id != event.run_id:
+        if event.seq != 0:  # the event before it is not in this list: left for a pass that has it
+            return
+    elif before is not None:
         prev_after = prev.after
         if prev_after is None:
             if prev.before is not None:  # the previous row is still in progress: its after is not known yet
@@ -499,10 +508,11 @@ def _keep_agent_changed(prev: Event | None, event: Event, own: list[str]) -> Non
     event._agent_changed = gap + [k for k in own if k not in gap] if gap else own[:]
 
 
-def fill_agent_changed(events: list[Event]) -> None:
-    """Compute the `agent_changed` column of events in run order (it reads each event's predecessor).
+def fill_agent_changed(events: list[Event], start: int = 0) -> None:
+    """Compute the `agent_changed` column of a run's events, in run order, from `start` on (it reads each
+    event's predecessor).
 
-    A timeline build does it; call it before reading `agent_changed` event by event (a widget's detail pane).
+    A timeline build does it; call it before reading `agent_changed` event by event (a widget's rows).
 
     Usage:
         >>> first = Event("r", 0, 0, "hook", "on_exit", "h", "ok", 0.0, 0.0, before={"continue_run": False},
@@ -512,7 +522,7 @@ def fill_agent_changed(events: list[Event]) -> None:
         >>> fill_agent_changed([first, second]); second.changed, second.agent_changed
         ([], ['continue_run'])
     """
-    derive_all(events)
+    derive_all(events[max(0, start - 1) :])
 
 
 #: The slot each column is read from (derived columns keep theirs under a leading underscore).

@@ -38,6 +38,9 @@ VALUE_LIMIT = 100_000
 
 # run -> {id(event): (event, lowercased text)}; the event is held so that its id is not reused meanwhile.
 _CACHE: weakref.WeakKeyDictionary[Any, dict[int, tuple[Any, str]]] = weakref.WeakKeyDictionary()
+# run -> (events list length, [(seq, text)...]) once every event of an ended run is settled: a search is then
+# one pass over a ready list.
+_READY: weakref.WeakKeyDictionary[Any, tuple[int, list[tuple[int, str]]]] = weakref.WeakKeyDictionary()
 
 
 def matching_seqs(run: Run, text: str) -> list[int]:
@@ -53,11 +56,14 @@ def matching_seqs(run: Run, text: str) -> list[int]:
         raise TypeError(f"search text must be a str, got {type(text).__name__}")
     needle = text.lower()
     texts = event_texts(run)
-    return sorted(seq for seq, haystack in texts if needle in haystack)
+    return sorted([seq for seq, haystack in texts if needle in haystack])
 
 
 def event_texts(run: Run) -> list[tuple[int, str]]:
     """(seq, lowercased searchable text) of every event of `run`, built once per settled event."""
+    ready = _READY.get(run)
+    if ready is not None and ready[0] == len(run.events) and run.status != "running":
+        return ready[1]
     cache = _CACHE.get(run)
     if cache is None:
         cache = _CACHE[run] = {}
@@ -71,6 +77,8 @@ def event_texts(run: Run) -> list[tuple[int, str]]:
         if event.settled():
             cache[id(event)] = (event, text)
         out.append((event.seq, text))
+    if run.status != "running" and len(cache) == len(out):  # all settled: kept as one list
+        _READY[run] = (len(out), out)
     return out
 
 
@@ -106,7 +114,8 @@ def _state_change_text(event: Event) -> Iterable[str]:
         return []
     parts: list[str] = []
     old, new = before.get("messages"), after.get("messages")
-    if old is not new and new is not None:
+    # An LLM or tool row's new messages are its replies / its result, already in the text.
+    if event.kind == "hook" and old is not new and new is not None:
         if isinstance(new, MessageLog) and isinstance(old, MessageLog) and new.extends(old):
             parts += map(_value_text, new.since(len(old)))  # appended: only the new ones
         else:

@@ -37,13 +37,13 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import pandas as pd
-from haystack.dataclasses import ChatMessage
+from haystack.dataclasses import ChatMessage, TextContent, ToolCall, ToolCallResult
 
 from agent_nb.recording import TIMELINE_SCHEMA, Event, Run
 from agent_nb.recording.diff import message_text
 from agent_nb.recording.events import AGENT_KEYS, Column, frame_of
 from agent_nb.recording.fingerprint import fingerprint_changes
-from agent_nb.recording.snapshots import same_value
+from agent_nb.recording.snapshots import MessageLog, same_value
 from agent_nb.recording.text import ELLIPSIS, cut
 from agent_nb.recording.types import EventKind, HookPoint
 from agent_nb.replay.resume import is_resumed, start_step
@@ -134,13 +134,20 @@ def merge_keyed(a: list[tuple[Key, Event]], b: list[tuple[Key, Event]]) -> list[
 
 
 # ---- content: what an event did, without timings, ids and meta ----------------------------------------------
-def _strip_ids(value: Any) -> Any:
-    """A message's dict form without tool call ids and provider extras (they differ between equal calls)."""
-    if isinstance(value, dict):
-        return {k: _strip_ids(v) for k, v in value.items() if k not in ("id", "extra")}
-    if isinstance(value, list):
-        return [_strip_ids(v) for v in value]
-    return value
+def _call(call: ToolCall) -> tuple[str, str]:
+    return (call.tool_name, _value_line(call.arguments))
+
+
+def _part(part: Any) -> tuple[Any, ...]:
+    """A content part by what it says: tool call ids and provider extras left out (they differ between equal
+    calls), like the message's meta."""
+    if isinstance(part, TextContent):
+        return ("text", part.text)
+    if isinstance(part, ToolCall):
+        return ("call", *_call(part))
+    if isinstance(part, ToolCallResult):
+        return ("result", _value_line(part.result), *_call(part.origin), bool(part.error))
+    return (type(part).__name__, _value_line(part))
 
 
 class _Forms:
@@ -148,15 +155,16 @@ class _Forms:
 
     def __init__(self) -> None:
         self._memo: dict[int, tuple[Any, str]] = {}
+        #: The last pair of LLM inputs (message logs) found equal: the next inputs usually extend them, and only
+        #: their new messages need comparing (a long run costs O(messages), not O(steps x messages)).
+        self.equal_inputs: tuple[MessageLog, MessageLog] | None = None
 
     def __call__(self, message: Any) -> str:
         hit = self._memo.get(id(message))
         if hit is not None and hit[0] is message:
             return hit[1]
         if isinstance(message, ChatMessage):
-            data = message.to_dict()
-            data.pop("meta", None)
-            form = json.dumps(_strip_ids(data), sort_keys=True, default=repr, ensure_ascii=False)
+            form = repr((message.role.value, message.name, [_part(p) for p in message._content]))
         else:
             form = _value_line(message)
         self._memo[id(message)] = (message, form)
@@ -186,15 +194,37 @@ def _messages(value: Any) -> list[Any]:
     return list(value) if isinstance(value, Sequence) and not isinstance(value, str) else []
 
 
-def _first_message_difference(a: list[Any], b: list[Any], forms: _Forms) -> tuple[str, str] | None:
+def _first_message_difference(
+    a: Sequence[Any], b: Sequence[Any], forms: _Forms, offset: int = 0
+) -> tuple[str, str] | None:
     """Both sides of the first message that differs (by content), or None when the lists are the same."""
     for i in range(max(len(a), len(b))):
         ma, mb = (a[i] if i < len(a) else None), (b[i] if i < len(b) else None)
         if ma is mb:
             continue
         if ma is None or mb is None or forms(ma) != forms(mb):
-            return (f"[{i}] {_line(ma)}" if ma is not None else NONE, f"[{i}] {_line(mb)}" if mb is not None else NONE)
+            at = i + offset
+            return (f"[{at}] {_shown_line(ma)}", f"[{at}] {_shown_line(mb)}")
     return None
+
+
+def _input_difference(a: Any, b: Any, forms: _Forms) -> tuple[str, str] | None:
+    """The first message where two LLM inputs part, or None; from the last equal pair on when they extend it."""
+    if a is b:
+        return None
+    logs = isinstance(a, MessageLog) and isinstance(b, MessageLog)
+    known = forms.equal_inputs
+    if logs and known is not None:
+        la, lb = known
+        if (a is la or a.extends(la)) and (b is lb or b.extends(lb)):
+            hit = _first_message_difference(a.since(len(la)), b.since(len(lb)), forms, offset=len(la))
+            if hit is None:
+                forms.equal_inputs = (a, b)
+            return hit
+    hit = _first_message_difference(_messages(a), _messages(b), forms)
+    if hit is None and logs:
+        forms.equal_inputs = (a, b)
+    return hit
 
 
 def _message_change(event: Event) -> list[Any]:
@@ -202,7 +232,12 @@ def _message_change(event: Event) -> list[Any]:
     before, after = event.before, event.after
     if before is None or after is None or before is after:
         return []
-    old, new = _messages(before.get("messages")), _messages(after.get("messages"))
+    old_log, new_log = before.get("messages"), after.get("messages")
+    if old_log is new_log:
+        return []
+    if isinstance(new_log, MessageLog) and isinstance(old_log, MessageLog) and new_log.extends(old_log):
+        return [("+", m) for m in new_log.since(len(old_log))]  # appended: O(what was added)
+    old, new = _messages(old_log), _messages(new_log)
     limit = min(len(old), len(new))
     start = 0
     while start < limit and (old[start] is new[start] or same_value(old[start], new[start])):
@@ -234,7 +269,7 @@ def _fields(kind: str, forms: _Forms) -> list[Field]:
     out: list[Field] = [("status", status, str), ("error", lambda e: e.error or "", lambda v: v or NONE)]
     if kind == "llm":
         out += [
-            ("input", lambda e: _messages(e.detail.get("input_messages") or (e.before or {}).get("messages")), None),
+            ("input", lambda e: e.detail.get("input_messages") or (e.before or {}).get("messages") or [], None),
             ("tools offered", lambda e: sorted(map(str, e.detail.get("tool_names") or [])), lambda v: ", ".join(v)),
             ("reply", lambda e: _messages(e.detail.get("replies")), messages),
         ]
@@ -278,7 +313,7 @@ def event_difference(ea: Event, eb: Event, forms: _Forms | None = None) -> dict[
     for name, get, show in _fields(ea.kind, forms):
         va, vb = get(ea), get(eb)
         if name == "input":  # the message where they part (the conversations are long)
-            hit = None if va is vb else _first_message_difference(va, vb, forms)
+            hit = _input_difference(va, vb, forms)
             if hit is not None:
                 return {"field": name, "a": hit[0], "b": hit[1]}
             continue

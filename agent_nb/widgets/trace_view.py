@@ -150,7 +150,7 @@ def outcome(run: Run | None) -> tuple[str, str]:
 VIEW_STATUSES: tuple[str, ...] = (*STATUSES, "given")
 #: The per-event columns the browser receives, in this order.
 FIELDS: tuple[str, ...] = ("seq", "step", "kind", "point", "name", "status", "t0", "dur", "flow", "err", "summary",
-                           "wait")  # fmt: skip
+                           "wait", "changed", "agent_changed")  # fmt: skip
 _KIND_CODE = {k: i for i, k in enumerate(KINDS)}
 _POINT_CODE = {p: i for i, p in enumerate(HOOK_POINTS)}
 _STATUS_CODE = {s: i for i, s in enumerate(VIEW_STATUSES)}
@@ -219,6 +219,8 @@ class Encoder:
             1 if e.error else 0,
             _cut(" ".join(summary.split()), SUMMARY_LIMIT),
             round(self.waits.get(e.seq, 0.0), 3),
+            ", ".join(map(str, e.changed)),
+            ", ".join(map(str, e.agent_changed)),  # complete once `fill_agent_changed` has seen the row before
         )
 
 
@@ -236,7 +238,9 @@ def columns(run: Run | None, notes: dict[int, str] | None = None, waits: dict[in
         0
     """
     enc = Encoder(run, notes, waits)
-    rows = [enc.row(e) for e in (run.events if run is not None else [])]
+    events = list(run.events) if run is not None else []
+    fill_agent_changed(events)
+    rows = [enc.row(e) for e in events]
     return {"run_id": run.run_id if run is not None else "", "n": len(rows), "names": enc.names,
             "flows": enc.flows, **_as_columns(rows)}  # fmt: skip
 
@@ -525,6 +529,7 @@ class TraceView(anywidget.AnyWidget):
                 break
             start -= 1
         n_names, n_flows = len(enc.names), len(enc.flows)
+        fill_agent_changed(events, start)
         fresh = [enc.row(e) for e in events[start:]]
         first = start
         while first < len(old) and first - start < len(fresh) and fresh[first - start] == old[first]:
