@@ -572,3 +572,12 @@ def test_picking_an_event_in_the_followed_inspector_selects_it_in_the_trace(rec:
     panel.show_run(run)
     panel.inspect(4)  # what wb.inspect(4) does
     assert trace.selected == 4 and trace.detail["title"] == "#4 tool get_weather"
+
+
+def test_a_cut_summary_is_marked_and_the_detail_shows_it_whole(rec: Recorder):
+    run = rec.run(WEATHER)
+    view = TraceView(run)
+    memory = next(e for e in run.events if e.name == "MemoryRetrievalHook")
+    row = view.data["summary"][memory.seq]
+    assert "…" in row and "Celsius" not in row  # cut, and says so
+    assert "prefers Celsius" in view.select(memory.seq)["summary"]  # the detail pane has the whole line

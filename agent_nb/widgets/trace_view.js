@@ -777,7 +777,7 @@ function render({ model, el }) {
       h("div", "anb-tv-tip-head", `${P.compare ? (P.lane[i] ? "B " : "A ") : ""}#${P.num[i]} ${d.names[d.name[i]]} · ${status} · ${fmtMs(d.dur[i])}`),
       h("div", "anb-tv-tip-body", d.summary[i] || "(no summary)"),
     );
-    if ((d.summary[i] || "").endsWith("…")) tip.appendChild(h("div", "anb-tv-muted", "cut short: click for the full text"));
+    if ((d.summary[i] || "").includes("…")) tip.appendChild(h("div", "anb-tv-muted", "cut short: click for the full text"));
     const rect = wrap.getBoundingClientRect();
     tip.style.display = "block";
     const left = Math.min(ev.clientX - rect.left + 12, rect.width - 320);

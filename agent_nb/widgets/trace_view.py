@@ -57,6 +57,7 @@ from agent_nb.recording import Event, Run
 from agent_nb.recording.diff import message_text
 from agent_nb.recording.events import HOOK_POINTS, KINDS, STATUSES, TIMELINE_SCHEMA, fill_agent_changed
 from agent_nb.recording.search import event_texts, matching_seqs
+from agent_nb.recording.summary import full_summary
 from agent_nb.recording.text import cut
 from agent_nb.views.outcome import decision_text, fold_traceback
 from agent_nb.views.style import COLORS, ERROR_COLOR, FALLBACK_COLOR, KEY_ORDER, LABELS
@@ -754,7 +755,7 @@ def event_detail(run: Run, seq: int, notes: dict[int, str] | None = None) -> dic
         "kind": e.kind,
         "point": e.hook_point or "",
         "status": view_status(e),
-        "summary": _cut(e.summary or "", TEXT_LIMIT),
+        "summary": _cut(_whole_summary(e), TEXT_LIMIT),
         "fields": fields,
         "flow": e.flow or "",
         "error": e.error or "",
@@ -797,6 +798,17 @@ def event_detail(run: Run, seq: int, notes: dict[int, str] | None = None) -> dic
         out["before"] = _json_text(_visible(before))
         out["after"] = _json_text(_visible(after))
     return out
+
+
+def _whole_summary(e: Event) -> str:
+    """The row's summary, or, when it was cut ("…"), the whole of it: the detail pane shows everything."""
+    summary = e.summary or ""
+    if "…" not in summary:
+        return summary
+    try:
+        return full_summary(e)
+    except Exception:  # an event the summary code cannot read again: the cut line, marked as such
+        return summary
 
 
 def _short(value: Any) -> str:
