@@ -23,6 +23,7 @@ import json
 import os
 import statistics
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -52,6 +53,15 @@ TIMED_JS = """async ([name, value]) => {
   return [sync, performance.now() - t0];
 }"""
 
+SEARCH_JS = """async (q) => {
+  const m = window.anbModel;
+  const t0 = performance.now();
+  m.set('search', q);
+  while (!((m.get('matches') || {}).q === q)) await new Promise((r) => setTimeout(r, 1));
+  await new Promise((r) => requestAnimationFrame(() => r()));
+  return performance.now() - t0;
+}"""
+
 SELECT_JS = """async (seq) => {
   const m = window.anbModel;
   const t0 = performance.now();
@@ -76,7 +86,40 @@ def python_side(run) -> TraceView:
     report("bytes sent per event (data trait, JSON)", data_bytes / n, "small; no States", " B")
     detail = view.select(n // 2)
     report("bytes of one selected event's detail (on demand)", len(json.dumps(detail)), "-", " B")
+    search_side(n)
     return view
+
+
+def search_side(n: int) -> None:
+    """The filter box's answer in Python: `search` set -> `matches` (run.search over every event's content).
+
+    Cold: the first search of a run builds each event's searchable text (kept for the next searches).
+    """
+    from agent_nb.recording.search import event_texts
+
+    cold, shown, warm = [], [], []
+    for _ in range(TRIES):
+        run = synthetic_run(2000)
+        t0 = time.perf_counter()
+        event_texts(run)  # what the first search of a run builds (the view builds it in the background)
+        cold.append(time.perf_counter() - t0)
+        fresh = TraceView(synthetic_run(2000))
+        index = next(t for t in threading.enumerate() if t.name == "agent_nb-search-index")
+        index.join()  # shown a moment before the user types
+        t0 = time.perf_counter()
+        fresh.search = "ran away"
+        shown.append(time.perf_counter() - t0)
+        for text in ("sheep", "count(n=1999)", "no such text"):
+            t0 = time.perf_counter()
+            fresh.search = text
+            warm.append(time.perf_counter() - t0)
+        assert fresh.matches["q"] == "no such text" and fresh.matches["ids"] == []
+    report(f"search texts of {n} events built (once a run, in the background when shown)",
+           statistics.median(cold) * 1000, "-", " ms")  # fmt: skip
+    report(f"search answered in Python, {n} events, first search after the view showed",
+           statistics.median(shown) * 1000, "< 100 ms", " ms")  # fmt: skip
+    report(f"search answered in Python, {n} events, next searches", statistics.median(warm) * 1000, "< 100 ms",
+           " ms")  # fmt: skip
 
 
 def browser_side(view: TraceView, n: int) -> None:
@@ -99,7 +142,7 @@ def browser_side(view: TraceView, n: int) -> None:
         report("page load to ready (JSON parse, import, render)", statistics.median(loads) * 1000, "-", " ms")
         span = view.data["t0"][-1]
         cases = {
-            "search filter ('ran away', 21 rows of 8002)": [("search", "ran away"), ("search", "")],
+            "search filter, names and summaries while Python answers": [("search", "ran away"), ("search", "")],
             "zoom to 5% of the run": [("zoom", [span * 0.4, span * 0.45]), ("zoom", [])],
             "time brush (10% of the run)": [("brush", [span * 0.2, span * 0.3]), ("brush", [])],
             "step-relative mode": [("mode", "step"), ("mode", "absolute")],
@@ -112,6 +155,12 @@ def browser_side(view: TraceView, n: int) -> None:
                     if value not in ("", [], "absolute"):
                         frames.append(frame)
             report(f"{label}: to the next painted frame", statistics.median(frames), "< 100 ms", " ms")
+        typed = []
+        for k in range(TRIES):
+            typed.append(page.evaluate(SEARCH_JS, ["ran away", "sheep", "count(n=12", "tokyo", "n=1999"][k]))
+            page.evaluate(TIMED_JS, ["search", ""])  # cleared: Python answers with no matches
+        report("search typed: Python's answer drawn (round trip, all 8002 events)", statistics.median(typed),
+               "< 100 ms", " ms")  # fmt: skip
         drawn, round_trip = [], []
         for k in range(TRIES):
             d, rt = page.evaluate(SELECT_JS, 4000 + k * 7)

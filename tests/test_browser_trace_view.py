@@ -12,6 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from haystack.components.agents.state import State
+from haystack.hooks import hook
 from trace_page import attach, push, synthetic_run
 
 from agent_nb import Recorder, Run
@@ -198,7 +200,7 @@ def test_compare_a_run_and_its_fork_and_jump_to_the_divergence(browser, run):
         assert page.locator(".anb-tv-row.anb-tv-lane-a").count() > 0
         assert page.locator(".anb-tv-row.anb-tv-lane-b").count() > 0
         counts = page.locator(".anb-tv-counts").inner_text()
-        assert f"A {run.run_id}, B {fork.run_id}" in counts and "first divergence: step 1" in counts
+        assert f"A {run.run_id}, B {fork.run_id}" in counts and "first divergence at step 1" in counts
         # Aligned by step: each step of B starts where A's same step starts (absolute time, and step-relative
         # time), B's bar under A's. The first event of step 2 of each run:
         n_a = len(run.events)
@@ -224,5 +226,96 @@ def test_compare_a_run_and_its_fork_and_jump_to_the_divergence(browser, run):
         assert row.count() == 1 and "anb-tv-row-divergence" in row.get_attribute("class")
         assert row.inner_text().startswith(f"B {first['seq_b']}")
         page.screenshot(path=str(OUTPUT / f"trace_compare_{theme}.png"))
+        assert errors == []
+        page.close()
+
+
+# ---- issue 19 ----------------------------------------------------------------------------------------------------
+def test_the_search_box_shows_what_run_search_finds(browser, run):
+    view = TraceView(run)
+    page, errors = open_view(browser, view)
+    # "celsius" is in no name and in no summary of the table, but in the memory a hook injected: Python answers.
+    page.locator(".anb-tv-search").fill("celsius")
+    page.wait_for_function("(window.anbModel.get('matches') || {}).q === 'celsius'")
+    expected = [int(s) for s in run.search("celsius")["seq"]]
+    assert expected
+    page.wait_for_function(f"document.querySelector('.anb-tv-counts').innerText.includes('{len(expected)} shown')")
+    seqs = [int(s) for s in page.locator(".anb-tv-row").evaluate_all("rs => rs.map(r => r.dataset.seq)")]
+    assert seqs == expected
+    assert f"of {len(expected)} shown" in page.locator(".anb-tv-tfoot").inner_text()
+    assert errors == []
+
+
+def test_next_error_key_and_button_walk_the_failed_events(browser):
+    big = synthetic_run(200)
+    errors_at = [e.seq for e in big.events if e.error]
+    assert len(errors_at) == 2
+    page, errors = open_view(browser, TraceView(big))
+    page.locator(".anb-tv-scroll").focus()
+    page.keyboard.press("e")
+    page.wait_for_function(f"window.anbModel.get('detail').seq === {errors_at[0]}")
+    page.keyboard.press("e")
+    page.wait_for_function(f"window.anbModel.get('detail').seq === {errors_at[1]}")
+    page.keyboard.press("Shift+E")
+    page.wait_for_function(f"window.anbModel.get('detail').seq === {errors_at[0]}")
+    page.locator(".anb-tv-next-error").click()  # the button does what the key does
+    page.wait_for_function(f"window.anbModel.get('detail').seq === {errors_at[1]}")
+    assert "the sheep ran away" in page.locator(".anb-tv-detail").inner_text()
+    assert errors == []
+
+
+def test_a_pending_event_is_an_open_bar_and_the_axis_keeps_moving(browser):
+    from agent_nb.recording import Event
+    from agent_nb.recording.context import RunContext
+    from agent_nb.recording.snapshots import Snapshotter
+
+    source = synthetic_run(3)
+    live = Run(run_id=source.run_id, status="running")
+    live.events.extend(source.events[:6])
+    ctx = live._ctx = RunContext(run=live, snapshotter=Snapshotter())
+    ctx.t0 -= 0.05  # the run started 50 ms ago
+    gate = Event(live.run_id, -1, 1, "hook", "before_tool", "ConfirmationHook", "ok", 12.0, 0.0)
+    ctx.open_hook = gate  # a before_tool hook waiting for an approval
+    view = TraceView(live)
+    assert view.meta["open"][0]["name"] == "ConfirmationHook"
+    for theme in ("light", "dark"):
+        page, errors = open_view(browser, view, theme=theme)
+        assert "1 in progress" in page.locator(".anb-tv-counts").inner_text()
+        assert "in progress" in page.locator(".anb-tv-legend").inner_text()
+        before = page.evaluate("document.querySelector('.anb-tv-axis').toDataURL()")
+        page.wait_for_function("(b) => document.querySelector('.anb-tv-axis').toDataURL() !== b", arg=before)
+        page.screenshot(path=str(OUTPUT / f"trace_pending_{theme}.png"))
+        assert errors == []
+        page.close()
+    live._ctx = None
+
+
+def test_a_failing_hook_shows_its_own_frame_first_and_copies_the_traceback(browser):
+    @hook
+    def flaky(state: State) -> None:
+        """Fails like a profile service down."""
+        raise RuntimeError("profile service unavailable (HTTP 503)")
+
+    rec = Recorder(demo_agent(notes=NoteStore()))
+    rec.add_hook("after_tool", flaky)
+    with pytest.raises(RuntimeError):
+        rec.run(WEATHER)
+    failed = rec.runs[-1]
+    seq = next(e.seq for e in failed.events if e.name == "flaky")
+    view = TraceView(failed)
+    for theme in ("light", "dark"):
+        page, errors = open_view(browser, view, theme=theme)
+        page.locator(f".anb-tv-row[data-seq='{seq}']").click()
+        page.wait_for_function(f"window.anbModel.get('detail').seq === {seq}")
+        mine = page.locator(".anb-tv-tb-user").inner_text()
+        assert "in flaky" in mine and "agent_nb/recording" not in mine and "RuntimeError: profile" in mine
+        folded = page.locator(".anb-tv-tbbox details")
+        assert "internal frames (" in folded.inner_text() and folded.get_attribute("open") is None
+        # No mid-word wrap: one source line, one line on screen (the box scrolls sideways).
+        assert page.locator(".anb-tv-tb-user").evaluate("el => getComputedStyle(el).whiteSpace") == "pre"
+        page.locator(".anb-tv-detail .anb-tv-sec summary", has_text="traceback").locator(".anb-tv-copy").click()
+        page.wait_for_function("document.querySelector('.anb-tv').anbCopied !== undefined")
+        assert page.evaluate("document.querySelector('.anb-tv').anbCopied") == view.detail["traceback"]
+        page.screenshot(path=str(OUTPUT / f"trace_traceback_{theme}.png"))
         assert errors == []
         page.close()

@@ -438,3 +438,145 @@ def test_nbconvert_shows_a_static_rendering(tmp_path):
         assert "application/vnd.jupyter.widget-view+json" in data
         html = data["text/html"]
         assert '<img class="chart"' in html and "add(a=2, b=3) -&gt; 5" in html
+
+
+# ---- issue 19: search everything, events in progress, tracebacks, one inspector -------------------------------------
+def test_the_filter_finds_what_run_search_finds_not_only_names_and_summaries(rec: Recorder):
+    run = rec.run(WEATHER)
+    view = TraceView(run)
+    # "Celsius" is in the memory the hook injected past its summary's cut, and in no name: found all the same.
+    view.search = "Celsius"
+    expected = [int(s) for s in run.search("Celsius")["seq"]]
+    assert expected and view.matches == {"q": "Celsius", "ids": expected}
+    assert view.visible_seqs() == expected
+    assert not all("celsius" in (run.event(s).summary or "").lower() for s in expected)
+    # Case-insensitive, and combined with the kind filter; an empty box shows everything again.
+    view.search, view.kinds = "TOKYO", ["tool"]
+    assert view.visible_seqs() == [s for s in map(int, run.search("tokyo")["seq"]) if run.event(s).kind == "tool"]
+    view.search, view.kinds = "", ["hook", "llm", "tool"]
+    assert view.matches == {} and len(view.visible_seqs()) == len(run.events)
+
+
+def test_the_filter_searches_both_runs_in_compare_mode(rec: Recorder):
+    run = rec.run(WEATHER)
+    fork = run.fork(1, edit={"user_profile": {"name": "Ada", "units": "kelvin"}})
+    view = TraceView()
+    view.show_compare(run, fork)
+    view.search = "kelvin"
+    n_a = len(run.events)
+    assert view.matches["ids"] == [n_a + int(s) for s in fork.search("kelvin")["seq"]]
+    assert view.matches["ids"] and all(view.event_of(i)[0] is fork for i in view.visible_seqs())
+
+
+def test_a_live_run_sends_its_events_in_progress_as_open_bars(rec: Recorder):
+    gate, waiting = threading.Event(), threading.Event()
+
+    @hook
+    def approval(state: State) -> None:
+        """Waits like a person deciding."""
+        waiting.set()
+        gate.wait(TIMEOUT)
+
+    rec.add_hook("before_tool", approval)
+    view = TraceView()
+    view.live_interval = 0.0
+    done: list[Run] = []
+    worker = threading.Thread(target=lambda: done.append(rec.run("What is 2 + 3?")))
+    worker.start()
+    try:
+        assert waiting.wait(TIMEOUT)
+        live = rec.runs[-1]
+        view.show_run(live)
+        assert live.status == "running"
+        (item,) = view.meta["open"]
+        assert item["kind"] == "hook" and item["point"] == "before_tool" and item["name"] == "approval"
+        assert item["step"] == 0 and 0 <= item["t0"] <= view.meta["now_ms"]
+        sent = view.meta["now_ms"]
+        assert until(lambda: live.in_progress()[0] > sent + 5)  # the run's clock goes on while the hook waits
+        assert not any(e.name == "approval" for e in live.events)  # no row yet: it is numbered when it ends
+    finally:
+        gate.set()
+        worker.join(TIMEOUT)
+    (run,) = done
+    assert run.in_progress() == (run.duration_ms, [])
+    view.show_run(run)
+    assert view.meta["open"] == [] and any(e.name == "approval" for e in run.events)
+
+
+def test_an_llm_call_in_flight_is_in_progress():
+    from agent_nb.recording import Event
+    from agent_nb.recording.context import RunContext
+    from agent_nb.recording.snapshots import Snapshotter
+
+    live = Run(run_id="r")
+    ctx = live._ctx = RunContext(run=live, snapshotter=Snapshotter())
+    event, _ = ctx.llm_begin("Gen", [], None)
+    now, open_events = live.in_progress()
+    assert open_events == [event] and now >= event.offset_ms
+    assert TraceView(live).meta["open"][0]["kind"] == "llm"
+    ctx.llm_end(event, {"replies": []}, None)
+    assert live.in_progress()[1] == [] and isinstance(live.events[0], Event)
+
+
+def test_a_traceback_shows_the_users_frames_first_and_folds_the_rest(rec: Recorder):
+    @hook
+    def flaky(state: State) -> None:
+        """Fails like a profile service down."""
+        raise RuntimeError("profile service unavailable (HTTP 503)")
+
+    rec.add_hook("after_tool", flaky)
+    with pytest.raises(RuntimeError):
+        rec.run("What is 2 + 3?")
+    run = rec.runs[-1]  # the partial run is kept, with its error
+    seq = next(e.seq for e in run.events if e.name == "flaky")
+    detail = TraceView(run).select(seq)
+    folded = detail["traceback_folded"]
+    # The user's frames: this test calling rec.run, and the hook raising (last, as Python prints them).
+    assert all(__file__ in frame for frame in folded["user"]) and "in flaky" in folded["user"][-1]
+    assert len(folded["internal"]) >= 3  # agent_nb, haystack and Python frames, folded
+    assert all("agent_nb/recording" not in frame for frame in folded["user"])
+    assert folded["exception"] == "RuntimeError: profile service unavailable (HTTP 503)"
+    assert "agent_nb" in detail["traceback"]  # the whole text stays: the pane folds it and copies it
+
+
+def test_the_inspector_follows_the_trace_selection_over_every_event():
+    run = synthetic_run(150)  # 602 events: more than the 500 the picker used to list
+    wb = Workbench(Recorder(demo_agent(notes=NoteStore())))
+    try:
+        wb.select(run)  # the Workbench's inspector follows its trace view
+        assert len(wb.inspector.picker.options) == len(run.events) == 602
+        wb.trace.selected = 590
+        assert wb.inspector.picker.value == 590 and "#590" in wb.inspector.header.value
+        wb.inspector.prev_button.click()
+        assert wb.trace.selected == 589 and wb.trace.detail["seq"] == 589
+        wb.trace.search = "ran away"
+        assert (
+            [v for _, v in wb.inspector.picker.options]
+            == wb.trace.visible_seqs()
+            == [e.seq for e in run.events if e.error]
+        )
+        with pytest.raises(ValueError, match="already follows"):
+            wb.inspector.follow(wb.trace)
+    finally:
+        wb.close()
+
+
+def test_picking_an_event_in_the_followed_inspector_selects_it_in_the_trace(rec: Recorder):
+    run = rec.run(WEATHER)
+    trace = TraceView(run)
+    from agent_nb.widgets.inspector import InspectorPanel
+
+    panel = InspectorPanel()
+    panel.follow(trace)
+    panel.show_run(run)
+    panel.inspect(4)  # what wb.inspect(4) does
+    assert trace.selected == 4 and trace.detail["title"] == "#4 tool get_weather"
+
+
+def test_a_cut_summary_is_marked_and_the_detail_shows_it_whole(rec: Recorder):
+    run = rec.run(WEATHER)
+    view = TraceView(run)
+    memory = next(e for e in run.events if e.name == "MemoryRetrievalHook")
+    row = view.data["summary"][memory.seq]
+    assert "…" in row and "Celsius" not in row  # cut, and says so
+    assert "prefers Celsius" in view.select(memory.seq)["summary"]  # the detail pane has the whole line

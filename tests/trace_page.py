@@ -18,8 +18,8 @@ from typing import Any
 
 from agent_nb.widgets.trace_view import TraceView
 
-_TRAITS = ("data", "delta", "meta", "palette", "selected", "detail", "mode", "brush", "search", "kinds", "zoom",
-           "height")  # fmt: skip
+_TRAITS = ("data", "delta", "meta", "palette", "selected", "detail", "mode", "brush", "search", "matches", "kinds",
+           "zoom", "height")  # fmt: skip
 
 _PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><style>{css}
 body {{ margin: 0; padding: 8px; background: var(--jp-layout-color0, #fff); }}
@@ -43,6 +43,9 @@ const model = new Model(state);
 window.anbModel = model;
 model.on("change:selected", async () => {{
   if (window.pyDetail) model.set("detail", await window.pyDetail(model.get("selected")));
+}});
+model.on("change:search", async () => {{
+  if (window.pySearch) model.set("matches", await window.pySearch(model.get("search")));
 }});
 const src = document.getElementById("esm").textContent;
 const url = URL.createObjectURL(new Blob([src], {{ type: "text/javascript" }}));
@@ -83,13 +86,13 @@ def attach(page: Any, view: TraceView, *, theme: str = "light") -> None:
 
     Usage:
         >>> class Page:   # stands in for a Playwright page here: records what `attach` asks of it
-        ...     def expose_function(self, name, fn): self.exposed = (name, fn)
+        ...     def expose_function(self, name, fn): self.exposed[name] = fn
         ...     def set_content(self, html): self.html = html
         ...     def wait_for_function(self, expression): self.awaited = expression
-        >>> page = Page(); attach(page, TraceView(run))
-        >>> page.exposed[0], "anbReady" in page.html, page.awaited
-        ('pyDetail', True, 'window.anbReady === true')
-        >>> page.exposed[1](3)["title"]   # what the page's pyDetail(3) gets: the detail of event 3
+        >>> page = Page(); page.exposed = {}; attach(page, TraceView(run))
+        >>> sorted(page.exposed), "anbReady" in page.html, page.awaited
+        (['pyDetail', 'pySearch'], True, 'window.anbReady === true')
+        >>> page.exposed["pyDetail"](3)["title"]   # what the page's pyDetail(3) gets: the detail of event 3
         '#3 llm ScriptedChatGenerator'
     """
 
@@ -97,7 +100,12 @@ def attach(page: Any, view: TraceView, *, theme: str = "light") -> None:
         view.selected = int(seq)
         return view.detail
 
+    def search(text: str) -> dict[str, Any]:
+        view.search = str(text)
+        return view.matches
+
     page.expose_function("pyDetail", detail)
+    page.expose_function("pySearch", search)
     page.set_content(standalone_html(view, theme=theme))
     page.wait_for_function("window.anbReady === true")
 

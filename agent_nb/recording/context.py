@@ -154,6 +154,8 @@ class RunContext:
     #: The hook row being recorded now (its hook is running), else None. It is numbered when the hook ends, and
     #: nothing else is recorded meanwhile: its seq will be the run's event count at this moment.
     open_hook: Event | None = None
+    #: LLM and tool calls under way (begun, not ended), by id: views draw them as open bars.
+    open_calls: dict[int, Event] = field(default_factory=dict)
     t0: float = field(default_factory=time.perf_counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
     pending: list[Event] = field(default_factory=list)
@@ -313,6 +315,7 @@ class RunContext:
         event = Event(self.run.run_id, -1, self.step, "llm", None, name, "ok", 0.0, 0.0)
         event.before = self.clean_after or self.snap()
         event.offset_ms = self.now_ms()
+        self.open_calls[id(event)] = event
         self.clean_after = None  # the generator and then the Agent run next
         # The before snapshot's message log is the LLM input: shared, not copied again.
         inputs = (
@@ -341,6 +344,7 @@ class RunContext:
 
     def llm_end(self, event: Event, result: Any, exc: BaseException | None) -> None:
         event.duration_ms = self.now_ms() - event.offset_ms
+        self.open_calls.pop(id(event), None)
         if exc is not None:
             event.status, event.error = "error", error_text(exc)
             event.after = event.before
@@ -383,10 +387,12 @@ class RunContext:
         event.before = before
         event.detail = {"arguments": copy_value(arguments), "tool_call_id": call_id}
         event.offset_ms = self.now_ms()
+        self.open_calls[id(event)] = event
         return event
 
     def tool_end(self, event: Event, result: Any, exc: BaseException | None) -> None:
         event.duration_ms = self.now_ms() - event.offset_ms
+        self.open_calls.pop(id(event), None)
         if exc is not None:
             event.status, event.error = "error", error_text(exc)
             if isinstance(exc, RunInterrupted):

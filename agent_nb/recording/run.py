@@ -263,6 +263,24 @@ class Run:
         last = (self.result or {}).get("last_message")
         return last.text if isinstance(last, ChatMessage) else None
 
+    def in_progress(self) -> tuple[float, list[Event]]:
+        """While the run is live: (ms since it started, the events begun and not ended yet: a hook that runs, e.g.
+        one waiting for an approval, LLM and tool calls in flight), earliest first. They are not numbered yet
+        (seq -1) and have no duration. A run that is not live: (its duration, []).
+
+        Usage:
+            >>> Run(run_id="x", duration_ms=5.0).in_progress()
+            (5.0, [])
+        """
+        ctx = self._ctx
+        if ctx is None:
+            return (self.duration_ms or 0.0), []
+        open_events = list(ctx.open_calls.copy().values())  # tool threads add and remove entries meanwhile
+        hook = ctx.open_hook
+        if hook is not None:
+            open_events.append(hook)
+        return ctx.now_ms(), sorted(open_events, key=lambda e: e.offset_ms)
+
     # ---- control -------------------------------------------------------------------------------------------
     def stop(self) -> None:
         """Ask a live run to stop at the next step boundary (it ends with exit_reason `stopped_by_user`).

@@ -3,6 +3,10 @@
 Pick the event from the dropdown (it lists the rows the timeline filters let through) or step with
 previous / next. "Fork from this step" opens the fork editor at the event's step.
 
+`follow(trace)` makes it the same inspector as the trace view's detail pane, seen wider: one selection (an
+event clicked in the trace is shown here; the picker and previous / next select it in the trace), and the
+picker lists every row the trace's table shows, with no cap.
+
 CSS classes: `anb-inspector`, `anb-event-picker`, `anb-prev-button`, `anb-next-button`, `anb-fork-here-button`,
 `anb-event-header`, `anb-diff`, `anb-state-before`, `anb-state-after`.
 
@@ -15,7 +19,9 @@ Usage:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import ipywidgets as W
 import pandas as pd
@@ -24,6 +30,12 @@ from agent_nb.recording import Event, Run
 from agent_nb.recording.summary import json_text
 from agent_nb.views.html import diff_html, esc, kind_badge, state_html, status_badge
 from agent_nb.widgets.style import button, css, section_title, set_options
+
+if TYPE_CHECKING:
+    from agent_nb.widgets.trace_view import TraceView
+
+#: While a long run is live, the followed list is re-sent at most this often (s): 8,000 labels are ~400 KB.
+LIVE_LIST_EVERY = 2.0
 
 
 def event_label(event: Event) -> str:
@@ -102,7 +114,9 @@ class InspectorPanel(W.VBox):
             "anb-event-picker",
         )
         self._setting = False
-        self.picker.observe(lambda _: None if self._setting else self._render(), names="value")
+        self._trace: TraceView | None = None
+        self._listed_at = 0.0
+        self.picker.observe(self._picked, names="value")
         self.prev_button = button("", "anb-prev-button", icon="arrow-up", tooltip="previous event", width="36px")
         self.next_button = button("", "anb-next-button", icon="arrow-down", tooltip="next event", width="36px")
         self.fork_button = button(
@@ -150,12 +164,25 @@ class InspectorPanel(W.VBox):
         self.run = run
         self._shown = None
         self._listed = None
+        if self._trace is not None:
+            self._list_from_trace(force=True)
+            return
         self.set_rows(run.timeline if run is not None else pd.DataFrame({"seq": []}))
 
     def set_rows(self, frame: pd.DataFrame) -> None:
-        """List these timeline rows in the picker, keeping the picked event when it is still listed."""
+        """List these timeline rows in the picker, keeping the picked event when it is still listed.
+
+        While following a trace view the list is the trace's (every row its table shows): `frame` is ignored.
+        """
+        if self._trace is not None:
+            self._list_from_trace()
+            return
         run = self.run
         seqs = [int(s) for s in frame["seq"]] if "seq" in frame and run is not None else []
+        self._list(seqs)
+
+    def _list(self, seqs: list[int]) -> None:
+        run = self.run
         listed = (id(run), tuple(seqs))
         if listed == self._listed:
             self._render()  # the picked event may have gained its `after` State
@@ -176,6 +203,69 @@ class InspectorPanel(W.VBox):
             self._setting = False
         self._render()
 
+    # ---- following a trace view -----------------------------------------------------------------------------
+    def follow(self, trace: TraceView) -> None:
+        """Share `trace`'s selection and list its table's rows (all of them): one inspector, two widths.
+
+        Usage:
+            >>> from agent_nb.widgets.trace_view import TraceView
+            >>> trace, panel = TraceView(run), InspectorPanel()
+            >>> panel.follow(trace); panel.show_run(run)
+            >>> trace.selected = 4; panel.picker.value      # clicked in the trace: shown here
+            4
+            >>> panel.next_button.click(); trace.selected   # stepped here: selected there
+            5
+            >>> trace.search = "tokyo"; [v for _, v in panel.picker.options] == trace.visible_seqs()
+            True
+        """
+        if self._trace is not None:
+            raise ValueError("this inspector already follows a trace view")
+        self._trace = trace
+        trace.observe(self._trace_selected, names="selected")
+        trace.observe(lambda _: self._list_from_trace(), names=["data", "kinds", "matches", "brush", "mode"])
+        self._list_from_trace()
+
+    def _list_from_trace(self, *, force: bool = False) -> None:
+        trace, run = self._trace, self.run
+        if trace is None or run is None:
+            self._list([])
+            return
+        if run is trace.run or run is trace.other:
+            shown = trace.visible_seqs()
+            if trace.other is not None:
+                n_a = len(trace.run.events)  # type: ignore[union-attr]
+                shown = [i - n_a for i in shown if i >= n_a] if run is trace.other else [i for i in shown if i < n_a]
+        else:  # the trace shows another run for now (the workbench shows the inspector's run first)
+            shown = list(range(len(run.events)))
+        now = time.monotonic()
+        if not force and run.status == "running" and len(shown) > 2000 and now - self._listed_at < LIVE_LIST_EVERY:
+            return
+        self._listed_at = now
+        self._list(shown)
+
+    def _trace_selected(self, change: dict) -> None:
+        trace = self._trace
+        if trace is None or change["new"] < 0:
+            return
+        run, seq = trace.event_of(change["new"])
+        if run is None or seq < 0:
+            return
+        if run is not self.run:
+            self.show_run(run)
+        if self.picker.value != seq:
+            self.inspect(seq)
+
+    def _picked(self, _change: dict) -> None:
+        if self._setting:
+            return
+        self._render()
+        trace, seq = self._trace, self.picker.value
+        if trace is None or seq is None or self.run is None:
+            return
+        ident = seq + len(trace.run.events) if (trace.other is not None and self.run is trace.other) else seq  # type: ignore[union-attr]
+        if trace.run is self.run or trace.other is self.run:
+            trace.selected = ident
+
     def inspect(self, seq: int) -> None:
         """Pick event `seq` (listed or not: a filtered-out event is added to the list).
 
@@ -188,15 +278,23 @@ class InspectorPanel(W.VBox):
         if self.run is None:
             raise ValueError("no run is shown")
         event = self.run.event(seq)
-        if seq not in self._seqs:
-            self._seqs = sorted([*self._seqs, seq])
-            self._listed = (id(self.run), tuple(self._seqs))
         self._setting = True
         try:
-            set_options(self.picker, [(event_label(self.run.event(s)), s) for s in self._seqs], event.seq)
+            if seq in self._seqs:  # listed: only the value changes (the options are not sent again)
+                self.picker.value = event.seq
+            else:
+                self._seqs = sorted([*self._seqs, seq])
+                self._listed = (id(self.run), tuple(self._seqs))
+                set_options(self.picker, [(event_label(self.run.event(s)), s) for s in self._seqs], event.seq)
         finally:
             self._setting = False
         self._render()
+        trace = self._trace
+        if trace is not None and (trace.run is self.run or trace.other is self.run):
+            # One selection: picked here (wb.inspect), selected in the trace view too.
+            n_a = len(trace.run.events) if trace.other is not None and self.run is trace.other else 0  # type: ignore[union-attr]
+            if trace.selected != seq + n_a:
+                trace.selected = seq + n_a
 
     def move(self, delta: int) -> None:
         """Pick the previous (-1) or next (+1) listed event."""

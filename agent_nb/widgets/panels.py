@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import ipywidgets as W
-import pandas as pd
 
 from agent_nb.recording import Run
 from agent_nb.views.html import esc
@@ -37,9 +36,6 @@ from agent_nb.widgets.runs_panel import RunsPanel
 from agent_nb.widgets.style import button, css, show
 from agent_nb.widgets.timeline_panel import TimelinePanel
 from agent_nb.widgets.trace_view import outcome
-
-#: Events listed in the inspector's picker (the trace view's table lists every event).
-INSPECTOR_ROWS = 500
 
 
 def marked(model: WorkbenchModel) -> dict[str, Any]:
@@ -87,9 +83,10 @@ class TracePane:
 
     def __init__(self, model: WorkbenchModel, ui: WidgetConfirmationUI) -> None:
         self.model = model
-        self.inspector = InspectorPanel(on_fork=self._fork_here)  # first: the timeline lists its rows in it
-        # The trace view's table has no row cap.
-        self.timeline = TimelinePanel(on_filter=self._rows, annotate=lambda run: decision_notes(ui, run))
+        self.inspector = InspectorPanel(on_fork=self._fork_here)
+        self.timeline = TimelinePanel(annotate=lambda run: decision_notes(ui, run))
+        # One inspector: it shares the trace view's selection and lists every row the trace's table shows.
+        self.inspector.follow(self.timeline.trace)
         self.on_fork_here: Callable[[int], Any] | None = None
         model.watch(self._view, "view")
         model.watch(self._mark, "mark")
@@ -109,10 +106,6 @@ class TracePane:
         done = change["new"]
         if done is not None:
             self.timeline.show_compare(done.a, done.b, done.frame)
-
-    def _rows(self, frame: pd.DataFrame) -> None:
-        # The inspector's picker is a dropdown: it lists the first rows; the trace view's table lists them all.
-        self.inspector.set_rows(frame.head(INSPECTOR_ROWS))
 
     def _fork_here(self, step: int) -> None:
         if self.on_fork_here is not None:

@@ -89,7 +89,7 @@ class TimelinePanel(W.VBox):
         self._lock = threading.RLock()
         self._filter_key: Any = None
         self.trace = css(TraceView(annotate=annotate), "anb-trace")
-        self.trace.observe(self._filters_changed, names=["kinds", "search", "brush", "mode", "data"])
+        self.trace.observe(self._filters_changed, names=["kinds", "search", "matches", "brush", "mode", "data"])
         self.export_csv_button = button("CSV", "anb-export-csv", icon="download", tooltip="timeline as CSV")
         self.export_json_button = button("JSON", "anb-export-json", icon="download", tooltip="whole run as JSON")
         self.export_path = css(W.HTML(), "anb-export-path")
@@ -151,7 +151,15 @@ class TimelinePanel(W.VBox):
         if self.on_filter is None:
             return
         t = self.trace
-        key = (id(self.run), t.data.get("n"), tuple(t.kinds), t.search, tuple(t.brush), t.mode)
+        key = (
+            id(self.run),
+            t.data.get("n"),
+            tuple(t.kinds),
+            t.search,
+            tuple(t.matches.get("ids", ())),
+            tuple(t.brush),
+            t.mode,
+        )
         if key == self._filter_key:
             return
         self._filter_key = key

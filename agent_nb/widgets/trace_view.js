@@ -28,7 +28,12 @@ function niceStep(span, px) {
   return 10 * p;
 }
 
-function fmtMs(v) {
+function fmtMs(v, step) {
+  // `step`: the tick spacing; labels show as many decimals as the ticks need to differ (never "0.00 ms" twice).
+  if (step !== undefined) {
+    if (step >= 1000) return (v / 1000).toFixed(Math.max(0, Math.min(3, -Math.floor(Math.log10(step / 1000) + 1e-9)))) + " s";
+    return v.toFixed(Math.max(0, Math.min(4, -Math.floor(Math.log10(step) + 1e-9)))) + " ms";
+  }
   if (Math.abs(v) >= 10000) return (v / 1000).toFixed(1) + " s";
   if (Math.abs(v) >= 1000) return (v / 1000).toFixed(2) + " s";
   if (Math.abs(v) >= 10) return v.toFixed(0) + " ms";
@@ -88,12 +93,27 @@ function prepare(model) {
   if (compare) d.order.forEach((i, k) => (pos[i] = k));
   else for (let i = 0; i < n; i++) pos[i] = i;
   if (compare) for (const g of order) g.members.sort((a, b) => pos[a] - pos[b]);
-  const groupOf = new Int32Array(n);
-  order.forEach((g, gi) => g.members.forEach((i) => (groupOf[i] = gi)));
   const indexOfSeq = new Map();
   for (let i = 0; i < n; i++) indexOfSeq.set(d.seq[i], i);
   const num = d.num || d.seq;
-  return { d, pal, n, colorKey, groups: order, groupOf, maxEnd, maxRel, indexOfSeq, compare, lane, at, rs, pos, num };
+  // Events in progress (a live run: a hook waiting for an approval, an LLM or tool call in flight): open bars at
+  // the end of their step, growing until they end. Their step may have no finished event yet.
+  const meta = model.get("meta") || {};
+  const open = compare ? [] : meta.open || [];
+  open.forEach((o, k) => {
+    let g = groups.get(o.step);
+    if (!g) {
+      groups.set(o.step, (g = { key: o.step, members: [], starts: [o.t0, Infinity], start: o.t0, end: o.t0, span: 0 }));
+      order.push(g);
+      order.sort((a, b) => stepRank(a.key) - stepRank(b.key));
+    }
+    (g.open = g.open || []).push(k);
+  });
+  const groupOf = new Int32Array(n);
+  order.forEach((g, gi) => g.members.forEach((i) => (groupOf[i] = gi)));
+  const live = meta.status === "running";
+  return { d, pal, n, colorKey, groups: order, groupOf, maxEnd, maxRel, indexOfSeq, compare, lane, at, rs, pos, num,
+    open, live, nowMs: meta.now_ms || 0, metaAt: performance.now() };
 }
 
 // Merge a live batch (`delta`: rows from `start` on, new lookup entries) into the model's copy of `data`, in
@@ -129,13 +149,18 @@ function render({ model, el }) {
   const kindBox = h("span", "anb-tv-kinds");
   const search = h("input", "anb-tv-search");
   search.type = "search";
-  search.placeholder = "filter: name or summary";
+  search.placeholder = "search: messages, arguments, results, State…";
+  search.title = "case-insensitive; finds what run.search finds: messages, tool arguments and results, State changes, errors";
   const foldBtn = h("button", "anb-tv-fold", "expand all");
   const resetBtn = h("button", "anb-tv-reset", "reset zoom");
   resetBtn.title = "reset zoom, pan and the time brush";
   const jumpBtn = h("button", "anb-tv-jump", "jump to divergence");
   jumpBtn.title = "select the first event where the runs differ";
-  bar.append(outcome, counts, modeBtn, kindBox, search, foldBtn, resetBtn, jumpBtn);
+  const errBtn = h("button", "anb-tv-next-error", "next error ▸");
+  errBtn.title = "select the next event that failed (key: e; shift+e: the previous one)";
+  const maxBtn = h("button", "anb-tv-maximize", "⤢ maximize");
+  maxBtn.title = "fill the window with the trace view (Esc restores)";
+  bar.append(outcome, counts, modeBtn, kindBox, search, foldBtn, resetBtn, jumpBtn, errBtn, maxBtn);
 
   // ---- waterfall + detail ----
   const main = h("div", "anb-tv-main");
@@ -176,11 +201,23 @@ function render({ model, el }) {
   let drag = null;
   const cleanups = [];
 
+  // "Now" on the run's clock: a live run's axis keeps moving (and its open bars grow) between batches.
+  function nowT() {
+    return P.live ? P.nowMs + (performance.now() - P.metaAt) : P.nowMs;
+  }
+  function openStart(g, o) {
+    return model.get("mode") === "step" ? o.t0 - (g.starts[0] < Infinity ? g.starts[0] : o.t0) : o.t0;
+  }
+  function fullSpan() {
+    if (model.get("mode") !== "step") return P.live ? Math.max(P.maxEnd, nowT()) : P.maxEnd;
+    let span = P.maxRel;
+    if (P.live) for (const g of P.groups) for (const k of g.open || []) span = Math.max(span, openStart(g, P.open[k]) + nowT() - P.open[k].t0);
+    return span;
+  }
   function domain() {
     const z = model.get("zoom");
-    const full = model.get("mode") === "step" ? P.maxRel : P.maxEnd;
     if (z && z.length === 2 && z[1] > z[0]) return [z[0], z[1]];
-    return [0, Math.max(full, 1e-3) * 1.02];
+    return [0, Math.max(fullSpan(), 1e-3) * 1.02];
   }
   function rel(i) {
     return model.get("mode") === "step" ? P.rs[i] : P.at[i];
@@ -200,14 +237,34 @@ function render({ model, el }) {
       rows.push({ gi, i: -1, lane: 0 });
       if (P.compare && !open) rows.push({ gi, i: -1, lane: 1 });
       if (open) for (const i of g.members) rows.push({ gi, i, lane: P.lane[i] });
+      // Events in progress: always a row of their own (i = -2), under the step's finished events.
+      for (const k of g.open || []) rows.push({ gi, i: -2, o: k, lane: 0 });
     });
     spacer.style.height = rows.length * ROW_H + "px";
     foldBtn.textContent = expanded.size === P.groups.length && P.groups.length ? "collapse all" : "expand all";
   }
 
+  // The search box finds what `run.search` finds (messages, arguments, results, State changes, errors): Python
+  // answers in `matches`. Until the answer for the text typed comes, names and summaries stand in.
+  function searchSet() {
+    const q = model.get("search") || "";
+    if (!q.trim()) return null;
+    const m = model.get("matches") || {};
+    if (m.q === q && Array.isArray(m.ids)) {
+      const found = new Uint8Array(P.n);
+      for (const id of m.ids) {
+        const i = P.indexOfSeq.get(id);
+        if (i !== undefined) found[i] = 1;
+      }
+      return { found, pending: false };
+    }
+    return { needle: q.trim().toLowerCase(), pending: true };
+  }
+  let searching = false;
   function filter() {
     const kinds = new Set(model.get("kinds"));
-    const needle = (model.get("search") || "").trim().toLowerCase();
+    const sr = searchSet();
+    searching = !!(sr && sr.pending);
     const br = model.get("brush") || [];
     const d = P.d;
     visible = [];
@@ -215,7 +272,9 @@ function render({ model, el }) {
     for (let k = 0; k < P.n; k++) {
       const i = P.compare ? d.order[k] : k; // the table lists compared runs in the alignment's order
       if (!kinds.has(P.pal.kinds[d.kind[i]])) continue;
-      if (needle && !d.names[d.name[i]].toLowerCase().includes(needle) && !d.summary[i].toLowerCase().includes(needle))
+      if (sr && sr.found && !sr.found[i]) continue;
+      if (sr && sr.needle && !d.names[d.name[i]].toLowerCase().includes(sr.needle) &&
+          !d.summary[i].toLowerCase().includes(sr.needle))
         continue;
       if (br.length === 2) {
         const t0 = rel(i);
@@ -235,8 +294,11 @@ function render({ model, el }) {
       : meta.outcome_text || "no run";
     jumpBtn.style.display = meta.divergence >= 0 ? "" : "none";
     const errors = meta.errors || 0;
+    errBtn.style.display = errors ? "" : "none";
     const nA = P.compare ? P.d.n_a : P.n;
-    const parts = [P.compare ? `${nA} + ${P.n - nA} events (A + B)` : `${P.n} events`, `${visible.length} shown`];
+    const parts = [P.compare ? `${nA} + ${P.n - nA} events (A + B)` : `${P.n} events`,
+      `${visible.length} shown${searching ? " (searching…)" : ""}`];
+    if (P.open.length) parts.push(`${P.open.length} in progress`);
     counts.textContent = parts.join(" · ");
     const err = h("span", errors ? "anb-tv-errcount" : "anb-tv-muted", ` · ${errors} error${errors === 1 ? "" : "s"}`);
     counts.appendChild(err);
@@ -282,6 +344,7 @@ function render({ model, el }) {
       ["anb-tv-m-wait", "waiting for you"],
       ["anb-tv-m-flow", "▶ continue_run  ■ stop_run"],
     ];
+    if (P.live || P.open.length) marks.push(["anb-tv-m-open", "in progress"]);
     for (const [cls, text] of marks) {
       const item = h("span", "anb-tv-legend-item");
       item.append(h("span", "anb-tv-swatch " + cls), document.createTextNode(text));
@@ -292,7 +355,7 @@ function render({ model, el }) {
       item.append(h("b", "anb-tv-differs-mark", "A/B"), document.createTextNode(" in red: the aligned rows differ"));
       legend.appendChild(item);
     }
-    legend.appendChild(h("span", "anb-tv-muted", " · wheel over the axis (or ctrl+wheel) zooms, drag pans, ↑/↓ step through events"));
+    legend.appendChild(h("span", "anb-tv-muted", " · wheel over the axis (or ctrl+wheel) zooms, drag pans, ↑/↓ step through events, e: next error"));
   }
 
   // ---- canvas drawing ----
@@ -342,17 +405,19 @@ function render({ model, el }) {
     ctx.fillStyle = C.muted;
     ctx.textBaseline = "middle";
     ctx.fillText(model.get("mode") === "step" ? "ms since step start" : "ms since run start", 6, AXIS_H / 2);
+    if (!P.n && !P.open.length) return; // nothing to measure yet: no ticks (not "0.00 ms" five times)
     const [x0, x1] = domain();
     const step = niceStep(x1 - x0, plotWidth());
     ctx.strokeStyle = C.grid;
     for (let t = Math.ceil(x0 / step) * step; t <= x1; t += step) {
       const x = xOf(t);
+      if (x < LABEL_W - 4) continue;
       ctx.beginPath();
       ctx.moveTo(x + 0.5, AXIS_H - 7);
       ctx.lineTo(x + 0.5, AXIS_H);
       ctx.stroke();
       ctx.fillStyle = C.fg;
-      const label = fmtMs(t);
+      const label = fmtMs(Math.abs(t) < step / 1e6 ? 0 : t, step);
       if (x + 3 + ctx.measureText(label).width < w) ctx.fillText(label, x + 3, AXIS_H / 2 - 2);
     }
     const br = model.get("brush") || [];
@@ -453,6 +518,51 @@ function render({ model, el }) {
     ctx.lineWidth = 1;
   }
 
+  // An event in progress: its label in italics, an open bar from its start to now (dashed, no end edge).
+  function drawOpen(ctx, C, g, o, y) {
+    const key = o.kind === "hook" && o.point ? o.point : o.kind;
+    const color = P.pal.colors[key] || P.pal.fallback;
+    ctx.fillStyle = color;
+    ctx.fillRect(14, y + 6, 8, ROW_H - 12);
+    ctx.fillStyle = C.fg;
+    ctx.font = `italic 12px ${C.font}`;
+    let text = `${o.point || o.kind} · ${o.name}`;
+    while (text.length > 4 && ctx.measureText(text).width > LABEL_W - 34) text = text.slice(0, -2) + "…";
+    ctx.fillText(text, 28, y + ROW_H / 2);
+    const elapsed = Math.max(nowT() - o.t0, 0);
+    const t = openStart(g, o);
+    const x = Math.max(xOf(t), LABEL_W);
+    const x2 = Math.max(xOf(t + elapsed), x + 3);
+    const by = y + 4;
+    const bh = ROW_H - 8;
+    ctx.fillStyle = color;
+    ctx.globalAlpha = 0.3;
+    ctx.fillRect(x, by, x2 - x, bh);
+    ctx.globalAlpha = 1;
+    ctx.strokeStyle = color;
+    ctx.lineWidth = 1.5;
+    ctx.beginPath();
+    ctx.moveTo(x2, by);
+    ctx.lineTo(x + 0.5, by);
+    ctx.lineTo(x + 0.5, by + bh);
+    ctx.lineTo(x2, by + bh);
+    ctx.stroke();
+    ctx.setLineDash([3, 3]);
+    ctx.beginPath();
+    ctx.moveTo(x2, by);
+    ctx.lineTo(x2, by + bh);
+    ctx.stroke();
+    ctx.setLineDash([]);
+    ctx.lineWidth = 1;
+    ctx.font = `12px ${C.font}`;
+    const label = `in progress · ${fmtMs(elapsed)}`;
+    const lw = ctx.measureText(label).width;
+    // Right of the open end while there is room; then inside the bar, from its start.
+    const right = x2 + 6 + lw < scroller.clientWidth;
+    ctx.fillStyle = right ? C.muted : C.fg;
+    ctx.fillText(label, right ? x2 + 6 : x + 6, y + ROW_H / 2);
+  }
+
   function draw() {
     // Hidden (a tab not shown, a theme's stylesheet loading): keep the last picture; the observers redraw
     // once the view has a size again.
@@ -472,7 +582,7 @@ function render({ model, el }) {
     const [x0, x1] = domain();
     const tick = niceStep(x1 - x0, plotWidth());
     ctx.strokeStyle = C.grid;
-    for (let t = Math.ceil(x0 / tick) * tick; t <= x1; t += tick) {
+    for (let t = Math.ceil(x0 / tick) * tick; (P.n || P.open.length) && t <= x1; t += tick) {
       const x = Math.round(xOf(t)) + 0.5;
       ctx.beginPath();
       ctx.moveTo(x, 0);
@@ -492,6 +602,10 @@ function render({ model, el }) {
       const row = rows[r];
       const y = r * ROW_H - top;
       const g = P.groups[row.gi];
+      if (row.i === -2) {
+        drawOpen(ctx, C, g, P.open[row.o], y);
+        continue;
+      }
       if (row.i < 0) {
         // Group header: a band for the step, its label, and (folded) every event of the step on one row
         // (compare: one row per run, B's under A's).
@@ -575,9 +689,12 @@ function render({ model, el }) {
       const i = P.indexOfSeq.get(meta.divergence);
       const x = Math.round(xOf(rel(i))) + 0.5;
       let r = rows.findIndex((row) => row.i === i);
-      if (r < 0) r = rows.findIndex((row) => row.i < 0 && row.gi === P.groupOf[i] && row.lane === P.lane[i]);
+      if (r < 0) r = rows.findIndex((row) => row.i === -1 && row.gi === P.groupOf[i] && row.lane === P.lane[i]);
       const ry = r * ROW_H - top;
-      const ly = ry >= 0 && ry < hgt - ROW_H ? ry + ROW_H + 8 : 8;
+      // The label sits on the divergent event's own row, right of its bar (or left when no room): never over
+      // another row's bar. Off screen: at the top.
+      const onScreen = ry >= 0 && ry < hgt - ROW_H / 2;
+      const ly = onScreen ? ry + ROW_H / 2 : 8;
       ctx.strokeStyle = C.err;
       ctx.lineWidth = 1.5;
       ctx.setLineDash([5, 3]);
@@ -590,7 +707,9 @@ function render({ model, el }) {
       ctx.font = `600 12px ${C.font}`;
       const text = "◆ first divergence";
       const tw = ctx.measureText(text).width;
-      const lx = x + 4 + tw > w ? x - 4 - tw : x + 4;
+      const [bx, , bw] = barRect(i, 0);
+      const right = Math.max(bx + bw, x) + (P.d.flow[i] >= 0 ? 16 : 6) + (P.d.err[i] ? 8 : 0);
+      const lx = right + tw < w ? right : Math.max(Math.min(bx, x) - 6 - tw, LABEL_W);
       ctx.fillStyle = C.bg;
       ctx.fillRect(lx - 2, ly - 8, tw + 4, 16);
       ctx.fillStyle = C.err;
@@ -615,7 +734,7 @@ function render({ model, el }) {
     if (!row) return { row: null, i: -1, x };
     const g = P.groups[row.gi];
     const cands =
-      row.i >= 0 ? [row.i] : expanded.has(g.key) ? [] : g.members.filter((i) => !P.compare || P.lane[i] === row.lane);
+      row.i >= 0 ? [row.i] : row.i === -2 || expanded.has(g.key) ? [] : g.members.filter((i) => !P.compare || P.lane[i] === row.lane);
     let best = -1;
     let bestDist = 5;
     for (const i of cands) {
@@ -640,7 +759,7 @@ function render({ model, el }) {
     const i = P.indexOfSeq.get(seq);
     if (i === undefined) return;
     let r = rows.findIndex((row) => row.i === i);
-    if (r < 0) r = rows.findIndex((row) => row.i < 0 && row.gi === P.groupOf[i] && row.lane === P.lane[i]);
+    if (r < 0) r = rows.findIndex((row) => row.i === -1 && row.gi === P.groupOf[i] && row.lane === P.lane[i]);
     if (r < 0) return;
     const y = r * ROW_H;
     if (y < scroller.scrollTop || y + ROW_H > scroller.scrollTop + scroller.clientHeight)
@@ -658,6 +777,7 @@ function render({ model, el }) {
       h("div", "anb-tv-tip-head", `${P.compare ? (P.lane[i] ? "B " : "A ") : ""}#${P.num[i]} ${d.names[d.name[i]]} · ${status} · ${fmtMs(d.dur[i])}`),
       h("div", "anb-tv-tip-body", d.summary[i] || "(no summary)"),
     );
+    if ((d.summary[i] || "").includes("…")) tip.appendChild(h("div", "anb-tv-muted", "cut short: click for the full text"));
     const rect = wrap.getBoundingClientRect();
     tip.style.display = "block";
     const left = Math.min(ev.clientX - rect.left + 12, rect.width - 320);
@@ -667,7 +787,7 @@ function render({ model, el }) {
 
   // ---- zoom / pan / brush ----
   function setZoom(lo, hi) {
-    const full = model.get("mode") === "step" ? P.maxRel : P.maxEnd;
+    const full = fullSpan();
     const span = Math.max(hi - lo, 1e-3);
     lo = Math.max(lo, -span * 0.05);
     hi = lo + span;
@@ -750,7 +870,7 @@ function render({ model, el }) {
     const { row, i, x } = hit(ev);
     if (!row) return;
     scroller.focus({ preventScroll: true });
-    if (row.i < 0 && (x < LABEL_W || i < 0)) {
+    if (row.i === -1 && (x < LABEL_W || i < 0)) {
       toggleGroup(P.groups[row.gi].key);
       return;
     }
@@ -780,6 +900,12 @@ function render({ model, el }) {
   scroller.addEventListener("keydown", (ev) => {
     const keys = { ArrowDown: 1, ArrowRight: 1, ArrowUp: -1, ArrowLeft: -1, Home: "home", End: "end" };
     const k = keys[ev.key];
+    if (ev.key === "e" || ev.key === "E") {
+      ev.preventDefault();
+      ev.stopPropagation(); // not JupyterLab's command-mode "e"
+      nextError(ev.shiftKey ? -1 : 1);
+      return;
+    }
     if (k === undefined) {
       if (ev.key === "Enter" && model.get("selected") >= 0) {
         const i = P.indexOfSeq.get(model.get("selected"));
@@ -797,6 +923,87 @@ function render({ model, el }) {
     else pos = Math.min(Math.max(pos + k, 0), visible.length - 1);
     select(P.d.seq[visible[pos]]);
   });
+
+  // ---- next error, maximize ----
+  function isError(i) {
+    return P.d.err[i] || P.pal.statuses[P.d.status[i]] === "error";
+  }
+  function nextError(dir) {
+    // Among the rows the table shows, after (or before) the selected one; wraps around.
+    const errs = visible.filter(isError);
+    if (!errs.length) return;
+    const cur = P.indexOfSeq.get(model.get("selected"));
+    const pos = cur === undefined ? -1 : visible.indexOf(cur);
+    const at = (i) => visible.indexOf(i);
+    let target = dir > 0 ? errs.find((i) => at(i) > pos) : [...errs].reverse().find((i) => pos < 0 || at(i) < pos);
+    if (target === undefined) target = dir > 0 ? errs[0] : errs[errs.length - 1];
+    const g = P.groups[P.groupOf[target]];
+    if (!expanded.has(g.key)) toggleGroup(g.key);
+    select(P.d.seq[target]);
+  }
+  errBtn.addEventListener("click", () => nextError(1));
+
+  // Maximized, the view moves to the page's body (fixed, the whole window) and back: a fixed box inside the
+  // notebook would be clipped by JupyterLab's containers. A placeholder keeps the notebook's place.
+  let maxed = false;
+  const placeholder = h("div", "anb-tv-placeholder", "the trace view is maximized (Esc restores it)");
+  function setMaximized(on) {
+    if (on === maxed) return;
+    maxed = on;
+    if (on) {
+      placeholder.style.height = root.offsetHeight + "px";
+      root.replaceWith(placeholder);
+      document.body.appendChild(root);
+    } else {
+      placeholder.replaceWith(root);
+    }
+    root.classList.toggle("anb-tv-max", on);
+    maxBtn.textContent = on ? "⤡ restore" : "⤢ maximize";
+    layout();
+    draw();
+    drawTable(true);
+    scroller.focus({ preventScroll: true });
+  }
+  maxBtn.addEventListener("click", () => setMaximized(!maxed));
+  const onEsc = (ev) => {
+    if (maxed && ev.key === "Escape") {
+      ev.stopPropagation();
+      setMaximized(false);
+    }
+  };
+  document.addEventListener("keydown", onEsc, true);
+  const onWinResize = () => maxed && layout() && draw();
+  window.addEventListener("resize", onWinResize);
+  cleanups.push(() => {
+    document.removeEventListener("keydown", onEsc, true);
+    window.removeEventListener("resize", onWinResize);
+    if (maxed) root.remove();
+  });
+
+  // Detail pane beside the waterfall when there is room for both (900 px), else under it; maximized, the
+  // waterfall and the table share the window's height.
+  function layout() {
+    const wide = root.clientWidth >= 900;
+    root.classList.toggle("anb-tv-narrow", !wide);
+    let wfH = model.get("height");
+    let tableH = 240;
+    if (maxed) {
+      const fixed = bar.offsetHeight + AXIS_H + legend.offsetHeight + thead.offsetHeight + tfoot.offsetHeight + 40;
+      const free = Math.max(window.innerHeight - fixed, 240);
+      if (wide) {
+        wfH = Math.round(free * 0.6);
+        tableH = free - wfH;
+      } else {
+        wfH = Math.round(free * 0.4);
+        tableH = Math.round(free * 0.25);
+      }
+    }
+    wrap.style.height = wfH + "px";
+    tscroll.style.height = tableH + "px";
+    detail.style.height = wide ? wfH + AXIS_H + legend.offsetHeight + "px" : "";
+    detail.style.maxHeight = wide ? "" : (maxed ? Math.round(window.innerHeight * 0.3) : 340) + "px";
+    return true;
+  }
 
   // ---- toolbar actions ----
   modeBtn.addEventListener("click", () => {
@@ -835,23 +1042,62 @@ function render({ model, el }) {
   });
 
   // ---- table (virtualized: only the rows in view exist in the DOM) ----
-  const cols = () => (P.pal.columns || []).map((c) => ({ ...c, w: c.name === "summary" ? null : c.width }));
+  // Column widths in pixels, computed once per width for the header and every row alike (a `ch` in the bold
+  // header is wider than in the rows: the header drifted ~50 px). Widths in characters come from the timeline
+  // schema; the wide columns (name, flow, summary) share what is left, never under their minimum. When the
+  // table is too narrow for every column at its minimum, the least needed columns go (start ms, flow, point,
+  // step), so the summary keeps at least SUMMARY_MIN characters.
+  const SUMMARY_MIN = 30;
+  const MIN_CH = { name: 10, flow: 7, summary: SUMMARY_MIN };
+  const DROP_ORDER = ["offset_ms", "flow", "hook_point", "step"];
+  let chPx = 0;
+  let layoutKey = "";
+  let shownCols = [];
+  let template = "";
+  function measureCh() {
+    // A `ch` of the rows' font (12px); 0 while the view is hidden (measured again once it shows).
+    const probe = h("span", "anb-tv-td", "0000000000");
+    probe.style.cssText = "position:absolute;visibility:hidden;white-space:nowrap;font-size:12px";
+    tspacer.appendChild(probe);
+    const w = probe.getBoundingClientRect().width / 10;
+    probe.remove();
+    return w;
+  }
+  function tableLayout() {
+    const gutter = tscroll.offsetWidth - tscroll.clientWidth; // the rows' scrollbar: the header leaves room for it
+    const avail = tscroll.clientWidth - 12;
+    const key = `${avail}:${gutter}:${(P.pal.columns || []).length}:${chPx}`;
+    if (key === layoutKey && template) return false;
+    layoutKey = key;
+    if (!chPx) chPx = measureCh();
+    const ch = chPx || 7;
+    const all = P.pal.columns || [];
+    const gap = 10; // the grid's column-gap (CSS)
+    const narrowW = (c) => Math.round((Math.max(c.width, 4) + 1.5) * ch);
+    const need = (list) =>
+      list.reduce((sum, c) => sum + (MIN_CH[c.name] ? MIN_CH[c.name] * ch : narrowW(c)), 0) + gap * (list.length - 1);
+    let list = all.slice();
+    for (const name of DROP_ORDER) {
+      if (need(list) <= avail) break;
+      list = list.filter((c) => c.name !== name);
+    }
+    shownCols = list;
+    template = list
+      .map((c) => (MIN_CH[c.name] ? `minmax(${Math.round(MIN_CH[c.name] * ch)}px, ${c.width}fr)` : `${narrowW(c)}px`))
+      .join(" ");
+    thead.style.paddingRight = 6 + gutter + "px";
+    root.dataset.columns = list.map((c) => c.name).join(" "); // for tests: which columns are shown
+    return true;
+  }
   function drawHead() {
+    tableLayout();
     thead.replaceChildren();
-    thead.style.gridTemplateColumns = gridTemplate();
-    for (const c of cols()) {
-      const cell = h("div", "anb-tv-th", c.label);
+    thead.style.gridTemplateColumns = template;
+    for (const c of shownCols) {
+      const cell = h("div", "anb-tv-th anb-tv-c-" + c.name, c.label);
       cell.title = c.description;
       thead.appendChild(cell);
     }
-  }
-  function gridTemplate() {
-    // Widths (characters) from the timeline schema; columns shrink toward a few characters when space is short.
-    // Narrow columns keep their width; the wide ones (name, flow, summary) share what is left in proportion,
-    // so the summary gets the most room.
-    return (P.pal.columns || [])
-      .map((c) => (c.width <= 11 ? `${Math.max(c.width, 4) + 1.5}ch` : `minmax(6ch, ${c.width}fr)`))
-      .join(" ");
   }
   function cellText(c, i) {
     const d = P.d;
@@ -891,9 +1137,9 @@ function render({ model, el }) {
     if (!force && key === tableKey) return;
     tableKey = key;
     const frag = document.createDocumentFragment();
-    const template = gridTemplate();
+    if (tableLayout()) drawHead();
     const selected = model.get("selected");
-    const columns = cols();
+    const columns = shownCols;
     for (let r = first; r < last; r++) {
       const i = visible[r];
       const status = P.pal.statuses[P.d.status[i]];
@@ -905,7 +1151,10 @@ function render({ model, el }) {
       row.style.top = r * TABLE_ROW_H + "px";
       row.style.gridTemplateColumns = template;
       for (const c of columns) {
-        const cell = h("div", "anb-tv-td anb-tv-c-" + c.name, cellText(c, i));
+        const text = cellText(c, i);
+        const cell = h("div", "anb-tv-td anb-tv-c-" + c.name, text);
+        // Cut by the column (CSS adds "…") or by the view: the whole line on hover, the full text in the detail.
+        if (c.name === "summary" || c.name === "name" || c.name === "flow") cell.title = String(text);
         if (c.name === "kind") {
           cell.style.borderLeft = `4px solid ${P.pal.colors[P.colorKey[i]] || P.pal.fallback}`;
         }
@@ -933,12 +1182,66 @@ function render({ model, el }) {
   }
 
   // ---- detail pane ----
-  function section(title, body, open = true) {
+  function section(title, body, open = true, copyText) {
     const box = h("details", "anb-tv-sec");
     box.open = open;
-    box.appendChild(h("summary", null, title));
+    const head = h("summary", null, title);
+    if (copyText !== undefined) head.appendChild(copyButton(copyText, title));
+    box.appendChild(head);
     box.appendChild(body);
     return box;
+  }
+  // Copy to the clipboard (the async API where the page is a secure context, else a hidden textarea).
+  function copyButton(text, what) {
+    const btn = h("button", "anb-tv-copy", "copy");
+    btn.title = `copy ${what} to the clipboard`;
+    btn.addEventListener("click", async (ev) => {
+      ev.preventDefault(); // inside a <summary>: do not fold the section
+      ev.stopPropagation();
+      let ok = false;
+      try {
+        await navigator.clipboard.writeText(text);
+        ok = true;
+      } catch (e) {
+        const area = document.createElement("textarea");
+        area.value = text;
+        area.style.cssText = "position:fixed;left:-9999px;top:0";
+        document.body.appendChild(area);
+        area.select();
+        try {
+          ok = document.execCommand("copy");
+        } catch (e2) {
+          ok = false;
+        }
+        area.remove();
+      }
+      root.anbCopied = text; // for tests and automation: what the last copy put on the clipboard
+      btn.textContent = ok ? "copied" : "copy failed";
+      btn.classList.toggle("anb-tv-copied", ok);
+      setTimeout(() => {
+        btn.textContent = "copy";
+        btn.classList.remove("anb-tv-copied");
+      }, 1500);
+    });
+    return btn;
+  }
+  function traceback(det) {
+    // The user's own frames first (innermost last, as Python prints them), then the exception; agent_nb,
+    // haystack and Python frames folded; the copy button copies the whole text.
+    const f = det.traceback_folded || { user: [], internal: [], exception: "", chain: [] };
+    const box = h("div", "anb-tv-tbbox");
+    const mine = h("pre", "anb-tv-tb anb-tv-tb-user");
+    if (f.user.length) mine.textContent = f.user.join("\n");
+    else mine.appendChild(h("span", "anb-tv-tb-none", "no frame of your own code (the error came from inside a library)"));
+    for (const c of f.chain || []) mine.appendChild(h("div", "anb-tv-tb-chain", `(caused by ${c})`));
+    if (f.exception) mine.appendChild(h("div", "anb-tv-tb-exc", f.exception));
+    box.appendChild(mine);
+    const n = (f.internal || []).length;
+    if (n) {
+      box.appendChild(section(`internal frames (${n}: agent_nb, haystack, Python)`,
+        h("pre", "anb-tv-tb", f.internal.join("\n")), false));
+    }
+    return section("traceback", box, true, det.traceback);
   }
   function pre(text, cls) {
     return h("pre", "anb-tv-pre" + (cls ? " " + cls : ""), text);
@@ -992,14 +1295,14 @@ function render({ model, el }) {
     if (det.summary) detail.appendChild(pre(det.summary, "anb-tv-summary"));
     if (det.error) {
       const box = h("div", "anb-tv-error");
-      box.appendChild(h("div", null, det.error));
-      if (det.traceback) box.appendChild(section("traceback", pre(det.traceback), false));
+      box.appendChild(h("div", "anb-tv-errline", det.error));
       detail.appendChild(box);
+      if (det.traceback) detail.appendChild(traceback(det));
     }
     if (det.chat) detail.appendChild(section(`LLM input (${det.chat.length} messages)`, chat(det.chat)));
     if (det.reply) detail.appendChild(section("reply", chat(det.reply, "anb-tv-reply")));
-    if (det.arguments !== undefined) detail.appendChild(section("arguments", pre(det.arguments)));
-    if (det.result !== undefined) detail.appendChild(section("result", pre(det.result)));
+    if (det.arguments !== undefined) detail.appendChild(section("arguments", pre(det.arguments), true, det.arguments));
+    if (det.result !== undefined) detail.appendChild(section("result", pre(det.result), true, det.result));
     if (det.diff) {
       const list = h("div", "anb-tv-diff");
       if (!det.diff.length) list.appendChild(h("div", "anb-tv-muted", "no change to the State"));
@@ -1008,11 +1311,12 @@ function render({ model, el }) {
         line.append(h("b", null, `${op} ${key} `), document.createTextNode(text));
         list.appendChild(line);
       }
-      detail.appendChild(section("State diff", list));
+      const asText = det.diff.map(([op, key, text]) => `${op} ${key} ${text}`).join("\n");
+      detail.appendChild(section("State diff", list, true, det.diff.length ? asText : undefined));
     }
     if (det.state_note) detail.appendChild(h("div", "anb-tv-muted", det.state_note));
-    if (det.before !== undefined) detail.appendChild(section("State before", pre(det.before), false));
-    if (det.after !== undefined) detail.appendChild(section("State after", pre(det.after), false));
+    if (det.before !== undefined) detail.appendChild(section("State before", pre(det.before), false, det.before));
+    if (det.after !== undefined) detail.appendChild(section("State after", pre(det.after), false, det.after));
   }
   function step(k) {
     if (!visible.length) return;
@@ -1025,8 +1329,7 @@ function render({ model, el }) {
   // ---- wiring ----
   function all() {
     wf.style.height = "";
-    wrap.style.height = model.get("height") + "px";
-    detail.style.height = model.get("height") + AXIS_H + "px";
+    layout();
     buildRows();
     filter();
     drawBar();
@@ -1060,13 +1363,16 @@ function render({ model, el }) {
     if (mergeDelta(model, P.pal.fields || [])) onData();
     else model.send({ type: "resync" });
   });
-  model.on("change:meta", () => {
-    drawBar();
-    draw();
-  });
+  model.on("change:meta", onData); // the run's status and its events in progress are part of the picture
+  // A live run: the axis keeps moving and open bars grow between batches (nothing is sent meanwhile).
+  const ticker = setInterval(() => {
+    if (P.live && (P.open.length || !model.get("zoom").length)) draw();
+  }, 200);
+  cleanups.push(() => clearInterval(ticker));
   model.on("change:palette", onData);
   model.on("change:kinds", onFilter);
   model.on("change:search", onFilter);
+  model.on("change:matches", onFilter);
   model.on("change:brush", onFilter);
   model.on("change:mode", onFilter);
   model.on("change:zoom", () => draw());
@@ -1081,7 +1387,7 @@ function render({ model, el }) {
     draw();
     const i = P.indexOfSeq.get(seq);
     let r = rows.findIndex((row) => row.i === i);
-    if (r < 0) r = rows.findIndex((row) => row.i < 0 && row.gi === P.groupOf[i] && row.lane === P.lane[i]);
+    if (r < 0) r = rows.findIndex((row) => row.i === -1 && row.gi === P.groupOf[i] && row.lane === P.lane[i]);
     const [x, y, w, bh] = barRect(i, r * ROW_H - scroller.scrollTop);
     const rect = scroller.getBoundingClientRect();
     return [rect.left + x, rect.top + y, w, bh];
@@ -1092,6 +1398,7 @@ function render({ model, el }) {
   };
 
   const ro = new ResizeObserver(() => {
+    layout();
     draw();
     drawTable(true);
   });

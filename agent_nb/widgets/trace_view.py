@@ -15,7 +15,18 @@ Where no widget manager runs (nbconvert, a repository page) `_repr_mimebundle_` 
 the matplotlib chart as an image and the escaped event table.
 
 Filters live in traits too (`brush`, `search`, `kinds`, `mode`), so code and tests drive the view the way
-the browser does; `visible_seqs()` is the Python mirror of what the table shows.
+the browser does; `visible_seqs()` is the Python mirror of what the table shows. The search box finds what
+`run.search` finds (messages, tool arguments and results, State changes, errors): the frontend sets `search`,
+Python answers in `matches`; a finished run's search texts are built in the background when it is shown.
+
+A live run's events in progress (`Run.in_progress`: a hook waiting for an approval, LLM and tool calls in
+flight) go in `meta["open"]` with the run's clock (`meta["now_ms"]`): the frontend draws them as open bars that
+grow, and the axis keeps moving between batches.
+
+Layout: the detail pane sits beside the waterfall when the view is 900 px wide or more, else under it; the
+table's columns have pixel widths shared by header and rows, the least needed ones dropped before the summary
+goes under 30 characters; "maximize" fills the window (Esc restores); "e" / shift+"e" select the next or
+previous failed event; arguments, results, State values and tracebacks have copy buttons.
 
 Usage:
     >>> from agent_nb.recording import Event, Run
@@ -45,7 +56,8 @@ from agent_nb.recording import Event, Run
 from agent_nb.recording.diff import message_text
 from agent_nb.recording.events import HOOK_POINTS, KINDS, STATUSES, TIMELINE_SCHEMA, fill_agent_changed
 from agent_nb.recording.options import LIVE_STATE_KEYS
-from agent_nb.recording.summary import json_text, safe_repr
+from agent_nb.recording.search import event_texts, matching_seqs
+from agent_nb.recording.summary import full_summary, json_text, safe_repr
 from agent_nb.recording.text import cut
 from agent_nb.views.outcome import decision_text, fold_traceback
 from agent_nb.views.style import COLORS, ERROR_COLOR, FALLBACK_COLOR, KEY_ORDER, LABELS
@@ -55,6 +67,8 @@ _HERE = Path(__file__).parent
 SUMMARY_LIMIT = 160
 #: Longest single text (a message, a State dump) in the detail pane before it is cut with an ellipsis.
 TEXT_LIMIT = 20_000
+#: Runs longer than this get their search texts built in the background when shown.
+WARM_SEARCH_FROM = 200
 #: Timeline columns the table shows, in this order; labels and widths come from TIMELINE_SCHEMA.
 TABLE_FIELDS = ("seq", "step", "kind", "hook_point", "name", "status", "offset_ms", "duration_ms", "flow", "summary")
 
@@ -329,6 +343,8 @@ class TraceView(anywidget.AnyWidget):
     mode = T.Unicode("absolute").tag(sync=True)
     brush = T.List().tag(sync=True)
     search = T.Unicode("").tag(sync=True)
+    #: The answer to `search`: {"q": the text searched, "ids": the matching events' ids}; `run.search` decides.
+    matches = T.Dict().tag(sync=True)
     kinds = T.List(list(KINDS)).tag(sync=True)
     zoom = T.List().tag(sync=True)
     collapsed = T.List().tag(sync=True)
@@ -352,6 +368,7 @@ class TraceView(anywidget.AnyWidget):
         self._rows: list[tuple[Any, ...]] = []
         self._lock = threading.RLock()
         self.observe(self._on_selected, names="selected")
+        self.observe(lambda _: self._answer_search(), names="search")
         self.on_msg(self._on_frontend_msg)
         self.show_run(run)
 
@@ -373,8 +390,12 @@ class TraceView(anywidget.AnyWidget):
                 if changed:  # a new run: one full send; the same run (a divergence to mark): its meta and news
                     self._clear_view()
                     self._sent = _NOTHING_SENT
-                self.meta = self._meta(run)
+                self.meta = {**self._meta(run), **_open_meta(*(run.in_progress() if run else (0.0, [])))}
                 self.refresh()
+            if changed and run is not None and run.status != "running" and len(run.events) > WARM_SEARCH_FROM:
+                # The first search of a run builds each event's searchable text (~40 us an event): built now, off
+                # the kernel's thread, the box answers the first query as fast as the next ones.
+                threading.Thread(target=event_texts, args=(run,), name="agent_nb-search-index", daemon=True).start()
 
     def show_compare(self, a: Run, b: Run, frame: pd.DataFrame | None = None) -> dict[str, Any]:
         """Compare mode: `a` and `b` in one waterfall, b's bars under a's aligned by step, the first divergence
@@ -431,8 +452,10 @@ class TraceView(anywidget.AnyWidget):
         """
         with self._lock:
             run, other = self.run, self.other
+            now_ms, open_events = run.in_progress() if run is not None else (0.0, [])
             key = (id(run) if run is not None else None, len(run.events) if run else 0, run.status if run else "",
-                   id(other), len(other.events) if other else 0, other.status if other else "")  # fmt: skip
+                   id(other), len(other.events) if other else 0, other.status if other else "",
+                   tuple(id(e) for e in open_events))  # fmt: skip
             if key == self._sent:
                 return False
             now = time.monotonic()
@@ -447,12 +470,27 @@ class TraceView(anywidget.AnyWidget):
                     self._send_delta(run)
                 else:
                     self._send_full_run(run)
-                self.meta = self._meta(run)
+                self.meta = {**self._meta(run), **_open_meta(now_ms, open_events)}
                 n = self.data.get("n", 0)
                 if self.selected >= 0 and self.selected >= n:
                     self.selected = -1
+                if self.search.strip():
+                    self._answer_search()  # new rows may match
             self._sent, self._sent_at = key, now
             return True
+
+    def _answer_search(self) -> None:
+        """Set `matches` to the events whose content contains `search` (what `run.search` finds)."""
+        with self._lock:
+            text = self.search.strip()
+            if not text:
+                self.matches = {}
+                return
+            ids = [] if self.run is None else matching_seqs(self.run, text)
+            if self.other is not None and self.run is not None:
+                n_a = len(self.run.events)
+                ids = ids + [n_a + s for s in matching_seqs(self.other, text)]
+            self.matches = {"q": self.search, "ids": ids}
 
     def _annotations(self, run: Run | None) -> tuple[dict[int, str], dict[int, float]]:
         return self.annotate(run) if (self.annotate and run is not None) else ({}, {})
@@ -600,14 +638,13 @@ class TraceView(anywidget.AnyWidget):
         if not d or not d.get("n"):
             return []
         kinds = set(self.kinds)
-        needle = self.search.strip().lower()
-        names = d["names"]
+        found = set(self.matches.get("ids", ())) if self.search.strip() else None
         starts = axis_starts(d, step_relative=self.mode == "step") if len(self.brush) == 2 else None
         out = []
         for i in d["order"] if "lane" in d else range(d["n"]):
             if KINDS[d["kind"][i]] not in kinds:
                 continue
-            if needle and needle not in names[d["name"][i]].lower() and needle not in d["summary"][i].lower():
+            if found is not None and d["seq"][i] not in found:
                 continue
             if starts is not None:
                 t0 = starts[i]
@@ -635,6 +672,16 @@ class TraceView(anywidget.AnyWidget):
         data = dict(data)
         data["text/html"] = self.static_html(max_rows=500)
         return data, meta
+
+
+def _open_meta(now_ms: float, events: list[Event]) -> dict[str, Any]:
+    """What the view draws for a live run's events in progress: open bars that grow until `now_ms` (and on)."""
+    items = []
+    for e in events:
+        step = (-2 if e.hook_point == "after_run" else -1) if e.step is None else int(e.step)
+        items.append({"kind": e.kind, "point": e.hook_point or "", "name": e.name, "step": step,
+                      "t0": round(float(e.offset_ms), 3)})  # fmt: skip
+    return {"now_ms": round(float(now_ms), 3), "open": items}
 
 
 def axis_starts(d: dict[str, Any], *, step_relative: bool = False) -> list[float]:
@@ -704,7 +751,7 @@ def event_detail(run: Run, seq: int, notes: dict[int, str] | None = None) -> dic
         "kind": e.kind,
         "point": e.hook_point or "",
         "status": view_status(e),
-        "summary": _cut(e.summary or "", TEXT_LIMIT),
+        "summary": _cut(_whole_summary(e), TEXT_LIMIT),
         "fields": fields,
         "flow": e.flow or "",
         "error": e.error or "",
@@ -747,6 +794,17 @@ def event_detail(run: Run, seq: int, notes: dict[int, str] | None = None) -> dic
         out["before"] = _json_text(_visible(before))
         out["after"] = _json_text(_visible(after))
     return out
+
+
+def _whole_summary(e: Event) -> str:
+    """The row's summary, or, when it was cut ("…"), the whole of it: the detail pane shows everything."""
+    summary = e.summary or ""
+    if "…" not in summary:
+        return summary
+    try:
+        return full_summary(e)
+    except Exception:  # an event the summary code cannot read again: the cut line, marked as such
+        return summary
 
 
 def _short(value: Any) -> str:
