@@ -25,7 +25,7 @@ from agent_nb import Recorder, Run, Uncopyable
 from agent_nb.cli import main
 from agent_nb.errors import AgentNbError
 from agent_nb.files import TEMP_PREFIX, atomic_write
-from agent_nb.recording.persist import run_to_document
+from agent_nb.recording.encode import run_to_document
 from agent_nb.replay import RunFileError, load_run
 from agent_nb.widgets.export import EXPORT_DIR, export_csv, export_json
 from scenarios import TOOLS, Mark, note, plan_prompt, respond

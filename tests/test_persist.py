@@ -22,7 +22,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agent_nb import Recorder, Run, Uncopyable
-from agent_nb.recording.persist import SCHEMA_VERSION, document_to_run, run_to_document
+from agent_nb.recording.decode import document_to_run
+from agent_nb.recording.encode import run_to_document
+from agent_nb.recording.file_format import SCHEMA_VERSION
 from agent_nb.replay import RunFileError, load_run, save_run
 from scenarios import TOOLS, Mark, note, plan_prompt, respond
 
@@ -192,7 +194,7 @@ def test_a_running_run_cannot_be_saved(tmp_path: Path) -> None:
 
 
 def _doc(run: Run) -> dict[str, Any]:
-    from agent_nb.recording.persist import run_to_document
+    from agent_nb.recording.encode import run_to_document
 
     return json.loads(json.dumps(run_to_document(run)))
 
