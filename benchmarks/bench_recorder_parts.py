@@ -169,7 +169,7 @@ def cold_freeze() -> tuple[float, float]:
     from common import six_hook_agent
     from haystack.dataclasses import ChatMessage, ToolCall
 
-    from agent_nb.recording.snapshots import freeze_message
+    from agent_nb.recording.values import freeze_message
 
     usage = {"usage": {"prompt_tokens": 10, "completion_tokens": 5}, "model": "mock-model", "index": 0}
     reply = ChatMessage.from_assistant(tool_calls=[ToolCall("add", {"a": 1, "b": 1})], meta=usage)

@@ -32,7 +32,7 @@ from haystack.dataclasses import ChatMessage, ToolCall
 
 from agent_nb.recording import Event, Run
 from agent_nb.recording.digest import LLMDetail
-from agent_nb.recording.snapshots import MessageLog
+from agent_nb.recording.values import MessageLog
 from agent_nb.views import plot_run, run_report
 
 #: One step of a typical run: (kind, hook_point, name). Tool rows come in pairs (parallel calls).

@@ -349,7 +349,7 @@ def test_saved_input_digests_are_the_ones_a_replay_keys_by(tmp_path: Path, snaps
 @given(chunks=st.lists(st.lists(st.text(max_size=8), max_size=3), min_size=1, max_size=6), tools=st.lists(st.text()))
 def test_property_incremental_digests_equal_the_plain_digest(chunks: list[list[str]], tools: list[str]) -> None:
     from agent_nb.recording.digest import InputDigests, llm_digest
-    from agent_nb.recording.snapshots import MessageLog
+    from agent_nb.recording.values import MessageLog
 
     digests = InputDigests()
     log = None

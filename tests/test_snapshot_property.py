@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agent_nb import Recorder
-from agent_nb.recording.snapshots import MessageLog
+from agent_nb.recording.values import MessageLog
 from scenarios import TOOLS, plan_prompt, respond
 
 POINTS = ("before_run", "before_llm", "before_tool", "after_tool", "after_run")

@@ -23,7 +23,7 @@ from agent_nb.recording import TIMELINE_SCHEMA, Event
 from agent_nb.recording.diff import quick_repr
 from agent_nb.recording.digest import LLMDetail
 from agent_nb.recording.events import AGENT_KEYS, frame_of
-from agent_nb.recording.snapshots import MessageLog, same_value, short_repr
+from agent_nb.recording.values import MessageLog, same_value, short_repr
 from scenarios import Boom, DropToolCalls, Mark, SetFlag, marks_everywhere, note, plan_prompt, scripted_agent
 
 DERIVED = ["changed", "messages_added", "messages_removed", "flow", "summary"]

@@ -11,8 +11,8 @@ from agent_nb.recording.diff import MessageChange, StateDiff
 from agent_nb.recording.events import TIMELINE_COLUMNS, TIMELINE_SCHEMA, Column, Event
 from agent_nb.recording.recorder import HookSlot, Recorder, RunSpec, as_messages
 from agent_nb.recording.run import Run
-from agent_nb.recording.snapshots import Uncopyable
 from agent_nb.recording.types import EventKind, EventStatus, HookPoint, RunStatus
+from agent_nb.recording.values import Uncopyable
 
 __all__ = [
     "TIMELINE_COLUMNS",

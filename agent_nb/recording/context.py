@@ -27,8 +27,9 @@ from agent_nb.errors import RunInterrupted
 from agent_nb.recording.digest import LLMDetail, llm_digest, usage_of
 from agent_nb.recording.events import Event
 from agent_nb.recording.options import LIVE_STATE_KEYS
-from agent_nb.recording.snapshots import MessageLog, Snapshotter, copy_value, freeze_message, restore_value
+from agent_nb.recording.snapshots import Snapshotter
 from agent_nb.recording.types import HookPoint
+from agent_nb.recording.values import MessageLog, copy_value, freeze_message, restore_value
 
 if TYPE_CHECKING:
     from agent_nb.recording.dispatch import Dispatcher, Listener

@@ -45,7 +45,8 @@ from agent_nb.recording.file_format import (
     _what,
 )
 from agent_nb.recording.run import Run
-from agent_nb.recording.snapshots import SNAPSHOT_MODES, MessageLog, Uncopyable, copy_value
+from agent_nb.recording.snapshots import SNAPSHOT_MODES
+from agent_nb.recording.values import MessageLog, Uncopyable, copy_value
 
 
 class _Decoder:

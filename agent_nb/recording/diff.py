@@ -17,8 +17,8 @@ from typing import Any
 
 from haystack.dataclasses import ChatMessage, TextContent, ToolCall, ToolCallResult
 
-from agent_nb.recording.snapshots import MessageLog, same_value, short_repr
 from agent_nb.recording.text import cut
+from agent_nb.recording.values import MessageLog, same_value, short_repr
 
 TEXT_LIMIT = 120
 

@@ -21,7 +21,7 @@ from agent_nb.recording.digest import InputDigests, event_digest
 from agent_nb.recording.events import STORED_COLUMNS
 from agent_nb.recording.file_format import _INT64, _INTERN_MIN, _RUN_FIELDS, _TAGS, FORMAT, SCHEMA_VERSION
 from agent_nb.recording.run import Run
-from agent_nb.recording.snapshots import MessageLog, Uncopyable
+from agent_nb.recording.values import MessageLog, Uncopyable
 from agent_nb.version import __version__
 
 

@@ -15,8 +15,8 @@ from haystack.dataclasses import ChatMessage, ChatRole
 
 from agent_nb.errors import AgentNbError
 from agent_nb.recording.events import HOOK_POINTS
-from agent_nb.recording.snapshots import MessageLog
 from agent_nb.recording.types import RunStatus
+from agent_nb.recording.values import MessageLog
 
 FORMAT = "agent_nb.run"
 SCHEMA_VERSION = 2

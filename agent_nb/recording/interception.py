@@ -42,8 +42,8 @@ from haystack.tools.errors import ToolInvocationError
 
 from agent_nb.recording import breaks, seams
 from agent_nb.recording.context import current, tool_scope
-from agent_nb.recording.snapshots import copy_value, same_value
 from agent_nb.recording.types import HookPoint
+from agent_nb.recording.values import copy_value, same_value
 
 # Every private haystack name agent_nb uses, checked now: a missing or changed one fails the import with an error
 # that names it and the haystack-ai versions agent_nb supports, not with an AttributeError inside a run.

@@ -187,10 +187,11 @@ def load_run(path: str | os.PathLike[str], *, max_bytes: int = DEFAULT_MAX_BYTES
     The loaded run has no Recorder: replay or fork it with `rec.replay(run)` / `rec.fork(run, step=...)`.
 
     Usage:
-        >>> load_run("/dev/null")
-        Traceback (most recent call last):
-        ...
-        agent_nb.recording.file_format.RunFileError: /dev/null: a device, not a regular file; a saved run is a regular file
+        >>> try:
+        ...     load_run("/dev/null")
+        ... except RunFileError as exc:
+        ...     print(exc)
+        /dev/null: a device, not a regular file; a saved run is a regular file
     """
     path = os.fspath(path)
     if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1:

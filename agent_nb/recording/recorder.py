@@ -41,7 +41,8 @@ from agent_nb.recording.hook_slots import HookConfig, HookSlots, hook_doc, hook_
 from agent_nb.recording.interception import GeneratorTap, HookSlot, RecordingHooks, _validate_hooks, install
 from agent_nb.recording.options import LIVE_KWARGS
 from agent_nb.recording.run import Run
-from agent_nb.recording.snapshots import SNAPSHOT_MODES, Snapshotter, copy_value
+from agent_nb.recording.snapshots import SNAPSHOT_MODES, Snapshotter
+from agent_nb.recording.values import copy_value
 from agent_nb.recording.verbs import Verb
 
 Listener = Callable[[Run, Event | None], None]

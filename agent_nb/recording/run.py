@@ -25,8 +25,8 @@ from haystack.dataclasses import ChatMessage
 
 from agent_nb.recording.diff import StateDiff, state_diff
 from agent_nb.recording.events import Event, build_timeline
-from agent_nb.recording.snapshots import restore_value
 from agent_nb.recording.types import RunStatus
+from agent_nb.recording.values import restore_value
 from agent_nb.recording.verbs import Verb
 
 if TYPE_CHECKING:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from haystack.dataclasses import ChatMessage
 
 from agent_nb.recording.diff import message_text, state_diff
-from agent_nb.recording.snapshots import MessageLog
+from agent_nb.recording.values import MessageLog
 
 if TYPE_CHECKING:
     from agent_nb.recording.events import Event

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from haystack.dataclasses import ChatMessage
 
 from agent_nb.recording.diff import format_args, message_text, state_diff
-from agent_nb.recording.snapshots import MessageLog, short_repr
 from agent_nb.recording.text import cut
+from agent_nb.recording.values import MessageLog, short_repr
 
 if TYPE_CHECKING:
     from agent_nb.recording.events import Event

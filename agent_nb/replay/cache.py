@@ -31,7 +31,7 @@ from agent_nb.recording.context import GivenReplies
 from agent_nb.recording.diff import format_args, message_text
 from agent_nb.recording.digest import InputDigests, event_digest, message_digest
 from agent_nb.recording.interception import ServedCall
-from agent_nb.recording.snapshots import copy_value, same_value, short_repr
+from agent_nb.recording.values import copy_value, same_value, short_repr
 
 OnMiss = Literal["live", "error"]
 ON_MISS: tuple[str, ...] = ("live", "error")

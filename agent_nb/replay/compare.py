@@ -43,9 +43,9 @@ from agent_nb.recording import TIMELINE_SCHEMA, Event, Run
 from agent_nb.recording.diff import message_text
 from agent_nb.recording.events import AGENT_KEYS, Column, frame_of
 from agent_nb.recording.fingerprint import fingerprint_changes
-from agent_nb.recording.snapshots import MessageLog, same_value
 from agent_nb.recording.text import ELLIPSIS, cut
 from agent_nb.recording.types import EventKind, HookPoint
+from agent_nb.recording.values import MessageLog, same_value
 from agent_nb.replay.resume import is_resumed, start_step
 
 Key = tuple[int | None, EventKind, HookPoint | None, str, int]

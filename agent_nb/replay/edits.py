@@ -26,8 +26,8 @@ from haystack.dataclasses import ChatMessage
 from agent_nb.errors import AgentNbError
 from agent_nb.recording import Run, Uncopyable
 from agent_nb.recording.options import MANAGED_KEYS, RESERVED_KEYS
-from agent_nb.recording.snapshots import copy_value, restore_value
 from agent_nb.recording.text import cut
+from agent_nb.recording.values import copy_value, restore_value
 
 AGENT_KEYS = MANAGED_KEYS  # the name callers of this module know
 

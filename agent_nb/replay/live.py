@@ -52,7 +52,7 @@ from haystack.dataclasses import ChatMessage, ToolCall
 from agent_nb.errors import RunAborted
 from agent_nb.recording.breaks import Boundary, Breakpoint
 from agent_nb.recording.events import Event
-from agent_nb.recording.snapshots import copy_value, restore_value
+from agent_nb.recording.values import copy_value, restore_value
 from agent_nb.replay.edits import Edit, InvalidEdit, _private, apply_edit, state_schema
 
 if TYPE_CHECKING:

@@ -35,7 +35,7 @@ from haystack.dataclasses import ChatMessage
 from agent_nb.recording import Run, RunSpec, Uncopyable
 from agent_nb.recording.hook_slots import HookConfig
 from agent_nb.recording.options import LIVE_KWARGS, HookOverrides, OnMiss, ReplayOptions, ToolsMode
-from agent_nb.recording.snapshots import copy_value, restore_value
+from agent_nb.recording.values import copy_value, restore_value
 from agent_nb.replay.cache import ReplayAborted, ReplayDivergence, ReplyCache, ToolCache
 from agent_nb.replay.edits import (
     Edit,
