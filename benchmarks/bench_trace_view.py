@@ -36,7 +36,8 @@ from common import report
 from trace_page import attach, synthetic_run
 
 from agent_nb.recording import Run
-from agent_nb.widgets.trace_view import TraceView, columns
+from agent_nb.widgets.trace_data import columns
+from agent_nb.widgets.trace_view import TraceView
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",

@@ -105,7 +105,7 @@ def test_datasets_and_opentelemetry_carry_both_columns(run: Run, tmp_path) -> No
 
 
 def test_the_trace_views_rows_carry_both_columns(run: Run) -> None:
-    from agent_nb.widgets.trace_view import columns
+    from agent_nb.widgets.trace_data import columns
 
     data = columns(run)
     frame = run.timeline

@@ -25,7 +25,7 @@ from agent_nb.recording.summary import full_summary
 from agent_nb.recording.text import cut
 from agent_nb.views.outcome import decision_text, fold_traceback
 from agent_nb.views.report import run_report
-from agent_nb.widgets.trace_view import event_detail
+from agent_nb.widgets.trace_data import event_detail
 from scenarios import TOOLS, plan_prompt, respond
 
 DEMO = "What is 2 + 3, and the weather in Paris?"

@@ -32,9 +32,9 @@ from agent_nb.views.style import ATTENTION_COLOR, ERROR_COLOR, FALLBACK_COLOR, S
 from agent_nb.widgets.model import WorkbenchModel
 from agent_nb.widgets.names import duration_text, lineage, run_line, run_prompt, tokens_text
 from agent_nb.widgets.style import button, css, set_options
-from agent_nb.widgets.trace_view import outcome
+from agent_nb.widgets.trace_data import outcome
 
-#: Mark and colour per run outcome (`trace_view.outcome`): only a clean answer is a green tick.
+#: Mark and colour per run outcome (`trace_data.outcome`): only a clean answer is a green tick.
 OUTCOME_MARKS = {"running": "●", "ok": "✓", "max_steps": "⚠", "stop_run": "■", "stopped": "■", "tool_error": "⚠",
                  "error": "✗", "other": "⚠"}  # fmt: skip
 OUTCOME_COLOURS = {"running": STATUS_COLORS["cached"], "ok": STATUS_COLORS["ok"], "max_steps": ATTENTION_COLOR,

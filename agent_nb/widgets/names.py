@@ -16,7 +16,7 @@ from __future__ import annotations
 from haystack.dataclasses import ChatMessage
 
 from agent_nb.recording import Run
-from agent_nb.widgets.trace_view import outcome
+from agent_nb.widgets.trace_data import outcome
 
 #: Characters of the prompt a picker shows (the whole prompt is in the prompt box once the run is shown).
 PROMPT_CHARS = 48

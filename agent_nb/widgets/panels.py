@@ -35,7 +35,7 @@ from agent_nb.widgets.names import lineage, run_line
 from agent_nb.widgets.runs_panel import RunsPanel
 from agent_nb.widgets.style import button, css, show
 from agent_nb.widgets.timeline_panel import TimelinePanel
-from agent_nb.widgets.trace_view import outcome
+from agent_nb.widgets.trace_data import outcome
 
 
 def marked(model: WorkbenchModel) -> dict[str, Any]:
