@@ -23,6 +23,3 @@ class RunInterrupted(BaseException):
 class RunAborted(RunInterrupted):
     """A live run ended by hand (`live.abort()`) at an event boundary: the partial run is kept, with status
     `aborted`."""
-
-
-__all__ = ["AgentNbError", "RunAborted", "RunInterrupted"]

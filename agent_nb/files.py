@@ -99,6 +99,3 @@ def atomic_write(path: str | os.PathLike[str], content: str | bytes | Callable[[
             os.unlink(tmp)
         raise
     return target
-
-
-__all__ = ["STALE_AFTER_S", "TEMP_PREFIX", "atomic_write", "encode_text", "remove_stale_temps"]

@@ -80,3 +80,21 @@ def test_top_level_names_are_the_same_objects_as_in_their_layers():
     from agent_nb.replay import compare
 
     assert agent_nb.Recorder is Recorder and agent_nb.Run is Run and agent_nb.compare is compare
+
+
+def test_only_packages_declare_public_names():
+    """The rule, said once: a package's `__init__` lists its public names in `__all__`; no module inside does."""
+    import ast
+    from pathlib import Path
+
+    root = Path(agent_nb.__file__).parent
+    declaring = [
+        str(path.relative_to(root.parent))
+        for path in sorted(root.rglob("*.py"))
+        if path.name != "__init__.py"
+        and any(
+            isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "__all__" for t in node.targets)
+            for node in ast.parse(path.read_text()).body
+        )
+    ]
+    assert declaring == []

@@ -23,9 +23,9 @@ from agent_nb.demo import NoteStore, demo_agent
 from agent_nb.recording.events import TIMELINE_SCHEMA
 from agent_nb.views.style import COLORS
 from agent_nb.widgets import Workbench
+from agent_nb.widgets.names import run_line, tokens_text
 from agent_nb.widgets.trace_data import FIELDS, columns, outcome, table_columns
 from agent_nb.widgets.trace_view import TraceView, axis_starts
-from agent_nb.widgets.workbench import run_line, tokens_text
 
 TIMEOUT = 60
 WEATHER = "Weather in Paris and Tokyo, then save a note"

@@ -24,8 +24,6 @@ from agent_nb.demo.hooks import MemoryRetrievalHook, RequireToolHook, inject_dat
 from agent_nb.demo.scripted import ScriptedChatGenerator
 from agent_nb.demo.tools import NoteStore, demo_tools
 
-__all__ = ["DEFAULT_SYSTEM_PROMPT", "STATE_SCHEMA", "default_hooks", "demo_agent"]
-
 DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant. Use the tools when they help."
 
 # `user_profile` feeds `inject_user_profile`; `notes` is a list hooks (or your own tools) may write to. The demo

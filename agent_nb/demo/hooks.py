@@ -27,18 +27,6 @@ from haystack.utils.deserialization import deserialize_component_inplace
 
 from agent_nb.demo.scripted import JUDGE_MARKER, ScriptedChatGenerator
 
-__all__ = [
-    "DEFAULT_MEMORIES",
-    "IMPROVE_MESSAGE",
-    "JUDGE_PROMPT",
-    "LLMJudgeHook",
-    "MemoryRetrievalHook",
-    "RequireToolHook",
-    "TokenBudgetStop",
-    "inject_date",
-    "inject_user_profile",
-]
-
 logger = logging.getLogger(__name__)
 
 DEFAULT_MEMORIES: dict[str, str] = {

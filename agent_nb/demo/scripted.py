@@ -44,8 +44,6 @@ from haystack.tools import Tool, ToolsType, flatten_tools_or_toolsets
 
 from agent_nb.demo.tools import WEATHER
 
-__all__ = ["JUDGE_MARKER", "ScriptedChatGenerator"]
-
 # A system message containing this, as the FIRST message, switches the model to judge mode.
 JUDGE_MARKER = "You are a judge"
 

@@ -21,19 +21,6 @@ from typing import Annotated, Any
 
 from haystack.tools import Tool, create_tool_from_function, tool
 
-__all__ = [
-    "DEFAULT_NOTES",
-    "WEATHER",
-    "NoteStore",
-    "add",
-    "demo_tools",
-    "get_weather",
-    "multiply",
-    "run_notes",
-    "save_note",
-    "search",
-]
-
 # Fixed weather per city, so runs are reproducible.
 WEATHER: dict[str, str] = {
     "Paris": "18°C, cloudy",

@@ -314,16 +314,3 @@ def read_parquet(folder: str | os.PathLike[str]) -> pd.DataFrame:
         frame["batch"] = frame["batch"].astype("string")
     order = [c.name for c in DATASET_SCHEMA if c.name in frame] + [c for c in frame if c not in set(lists) | _NAMES]
     return frame[order]
-
-
-__all__ = [
-    "DATASET_SCHEMA",
-    "DATASET_SCHEMA_VERSION",
-    "RUN_COLUMNS",
-    "DatasetError",
-    "arrow_schema",
-    "dataset_frame",
-    "read_parquet",
-    "run_columns",
-    "to_parquet",
-]

@@ -507,6 +507,3 @@ class OtelListener:
             )
         except Exception as exc:  # a failing exporter must not break the recorded run
             self.errors[run.run_id] = error_text(exc)
-
-
-__all__ = ["SCOPE", "OtelListener", "to_otel"]

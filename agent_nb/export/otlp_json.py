@@ -115,6 +115,3 @@ def to_otlp_json(
     from agent_nb.files import atomic_write
 
     return atomic_write(path, text)
-
-
-__all__ = ["otlp_json_lines", "to_otlp_json"]

@@ -343,6 +343,3 @@ def sweep(
     return SweepResult(
         table=_frame([r for r in rows if r is not None]), runs=runs, seconds=time.perf_counter() - started
     )
-
-
-__all__ = ["SWEEP_COLUMNS", "SweepResult", "run_task", "run_to_text", "sweep", "text_to_run"]

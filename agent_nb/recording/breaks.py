@@ -383,6 +383,3 @@ async def llm_call_async(ctx: RunContext, name: str, run: Callable[..., Any], ar
             call.failed(exc)
             raise
     return call.finish()
-
-
-__all__ = ["POINTS", "Boundary", "Breaker", "Breakpoint", "check_breakpoint"]

@@ -475,18 +475,3 @@ def _settle_tools(run: Run, tools: list[Event], after: dict[str, Any]) -> None:
         step_after = after if last else {**step_before, "messages": MessageLog.from_parts(old, new_msgs[: i + 1])}
         event.before, event.after = step_before, step_after
         step_before = step_after
-
-
-__all__ = [
-    "CURRENT",
-    "STOP_REASON",
-    "TOOL_CALLER",
-    "GivenReplies",
-    "ReplySource",
-    "RunContext",
-    "ToolSource",
-    "current",
-    "error_text",
-    "tool_caller",
-    "tool_scope",
-]

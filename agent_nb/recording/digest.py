@@ -191,6 +191,3 @@ def usage_of(replies: list[ChatMessage]) -> tuple[int | None, int | None]:
         if isinstance(c, int):
             completion = (completion or 0) + c
     return prompt, completion
-
-
-__all__ = ["InputDigests", "LLMDetail", "MessageDigests", "event_digest", "llm_digest", "message_digest", "usage_of"]

@@ -71,6 +71,3 @@ class Dispatcher:
                     listener(run, event)
                 except BaseException:
                     logger.exception("agent_nb listener %r failed", listener)
-
-
-__all__ = ["Dispatcher", "Listener"]

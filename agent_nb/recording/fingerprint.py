@@ -454,16 +454,3 @@ def fingerprint_json(fingerprint: Mapping[str, Any]) -> str:
         '{"a":[2],"b":1}'
     """
     return json.dumps(fingerprint, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-__all__ = [
-    "FINGERPRINT_VERSION",
-    "agent_fingerprint",
-    "fingerprint_changes",
-    "fingerprint_json",
-    "generator_fingerprint",
-    "hook_fingerprint",
-    "jsonable",
-    "sha256_text",
-    "tools_fingerprint",
-]

@@ -432,6 +432,3 @@ class _LLMCall:
     def finish(self) -> Any:
         self.ctx.llm_end(self.event, self.result, None)
         return self.result
-
-
-__all__ = ["GeneratorTap", "HookSlot", "RecordingHooks", "ServedCall", "install"]

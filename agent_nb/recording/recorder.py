@@ -37,7 +37,7 @@ from agent_nb.recording.context import CURRENT, STOP_REASON, ReplySource, RunCon
 from agent_nb.recording.dispatch import Dispatcher
 from agent_nb.recording.events import TREE_SCHEMA, Event, derive_all, frame_of
 from agent_nb.recording.fingerprint import agent_fingerprint
-from agent_nb.recording.hook_slots import HookConfig, HookSlots, hook_doc, hook_name
+from agent_nb.recording.hook_slots import HookConfig, HookSlots
 from agent_nb.recording.interception import GeneratorTap, HookSlot, RecordingHooks, _validate_hooks, install
 from agent_nb.recording.options import LIVE_KWARGS
 from agent_nb.recording.run import Run
@@ -544,6 +544,3 @@ def _freeze_result(result: Any, snapshotter: Snapshotter) -> dict[str, Any] | No
         else copy_value(v)
         for k, v in result.items()
     }
-
-
-__all__ = ["HookConfig", "HookSlot", "Recorder", "RunSpec", "as_messages", "hook_doc", "hook_name", "tree_of"]

@@ -213,18 +213,3 @@ def check_all() -> None:
     for s in SEAMS:
         if s.required:
             resolve(s)
-
-
-__all__ = [
-    "HAYSTACK_RANGE",
-    "SEAMS",
-    "HaystackSeamError",
-    "Seam",
-    "check_all",
-    "haystack_version",
-    "params",
-    "problem",
-    "resolve",
-    "seam",
-    "seam_error",
-]

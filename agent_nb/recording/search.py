@@ -142,6 +142,3 @@ def _value_text(value: Any) -> str:
     except Exception as exc:  # a value that cannot be printed is searched by its type
         text = f"<{type(value).__name__}: repr failed with {type(exc).__name__}>"
     return text[:VALUE_LIMIT]
-
-
-__all__ = ["event_text", "event_texts", "matching_seqs"]

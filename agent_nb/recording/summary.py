@@ -218,17 +218,3 @@ def _text(message: Any, limit: int | None) -> str:
     if isinstance(message, ChatMessage):
         return message_text(message, limit)
     return short_repr(message, FULL_LIMIT if limit is None else limit)
-
-
-__all__ = [
-    "NO_CHANGE",
-    "NO_REPLY",
-    "full_summary",
-    "hook_summary",
-    "json_text",
-    "llm_summary",
-    "safe_repr",
-    "safe_str",
-    "summarize",
-    "tool_summary",
-]

@@ -36,6 +36,3 @@ def cut(text: str, limit: int) -> str:
     if space >= limit * _WORD_SHARE and not text[limit - 1].isspace():
         head = head[:space]
     return head.rstrip() + ELLIPSIS
-
-
-__all__ = ["ELLIPSIS", "cut"]

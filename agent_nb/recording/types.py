@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from haystack.hooks import HookPoint
+from haystack.hooks import HookPoint as HookPoint  # haystack's own, named here with the core's other types
 
 #: What an event is: a hook invocation, an LLM call, a tool call, or an edit made by hand while a live run was paused.
 EventKind = Literal["hook", "llm", "tool", "edit"]
@@ -29,5 +29,3 @@ EventStatus = Literal["ok", "error", "skipped", "cached"]
 #: Where a run is: still running, ended normally (ok), raised (error), stopped by the user or a hook, or ended by
 #: hand while paused at a breakpoint (aborted; the partial run is kept).
 RunStatus = Literal["running", "ok", "error", "stopped", "aborted"]
-
-__all__ = ["EventKind", "EventStatus", "HookPoint", "RunStatus"]

@@ -421,15 +421,3 @@ class ToolCache:
         )
         # A plain exception would become an error tool result inside haystack: see ReplayAborted.
         raise ReplayAborted(divergence)
-
-
-__all__ = [
-    "ON_MISS",
-    "RecordedToolError",
-    "ReplayAborted",
-    "ReplayDivergence",
-    "ReplyCache",
-    "ToolCache",
-    "canonical_args",
-    "explain_input_difference",
-]

@@ -551,18 +551,3 @@ def describe_comparison(frame: pd.DataFrame) -> str:
     if not parts:
         return "no divergence: the runs agree"
     return "; ".join(parts)
-
-
-__all__ = [
-    "COMPARE_DTYPES",
-    "COMPARE_SCHEMA",
-    "INHERITED",
-    "compare",
-    "describe_comparison",
-    "difference_text",
-    "event_difference",
-    "input_differences",
-    "keyed_events",
-    "merge_keyed",
-    "own_changes",
-]

@@ -426,17 +426,3 @@ def check_reply(
         out.append(_with_ids(message, step, n, names, i))
         n += len(message.tool_calls)
     return out
-
-
-__all__ = [
-    "AGENT_KEYS",
-    "RESERVED_KEYS",
-    "InvalidEdit",
-    "apply_edit",
-    "check_reply",
-    "check_step",
-    "check_value",
-    "editable_keys",
-    "state_schema",
-    "tool_names_of",
-]

@@ -738,6 +738,3 @@ def start(
         raise TypeError(f"loop must be an asyncio event loop, got {type(loop).__name__}")
     spec = recorder._spec(messages, hooks, on_event, agent_kwargs)
     return LiveRun(recorder, spec, use_async, loop)
-
-
-__all__ = ["LiveRun", "Pause", "Reapply", "reapply", "start"]

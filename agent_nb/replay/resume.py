@@ -497,20 +497,3 @@ def _fork(
 
 replay, replay_async = _verbs(_replay)
 fork, fork_async = _verbs(_fork)
-
-
-__all__ = [
-    "agent_kwargs_of",
-    "execute_spec",
-    "execute_spec_async",
-    "fork",
-    "fork_async",
-    "fork_spec",
-    "is_resumed",
-    "own_usage",
-    "replay",
-    "replay_async",
-    "replay_spec",
-    "resolve_hook_config",
-    "start_step",
-]

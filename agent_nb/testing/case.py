@@ -286,6 +286,3 @@ def hook_case(run: Run, seq: int) -> HookCase:
         ('on_exit', 'RequireToolHook', 1)
     """
     return HookCase(run, seq)
-
-
-__all__ = ["LIVE_KEYS", "HookCase", "HookCaseError", "HookCheck", "hook_case"]

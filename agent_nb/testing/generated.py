@@ -191,6 +191,3 @@ def to_pytest(
     target.parent.mkdir(parents=True, exist_ok=True)
     run.save(str(run_file))
     return atomic_write(target, module_source(run, module, function, test_name, run_file.name))
-
-
-__all__ = ["TestExportError", "factory_reference", "module_source", "to_pytest"]

@@ -330,6 +330,3 @@ def agent_replay(request: pytest.FixtureRequest) -> AgentReplay:
         nodeid=request.node.nodeid,
         written=written,
     )
-
-
-__all__ = ["RECORD_MODES", "AgentReplay", "agent_replay", "divergence_message", "record_mode", "recording_path"]

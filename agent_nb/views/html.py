@@ -401,24 +401,3 @@ def figure_png(fig: Figure, *, dpi: int = 96) -> bytes:
 
             plt.close(fig)
     return buf.getvalue()
-
-
-__all__ = [
-    "VALUE_LIMIT",
-    "badge",
-    "compare_table_html",
-    "cut",
-    "cut_html",
-    "diff_html",
-    "esc",
-    "figure_png",
-    "kind_badge",
-    "kv_table",
-    "message_line",
-    "na",
-    "number",
-    "state_html",
-    "status_badge",
-    "timeline_table_html",
-    "value_text",
-]

@@ -229,6 +229,3 @@ def _is_frame(line: str) -> bool:
 def frames_of(folded: FoldedTraceback) -> Sequence[Frame]:
     """Every frame, the user's first (the order the views show them in)."""
     return [*folded.user, *folded.internal]
-
-
-__all__ = ["FoldedTraceback", "Frame", "decision_text", "fold_traceback", "frames_of", "is_internal"]

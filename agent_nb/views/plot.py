@@ -647,6 +647,3 @@ def plot_runs_overview(
     keys, statuses, flows = _draw(ax, df, _Bands(df["_band"].to_numpy(), labels), max_labels=max_labels)
     _add_legend(fig, ax, _legend_handles(keys, statuses, flows), True)
     return fig
-
-
-__all__ = ["first_divergence", "plot_compare", "plot_run", "plot_runs_overview"]

@@ -383,6 +383,3 @@ def static_trace_html(run: Run | None, *, max_rows: int | None = 500) -> str:
         f"<p><b>{_e(run.describe())}</b></p>{chart}{_legend()}{timeline_table_html(frame, limit=rows)}"
         '<p class="anb-muted">A static rendering: run the notebook for the interactive trace view.</p></div>'
     )
-
-
-__all__ = ["run_report", "static_trace_html"]

@@ -227,25 +227,3 @@ def style_timeline(df: pd.DataFrame, *, precision: int = 2) -> Styler:
     if floats:
         styler = styler.format(precision=precision, subset=floats)
     return styler
-
-
-__all__ = [
-    "ATTENTION_COLOR",
-    "COLORS",
-    "DIFF_COLORS",
-    "ERROR_COLOR",
-    "FALLBACK_COLOR",
-    "KEY_ORDER",
-    "KIND_COLORS",
-    "LABELS",
-    "MONO",
-    "SKIPPED_EDGE",
-    "STATUS_COLORS",
-    "STATUS_CSS",
-    "color_for",
-    "color_key",
-    "fragment_css",
-    "style_timeline",
-    "text_color_on",
-    "tint",
-]

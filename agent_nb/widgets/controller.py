@@ -180,6 +180,3 @@ class Controller:
     def close(self) -> None:
         """Stop listening to the Recorder."""
         self.runner.close()
-
-
-__all__ = ["Controller", "first_divergent_seq"]

@@ -102,6 +102,3 @@ def download_link(text: str, filename: str, label: str = "download") -> str:
         return ""
     uri = "data:text/csv;base64," + base64.b64encode(data).decode("ascii")
     return f'<a download="{esc(safe_name(filename, 100))}" href="{uri}" target="_blank">{esc(label)}</a>'
-
-
-__all__ = ["EXPORT_DIR", "default_path", "download_link", "export_csv", "export_json", "safe_name"]

@@ -216,6 +216,3 @@ class HeaderPanel(W.VBox):
             return
         if self.model.view is None or change["new"] != self.model.view.run_id:
             self.on_pick(change["new"])
-
-
-__all__ = ["HeaderPanel", "progress_html", "title_html"]

@@ -115,6 +115,3 @@ class WorkbenchModel(HasTraits):
     def tick(self, *, chart: bool = False, history: bool = True) -> None:
         """Ask the views to refresh (one `Refresh`)."""
         self.refresh = Refresh(chart=chart, history=history)
-
-
-__all__ = ["TABS", "Compared", "Refresh", "WorkbenchModel"]

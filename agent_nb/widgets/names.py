@@ -106,6 +106,3 @@ def run_line(run: Run) -> str:
         parts.append(duration_text(run.duration_ms))
     parts.append(f"{tokens_text(run)} tokens")
     return " · ".join(parts)
-
-
-__all__ = ["duration_text", "lineage", "run_line", "run_prompt", "short", "tokens_text"]

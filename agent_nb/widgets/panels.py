@@ -248,6 +248,3 @@ class ExportPane:
             action()
         except Exception as exc:
             model.fail(exc)
-
-
-__all__ = ["ApprovalPane", "ExportPane", "ForkPane", "HooksPane", "RunsPane", "TracePane", "decision_notes"]

@@ -52,6 +52,3 @@ def copy_html(static_html: str) -> str:
         True
     """
     return f'<div class="anb-static-copy"><style>{_HIDE_AFTER_FALLBACK}</style>{static_html}</div>'
-
-
-__all__ = ["HIDE_COPY_CSS", "STATIC_COPY", "copy_html", "headless"]

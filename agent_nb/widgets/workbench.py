@@ -81,7 +81,6 @@ from agent_nb.widgets.fork_editor import ForkEditor
 from agent_nb.widgets.header import HeaderPanel
 from agent_nb.widgets.hooks_panel import HooksPanel
 from agent_nb.widgets.model import TABS, WorkbenchModel
-from agent_nb.widgets.names import run_line, run_prompt, tokens_text
 from agent_nb.widgets.panels import ApprovalPane, ExportPane, ForkPane, HooksPane, RunsPane, TracePane
 from agent_nb.widgets.runs_panel import RunsPanel
 from agent_nb.widgets.static import STATIC_COPY, copy_html, headless
@@ -533,6 +532,3 @@ class Workbench(W.VBox):
     def _forked(self, *, step: int, edit: Any, reply: Any, tools: ToolsMode) -> None:
         # The fork editor's Fork button: the fork of the run it edits, not waiting (the kernel stays free).
         self.fork(step, edit=edit, reply=reply, tools=tools, run=self.fork_editor.run, wait=False)
-
-
-__all__ = ["Workbench", "run_line", "run_prompt", "tokens_text"]
