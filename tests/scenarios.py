@@ -8,6 +8,8 @@ replay can be checked against the original.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 from haystack.components.agents import Agent
@@ -137,3 +139,14 @@ def rows(run: Any) -> list[tuple[Any, ...]]:
             tl["kind"].astype(object), tl["hook_point"].astype(object), tl["status"].astype(object), strict=True
         )
     ]
+
+
+def until(predicate: Callable[[], bool], timeout: float = 60.0) -> bool:
+    """Poll `predicate` until it is true or `timeout` seconds pass; its last answer (a wait for a background
+    thread, not an assertion: `assert until(...)`)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return predicate()

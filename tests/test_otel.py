@@ -19,6 +19,7 @@ from opentelemetry.trace import StatusCode
 
 from agent_nb import Recorder, demo_agent
 from agent_nb.export import OtelListener, to_otel, to_otlp_json
+from scenarios import until
 
 PROMPT = "What is 2 + 3? Then save a note of it."
 
@@ -193,20 +194,10 @@ def test_listener_exports_live_runs_when_they_end(memory):
     first = rec.run(PROMPT)
     second = rec.run("What is the weather in Paris?")
     # The listener may run on a dispatcher thread: wait for both exports with a deadline, not a sleep.
-    _wait(lambda: len(listener.trace_ids) == 2)
+    assert until(lambda: len(listener.trace_ids) == 2, timeout=10)
     assert listener.errors == {}
     roots = [s for s in exporter.get_finished_spans() if s.parent is None]
     assert sorted(s.attributes["gen_ai.conversation.id"] for s in roots) == sorted([first.run_id, second.run_id])
-
-
-def _wait(condition, timeout: float = 10.0) -> None:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met before the deadline")
-        time.sleep(0.01)
 
 
 def test_failed_tool_and_failed_run_are_error_spans(memory):

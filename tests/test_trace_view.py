@@ -9,8 +9,6 @@ from __future__ import annotations
 import copy
 import json
 import threading
-import time
-from collections.abc import Callable
 
 import pandas as pd
 import pytest
@@ -26,18 +24,10 @@ from agent_nb.widgets import Workbench
 from agent_nb.widgets.names import run_line, tokens_text
 from agent_nb.widgets.trace_data import FIELDS, columns, outcome, table_columns
 from agent_nb.widgets.trace_view import TraceView, axis_starts
+from scenarios import until
 
 TIMEOUT = 60
 WEATHER = "Weather in Paris and Tokyo, then save a note"
-
-
-def until(predicate: Callable[[], bool], timeout: float = TIMEOUT) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
 
 
 @pytest.fixture

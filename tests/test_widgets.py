@@ -7,8 +7,6 @@ never with sleeps standing in for assertions.
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 
 import pytest
 from haystack.components.agents.state import State
@@ -21,19 +19,10 @@ from agent_nb.views.html import diff_html, state_html, timeline_table_html
 from agent_nb.widgets import WidgetConfirmationUI, Workbench, filter_timeline
 from agent_nb.widgets.fork_editor import EditError, MessageRow, parse_reply
 from agent_nb.widgets.style import error_text
+from scenarios import until
 
 TIMEOUT = 60
 WEATHER = "Weather in Paris and Tokyo, then save a note"
-
-
-def until(predicate: Callable[[], bool], timeout: float = TIMEOUT) -> bool:
-    """Poll `predicate` until true or `timeout` (a wait for the background thread, not an assertion)."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
 
 
 def table_seqs(wb: Workbench) -> list[int]:
