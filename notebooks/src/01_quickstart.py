@@ -63,7 +63,8 @@ assert run.steps == 4 and run.exit_reason == "text"
 # | `hook_point` | where a hook ran: `before_run`, `before_llm`, `before_tool`, `after_tool`, `on_exit`, `after_run` |
 # | `name` | hook name, generator class, or tool name |
 # | `status` | `ok`, `error`, `skipped` (hook switched off), `cached` (served from a recording) |
-# | `changed` | State keys whose value changed across the event |
+# | `changed` | State keys the event itself changed (a hook's writes, the reply an LLM call added, a tool's result) |
+# | `agent_changed` | State keys haystack's own bookkeeping changed just before or around the event: `step_count`, `token_usage`, `context_tokens`, `exit_reason`, `tool_call_counts`, the `continue_run` reset |
 # | `flow` | run control the event set: `continue_run` or `stop_run:<reason>` |
 # | `summary` | one readable line: the message a hook added, the tool call and its result, the model's answer |
 
@@ -84,6 +85,21 @@ run.timeline[cols]
 # - **seq 8 to 9**: the model answered in text, which would end the run, but `RequireToolHook` appended a reminder
 #   and set `continue_run` (see the `flow` column). Steps 2 and 3 exist only because of that hook.
 #
+# Two columns say what changed, and they never credit one event with another's work. `changed` lists the keys the
+# event itself changed: a hook's writes, the messages an LLM call or a tool added. `agent_changed` lists what the
+# Agent's own bookkeeping changed there: after an LLM call haystack counts the tokens (`token_usage`,
+# `context_tokens`), after a step's tools it counts the step and the calls (`step_count`, `tool_call_counts`), at
+# the last step it writes `exit_reason`, and a `continue_run` a hook set is reset before the next step (it shows on
+# that step's first event). A hook that touches nothing shows both empty.
+
+# %%
+assert t.loc[3, "changed"] == ["messages"] and "token_usage" in t.loc[3, "agent_changed"]  # the reply; haystack's count
+assert t.loc[5, "agent_changed"] == ["step_count", "tool_call_counts"]  # counted once the step's tools ran
+assert (t.loc[9, "changed"], t.loc[10, "agent_changed"]) == (["messages", "continue_run"], ["continue_run"])
+assert t.loc[2, "changed"] == t.loc[2, "agent_changed"] == []  # inject_user_profile: no profile given, no change
+run.timeline[["seq", "kind", "name", "changed", "agent_changed"]].head(11)
+
+# %% [markdown]
 # The other columns carry timing (`offset_ms`, `duration_ms`, in ms since the run started), the message counts
 # (`messages_added`, `messages_removed`), token usage of LLM rows and the error of a failed event:
 

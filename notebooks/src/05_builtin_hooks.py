@@ -84,8 +84,9 @@ assert capped.exit_reason == "token_budget_exceeded" and capped.usage["llm_calls
 capped.timeline[COLS]
 
 # %% [markdown]
-# The hook ran at every step. At steps 0 and 1 it changed nothing; at seq 8 (step 2) `changed` lists the message
-# it added and `stop_run`, `flow` reads `stop_run:token_budget_exceeded`, and no LLM row follows: the third LLM call
+# The hook ran at every step. At steps 0 and 1 it changed nothing (`changed` is empty: the token counts it read were
+# written by haystack after each LLM call, and show in those rows' `agent_changed`); at seq 8 (step 2) `changed`
+# lists the message it added and `stop_run`, `flow` reads `stop_run:token_budget_exceeded`, and no LLM row follows: the third LLM call
 # was never made. The diff of that event:
 
 # %%
