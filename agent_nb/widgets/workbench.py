@@ -77,6 +77,7 @@ from agent_nb.recording.options import OnMiss, ReplayOptions, ToolsMode
 from agent_nb.replay.edits import tool_names_of
 from agent_nb.widgets.confirmation import PendingConfirmation, WidgetConfirmationUI, confirmation_hook
 from agent_nb.widgets.controller import Controller
+from agent_nb.widgets.debugger import BreakpointControls, Debugger
 from agent_nb.widgets.fork_editor import ForkEditor
 from agent_nb.widgets.header import HeaderPanel
 from agent_nb.widgets.hooks_panel import HooksPanel
@@ -118,15 +119,17 @@ class Workbench(W.VBox):
         self.runner, self.confirmation_ui = control.runner, WidgetConfirmationUI()
         self.approval = ApprovalPane(self.confirmation_ui, model)
         self.confirmation_panel = self.approval.widget
+        # Breakpoints: set in the sidebar (dots beside the hooks), worked in the debugger pane under the header.
+        self.breakpoints, self.debugger = BreakpointControls(target), Debugger(model, target.agent)
         self.header = header = HeaderPanel(
-            target, model, prompt=prompt, extra=self.confirmation_panel,
+            target, model, prompt=prompt, extra=W.VBox([self.confirmation_panel, self.debugger]),
             on_run=lambda: control.clicked(self.run, wait=False), on_stop=self.stop,
             on_replay=lambda: control.clicked(self.replay, wait=False), on_pick=self.select,
         )  # fmt: skip
         for name in ("title", "view_picker", "prompt", "run_button", "stop_button", "replay_button",
                      "tools_cached", "progress_bar", "progress"):  # fmt: skip
             setattr(self, name, getattr(header, name))
-        hooks = HooksPanel(target, on_swap=lambda point, name, hook: control.clicked(
+        hooks = HooksPanel(target, breaks=self.breakpoints, on_swap=lambda point, name, hook: control.clicked(
             self.replay_with, point=point, name=name, hook=hook, wait=False))  # fmt: skip
         self.hooks_panel = HooksPane(hooks, model).panel
         self.trace_pane = TracePane(model, self.confirmation_ui)
@@ -181,11 +184,14 @@ class Workbench(W.VBox):
 
     # ---- public API: running ---------------------------------------------------------------------------------
     def run(
-        self, prompt: str | None = None, *, wait: bool = True, timeout: float | None = None, **agent_kwargs: Any
+        self, prompt: str | None = None, *, wait: bool | None = None, timeout: float | None = None, **agent_kwargs: Any
     ) -> Run:
         """Run the Agent on `prompt` (default: the prompt box) on the background thread; returns the Run.
 
-        `wait=True` waits for the end (at most `timeout` s); `wait=False` returns the live Run at once.
+        `wait=True` waits for the end (at most `timeout` s); `wait=False` returns the live Run at once. By
+        default it waits, unless breakpoints are set (`rec.break_at`, the dots and boxes in the sidebar): then
+        the run goes through `rec.start` and returns at once, so the kernel is free for the debugger pane
+        (Continue / Step / Skip / Abort, Apply edits; `wb.debugger` does the same from code).
         A run that raises is returned with `run.error` set and its partial timeline (the error is shown).
         `agent_kwargs` go to `Agent.run` (e.g. `user_profile={...}`).
 
@@ -206,6 +212,8 @@ class Workbench(W.VBox):
             self.prompt.value = prompt
         if not prompt.strip():
             raise ValueError("Type a prompt first.")
+        if wait is None:
+            wait = not self.recorder.breakpoints
         return self.control.outcome(self.control.run(prompt, agent_kwargs), wait, timeout)
 
     def replay(
@@ -302,7 +310,7 @@ class Workbench(W.VBox):
             False
             >>> wb.close()
         """
-        stopped = self.runner.stop()
+        stopped = self.control.stop()
         self.confirmation_ui.cancel()
         if stopped:
             self.model.notice = "stopping at the next step boundary…"
