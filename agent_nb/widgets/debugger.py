@@ -270,11 +270,17 @@ class Debugger(W.VBox):
         model.watch(self._paused, "paused")
 
     # ---- commands --------------------------------------------------------------------------------------------
-    def wait_paused(self, timeout: float | None = None) -> Any:
-        """Wait until the model shows a pause (at most `timeout` s); the Pause, or None."""
+    def wait_paused(self, timeout: float | None = None, *, other_than: Any = None) -> Any:
+        """Wait until the model shows a pause (at most `timeout` s), one that is not `other_than` (the pause
+        you just left: after Step, the next one); the Pause, or None."""
+
+        def shown() -> bool:
+            paused = self.model.paused
+            return paused is not None and paused is not other_than
+
         with self._cond:
-            self._cond.wait_for(lambda: self.model.paused is not None, timeout)
-            return self.model.paused
+            self._cond.wait_for(shown, timeout)
+            return self.model.paused if shown() else None
 
     def _live(self, verb: str) -> Any:
         live = self.model.live
@@ -311,7 +317,9 @@ class Debugger(W.VBox):
                 return False
             live.edit(changes, arguments=arguments)
         except InvalidEdit as exc:
-            label = self.args_error if exc.field == "arguments" else self.state_error
+            # live.edit names the field: "arguments", or a tool's argument (its message starts "arguments")
+            to_args = exc.field == "arguments" or str(exc).startswith("arguments")
+            label = self.args_error if to_args else self.state_error
             label.value = f'<span class="anb-error-text">{esc(exc)}</span>'
             self.status.value = '<span class="anb-error-text">Not applied: fix the field marked in red.</span>'
             return False

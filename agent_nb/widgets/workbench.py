@@ -45,6 +45,12 @@ Stable CSS classes (the browser test and user CSS rely on them):
   that started: where its run is), `anb-fork-show` (shows it);
 - runs: `anb-runs`, `anb-run-list`, `anb-run-details`, `anb-compare-a`, `anb-compare-b`, `anb-compare-button`,
   `anb-compare-error`, `anb-compare-table`, `anb-compare-chart`, `anb-compare-jump`;
+- breakpoints (`agent_nb.widgets.debugger`): `anb-break-dot` (beside each hook switch; `anb-break-on` when set),
+  `anb-breakpoints`, `anb-break-llm`, `anb-break-tool`, `anb-break-tool-name`, `anb-break-error`,
+  `anb-break-condition`, `anb-break-condition-error`; while paused: `anb-debugger`, `anb-pause-banner`,
+  `anb-continue-button`, `anb-step-button`, `anb-skip-button`, `anb-abort-button`, `anb-pause-state`,
+  `anb-pause-state-error`, `anb-pause-args`, `anb-pause-args-error`, `anb-pause-llm`, `anb-apply-edits-button`,
+  `anb-pause-status`;
 - confirmation: `anb-confirmation`, `anb-confirm-args`, `anb-approve-button` (sends the edited arguments when
   they were edited), `anb-reject-button`, `anb-reject-feedback`, `anb-confirm-error`.
 
@@ -98,7 +104,9 @@ class Workbench(W.VBox):
     Everything the buttons do is also a method: `run`, `stop`, `wait`, `replay`, `fork`, `select`, `compare`,
     `inspect`, `set_hook`, `add_hook`, `export_csv`, `export_json`, and for human-in-the-loop
     `confirmation_hook`, `pending_confirmation`, `wait_for_confirmation`, `approve`, `reject`.
-    `wb.model` holds its state (`WorkbenchModel`); the panels follow it.
+    `wb.model` holds its state (`WorkbenchModel`); the panels follow it. Breakpoints: `wb.breakpoints` (the
+    sidebar's controls, `BreakpointControls`) and `wb.debugger` (the paused run: `resume`, `step`, `skip`,
+    `abort`, `apply`, `wait_paused`); `wb.model.paused` is the current `Pause` or None.
 
     Usage:
         >>> from agent_nb import Workbench, demo_agent
