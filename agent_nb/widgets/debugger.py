@@ -118,7 +118,7 @@ class BreakpointControls(W.VBox):
                 self.condition,
                 self.condition_error,
             ],
-            layout=W.Layout(width="100%", margin="8px 0 0 0"),
+            layout=W.Layout(width="100%", margin="0 0 8px 0"),
         )
         css(self, "anb-breakpoints")
 
@@ -374,12 +374,14 @@ class Debugger(W.VBox):
         if pause is None:
             self.status.value = ""
             return
-        head = f"⏸ {esc(pause)}" + (f" · event #{pause.seq}" if pause.seq is not None else "")
+        head = f"‖ {esc(pause)}" + (f" · event #{pause.seq}" if pause.seq is not None else "")
         self.banner.value = f"<b>{head}</b>"
         self.skip_button.disabled = pause.error is not None
         keys = [k for k in editable_keys(pause.state, state_schema(self.agent)) if k not in MANAGED_KEYS]
         self._original = {k: _to_json(pause.state.get(k)) for k in keys}
         self.state_json.value = json.dumps(self._original, indent=2, ensure_ascii=False)
+        lines = self.state_json.value.count("\n") + 1
+        self.state_json.layout.height = f"{min(max(lines, 3), 14) * 17 + 12}px"  # as tall as the State, within reason
         self._original_args = [_to_json(call["arguments"]) for call in pause.tool_calls]
         areas = []
         for call, args in zip(pause.tool_calls, self._original_args, strict=True):

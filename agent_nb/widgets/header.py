@@ -70,7 +70,7 @@ def progress_html(model: WorkbenchModel, max_steps: int | None) -> str:
         parts = _run_parts(run, model, max_steps)
     text = " · ".join(parts)
     if model.paused is not None:
-        text += f' · <b class="anb-paused" style="color:{ATTENTION_COLOR}">⏸ {esc(model.paused)} (below)</b>'
+        text += f' · <b class="anb-paused" style="color:{ATTENTION_COLOR}">‖ {esc(model.paused)} (below)</b>'
     if model.pending is not None:
         text += f' · <b style="color:{ATTENTION_COLOR}">waiting for your confirmation (above)</b>'
     if model.notice:

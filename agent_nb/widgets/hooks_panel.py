@@ -3,7 +3,7 @@
 Switching calls `Recorder.set_enabled`: the next run, replay or fork uses it; a switched-off hook still shows
 in the timeline, as `skipped`. The panel rebuilds itself when the Recorder's slots change (`add_hook`).
 With `breaks` (a `BreakpointControls`), a dot beside each switch (as in DevTools' gutter) sets a breakpoint
-before that hook, and the breakpoint controls follow the switches.
+before that hook (the controls themselves sit above the panel, in the Workbench's sidebar).
 
 CSS classes: `anb-hooks` (panel), `anb-hook-point` (group header), `anb-hook-toggle` (each Checkbox, also
 `anb-hook-<point>`), `anb-hook-doc`, `anb-break-dot` (each breakpoint dot, also `anb-break-<point>`; red
@@ -144,7 +144,7 @@ class HooksPanel(W.VBox):
                 css(box, "anb-hook-toggle", f"anb-hook-{point}")
                 box.observe(self._switched(point, str(row.name)), names="value")
                 self.toggles[(point, str(row.name))] = box
-                children.append(W.HBox([self._dot(point, str(row.name)), box]) if self.breaks is not None else box)
+                children.append(self._row(point, str(row.name), box) if self.breaks is not None else box)
                 doc = str(row.doc) if isinstance(row.doc, str) else ""
                 if doc:
                     children.append(css(W.HTML(f'<div class="anb-hook-doc">{esc(doc)}</div>'), "anb-hook-doc"))
@@ -155,8 +155,6 @@ class HooksPanel(W.VBox):
                     "<code>wb.add_hook(point, hook)</code>.</div>"
                 )
             )
-        if self.breaks is not None:
-            children.append(self.breaks)
         if self.toggles:
             self.swap_slot.options = [(f"{p} / {n}", (p, n)) for p, n in self.toggles]
             children += [
@@ -192,13 +190,18 @@ class HooksPanel(W.VBox):
         self.swap_status.value = esc(f"replaying with {name} ({type(hook).__name__}) at {point} / {slot}")
         return self.on_swap(point, slot, hook) if self.on_swap is not None else None
 
+    def _row(self, point: str, name: str, box: W.Checkbox) -> W.HBox:
+        # Never shrunk by the scrolling sidebar (a flex column): the dot keeps its height and stays clickable.
+        layout = W.Layout(flex="0 0 auto", min_height="26px", align_items="center", overflow="visible")
+        return W.HBox([self._dot(point, name), box], layout=layout)
+
     def _dot(self, point: str, name: str) -> W.ToggleButton:
         assert self.breaks is not None
         dot = W.ToggleButton(
             value=self.breaks.is_set(("hook", point, name)),
             description="●",
             tooltip=f"pause before {point} / {name}",
-            layout=W.Layout(width="22px", height="22px", padding="0"),
+            layout=W.Layout(width="22px", min_width="22px", height="22px", padding="0", margin="0 2px 0 0"),
         )
         css(dot, "anb-break-dot", f"anb-break-{point}")
         _paint(dot)

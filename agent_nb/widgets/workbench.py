@@ -157,8 +157,9 @@ class Workbench(W.VBox):
         # The tab on show and the model's `tab` follow each other (a click, or `wb.inspect` / `wb.compare`).
         self.tabs.observe(lambda change: setattr(model, "tab", TABS[change["new"] or 0]), names="selected_index")
         model.watch(lambda change: setattr(self.tabs, "selected_index", TABS.index(change["new"])), "tab")
-        sidebar = W.VBox([self.hooks_panel], layout=W.Layout(flex=f"0 0 {SIDEBAR_WIDTH}", width=SIDEBAR_WIDTH,
-                                                             padding="0 8px 0 0", min_width="0"))  # fmt: skip
+        sidebar = W.VBox([self.breakpoints, self.hooks_panel],
+                         layout=W.Layout(flex=f"0 0 {SIDEBAR_WIDTH}", width=SIDEBAR_WIDTH, padding="0 8px 0 0",
+                                         min_width="0"))  # fmt: skip
         body = W.HBox([sidebar, self.tabs], layout=W.Layout(width="100%", align_items="flex-start"))
         super().__init__([W.HTML(STYLESHEET), header, body],
                          layout=W.Layout(width="100%", max_width=MAX_WIDTH, padding="4px"))  # fmt: skip
