@@ -171,3 +171,15 @@ def test_compile_condition_names_the_problem() -> None:
         compile_condition("state[")
     assert compile_condition("   ") is None
     assert compile_condition("len(state['messages']) > 2")({"messages": [1, 2, 3]})
+
+
+def test_breakpoints_cleared_from_code_clear_the_toggles(wb: Workbench) -> None:
+    wb.breakpoints.llm.value = True
+    dot = wb.hooks_panel.dots[("before_llm", "inject_date")]
+    dot.value = True
+    assert len(wb.recorder.breakpoints) == 2
+    wb.recorder.clear_breakpoints()  # from another cell
+    wb.model.tick()  # what any refresh does (a run starting, a live tick)
+    assert not dot.value and not wb.breakpoints.llm.value and wb.breakpoints.spots == {}
+    dot.value = True  # and they work again
+    assert [(bp.point, bp.name) for bp in wb.recorder.breakpoints] == [("before_llm", "inject_date")]

@@ -89,6 +89,7 @@ class BreakpointControls(W.VBox):
     def __init__(self, recorder: Recorder) -> None:
         self.recorder = recorder
         self.spots: dict[Spot, Breakpoint] = {}
+        self._syncing = False
         self.when: Callable[[dict[str, Any]], Any] | None = None
         self.on_change: Callable[[], None] | None = None  # the hook dots follow
         self.llm = self._box("before LLM call", "anb-break-llm", ("llm",))
@@ -125,10 +126,31 @@ class BreakpointControls(W.VBox):
     def _box(self, label: str, cls: str, spot: Spot | None) -> W.Checkbox:
         box = css(W.Checkbox(value=False, description=label, indent=False, layout=W.Layout(width="auto")), cls)
         if spot is not None:
-            box.observe(lambda change: self.set(spot, bool(change["new"])), names="value")
+            box.observe(lambda change: self._syncing or self.set(spot, bool(change["new"])), names="value")
         return box
 
+    def sync(self) -> None:
+        """Forget the breakpoints removed from code (`rec.clear_breakpoints()`); the boxes follow.
+
+        Usage:
+            >>> controls = BreakpointControls(rec); controls.llm.value = True
+            >>> rec.clear_breakpoints(); controls.sync(); controls.llm.value
+            False
+        """
+        present = {id(bp) for bp in self.recorder.breakpoints}
+        for spot in [s for s, bp in self.spots.items() if id(bp) not in present]:
+            del self.spots[spot]
+        self._syncing = True
+        try:
+            self.llm.value = ("llm",) in self.spots
+            self.on_error.value = ("error",) in self.spots
+            self.tool.value = any(s[0] == "tool" for s in self.spots)
+        finally:
+            self._syncing = False
+
     def _tool_changed(self) -> None:
+        if self._syncing:
+            return
         for spot in [s for s in self.spots if s[0] == "tool"]:
             self.set(spot, False)
         if self.tool.value:

@@ -104,6 +104,8 @@ class HooksPanel(W.VBox):
                     box.value = slot.enabled
         finally:
             self._syncing = False
+        if self.breaks is not None:
+            self.breaks.sync()  # breakpoints cleared from code: the boxes and dots follow
         self._sync_dots()
 
     def _sync_dots(self) -> None:
