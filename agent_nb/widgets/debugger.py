@@ -104,8 +104,8 @@ class BreakpointControls(W.VBox):
         self.tool_name.observe(lambda _: self._tool_changed(), names="value")
         self.on_error = self._box("pause on error", "anb-break-error", ("error",))
         self.condition = css(
-            W.Text(placeholder="condition, e.g. state['step_count'] == 2", continuous_update=True,
-                   layout=W.Layout(width="98%")),
+            W.Text(placeholder="condition over state (Python)", continuous_update=True, layout=W.Layout(width="98%"),
+                   tooltip="pause only where it is true, e.g. state['step_count'] == 2"),
             "anb-break-condition",
         )  # fmt: skip
         self.condition_error = css(W.HTML(), "anb-break-condition-error")
@@ -114,7 +114,7 @@ class BreakpointControls(W.VBox):
             [
                 W.HTML('<b>Breakpoints</b> <span class="anb-muted">a run pauses there (● beside a hook)</span>'),
                 self.llm,
-                W.HBox([self.tool, self.tool_name]),
+                W.HBox([self.tool, self.tool_name], layout=W.Layout(flex_flow="row wrap")),  # wraps in a narrow sidebar
                 self.on_error,
                 self.condition,
                 self.condition_error,
