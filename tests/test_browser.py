@@ -347,3 +347,99 @@ def approve_all(page, rounds: int = 4) -> None:
             return
         approve.click()
         approve.wait_for(state="hidden", timeout=10_000)
+
+
+BREAKPOINT_CELLS = [
+    "from agent_nb import Recorder, Workbench, demo_agent\n"
+    "class LookAtTools:\n"
+    '    """Looks at the pending tool calls (changes nothing)."""\n'
+    "    def run(self, state):\n"
+    "        return None\n"
+    "rec = Recorder(demo_agent(latency_s=0.02))\n"
+    "_ = rec.add_hook('before_tool', LookAtTools())\n"
+    "wb = Workbench(rec, prompt='What is 2 + 3?')",
+    "wb",
+]
+#: Where the breakpoint test leaves its screenshots (light and dark, paused at 1366x768).
+BREAKPOINT_SHOTS = Path("/tmp/agent_nb_breakpoint_shots")
+
+
+def put_notebook(url: str, name: str, cells: list[str]) -> None:
+    """Write a notebook into the server's folder through its contents API (the `lab` fixture serves one)."""
+    import http.cookiejar
+    import json
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in cells]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    body = json.dumps({"type": "notebook", "content": nb}).encode()
+    # The server wants its XSRF cookie echoed in a header for a write: take it from a page load first.
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.open(f"{url}/lab", timeout=60)
+    xsrf = next((c.value for c in jar if c.name == "_xsrf"), "")
+    headers = {"Content-Type": "application/json", "X-XSRFToken": xsrf}
+    request = urllib.request.Request(f"{url}/api/contents/{name}", data=body, method="PUT", headers=headers)
+    opener.open(request, timeout=30)
+
+
+def test_breakpoint_in_jupyterlab(lab, browser):
+    """Click a breakpoint dot, run, change a tool argument while paused, continue (F8): the edit row is in the
+    run and the answer changed."""
+    put_notebook(lab, "breakpoints.ipynb", BREAKPOINT_CELLS)
+    BREAKPOINT_SHOTS.mkdir(parents=True, exist_ok=True)
+    page, errors = open_notebook(browser, f"{lab}/lab/tree/breakpoints.ipynb")
+    try:
+        page.locator(".jp-Notebook").wait_for(timeout=90_000)
+        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=90_000)
+        run_button = page.locator(".anb-run-button")
+        run_all_cells(page, run_button)
+
+        dot = page.locator(".anb-break-dot.anb-break-before_tool")
+        dot.scroll_into_view_if_needed()
+        page.screenshot(path=str(BREAKPOINT_SHOTS / "lab_sidebar_light.png"))
+        dot.click()
+        page.locator(".anb-break-dot.anb-break-before_tool.anb-break-on").wait_for(timeout=10_000)
+        run_button.click()
+        banner = page.locator(".anb-pause-banner")
+        banner.wait_for(state="visible", timeout=60_000)
+        page.wait_for_function(
+            "document.querySelector('.anb-pause-banner').innerText.includes('before_tool/LookAtTools, step 0')",
+            timeout=30_000,
+        )
+        assert "paused before" in page.locator(".anb-progress").inner_text()
+        args = page.locator(".anb-pause-args textarea")
+        assert '"b": 3' in args.input_value()
+        args.fill('{"a": 2, "b": 40}')
+        args.press("Tab")  # the Textarea syncs its value on change
+        page.locator(".anb-apply-edits-button").click()
+        page.wait_for_function("document.querySelector('.anb-pause-status').innerText.includes('applied')")
+        page.locator(".anb-workbench").evaluate("el => el.scrollIntoView({block: 'start'})")
+        page.screenshot(path=str(BREAKPOINT_SHOTS / "lab_paused_light.png"))
+
+        page.locator(".lm-MenuBar-itemLabel", has_text="Settings").first.click()
+        page.locator(".lm-Menu-itemLabel", has_text="Theme").first.hover()
+        page.locator(".lm-Menu-itemLabel", has_text="JupyterLab Dark").first.click()
+        page.wait_for_function("document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
+        page.wait_for_timeout(500)  # the theme's stylesheet applies after the attribute flips: let it paint
+        page.screenshot(path=str(BREAKPOINT_SHOTS / "lab_paused_dark.png"))
+        page.locator(".lm-MenuBar-itemLabel", has_text="Settings").first.click()
+        page.locator(".lm-Menu-itemLabel", has_text="Theme").first.hover()
+        page.locator(".lm-Menu-itemLabel", has_text="JupyterLab Light").first.click()
+        page.wait_for_function("document.body.dataset.jpThemeLight === 'true'", timeout=30_000)
+
+        # The dot off (a before_tool pause would come again at the next step's tool calls), then F8 continues
+        # as in DevTools, from anywhere in the page.
+        dot.click()
+        page.locator(".anb-break-dot.anb-break-on").wait_for(state="detached", timeout=10_000)
+        banner.click()
+        page.keyboard.press("F8")
+        wait_for_progress(page, "answered")
+        page.locator(".anb-debugger").wait_for(state="hidden", timeout=10_000)
+        page.wait_for_function("document.querySelector('.anb-tv-tscroll').innerText.includes('b=40) -> 42')")
+        assert page.locator(".anb-tv-row.anb-kind-edit").count() == 1
+        page.locator(".anb-workbench").evaluate("el => el.scrollIntoView({block: 'start'})")
+        page.screenshot(path=str(BREAKPOINT_SHOTS / "lab_after_light.png"))
+        assert ours(errors) == []
+    finally:
+        page.close()

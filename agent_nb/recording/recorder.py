@@ -438,6 +438,11 @@ class Recorder(HookSlots):
         """Remove every breakpoint (live runs too go on without pausing)."""
         self._breakpoints.clear()
 
+    def remove_breakpoint(self, breakpoint_: Breakpoint) -> None:
+        """Remove one breakpoint, as `break_at` returned it (live runs stop pausing there at once)."""
+        if breakpoint_ in self._breakpoints:  # by identity: Breakpoint compares so
+            self._breakpoints.remove(breakpoint_)
+
     def _no_breakpoints(self, verb: str) -> None:
         # A run in a cell holds the kernel's main thread: nothing could resume it from a pause.
         if self._breakpoints:

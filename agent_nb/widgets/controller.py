@@ -81,7 +81,9 @@ class Controller:
         return job
 
     def run(self, prompt: str, agent_kwargs: Mapping[str, Any] | None = None) -> Job:
-        """Run the Agent on `prompt`."""
+        """Run the Agent on `prompt`; with breakpoints set, as a live run (`rec.start`) that may pause."""
+        if self.recorder.breakpoints:
+            return self.start(lambda: self._live(prompt, dict(agent_kwargs or {})), "run")
         spec = RunSpec(messages=as_messages(prompt), kwargs=dict(agent_kwargs or {}), on_start=self.runner.claim)
         return self.start(lambda: self.recorder.execute(spec), "run")
 
@@ -98,6 +100,36 @@ class Controller:
         spec = fork_spec(source, step, self.recorder, options, edit=edit, reply=reply)
         spec.on_start = self.runner.claim
         return self.start(lambda: execute_spec(self.recorder, spec), "fork")
+
+    def _live(self, prompt: str, agent_kwargs: dict[str, Any]) -> Run:
+        # On the job's thread: the live run works on its own thread; this one waits for it, so the runner's
+        # refresh, Stop and `wb.wait` treat it as any job, and the kernel's thread stays free for the buttons.
+        live = self.recorder.start(prompt, **agent_kwargs)
+        self.model.live = live
+        unsubscribe = live.subscribe(lambda *_: self._follow(live))
+        self._follow(live)  # a pause that came before we subscribed
+        self.runner.claim(live.run)
+        try:
+            return live.wait()
+        finally:
+            unsubscribe()
+            with self.model.lock:
+                self.model.paused = None
+                if self.model.live is live:
+                    self.model.live = None
+
+    def _follow(self, live: Any) -> None:
+        # Read and set under the lock: whichever comes last (a listener or the first look) sets the truth.
+        with self.model.lock:
+            if self.model.live is live:
+                self.model.paused = live.paused
+
+    def stop(self) -> bool:
+        """Stop the job's run at its next step boundary; a paused live run is aborted (it cannot get there)."""
+        live = self.model.live
+        if live is not None and live.paused is not None:
+            live.abort()
+        return self.runner.stop()
 
     def outcome(self, job: Job, wait: bool, timeout: float | None) -> Run:
         """The job's Run: at its end (`wait`), or as soon as the views show it."""
@@ -178,5 +210,8 @@ class Controller:
         self.model.tick(chart=False, history=True)
 
     def close(self) -> None:
-        """Stop listening to the Recorder."""
+        """Stop listening to the Recorder; a live run still going is aborted (its worker ends, nothing hangs)."""
+        live = self.model.live
+        if live is not None:
+            live.abort()
         self.runner.close()

@@ -69,6 +69,8 @@ def progress_html(model: WorkbenchModel, max_steps: int | None) -> str:
     else:
         parts = _run_parts(run, model, max_steps)
     text = " · ".join(parts)
+    if model.paused is not None:
+        text += f' · <b class="anb-paused" style="color:{ATTENTION_COLOR}">‖ {esc(model.paused)} (below)</b>'
     if model.pending is not None:
         text += f' · <b style="color:{ATTENTION_COLOR}">waiting for your confirmation (above)</b>'
     if model.notice:
@@ -178,7 +180,7 @@ class HeaderPanel(W.VBox):
         model.watch(self._view_changed, "view")
         model.watch(lambda _: self._refresh(history=True), "busy", "started")
         model.watch(lambda change: self._refresh(history=change["new"].history), "refresh")
-        model.watch(lambda _: self._refresh(history=False), "pending", "error", "notice")
+        model.watch(lambda _: self._refresh(history=False), "pending", "paused", "error", "notice")
         model.watch(lambda _: setattr(self.title, "value", title_html(recorder)), "hooks", "refresh")
         self._refresh(history=True)
 

@@ -2,9 +2,12 @@
 
 Switching calls `Recorder.set_enabled`: the next run, replay or fork uses it; a switched-off hook still shows
 in the timeline, as `skipped`. The panel rebuilds itself when the Recorder's slots change (`add_hook`).
+With `breaks` (a `BreakpointControls`), a dot beside each switch (as in DevTools' gutter) sets a breakpoint
+before that hook (the controls themselves sit above the panel, in the Workbench's sidebar).
 
 CSS classes: `anb-hooks` (panel), `anb-hook-point` (group header), `anb-hook-toggle` (each Checkbox, also
-`anb-hook-<point>`), `anb-hook-doc`.
+`anb-hook-<point>`), `anb-hook-doc`, `anb-break-dot` (each breakpoint dot, also `anb-break-<point>`; red
+`anb-break-on` when set).
 
 Usage:
     >>> from agent_nb import Recorder, demo_agent
@@ -24,6 +27,7 @@ from haystack.hooks import VALID_HOOK_POINTS
 
 from agent_nb.recording import Recorder
 from agent_nb.views.html import esc
+from agent_nb.widgets.debugger import BreakpointControls
 from agent_nb.widgets.style import css, section_title
 
 POINT_HINTS = {
@@ -54,8 +58,13 @@ class HooksPanel(W.VBox):
         on_change: Callable[[str, str, bool], None] | None = None,
         on_swap: Callable[[str, str, Any], Any] | None = None,
         namespace: Callable[[], Mapping[str, Any]] | None = None,
+        breaks: BreakpointControls | None = None,
     ) -> None:
         self.recorder = recorder
+        self.breaks = breaks
+        if breaks is not None:
+            breaks.on_change = self._sync_dots
+        self.dots: dict[tuple[str, str], W.ToggleButton] = {}
         self.on_change = on_change
         self.on_swap = on_swap
         self._namespace = namespace or _kernel_namespace
@@ -95,6 +104,23 @@ class HooksPanel(W.VBox):
                     box.value = slot.enabled
         finally:
             self._syncing = False
+        if self.breaks is not None:
+            self.breaks.sync()  # breakpoints cleared from code: the boxes and dots follow
+        self._sync_dots()
+
+    def _sync_dots(self) -> None:
+        """Each dot as its breakpoint is (also cleared from code: `rec.clear_breakpoints()`)."""
+        if self.breaks is None:
+            return
+        self._syncing = True
+        try:
+            for (point, name), dot in self.dots.items():
+                on = self.breaks.is_set(("hook", point, name))
+                if dot.value != on:
+                    dot.value = on
+                _paint(dot)
+        finally:
+            self._syncing = False
 
     def _build(self) -> None:
         self._signature = self._slots_signature()
@@ -102,7 +128,7 @@ class HooksPanel(W.VBox):
         children: list[W.Widget] = [
             section_title("Hooks", hint="switches apply to the next run, replay or fork"),
         ]
-        self.toggles = {}
+        self.toggles, self.dots = {}, {}
         for point in VALID_HOOK_POINTS:
             rows = hooks[hooks["point"] == point]
             if rows.empty:
@@ -120,7 +146,7 @@ class HooksPanel(W.VBox):
                 css(box, "anb-hook-toggle", f"anb-hook-{point}")
                 box.observe(self._switched(point, str(row.name)), names="value")
                 self.toggles[(point, str(row.name))] = box
-                children.append(box)
+                children.append(self._row(point, str(row.name), box) if self.breaks is not None else box)
                 doc = str(row.doc) if isinstance(row.doc, str) else ""
                 if doc:
                     children.append(css(W.HTML(f'<div class="anb-hook-doc">{esc(doc)}</div>'), "anb-hook-doc"))
@@ -131,7 +157,7 @@ class HooksPanel(W.VBox):
                     "<code>wb.add_hook(point, hook)</code>.</div>"
                 )
             )
-        else:
+        if self.toggles:
             self.swap_slot.options = [(f"{p} / {n}", (p, n)) for p, n in self.toggles]
             children += [
                 section_title("Try new hook code", hint="in one slot, for one replay of the shown run"),
@@ -166,6 +192,31 @@ class HooksPanel(W.VBox):
         self.swap_status.value = esc(f"replaying with {name} ({type(hook).__name__}) at {point} / {slot}")
         return self.on_swap(point, slot, hook) if self.on_swap is not None else None
 
+    def _row(self, point: str, name: str, box: W.Checkbox) -> W.HBox:
+        # Never shrunk by the scrolling sidebar (a flex column): the dot keeps its height and stays clickable.
+        layout = W.Layout(flex="0 0 auto", min_height="26px", align_items="center", overflow="visible")
+        return W.HBox([self._dot(point, name), box], layout=layout)
+
+    def _dot(self, point: str, name: str) -> W.ToggleButton:
+        assert self.breaks is not None
+        dot = W.ToggleButton(
+            value=self.breaks.is_set(("hook", point, name)),
+            description="●",
+            tooltip=f"pause before {point} / {name}",
+            layout=W.Layout(width="22px", min_width="22px", height="22px", padding="0", margin="0 2px 0 0"),
+        )
+        css(dot, "anb-break-dot", f"anb-break-{point}")
+        _paint(dot)
+
+        def clicked(change: dict) -> None:
+            if not self._syncing and self.breaks is not None:
+                self.breaks.set(("hook", point, name), bool(change["new"]))
+            _paint(dot)
+
+        dot.observe(clicked, names="value")
+        self.dots[(point, name)] = dot
+        return dot
+
     def _switched(self, point: str, name: str) -> Callable[[dict], None]:
         def handler(change: dict) -> None:
             if self._syncing:
@@ -175,6 +226,16 @@ class HooksPanel(W.VBox):
                 self.on_change(point, name, bool(change["new"]))
 
         return handler
+
+
+def _paint(dot: W.ToggleButton) -> None:
+    # Red when set, faint when not: the gutter dot of a debugger.
+    dot.button_style = "danger" if dot.value else ""
+    dot.style.text_color = "white" if dot.value else "#bbb"
+    if dot.value:
+        dot.add_class("anb-break-on")
+    else:
+        dot.remove_class("anb-break-on")
 
 
 def _kernel_namespace() -> Mapping[str, Any]:

@@ -14,7 +14,9 @@ Traits:
 - `error`: the last error a click caused; `notice`: a passing note ("stopping at the next step boundary…");
 - `pending`: the tool call waiting for approval; `tab`: the tab on show;
 - `refresh`: a `Refresh(chart, history)` per throttled tick of a live run, or when a job ends;
-  `hooks`: bumped when the Recorder's hooks change.
+  `hooks`: bumped when the Recorder's hooks change;
+- `live`: the `LiveRun` of a run started with breakpoints set (`rec.start`), while it runs; `paused`: its
+  `Pause` while it is paused, else None (the debugger pane follows it).
 
 Usage:
     >>> model = WorkbenchModel()
@@ -81,6 +83,8 @@ class WorkbenchModel(HasTraits):
     tab = Unicode(TABS[0])
     refresh = Instance(Refresh, allow_none=True)
     hooks = Int(0)
+    live = AnyTrait(None)
+    paused = AnyTrait(None)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

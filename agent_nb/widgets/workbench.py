@@ -45,6 +45,12 @@ Stable CSS classes (the browser test and user CSS rely on them):
   that started: where its run is), `anb-fork-show` (shows it);
 - runs: `anb-runs`, `anb-run-list`, `anb-run-details`, `anb-compare-a`, `anb-compare-b`, `anb-compare-button`,
   `anb-compare-error`, `anb-compare-table`, `anb-compare-chart`, `anb-compare-jump`;
+- breakpoints (`agent_nb.widgets.debugger`): `anb-break-dot` (beside each hook switch; `anb-break-on` when set),
+  `anb-breakpoints`, `anb-break-llm`, `anb-break-tool`, `anb-break-tool-name`, `anb-break-error`,
+  `anb-break-condition`, `anb-break-condition-error`; while paused: `anb-debugger`, `anb-pause-banner`,
+  `anb-continue-button`, `anb-step-button`, `anb-skip-button`, `anb-abort-button`, `anb-pause-state`,
+  `anb-pause-state-error`, `anb-pause-args`, `anb-pause-args-error`, `anb-pause-llm`, `anb-apply-edits-button`,
+  `anb-pause-status`;
 - confirmation: `anb-confirmation`, `anb-confirm-args`, `anb-approve-button` (sends the edited arguments when
   they were edited), `anb-reject-button`, `anb-reject-feedback`, `anb-confirm-error`.
 
@@ -77,6 +83,7 @@ from agent_nb.recording.options import OnMiss, ReplayOptions, ToolsMode
 from agent_nb.replay.edits import tool_names_of
 from agent_nb.widgets.confirmation import PendingConfirmation, WidgetConfirmationUI, confirmation_hook
 from agent_nb.widgets.controller import Controller
+from agent_nb.widgets.debugger import BreakpointControls, Debugger
 from agent_nb.widgets.fork_editor import ForkEditor
 from agent_nb.widgets.header import HeaderPanel
 from agent_nb.widgets.hooks_panel import HooksPanel
@@ -96,7 +103,9 @@ class Workbench(W.VBox):
     Everything the buttons do is also a method: `run`, `stop`, `wait`, `replay`, `fork`, `select`, `compare`,
     `inspect`, `set_hook`, `add_hook`, `export_csv`, `export_json`, and for human-in-the-loop
     `confirmation_hook`, `pending_confirmation`, `wait_for_confirmation`, `approve`, `reject`.
-    `wb.model` holds its state (`WorkbenchModel`); the panels follow it.
+    `wb.model` holds its state (`WorkbenchModel`); the panels follow it. Breakpoints: `wb.breakpoints` (the
+    sidebar's controls, `BreakpointControls`) and `wb.debugger` (the paused run: `resume`, `step`, `skip`,
+    `abort`, `apply`, `wait_paused`); `wb.model.paused` is the current `Pause` or None.
 
     Usage:
         >>> from agent_nb import Workbench, demo_agent
@@ -117,15 +126,17 @@ class Workbench(W.VBox):
         self.runner, self.confirmation_ui = control.runner, WidgetConfirmationUI()
         self.approval = ApprovalPane(self.confirmation_ui, model)
         self.confirmation_panel = self.approval.widget
+        # Breakpoints: set in the sidebar (dots beside the hooks), worked in the debugger pane under the header.
+        self.breakpoints, self.debugger = BreakpointControls(target), Debugger(model, target.agent)
         self.header = header = HeaderPanel(
-            target, model, prompt=prompt, extra=self.confirmation_panel,
+            target, model, prompt=prompt, extra=W.VBox([self.confirmation_panel, self.debugger]),
             on_run=lambda: control.clicked(self.run, wait=False), on_stop=self.stop,
             on_replay=lambda: control.clicked(self.replay, wait=False), on_pick=self.select,
         )  # fmt: skip
         for name in ("title", "view_picker", "prompt", "run_button", "stop_button", "replay_button",
                      "tools_cached", "progress_bar", "progress"):  # fmt: skip
             setattr(self, name, getattr(header, name))
-        hooks = HooksPanel(target, on_swap=lambda point, name, hook: control.clicked(
+        hooks = HooksPanel(target, breaks=self.breakpoints, on_swap=lambda point, name, hook: control.clicked(
             self.replay_with, point=point, name=name, hook=hook, wait=False))  # fmt: skip
         self.hooks_panel = HooksPane(hooks, model).panel
         self.trace_pane = TracePane(model, self.confirmation_ui)
@@ -145,8 +156,9 @@ class Workbench(W.VBox):
         # The tab on show and the model's `tab` follow each other (a click, or `wb.inspect` / `wb.compare`).
         self.tabs.observe(lambda change: setattr(model, "tab", TABS[change["new"] or 0]), names="selected_index")
         model.watch(lambda change: setattr(self.tabs, "selected_index", TABS.index(change["new"])), "tab")
-        sidebar = W.VBox([self.hooks_panel], layout=W.Layout(flex=f"0 0 {SIDEBAR_WIDTH}", width=SIDEBAR_WIDTH,
-                                                             padding="0 8px 0 0", min_width="0"))  # fmt: skip
+        sidebar = W.VBox([self.breakpoints, self.hooks_panel],
+                         layout=W.Layout(flex=f"0 0 {SIDEBAR_WIDTH}", width=SIDEBAR_WIDTH, padding="0 8px 0 0",
+                                         min_width="0"))  # fmt: skip
         body = W.HBox([sidebar, self.tabs], layout=W.Layout(width="100%", align_items="flex-start"))
         super().__init__([W.HTML(STYLESHEET), header, body],
                          layout=W.Layout(width="100%", max_width=MAX_WIDTH, padding="4px"))  # fmt: skip
@@ -180,11 +192,14 @@ class Workbench(W.VBox):
 
     # ---- public API: running ---------------------------------------------------------------------------------
     def run(
-        self, prompt: str | None = None, *, wait: bool = True, timeout: float | None = None, **agent_kwargs: Any
+        self, prompt: str | None = None, *, wait: bool | None = None, timeout: float | None = None, **agent_kwargs: Any
     ) -> Run:
         """Run the Agent on `prompt` (default: the prompt box) on the background thread; returns the Run.
 
-        `wait=True` waits for the end (at most `timeout` s); `wait=False` returns the live Run at once.
+        `wait=True` waits for the end (at most `timeout` s); `wait=False` returns the live Run at once. By
+        default it waits, unless breakpoints are set (`rec.break_at`, the dots and boxes in the sidebar): then
+        the run goes through `rec.start` and returns at once, so the kernel is free for the debugger pane
+        (Continue / Step / Skip / Abort, Apply edits; `wb.debugger` does the same from code).
         A run that raises is returned with `run.error` set and its partial timeline (the error is shown).
         `agent_kwargs` go to `Agent.run` (e.g. `user_profile={...}`).
 
@@ -205,6 +220,8 @@ class Workbench(W.VBox):
             self.prompt.value = prompt
         if not prompt.strip():
             raise ValueError("Type a prompt first.")
+        if wait is None:
+            wait = not self.recorder.breakpoints
         return self.control.outcome(self.control.run(prompt, agent_kwargs), wait, timeout)
 
     def replay(
@@ -301,7 +318,7 @@ class Workbench(W.VBox):
             False
             >>> wb.close()
         """
-        stopped = self.runner.stop()
+        stopped = self.control.stop()
         self.confirmation_ui.cancel()
         if stopped:
             self.model.notice = "stopping at the next step boundary…"
