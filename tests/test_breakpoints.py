@@ -7,6 +7,7 @@ import asyncio
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 from haystack.dataclasses import ChatMessage
@@ -512,3 +513,19 @@ def test_on_error_pauses_after_an_llm_call_raised(use_async: bool) -> None:
     live.resume()
     run = live.wait(timeout=T)
     assert run.status == "error" and run.timeline["status"].tolist()[-1] == "error"
+
+
+def test_an_edit_row_sits_where_the_run_paused_not_after_the_persons_time() -> None:
+    rec = Recorder(demo_agent())
+    rec.break_at("tool", name="add")
+    live = rec.start("What is 2 + 3?")
+    paused(live)
+    time.sleep(0.3)  # the person thinking: simulated time that must not reach the run's clock
+    live.edit(arguments={"a": 2, "b": 40})
+    rec.clear_breakpoints()
+    live.resume()
+    run = live.wait(timeout=T)
+    edit = next(e for e in run.events if e.kind == "edit")
+    assert run.duration_ms < 300 and edit.offset_ms <= run.duration_ms
+    later = [e for e in run.events if e.seq > edit.seq]
+    assert all(e.offset_ms >= edit.offset_ms for e in later)

@@ -315,7 +315,9 @@ class LiveRun:
             if new_args is not None:
                 detail.update(_write_arguments(boundary, state, new_args))
             after = ctx.snap(state)
-            event = _edit_event(ctx, boundary, before, after, detail)
+            # At the run-clock time the pause began: the time paused so far is the person's, not the Agent's.
+            at_ms = (paused.started - ctx.t0) * 1000.0
+            event = _edit_event(ctx, boundary, before, after, detail, at_ms=at_ms)
             ctx.emit(event)
             paused.pause = self._pause_of(ctx, boundary, len(ctx.run.events))
             self._cond.notify_all()
@@ -595,7 +597,13 @@ def _write_arguments(boundary: Boundary, state: Any, new: Any) -> dict[str, Any]
 
 
 def _edit_event(
-    ctx: RunContext, boundary: Boundary, before: dict[str, Any], after: Any, detail: dict[str, Any]
+    ctx: RunContext,
+    boundary: Boundary,
+    before: dict[str, Any],
+    after: Any,
+    detail: dict[str, Any],
+    *,
+    at_ms: float | None = None,
 ) -> Event:
     from agent_nb.recording.diff import derive
 
@@ -617,7 +625,7 @@ def _edit_event(
         None,
         boundary.where.split(", step")[0],
         "ok",
-        ctx.now_ms(),
+        ctx.now_ms() if at_ms is None else at_ms,
         0.0,
         summary=summary,
         before=before,
