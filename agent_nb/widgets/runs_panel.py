@@ -99,24 +99,8 @@ class RunsPanel(W.VBox):
         self.list = css(W.Select(options=[], rows=8, layout=W.Layout(width="100%")), "anb-run-list")
         self.list.observe(self._picked, names="value")
         self.details = css(W.HTML(), "anb-run-details")
-        self.compare_a = css(
-            W.Dropdown(
-                options=[],
-                description="A",
-                style={"description_width": "initial"},
-                layout=W.Layout(flex="1 1 300px", min_width="200px", max_width="460px"),
-            ),
-            "anb-compare-a",
-        )
-        self.compare_b = css(
-            W.Dropdown(
-                options=[],
-                description="B",
-                style={"description_width": "initial"},
-                layout=W.Layout(flex="1 1 300px", min_width="200px", max_width="460px"),
-            ),
-            "anb-compare-b",
-        )
+        self.compare_a = _run_picker("A", "anb-compare-a")
+        self.compare_b = _run_picker("B", "anb-compare-b")
         self.compare_button = button("Compare", "anb-compare-button", style="info", icon="columns", width="120px")
         self.compare_button.on_click(lambda _: self._compare_clicked())
         self.jump_button = button(
@@ -249,3 +233,11 @@ class RunsPanel(W.VBox):
             self.on_compare(a, b)
         except Exception as exc:  # shown, never raised into the frontend
             set_error(self.compare_error, f"{type(exc).__name__}: {exc}")
+
+
+def _run_picker(label: str, css_class: str) -> W.Dropdown:
+    """One of the two compare pickers (run names are long: they grow with the row, within bounds)."""
+    layout = W.Layout(flex="1 1 300px", min_width="200px", max_width="460px")
+    return css(
+        W.Dropdown(options=[], description=label, style={"description_width": "initial"}, layout=layout), css_class
+    )
