@@ -77,7 +77,7 @@ def summary_width(page) -> float:
 
 def test_trace_view_layout_at_1366_with_the_file_browser_open(lab, browser):  # noqa: F811
     put_notebook(lab, "layout.ipynb")
-    page, errors = open_notebook(browser, f"{lab}/lab/tree/layout.ipynb")
+    page, errors = open_notebook(browser, f"{lab}/lab/tree/layout.ipynb?reset")  # only this notebook open
     try:
         page.locator(".jp-Notebook").wait_for(timeout=90_000)
         page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=90_000)

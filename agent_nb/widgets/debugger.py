@@ -424,6 +424,3 @@ class Debugger(W.VBox):
             self.llm_input.value = f'<div class="anb-muted">Pending LLM input (last messages)</div>{lines}'
         else:
             self.llm_input.value = ""
-
-
-__all__ = ["BreakpointControls", "DebugKeys", "Debugger", "compile_condition"]
