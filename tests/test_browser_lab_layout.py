@@ -85,6 +85,8 @@ def test_trace_view_layout_at_1366_with_the_file_browser_open(lab, browser):  # 
         page.wait_for_function(
             "/^\\d+ events/.test(document.querySelector('.anb-tv-counts').innerText)", timeout=60_000
         )
+        # The run is over (the view says how it ended) before its events are counted.
+        page.wait_for_function("document.querySelector('.anb-tv').innerText.includes('answered')", timeout=120_000)
         n = int(page.locator(".anb-tv-counts").first.inner_text().split(" events")[0])
         assert n > 500  # more than the Inspector's picker used to list
         assert page.locator(".jp-FileBrowser").first.is_visible()  # Lab's default: the file browser open
@@ -104,9 +106,16 @@ def test_trace_view_layout_at_1366_with_the_file_browser_open(lab, browser):  # 
         head = page.locator(".anb-tv-th.anb-tv-c-summary").bounding_box()
         assert head["x"] + head["width"] <= table["x"] + table["width"] + 1  # not cut off at the right
         # The inspector follows the trace's selection, over every event: End selects the last one (#901).
-        page.locator(".anb-tv-scroll").first.focus()
-        page.keyboard.press("End")
-        page.wait_for_function(f"document.querySelector('.anb-tv-detail').innerText.includes('#{n - 1} hook')")
+        last = f"document.querySelector('.anb-tv-detail').innerText.includes('#{n - 1} hook')"
+        for _ in range(10):  # the key needs the table focused: a redraw right then can take the focus away
+            page.locator(".anb-tv-scroll").first.focus()
+            page.keyboard.press("End")
+            try:
+                page.wait_for_function(last, timeout=3_000)
+                break
+            except Exception:
+                continue
+        page.wait_for_function(last, timeout=5_000)
         page.screenshot(path=str(OUTPUT / "lab_layout_narrow_light.png"))
         page.locator(".lm-TabBar-tabLabel", has_text="Inspector").first.click()
         header = page.locator(".anb-event-header")
