@@ -46,7 +46,6 @@ from agent_nb.recording.fingerprint import fingerprint_changes
 from agent_nb.recording.text import ELLIPSIS, cut
 from agent_nb.recording.types import EventKind, HookPoint
 from agent_nb.recording.values import MessageLog, same_value
-from agent_nb.replay.resume import is_resumed, start_step
 
 Key = tuple[int | None, EventKind, HookPoint | None, str, int]
 
@@ -347,8 +346,8 @@ def input_differences(a: Run, b: Run) -> list[dict[str, str]]:
     """
     forms = _Forms()
     out: list[dict[str, str]] = []
-    resumed = is_resumed(a) or is_resumed(b)
-    if not resumed or (is_resumed(a) and is_resumed(b) and start_step(a) == start_step(b)):
+    resumed = a.resumed or b.resumed
+    if not resumed or (a.resumed and b.resumed and a.start_step == b.start_step):
         ma = _messages((a.inputs or {}).get("messages"))
         mb = _messages((b.inputs or {}).get("messages"))
         for i in range(max(len(ma), len(mb))):
@@ -389,7 +388,7 @@ def _in_zone(key: Key, run: Run, resumed: bool) -> bool:
     if not resumed:
         return False
     step, _, point, _, _ = key
-    return point == "before_run" or (step is not None and step < start_step(run))
+    return point == "before_run" or (step is not None and step < run.start_step)
 
 
 def _missing(ea: Event | None, eb: Event | None, a: Run, b: Run, zone_a: bool, zone_b: bool) -> str | None:
@@ -397,15 +396,15 @@ def _missing(ea: Event | None, eb: Event | None, a: Run, b: Run, zone_a: bool, z
     for zone, run, other in ((zone_a, a, b), (zone_b, b, a)):
         if zone:  # and not inherited from `other`, or the row would be `same`
             return (
-                f"history {run.run_id} inherited from {run.parent_id} (it resumed at step {start_step(run)}), "
+                f"history {run.run_id} inherited from {run.parent_id} (it resumed at step {run.start_step}), "
                 f"not from {other.run_id}: not compared"
             )
     if ea is None and eb is None:
         return None
     if ea is None:
-        return f"only in {b.run_id}" + (" (inherited by the other run)" if is_resumed(a) else "")
+        return f"only in {b.run_id}" + (" (inherited by the other run)" if a.resumed else "")
     if eb is None:
-        return f"only in {a.run_id}" + (" (inherited by the other run)" if is_resumed(b) else "")
+        return f"only in {a.run_id}" + (" (inherited by the other run)" if b.resumed else "")
     return None  # both have the event: the difference says why
 
 
@@ -458,7 +457,7 @@ def compare(a: Run, b: Run) -> pd.DataFrame:
     if not isinstance(a, Run) or not isinstance(b, Run):
         raise TypeError(f"compare needs two Runs, got {type(a).__name__} and {type(b).__name__}")
     rows = merge_keyed(keyed_events(a.events), keyed_events(b.events))
-    resumed_a, resumed_b = is_resumed(a), is_resumed(b)
+    resumed_a, resumed_b = a.resumed, b.resumed
     a_inherits_b = resumed_a and a.parent_id == b.run_id
     b_inherits_a = resumed_b and b.parent_id == a.run_id
     forms = _Forms()

@@ -29,8 +29,6 @@ from agent_nb.recording.options import MANAGED_KEYS, RESERVED_KEYS
 from agent_nb.recording.text import cut
 from agent_nb.recording.values import copy_value, restore_value
 
-AGENT_KEYS = MANAGED_KEYS  # the name callers of this module know
-
 Edit = Mapping[str, Any] | Callable[[dict[str, Any]], Any] | None
 
 
@@ -204,7 +202,7 @@ def check_value(key: str, value: Any, tp: Any) -> None:
         _check_messages(key, value)
         return
     if value is None:
-        if key in AGENT_KEYS:
+        if key in MANAGED_KEYS:
             raise InvalidEdit(f"State key {key!r} is managed by the Agent and cannot be None", key)
         return
     if isinstance(value, Uncopyable):
@@ -312,7 +310,7 @@ def apply_edit(snapshot: Mapping[str, Any], edit: Edit, schema: Mapping[str, Any
             if key not in snapshot or _changed(snapshot[key], result[key]):
                 _check_key(key, allowed)
         for key in snapshot:
-            if key not in result and (key in AGENT_KEYS or key in RESERVED_KEYS):
+            if key not in result and (key in MANAGED_KEYS or key in RESERVED_KEYS):
                 raise InvalidEdit(f"edit function removed State key {key!r}, which the Agent needs", key)
     else:
         raise InvalidEdit(

@@ -163,16 +163,6 @@ def agent_kwargs_of(run: Run, extra: Mapping[str, Any] | None = None) -> dict[st
     return kwargs
 
 
-def is_resumed(run: Run) -> bool:
-    """Kept for callers of the replay layer: `run.resumed`."""
-    return run.resumed
-
-
-def start_step(run: Run) -> int:
-    """Kept for callers of the replay layer: `run.start_step`."""
-    return run.start_step
-
-
 def own_usage(run: Run) -> dict[str, Any]:
     """What a run spent itself, from its result: token_usage and tool_call_counts minus what it inherited.
 

@@ -37,8 +37,6 @@ from agent_nb.recording.diff import state_diff
 from agent_nb.recording.options import LIVE_STATE_KEYS
 from agent_nb.replay.edits import state_schema
 
-LIVE_KEYS = LIVE_STATE_KEYS  # never kept in snapshots (live objects), so never compared
-
 
 class HookCaseError(AgentNbError, ValueError):
     """A hook case cannot be built (not a hook event, no snapshots) or a hook cannot be checked against it.
@@ -203,8 +201,8 @@ class HookCase:
         return hook
 
     def _result(self, state: State, error: BaseException | None) -> HookCheck:
-        now = {k: v for k, v in state.data.items() if k not in LIVE_KEYS}
-        recorded = {k: v for k, v in self.after.items() if k not in LIVE_KEYS}
+        now = {k: v for k, v in state.data.items() if k not in LIVE_STATE_KEYS}
+        recorded = {k: v for k, v in self.after.items() if k not in LIVE_STATE_KEYS}
         diff = state_diff(recorded, now)
         return HookCheck(
             messages_added=diff.messages_added,
