@@ -129,3 +129,15 @@ def test_bad_input_and_foreign_folders_are_refused(tmp_path):
     pd.DataFrame({"a": [1]}).to_parquet(tmp_path / "other.parquet")
     with pytest.raises(DatasetError, match="not an agent_nb dataset"):
         read_parquet(tmp_path)
+
+
+def test_rows_come_back_in_the_order_the_batches_were_written(runs, tmp_path):
+    # Appends in quick succession, as a notebook cell does: read back in write order, run by run.
+    order = [runs[-1], *runs[:3], runs[5]]
+    for run in order:
+        to_parquet(run, tmp_path)
+    names = sorted(p.parent.name for p in tmp_path.glob("batch=*/*.parquet"))
+    assert len(set(names)) == len(order)
+    frame = read_parquet(tmp_path)
+    assert list(frame["run_id"].drop_duplicates()) == [r.run_id for r in order]
+    assert list(frame["batch"].drop_duplicates()) == [n.removeprefix("batch=") for n in names]

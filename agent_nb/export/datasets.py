@@ -5,9 +5,12 @@ rewrites what is there and readers see whole batches only:
 
 ```
 folder/
-  batch=20261130T181500Z-1a2b3c4d/part-0.parquet
-  batch=20261130T183000Z-5e6f7a8b/part-0.parquet
+  batch=20261130T181500.123456Z-1a2b3c4d/part-0.parquet
+  batch=20261130T183000.654321Z-5e6f7a8b/part-0.parquet
 ```
+
+Batch names sort in the order they were written (a microsecond UTC stamp first), and `read_parquet` returns the
+batches in that order, each in the order its runs were given.
 
 Schema (version `DATASET_SCHEMA_VERSION`, stored in each file's metadata under `agent_nb.dataset.schema_version`):
 the timeline columns of `agent_nb.recording.events.TIMELINE_SCHEMA` (categoricals as strings, `changed` and
@@ -260,8 +263,7 @@ def to_parquet(runs: Run | Iterable[Run], folder: str | os.PathLike[str]) -> str
         else:
             columns[field.name] = pa.Array.from_pandas(values, type=field.type)
     table = pa.Table.from_pydict(columns, schema=schema)
-    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    batch = os.path.join(os.fspath(folder), f"batch={stamp}-{uuid.uuid4().hex[:8]}")
+    batch = os.path.join(os.fspath(folder), f"batch={_later_stamp(folder)}-{uuid.uuid4().hex[:8]}")
     os.makedirs(batch, exist_ok=False)
     path = os.path.join(batch, "part-0.parquet")
     # Written under a dot-name, then renamed: a reader globbing *.parquet never sees half a file.
@@ -269,6 +271,22 @@ def to_parquet(runs: Run | Iterable[Run], folder: str | os.PathLike[str]) -> str
     pq.write_table(table, tmp, compression="zstd")
     os.replace(tmp, path)
     return path
+
+
+def _later_stamp(folder: str | os.PathLike[str]) -> str:
+    """A UTC stamp, to the microsecond, later than every batch already in `folder`.
+
+    Two appends in one clock tick (or a clock stepped back) would otherwise sort by their random suffix, and the
+    rows read back would come in another order than written.
+    """
+    now = _dt.datetime.now(_dt.UTC).replace(tzinfo=None)
+    names = os.listdir(folder) if os.path.isdir(folder) else []
+    stamps = [n[len("batch=") :].split("-")[0] for n in names if n.startswith("batch=")]
+    latest = max((s for s in stamps if len(s) == len("20261130T181500.123456Z")), default=None)
+    if latest is not None:
+        last = _dt.datetime.strptime(latest, "%Y%m%dT%H%M%S.%fZ")
+        now = max(now, last + _dt.timedelta(microseconds=1))
+    return now.strftime("%Y%m%dT%H%M%S.%fZ")
 
 
 def read_parquet(folder: str | os.PathLike[str]) -> pd.DataFrame:
@@ -283,6 +301,7 @@ def read_parquet(folder: str | os.PathLike[str]) -> pd.DataFrame:
         >>> read_parquet(folder).dtypes[["step", "kind", "prompt_tokens"]].astype(str).tolist()
         ['Int64', 'category', 'Int64']
     """
+    import pyarrow.compute as pc
     import pyarrow.dataset as ds
 
     folder = os.fspath(folder)
@@ -298,7 +317,10 @@ def read_parquet(folder: str | os.PathLike[str]) -> pd.DataFrame:
             f"{folder}: dataset schema version {int(version)} is newer than this agent_nb reads "
             f"({DATASET_SCHEMA_VERSION}); upgrade agent_nb"
         )
+    # The batch first, then each file's own row order: the order the runs were written in.
     table = dataset.to_table()
+    if "batch" in table.column_names:
+        table = table.take(pc.sort_indices(table, [("batch", "ascending")]))
     lists = {c.name for c in DATASET_SCHEMA if c.dtype == "object" and c.name in table.column_names}
     frame = table.drop_columns(sorted(lists)).to_pandas()
     for column in DATASET_SCHEMA:
