@@ -332,8 +332,10 @@ def test_listeners_see_every_event_live():
     seen: list = []
     rec.subscribe(lambda run, ev: seen.append(ev.seq if ev else run.status))
     run = rec.run(plan_prompt("add", "text"))
-    assert seen[0] == "running" and seen[-1] == "ok"
+    # None at start and at end; the listener reads the live status, which a fast run may have moved on from.
+    assert isinstance(seen[0], str) and seen[-1] == "ok"
     assert sorted(s for s in seen if isinstance(s, int)) == list(range(len(run.events)))
+    assert len(seen) == len(run.events) + 2
 
 
 def test_snapshot_modes():

@@ -197,6 +197,9 @@ class Recorder(HookSlots):
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call `listener(run, event)` for every event of every run (event None at run start and end).
 
+        `run` is the live run: a listener reads where it stands now, which may be later than the event it was
+        called for (a fast run may have ended by the time a listener sees its start).
+
         Listeners run on a thread of their own, in event order, never on the Agent's: a slow or failing listener
         costs the Agent no time and cannot change the run. `rec.run` returns once listeners have seen the run's
         end. Returns a function that unsubscribes. Listener errors are logged, never raised into the run.
