@@ -57,6 +57,7 @@ df = compare(base, replayed)
 print(base.describe())
 print(replayed.describe())
 print("rows:", len(df), "| all same:", bool(df.same.all()), "| first divergence:", df.attrs["first_divergence"])
+assert df.same.all() and df.attrs["first_divergence"] is None
 
 # %% [markdown]
 # A fork shares its source's history up to the fork step. Those rows are not in the fork's own timeline; `compare`
@@ -67,6 +68,9 @@ print("rows:", len(df), "| all same:", bool(df.same.all()), "| first divergence:
 ada = base.fork(step=1, edit={"user_profile": {"name": "Ada"}})
 df = compare(base, ada)
 print("first divergence:", df.attrs["first_divergence"])
+first = df.attrs["first_divergence"]
+assert (first["step"], first["name"]) == (1, "inject_user_profile")
+assert set(df.loc[df.step == 0, "status_b"]) == {"inherited"}
 df[CMP]
 
 # %% [markdown]
@@ -112,6 +116,8 @@ for prompt in PROMPTS:
             }
         )
 summary = pd.DataFrame(rows)
+budget = summary[summary.config == "budget 150"]
+assert (budget.exit_reason == "token_budget").sum() == 2 and (budget.loc[budget.exit_reason == "token_budget", "steps"] == 3).all()
 summary
 
 # %% [markdown]
@@ -136,6 +142,7 @@ a = runs["What is the weather in Paris and Tokyo?", "demo hooks"]
 b = runs["What is the weather in Paris and Tokyo?", "budget 150"]
 ab = compare(a, b)
 print("first divergence:", ab.attrs["first_divergence"])
+assert (ab.attrs["first_divergence"]["step"], ab.attrs["first_divergence"]["name"]) == (0, "TokenBudgetStop")
 ab.loc[~ab.same, CMP]
 
 # %% [markdown]
@@ -152,6 +159,8 @@ ab.loc[~ab.same, CMP]
 # side, to find where the switch changed what happened:
 
 # %%
+only_a = ab.loc[ab.status_b.isna()]
+assert set(only_a.step) == {3} and ab.status_a.notna().all()  # b has nothing a has not; a has step 3's end
 ab.loc[ab.status_a.isna() | ab.status_b.isna(), ["step", "kind", "hook_point", "name", "status_a", "status_b"]]
 
 # %% [markdown]
@@ -197,9 +206,11 @@ print(loaded_b.describe())
 # %%
 loaded_ab = compare(loaded_a, loaded_b)
 print("same comparison as before saving:", loaded_ab.equals(ab))
+assert loaded_ab.equals(ab)
 print("first divergence:", loaded_ab.attrs["first_divergence"])
 replayed_from_disk = rec.replay(loaded_a)
 print(replayed_from_disk.describe(), "| live LLM calls:", replayed_from_disk.usage["llm_calls"])
+assert replayed_from_disk.usage["llm_calls"] == 0 and compare(loaded_a, replayed_from_disk).same.all()
 
 # %% [markdown]
 # The loaded runs compare exactly as the live ones did, and the replay of a loaded run is served from its recorded
