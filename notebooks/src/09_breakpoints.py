@@ -53,6 +53,9 @@ while pause is not None:
     pause = live.wait_paused(timeout=30)
 run = live.wait(timeout=30)
 rec.clear_breakpoints()
+# One pause per event boundary: every event of the run was paused before, in order.
+assert [s["kind"] for s in stops].count("point") >= 3 and len(stops) > len(run.events)
+assert run.status == "ok" and "5" in run.final_answer
 pd.DataFrame(stops)
 
 # %% [markdown]
@@ -78,6 +81,9 @@ rec.clear_breakpoints()
 live.resume()
 edited = live.wait(timeout=30)
 print("answer:", edited.final_answer)
+edit_row = edited.timeline.query("kind == 'edit'").iloc[0]
+tool_row = edited.timeline.loc[edit_row.name + 1]
+assert (tool_row.kind, tool_row["name"]) == ("tool", "add") and "42" in edited.final_answer
 edited.timeline[COLS].head(7)
 
 # %% [markdown]
@@ -104,6 +110,7 @@ rec.break_at("llm", when=lambda state: state["step_count"] == 2)
 live = rec.start("What is 2 + 3?", hook_context=CTX)
 pause = live.wait_paused(timeout=30)
 print(pause, "| last message the model will read:", pause.llm_input[-1].text)
+assert pause.kind == "llm" and pause.step == 2 and pause.state["step_count"] == 2
 rec.clear_breakpoints()
 live.resume()
 print(live.wait(timeout=30).describe())
