@@ -6,6 +6,11 @@ check the trace view (every event, the decision on the gate row), click a bar an
 zoom and reset, filter, fork and see the fork with its divergence, compare and jump to the divergence, and
 take light and dark screenshots at 1366x768. Notebook 7 and Voila: run and approve once each. Screenshots go
 to tests/output/browser/ (look at them: that is what a user sees).
+
+Breakpoints, one scenario (`breakpoint_scenario`) in JupyterLab, Notebook 7 and Voila (on its own, `voila NB`,
+and as the server's extension): click a hook's breakpoint dot, Run, change the pending tool call's argument
+while paused, Apply edits, Continue; the edit row is in the trace view and the answer changed. Screenshots,
+paused and after, light and dark, go to tests/output/browser/breakpoints/.
 """
 
 from __future__ import annotations
