@@ -6,6 +6,11 @@ check the trace view (every event, the decision on the gate row), click a bar an
 zoom and reset, filter, fork and see the fork with its divergence, compare and jump to the divergence, and
 take light and dark screenshots at 1366x768. Notebook 7 and Voila: run and approve once each. Screenshots go
 to tests/output/browser/ (look at them: that is what a user sees).
+
+Breakpoints, one scenario (`breakpoint_scenario`) in JupyterLab, Notebook 7 and Voila (on its own, `voila NB`,
+and as the server's extension): click a hook's breakpoint dot, Run, change the pending tool call's argument
+while paused, Apply edits, Continue; the edit row is in the trace view and the answer changed. Screenshots,
+paused and after, light and dark, go to tests/output/browser/breakpoints/.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -46,6 +52,17 @@ CELLS = [
 ]
 
 
+def new_notebook(cells: list[str]) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in cells]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb
+
+
+def write_notebook(path: Path, cells: list[str]) -> None:
+    nbformat.write(new_notebook(cells), path)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -58,30 +75,34 @@ def lab(tmp_path_factory):
     if not Path(CHROMIUM).exists():
         pytest.fail(f"the browser test needs Debian's chromium at {CHROMIUM} (apt-get install -y chromium)")
     root = tmp_path_factory.mktemp("lab")
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(src) for src in CELLS]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, root / "workbench.ipynb")
+    write_notebook(root / "workbench.ipynb", CELLS)
     # No "get notified about Jupyter news?" toast over the workbench (and no attempt to fetch news).
     settings = root / "settings" / "@jupyterlab" / "apputils-extension"
     settings.mkdir(parents=True)
     (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false", "checkForUpdates": false}')
     port = free_port()
-    env = {**os.environ, "HAYSTACK_TELEMETRY_ENABLED": "False", "JUPYTER_PLATFORM_DIRS": "1"}
     jupyter = shutil.which("jupyter", path=str(Path(sys.executable).parent)) or "jupyter"
-    log = open(root / "lab.log", "w")  # noqa: SIM115 - closed in teardown
-    proc = subprocess.Popen(
+    yield from serve(
         [jupyter, "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}", "--IdentityProvider.token=",
          "--ServerApp.password=", "--allow-root", f"--ServerApp.root_dir={root}", "--LabApp.news_url=",
          "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
          f"--LabApp.user_settings_dir={root / 'settings'}", f"--LabApp.workspaces_dir={root / 'workspaces'}"],
-        stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root,
+        root, f"http://127.0.0.1:{port}", "/api/status",
     )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
+
+
+def serve(command: list[str], root: Path, url: str, ready: str):
+    """Run a server in `root` until the test module is done: yield `url` once `url + ready` answers."""
+    env = {**os.environ, "HAYSTACK_TELEMETRY_ENABLED": "False", "JUPYTER_PLATFORM_DIRS": "1"}
+    log_path = root / f"{Path(command[0]).name}.log"
+    log = open(log_path, "w")  # noqa: SIM115 - closed in teardown
+    proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root)
     deadline = time.time() + 90
     while time.time() < deadline:
         try:
-            urllib.request.urlopen(f"{url}/api/status", timeout=2)
+            urllib.request.urlopen(f"{url}{ready}", timeout=2)
+            break
+        except urllib.error.HTTPError:  # it answers (a 404 for a path it does not serve is an answer)
             break
         except OSError:
             if proc.poll() is not None:
@@ -89,9 +110,9 @@ def lab(tmp_path_factory):
             time.sleep(0.5)
     else:
         proc.terminate()
-        pytest.fail("JupyterLab did not answer in 90 s; see " + str(root / "lab.log"))
+        pytest.fail(f"{command[0]} did not answer in 90 s; see {log_path}")
     if proc.poll() is not None:
-        pytest.fail("JupyterLab exited: " + (root / "lab.log").read_text()[-2000:])
+        pytest.fail(f"{command[0]} exited: " + log_path.read_text()[-2000:])
     yield url
     proc.terminate()
     try:
@@ -99,6 +120,19 @@ def lab(tmp_path_factory):
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
+
+
+@pytest.fixture(scope="module")
+def voila(tmp_path_factory):
+    """Voila on its own (`voila NB --no-browser`), as a dashboard is served: the breakpoint notebook at `/`."""
+    root = tmp_path_factory.mktemp("voila")
+    write_notebook(root / "breakpoints.ipynb", BREAKPOINT_CELLS)
+    port = free_port()
+    command = shutil.which("voila", path=str(Path(sys.executable).parent)) or "voila"
+    yield from serve(
+        [command, "breakpoints.ipynb", "--no-browser", "--Voila.ip=127.0.0.1", f"--port={port}"],
+        root, f"http://127.0.0.1:{port}", "/voila/static/",
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -373,8 +407,8 @@ BREAKPOINT_CELLS = [
     "wb = Workbench(rec, prompt='What is 2 + 3?')",
     "wb",
 ]
-#: Where the breakpoint test leaves its screenshots (light and dark, paused at 1366x768).
-BREAKPOINT_SHOTS = Path("/tmp/agent_nb_breakpoint_shots")
+#: Where the breakpoint tests leave their screenshots (per frontend: paused and after, light and dark, 1366x768).
+BREAKPOINT_SHOTS = OUTPUT / "breakpoints"
 
 
 def put_notebook(url: str, name: str, cells: list[str]) -> None:
@@ -382,10 +416,7 @@ def put_notebook(url: str, name: str, cells: list[str]) -> None:
     import http.cookiejar
     import json
 
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(src) for src in cells]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    body = json.dumps({"type": "notebook", "content": nb}).encode()
+    body = json.dumps({"type": "notebook", "content": new_notebook(cells)}).encode()
     # The server wants its XSRF cookie echoed in a header for a write: take it from a page load first.
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
@@ -394,6 +425,109 @@ def put_notebook(url: str, name: str, cells: list[str]) -> None:
     headers = {"Content-Type": "application/json", "X-XSRFToken": xsrf}
     request = urllib.request.Request(f"{url}/api/contents/{name}", data=body, method="PUT", headers=headers)
     opener.open(request, timeout=30)
+
+
+#: What the page is painted in: the frontend's background variable (read through a probe: an unset variable
+#: reads as transparent) and a corner pixel of every trace view canvas on show, each "dark", "light" or "none"
+#: (transparent: no event row drawn there yet, the page's background shows through).
+THEME_PAINT = """() => {
+    const tone = (v) => v.length < 3 || v[3] === 0 ? 'none' : (v[0] + v[1] + v[2]) / 3 < 128 ? 'dark' : 'light';
+    const probe = document.createElement('div');
+    probe.style.background = 'var(--jp-layout-color0)';
+    document.body.appendChild(probe);
+    const page = tone((getComputedStyle(probe).backgroundColor.match(/[\\d.]+/g) || []).map(Number));
+    probe.remove();
+    const canvases = [...document.querySelectorAll('.anb-tv-canvas')].filter(c => c.offsetParent && c.width > 4)
+        .map(c => tone([...c.getContext('2d').getImageData(2, 2, 1, 1).data]));
+    return {page, canvases};
+}"""
+
+
+def wait_for_theme(page, dark: bool) -> None:
+    """Wait until the page is painted in the dark (or light) theme, the trace view's canvas too."""
+    want, unwanted = ("dark", "light") if dark else ("light", "dark")
+    try:
+        page.wait_for_function(
+            f"() => {{ const p = ({THEME_PAINT})(); "
+            f"return p.page === '{want}' && p.canvases.every(c => c !== '{unwanted}'); }}",
+            timeout=30_000,
+        )
+    except Exception as exc:
+        raise AssertionError(f"the page is not painted {want}: {page.evaluate(THEME_PAINT)}") from exc
+
+
+def menu_theme(page, dark: bool) -> None:
+    """Settings > Theme > JupyterLab Dark / Light, as a user switches it in JupyterLab and Notebook 7."""
+    page.locator(".lm-MenuBar-itemLabel", has_text="Settings").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Theme").first.hover()
+    page.locator(".lm-Menu-itemLabel", has_text="JupyterLab Dark" if dark else "JupyterLab Light").first.click()
+    page.wait_for_function(f"document.body.dataset.jpThemeLight === '{str(not dark).lower()}'", timeout=30_000)
+    page.locator("#jupyterlab-splash").wait_for(state="hidden", timeout=30_000)  # Lab's splash while it loads
+    wait_for_theme(page, dark)
+
+
+def shoot(page, frontend: str, moment: str, dark: bool, top: str = ".anb-workbench") -> None:
+    """A screenshot with `top` (the Workbench: its header, the paused pane; or the tabs: the trace view) at the
+    top of the page."""
+    page.locator(top).first.evaluate("el => el.scrollIntoView({block: 'start'})")
+    theme = "dark" if dark else "light"
+    page.screenshot(path=str(BREAKPOINT_SHOTS / f"{frontend}_{moment}_{theme}.png"))
+
+
+def breakpoint_scenario(page, errors: list[str], frontend: str, *, switch_theme=None, dark: bool = False,
+                        continue_key: str | None = None) -> None:  # fmt: skip
+    """The breakpoint scenario, the same in every frontend: with the Workbench of BREAKPOINT_CELLS on show,
+    click the before_tool dot, Run, wait for the pause, change the add call's argument (b: 3 -> 40), Apply
+    edits, Continue (the button, or `continue_key` as in DevTools): the run has one edit row, the tool call
+    ran with b=40, and the answer says 42.
+
+    Screenshots `<frontend>_{paused,after}_{light,dark}.png`: both themes through `switch_theme(page, dark)`
+    where the frontend switches in the page, else the one theme the page was opened in (`dark`)."""
+    themes = [False, True] if switch_theme is not None else [dark]
+    wait_for_theme(page, themes[0])
+    dot = page.locator(".anb-break-dot.anb-break-before_tool")
+    dot.scroll_into_view_if_needed()
+    page.screenshot(path=str(BREAKPOINT_SHOTS / f"{frontend}_sidebar_{'dark' if themes[0] else 'light'}.png"))
+    dot.click()
+    page.locator(".anb-break-dot.anb-break-before_tool.anb-break-on").wait_for(timeout=10_000)
+    page.locator(".anb-run-button").click()
+    banner = page.locator(".anb-pause-banner")
+    banner.wait_for(state="visible", timeout=60_000)
+    # any banner: Lab may keep an earlier test's notebook open, with a hidden banner of its own
+    any_text(page, ".anb-pause-banner", "before_tool/LookAtTools, step 0")
+    any_text(page, ".anb-progress", "paused before")
+    args = page.locator(".anb-pause-args textarea")
+    assert '"b": 3' in args.input_value()
+    args.fill('{"a": 2, "b": 40}')
+    args.press("Tab")  # the Textarea syncs its value on change
+    page.locator(".anb-apply-edits-button").click()
+    any_text(page, ".anb-pause-status", "applied")
+    for theme in themes:
+        if theme != themes[0]:
+            switch_theme(page, theme)
+        shoot(page, frontend, "paused", theme)
+        shoot(page, frontend, "paused_trace", theme, top=".anb-tabs")  # the run so far, the paused event open
+
+    # The dot off (a before_tool pause would come again at the next step's tool calls), then continue.
+    dot.click()
+    page.locator(".anb-break-dot.anb-break-on").wait_for(state="detached", timeout=10_000)
+    if continue_key is not None:
+        banner.click()  # the key goes to the page, wherever the focus is
+        page.keyboard.press(continue_key)
+    else:
+        page.locator(".anb-continue-button").click()
+    wait_for_progress(page, "answered")
+    page.locator(".anb-debugger").wait_for(state="hidden", timeout=10_000)
+    any_text(page, ".anb-tv-tscroll", "b=40) -> 42")
+    assert page.locator(".anb-tv-row.anb-kind-edit").count() == 1
+    for theme in reversed(themes):
+        if theme != themes[-1]:
+            switch_theme(page, theme)
+        shoot(page, frontend, "after", theme)
+    # The answer changed with the edited argument: the Runs tab shows the run's answer.
+    page.locator(".lm-TabBar-tabLabel, .p-TabBar-tabLabel", has_text="Runs").first.click()
+    any_text(page, ".anb-run-details", "= 42")
+    assert ours(errors) == []
 
 
 def test_breakpoint_in_jupyterlab(lab, browser):
@@ -405,56 +539,42 @@ def test_breakpoint_in_jupyterlab(lab, browser):
     try:
         page.locator(".jp-Notebook").wait_for(timeout=90_000)
         page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=90_000)
-        run_button = page.locator(".anb-run-button")
-        run_all_cells(page, run_button)
+        run_all_cells(page, page.locator(".anb-run-button"))
+        breakpoint_scenario(page, errors, "lab", switch_theme=menu_theme, continue_key="F8")
+    finally:
+        page.close()
 
-        dot = page.locator(".anb-break-dot.anb-break-before_tool")
-        dot.scroll_into_view_if_needed()
-        page.screenshot(path=str(BREAKPOINT_SHOTS / "lab_sidebar_light.png"))
-        dot.click()
-        page.locator(".anb-break-dot.anb-break-before_tool.anb-break-on").wait_for(timeout=10_000)
-        run_button.click()
-        banner = page.locator(".anb-pause-banner")
-        banner.wait_for(state="visible", timeout=60_000)
-        any_text(  # any banner: Lab may keep an earlier test's notebook open, with a hidden banner of its own
-            page,
-            ".anb-pause-banner",
-            "before_tool/LookAtTools, step 0",
-            timeout=30_000,
-        )
-        assert "paused before" in page.locator(".anb-progress").inner_text()
-        args = page.locator(".anb-pause-args textarea")
-        assert '"b": 3' in args.input_value()
-        args.fill('{"a": 2, "b": 40}')
-        args.press("Tab")  # the Textarea syncs its value on change
-        page.locator(".anb-apply-edits-button").click()
-        any_text(page, ".anb-pause-status", "applied")
-        page.locator(".anb-workbench").evaluate("el => el.scrollIntoView({block: 'start'})")
-        page.screenshot(path=str(BREAKPOINT_SHOTS / "lab_paused_light.png"))
 
-        page.locator(".lm-MenuBar-itemLabel", has_text="Settings").first.click()
-        page.locator(".lm-Menu-itemLabel", has_text="Theme").first.hover()
-        page.locator(".lm-Menu-itemLabel", has_text="JupyterLab Dark").first.click()
-        page.wait_for_function("document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
-        page.wait_for_timeout(500)  # the theme's stylesheet applies after the attribute flips: let it paint
-        page.screenshot(path=str(BREAKPOINT_SHOTS / "lab_paused_dark.png"))
-        page.locator(".lm-MenuBar-itemLabel", has_text="Settings").first.click()
-        page.locator(".lm-Menu-itemLabel", has_text="Theme").first.hover()
-        page.locator(".lm-Menu-itemLabel", has_text="JupyterLab Light").first.click()
-        page.wait_for_function("document.body.dataset.jpThemeLight === 'true'", timeout=30_000)
+def test_breakpoint_in_notebook7(lab, browser):
+    """The breakpoint scenario in Notebook 7 (the Continue button), light and dark through its Settings menu."""
+    put_notebook(lab, "breakpoints_nb7.ipynb", BREAKPOINT_CELLS)
+    BREAKPOINT_SHOTS.mkdir(parents=True, exist_ok=True)
+    page, errors = open_notebook(browser, f"{lab}/notebooks/breakpoints_nb7.ipynb")
+    try:
+        page.locator(".jp-Notebook").wait_for(timeout=90_000)
+        page.locator(".jp-NotebookKernelStatus, .jp-Notebook-ExecutionIndicator").first.wait_for(timeout=90_000)
+        run_all_cells(page, page.locator(".anb-run-button"))
+        breakpoint_scenario(page, errors, "nb7", switch_theme=menu_theme)
+    finally:
+        page.close()
 
-        # The dot off (a before_tool pause would come again at the next step's tool calls), then F8 continues
-        # as in DevTools, from anywhere in the page.
-        dot.click()
-        page.locator(".anb-break-dot.anb-break-on").wait_for(state="detached", timeout=10_000)
-        banner.click()
-        page.keyboard.press("F8")
-        wait_for_progress(page, "answered")
-        page.locator(".anb-debugger").wait_for(state="hidden", timeout=10_000)
-        any_text(page, ".anb-tv-tscroll", "b=40) -> 42")
-        assert page.locator(".anb-tv-row.anb-kind-edit").count() == 1
-        page.locator(".anb-workbench").evaluate("el => el.scrollIntoView({block: 'start'})")
-        page.screenshot(path=str(BREAKPOINT_SHOTS / "lab_after_light.png"))
-        assert ours(errors) == []
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+@pytest.mark.parametrize("served", ["voila", "voila_ext"])
+def test_breakpoint_in_voila(request, browser, served, theme):
+    """The breakpoint scenario in Voila, on its own (`voila NB`) and as the Jupyter server's extension: the
+    Continue click reaches the kernel while the run waits on its worker thread. Voila takes its theme from the
+    address (`?theme=dark`): one page per theme."""
+    if served == "voila":
+        url = f"{request.getfixturevalue('voila')}/?theme={theme}"
+    else:
+        lab = request.getfixturevalue("lab")
+        put_notebook(lab, "breakpoints_voila.ipynb", BREAKPOINT_CELLS)
+        url = f"{lab}/voila/render/breakpoints_voila.ipynb?theme={theme}"
+    BREAKPOINT_SHOTS.mkdir(parents=True, exist_ok=True)
+    page, errors = open_notebook(browser, url)
+    try:
+        page.locator(".anb-run-button").wait_for(timeout=120_000)
+        breakpoint_scenario(page, errors, served, dark=theme == "dark")
     finally:
         page.close()
