@@ -182,8 +182,6 @@ class RunsPane:
         model.watch(self._view, "view")
         model.watch(lambda change: change["new"].history and panel.refresh(model.view), "refresh")
         model.watch(self._compared, "compared")
-        # A pause sends no batch (the run waits): the trace view is told at once, to draw the paused event.
-        model.watch(lambda _: self.timeline.refresh(), "paused")
 
     def _view(self, change: dict) -> None:
         run = change["new"]
