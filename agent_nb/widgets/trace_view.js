@@ -223,8 +223,8 @@ function render({ model, el }) {
   function domain() {
     const z = model.get("zoom");
     if (z && z.length === 2 && z[1] > z[0]) return [z[0], z[1]];
-    // Paused: the last fifth of the plot is left to the paused event's open bar.
-    return [0, Math.max(fullSpan(), 1e-3) * (P.paused ? 1.25 : 1.02)];
+    // Paused: the last third of the plot or so is left to the paused event's open bar (hatch and label both show).
+    return [0, Math.max(fullSpan(), 1e-3) * (P.paused ? 1.6 : 1.02)];
   }
   function rel(i) {
     return model.get("mode") === "step" ? P.rs[i] : P.at[i];
@@ -593,12 +593,17 @@ function render({ model, el }) {
     const label = `${o.error ? "paused after an error" : "paused"} · ${fmtMs(elapsed)}`;
     ctx.font = `600 12px ${C.font}`;
     const lw = ctx.measureText(label).width;
-    const lx = Math.min(x + 8, Math.max(x2 - lw - 12, LABEL_W + 2));
-    ctx.fillStyle = C.bg;
-    ctx.fillRect(lx - 4, y + ROW_H / 2 - 8, lw + 8, 16);
+    // Left of the bar on its own row while there is room (the hatch stays whole); else inside it, on a backing.
+    const outside = x - 8 - lw >= LABEL_W + 4;
+    const lx = outside ? x - 8 - lw : Math.min(x + 8, Math.max(x2 - lw - 12, LABEL_W + 2));
+    if (!outside) {
+      ctx.fillStyle = C.bg;
+      ctx.fillRect(lx - 4, y + ROW_H / 2 - 8, lw + 8, 16);
+    }
     ctx.fillStyle = C.fg;
     ctx.fillText(label, lx, y + ROW_H / 2);
     ctx.font = `12px ${C.font}`;
+    root.anbPaused = { label, x, y: by, w: x2 - x, h: bh }; // for tests: what was drawn, in canvas pixels
   }
 
   // An event in progress: its label in italics, an open bar from its start to now (dashed, no end edge).
@@ -1480,6 +1485,19 @@ function render({ model, el }) {
     const [x, y, w, bh] = barRect(i, r * ROW_H - scroller.scrollTop);
     const rect = scroller.getBoundingClientRect();
     return [rect.left + x, rect.top + y, w, bh];
+  };
+  // The paused event's open bar (client coordinates: left, top, width, height) and its label; null when not paused.
+  root.anbPausedBar = () => {
+    if (!P.paused) return null;
+    const r = rows.findIndex((row) => row.i === -2 && P.open[row.o] === P.paused);
+    scroller.scrollTop = Math.max(r * ROW_H - scroller.clientHeight / 2, 0);
+    root.anbPaused = null;
+    draw();
+    const p = root.anbPaused;
+    if (!p) return null;
+    const rect = scroller.getBoundingClientRect();
+    return { left: rect.left + p.x, top: rect.top + p.y, width: p.w, height: p.h, label: p.label,
+      plotRight: rect.left + LABEL_W + plotWidth() };
   };
   root.anbBarCenter = (seq) => {
     const [x, y, w, bh] = root.anbBarRect(seq);
