@@ -275,12 +275,17 @@ class TraceView(anywidget.AnyWidget):
     def _paused_of(self, run: Run | None) -> dict[str, Any]:
         """The pause of `run` (a run of `rec.start` paused at a breakpoint) as `meta["paused"]`; {} when it is
         not paused. Remembers the LiveRun's list of pauses for the `paused` column."""
-        live = live_of(run) if run is not None else None
+        if run is None:
+            return {}
+        if run.status != "running":  # looked up once: a finished run's pauses do not change
+            if run.run_id not in self._pause_lists:
+                done = live_of(run)
+                self._pause_lists[run.run_id] = done.pauses if done is not None else []
+            return {}
+        live = live_of(run)
         if live is None:
             return {}
         self._pause_lists[run.run_id] = live.pauses
-        if run.status != "running":
-            return {}
         pause, since = live.paused, live.paused_since_ms
         return paused_meta(pause, since, run.in_progress()[0]) if pause is not None else {}
 
