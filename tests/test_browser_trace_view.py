@@ -359,6 +359,8 @@ def test_a_paused_live_run_shows_the_paused_event_as_an_open_bar_labelled_paused
             pixels = list(Image.open(shot).convert("RGB").crop(box).get_flattened_data())
             tool_rgb = tuple(int(COLORS["tool"][i : i + 2], 16) for i in (1, 3, 5))
             assert sum(1 for p in pixels if sum(abs(a - b) for a, b in zip(p, tool_rgb, strict=True)) < 60) > 50
+            page.mouse.move(bar["left"] + bar["width"] / 2, bar["top"] + bar["height"] / 2)
+            assert "paused before tool save_note, step 1" in page.locator(".anb-tv-tip").inner_text()
             # The time paused goes on in the label (the Agent's axis stands still).
             page.wait_for_function(
                 "(l) => document.querySelector('.anb-tv').anbPausedBar().label !== l", arg=bar["label"]

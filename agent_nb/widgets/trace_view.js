@@ -876,6 +876,18 @@ function render({ model, el }) {
     tip.style.top = ev.clientY - rect.top + 14 + "px";
   }
 
+  function showPausedTip(ev, o) {
+    const head = o.error ? `paused after ${o.where} raised` : `paused before ${o.where}`;
+    tip.replaceChildren(
+      h("div", "anb-tv-tip-head", head),
+      h("div", "anb-tv-muted", o.error ? o.error : "it has not run yet: Continue, Step, Skip or Abort"),
+    );
+    const rect = wrap.getBoundingClientRect();
+    tip.style.display = "block";
+    tip.style.left = Math.max(Math.min(ev.clientX - rect.left + 12, rect.width - 320), 0) + "px";
+    tip.style.top = ev.clientY - rect.top + 14 + "px";
+  }
+
   // ---- zoom / pan / brush ----
   function setZoom(lo, hi) {
     const full = fullSpan();
@@ -978,9 +990,11 @@ function render({ model, el }) {
 
   scroller.addEventListener("mousemove", (ev) => {
     if (drag && drag.moved) return;
-    const { i } = hit(ev);
+    const { i, row } = hit(ev);
     hoverI = i;
     scroller.style.cursor = i >= 0 ? "pointer" : "default";
+    const o = row && row.i === -2 ? P.open[row.o] : null;
+    if (o && o.paused) return showPausedTip(ev, o);
     showTip(ev, i);
   });
   scroller.addEventListener("mouseleave", () => {
