@@ -4,7 +4,8 @@ No Jupyter here (that is test_browser.py): the page runs the very `trace_view.js
 the detail built in Python, as the kernel does. Clicks a bar and reads the detail, steps with the arrow keys,
 zooms with the wheel, brushes and searches (the table and every count agree), scrolls a 2,000-step run's table
 to its last row, merges live batches (deltas) into what a full send shows, compares a run with its fork and
-jumps to the divergence, and saves light and dark screenshots at 1366x768 under tests/output/browser/.
+jumps to the divergence, draws a live run paused at a breakpoint (the paused event an open bar labelled
+"paused"), and saves light and dark screenshots at 1366x768 under tests/output/browser/.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from trace_page import attach, push, synthetic_run
 
 from agent_nb import Recorder, Run
 from agent_nb.demo import NoteStore, demo_agent
+from agent_nb.views.style import COLORS
 from agent_nb.widgets.trace_view import TraceView
 
 pytestmark = pytest.mark.browser
@@ -319,3 +321,51 @@ def test_a_failing_hook_shows_its_own_frame_first_and_copies_the_traceback(brows
         page.screenshot(path=str(OUTPUT / f"trace_traceback_{theme}.png"))
         assert errors == []
         page.close()
+
+
+def test_a_paused_live_run_shows_the_paused_event_as_an_open_bar_labelled_paused(browser):
+    """A live run paused twice: at the first tool call (its argument edited, then resumed) and at the last one,
+    where it waits. The paused call is an open hatched bar to the plot's end, labelled "paused" with the time."""
+    from PIL import Image
+
+    rec = Recorder(demo_agent(notes=NoteStore()))
+    rec.break_at("tool", name="get_weather")
+    rec.break_at("tool", name="save_note")
+    live = rec.start(WEATHER)
+    try:
+        first = live.wait_paused(timeout=60)
+        assert first is not None and first.name == "get_weather"
+        live.edit(arguments={"city": "Tokyo"})
+        rec.clear_breakpoints()
+        rec.break_at("tool", name="save_note")
+        live.resume()
+        pause = live.wait_paused(timeout=60)
+        assert pause is not None and pause.name == "save_note"
+        view = TraceView(live.run)
+        assert view.meta["paused"]["name"] == "save_note"
+        for theme in ("light", "dark"):
+            page, errors = open_view(browser, view, theme=theme)
+            assert "paused before tool save_note" in page.locator(".anb-tv-outcome").inner_text()
+            assert "paused here (not run yet)" in page.locator(".anb-tv-legend").inner_text()
+            assert "edit by hand" in page.locator(".anb-tv-legend").inner_text()
+            bar = page.evaluate("document.querySelector('.anb-tv').anbPausedBar()")
+            assert bar is not None and bar["label"].startswith("paused · ")
+            # Open to the plot's right end, a clear width, and hatched in the tool colour (not a blank box).
+            assert abs(bar["left"] + bar["width"] - bar["plotRight"]) < 2 and bar["width"] > 100
+            shot = OUTPUT / f"trace_paused_{theme}.png"
+            page.screenshot(path=str(shot))
+            box = (int(bar["left"]) + 2, int(bar["top"]) + 2, int(bar["left"] + bar["width"]) - 2,
+                   int(bar["top"] + bar["height"]) - 2)  # fmt: skip
+            pixels = list(Image.open(shot).convert("RGB").crop(box).get_flattened_data())
+            tool_rgb = tuple(int(COLORS["tool"][i : i + 2], 16) for i in (1, 3, 5))
+            assert sum(1 for p in pixels if sum(abs(a - b) for a, b in zip(p, tool_rgb, strict=True)) < 60) > 50
+            page.mouse.move(bar["left"] + bar["width"] / 2, bar["top"] + bar["height"] / 2)
+            assert "paused before tool save_note, step 1" in page.locator(".anb-tv-tip").inner_text()
+            # The time paused goes on in the label (the Agent's axis stands still).
+            page.wait_for_function(
+                "(l) => document.querySelector('.anb-tv').anbPausedBar().label !== l", arg=bar["label"]
+            )
+            assert errors == []
+            page.close()
+    finally:
+        live.close()

@@ -571,3 +571,70 @@ def test_a_cut_summary_is_marked_and_the_detail_shows_it_whole(rec: Recorder):
     row = view.data["summary"][memory.seq]
     assert "…" in row and "Celsius" not in row  # cut, and says so
     assert "prefers Celsius" in view.select(memory.seq)["summary"]  # the detail pane has the whole line
+
+
+def test_a_paused_live_run_shows_the_paused_event_open_its_pauses_and_its_edit_rows(rec: Recorder):
+    from agent_nb.recording.events import KINDS
+
+    rec.break_at("tool", name="add")
+    live = rec.start("What is 2 + 3?")
+    try:
+        pause = live.wait_paused(timeout=TIMEOUT)
+        assert pause is not None
+        view = TraceView(live.run)
+        view.live_interval = 0.0
+        # The event it paused before has not run: no row, one open bar marked paused, the header says where.
+        paused = view.meta["paused"]
+        assert (paused["kind"], paused["at"], paused["name"], paused["step"]) == ("tool", "tool", "add", 0)
+        assert paused["seq"] == pause.seq == view.data["n"] and paused["where"] == "tool add, step 0"
+        assert 0 <= paused["t0"] <= view.meta["now_ms"] and paused["elapsed_ms"] >= 0
+        assert view.meta["outcome"] == "paused" and view.meta["outcome_text"] == "paused before tool add, step 0"
+        assert view.meta["open"] == []  # drawn once, as the paused bar
+
+        # An edit while paused: a row of kind edit, at the pause's start, in the palette's own colour.
+        live.edit(arguments={"a": 2, "b": 40})
+        assert view.refresh()
+        kinds = [KINDS[k] for k in view.data["kind"]]
+        assert kinds[-1] == "edit" and kinds.count("edit") == 1
+        assert view.data["t0"][-1] == pytest.approx(paused["t0"], abs=0.01)
+        assert view.meta["paused"]["seq"] == pause.seq + 1  # still paused, before the same tool call
+        edit_color = view.palette["colors"]["edit"]
+        assert edit_color == COLORS["edit"] and list(COLORS.values()).count(edit_color) == 1
+        assert "edit" in view.palette["order"] and view.palette["labels"]["edit"] == "edit by hand"
+        view.selected = len(kinds) - 1
+        assert view.detail["kind"] == "edit" and "b" in view.detail["summary"] and view.detail["diff"] == []
+
+        rec.clear_breakpoints()
+        live.resume()
+        run = live.wait(timeout=TIMEOUT)
+        view.refresh()
+    finally:
+        live.close()
+    # Once it went on: nothing paused; the time paused sits on the event it paused before, in no duration.
+    assert view.meta["paused"] == {} and view.meta["outcome"] == "ok"
+    ((at, paused_ms),) = [(i, ms) for i, ms in enumerate(view.data["paused"]) if ms > 0]
+    tool = run.event(at)
+    assert (tool.kind, tool.name) == ("tool", "add") and tool.detail["arguments"] == {"a": 2, "b": 40}
+    assert paused_ms == pytest.approx(sum(p["paused_ms"] for p in live.pauses), abs=0.01)
+    # A view made after the run ended, from a fresh TraceView, still shows where it was paused.
+    assert TraceView(run).data["paused"][at] == pytest.approx(paused_ms, abs=0.01)
+    assert columns(run)["kind"].count(KINDS.index("edit")) == 1
+
+
+def test_a_pause_reaches_a_view_at_once_even_right_after_a_batch(rec: Recorder):
+    rec.break_at("before_llm", name="inject_date")
+    live = rec.start("What is 2 + 3?")
+    try:
+        view = TraceView(live.run)
+        view.live_interval = 3600.0  # batches throttled hard: a pause must still go at once
+        pause = live.wait_paused(timeout=TIMEOUT)
+        view.refresh()
+        assert view.meta["paused"]["point"] == "before_llm" and view.meta["paused"]["name"] == "inject_date"
+        assert view.meta["paused"]["kind"] == "hook" and view.meta["paused"]["seq"] == pause.seq
+        rec.clear_breakpoints()
+        live.resume()
+        live.wait(timeout=TIMEOUT)
+        view.refresh()
+        assert view.meta["paused"] == {}
+    finally:
+        live.close()

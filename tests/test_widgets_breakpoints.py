@@ -8,7 +8,9 @@ from collections.abc import Iterator
 import pytest
 
 from agent_nb import Recorder, Workbench, demo_agent
+from agent_nb.recording.events import KINDS
 from agent_nb.widgets.debugger import compile_condition
+from scenarios import until
 
 T = 60  # seconds: bounds on waits for conditions, never sleeps
 
@@ -81,7 +83,8 @@ def test_f8_and_f10_from_the_page_continue_and_step(wb: Workbench) -> None:
     run = wb.run("What is 2 + 3?")
     first = paused(wb)
     assert first.kind == "llm" and first.llm_input is not None
-    assert "Pending LLM input" in wb.debugger.llm_input.value and "2 + 3" in wb.debugger.llm_input.value
+    assert "Pending LLM input" in wb.debugger.llm_input.value
+    assert any("2 + 3" in row.text.value for row in wb.debugger.llm_messages.rows)
     assert wb.debugger.key_listener.active
     keys = wb.debugger.key_listener
     keys._handle_custom_msg({"key": "F10"}, [])  # what the page's keydown listener sends
@@ -183,3 +186,70 @@ def test_breakpoints_cleared_from_code_clear_the_toggles(wb: Workbench) -> None:
     assert not dot.value and not wb.breakpoints.llm.value and wb.breakpoints.spots == {}
     dot.value = True  # and they work again
     assert [(bp.point, bp.name) for bp in wb.recorder.breakpoints] == [("before_llm", "inject_date")]
+
+
+def test_edit_the_pending_llm_input_and_the_model_gets_it(wb: Workbench) -> None:
+    wb.breakpoints.llm.value = True
+    run = wb.run("What is 2 + 3?")
+    pause = paused(wb)
+    assert pause.kind == "llm" and pause.step == 0
+    # The trace view shows the paused LLM call as an open bar, though no batch came since the pause.
+    assert until(lambda: wb.trace.meta.get("paused", {}).get("kind") == "llm")
+    assert wb.trace.meta["paused"]["seq"] == pause.seq and wb.trace.meta["outcome"] == "paused"
+
+    debugger = wb.debugger
+    rows = debugger.llm_messages.rows
+    assert [r.text.value for r in rows] == [m.text or "" for m in pause.llm_input]
+    (task,) = [r for r in rows if r.text.value == "What is 2 + 3?"]
+    task.text.value = "What is 2 + 40?"
+    debugger.llm_messages.add("system", "Answer in one sentence.")
+    debugger.apply_button.click()
+    assert "applied" in debugger.status.value, debugger.status.value
+    edited = wb.model.paused
+    assert edited.kind == "llm" and edited.seq == pause.seq + 1  # still before the same LLM call
+    assert [m.text for m in edited.llm_input][-2:] == ["What is 2 + 40?", "Answer in one sentence."]
+    assert [r.text.value for r in debugger.llm_messages.rows][-1] == "Answer in one sentence."
+
+    wb.breakpoints.llm.value = False
+    debugger.continue_button.click()
+    assert wb.wait(timeout=T) and run.status == "ok"
+    # What the model received is the edited input: its State before the call, and the tool call it made from it.
+    llm = next(e for e in run.events if e.kind == "llm")
+    received = [m.text for m in run.state_at(llm.seq, "before")["messages"]]
+    assert received[-2:] == ["What is 2 + 40?", "Answer in one sentence."] and "What is 2 + 3?" not in received
+    tool = next(e for e in run.events if e.kind == "tool")
+    assert tool.detail["arguments"] == {"a": 2, "b": 40} and run.final_answer.startswith("2 + 40 = 42")
+    (edit,) = [e for e in run.events if e.kind == "edit"]
+    assert edit.seq == pause.seq and edit.seq < llm.seq and "messages" in edit.changed
+    assert "edited by hand at llm ScriptedChatGenerator" in edit.summary
+    # The finished run in the Workbench's trace view: the edit row is there, nothing is paused any more.
+    assert until(lambda: wb.trace.meta.get("status") == "ok")
+    assert wb.trace.meta["paused"] == {} and wb.trace.data["kind"][edit.seq] == KINDS.index("edit")
+
+
+def test_an_invalid_llm_input_edit_shows_its_error_and_stays_paused(wb: Workbench) -> None:
+    wb.breakpoints.llm.value = True
+    run = wb.run("What is 2 + 3?")
+    pause = paused(wb)
+    debugger = wb.debugger
+    n = len(run.events)
+
+    empty = debugger.llm_messages.add("user", "   ")
+    debugger.apply_button.click()
+    assert "is empty: write something or delete it" in debugger.llm_error.value
+    assert "Not applied" in debugger.status.value and debugger.state_error.value == ""
+    # A bad State key with a good LLM input: nothing of either is applied.
+    debugger.llm_messages.delete(empty)
+    debugger.llm_messages.rows[-1].text.value = "What is 2 + 40?"
+    debugger.state_json.value = '{"no_such_key": 1}'
+    assert not debugger.apply()
+    assert "no_such_key" in debugger.state_error.value and debugger.llm_error.value == ""
+    assert wb.model.live.paused is pause and len(run.events) == n  # still paused, no edit row
+    assert [m.text for m in wb.model.live.paused.llm_input][-1] == "What is 2 + 3?"
+
+    debugger.state_json.value = "{}"
+    assert debugger.apply()  # now valid: the same LLM input edit goes in
+    wb.breakpoints.llm.value = False
+    debugger.resume()
+    assert wb.wait(timeout=T) and run.final_answer.startswith("2 + 40 = 42")
+    assert run.timeline["kind"].tolist().count("edit") == 1

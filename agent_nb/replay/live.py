@@ -205,6 +205,14 @@ class LiveRun:
         with self._cond:
             return self._paused.pause if self._paused is not None else None
 
+    @property
+    def paused_since_ms(self) -> float | None:
+        """While paused: when the pause began on the run's clock (ms since the run started), else None. The
+        trace view draws the paused event from there."""
+        with self._cond:
+            paused = self._paused
+            return None if paused is None else (paused.started - paused.ctx.t0) * 1000.0
+
     def wait_paused(self, timeout: float | None = None) -> Pause | None:
         """Wait until the run pauses (at most `timeout` s); the Pause, or None when it ended or time ran out.
 
@@ -715,6 +723,16 @@ def _end_all() -> None:
     # Interpreter (kernel) shutdown: release every paused run so its worker ends instead of waiting forever.
     for live in list(_LIVE):
         live.abort()
+
+
+def live_of(run: Run) -> LiveRun | None:
+    """The `LiveRun` recording `run` (None for a run not started by `rec.start`, or whose LiveRun is gone).
+
+    Usage:
+        >>> live_of(run) is None
+        True
+    """
+    return next((live for live in list(_LIVE) if live._run is run), None)
 
 
 def start(

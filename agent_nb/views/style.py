@@ -36,6 +36,7 @@ COLORS: dict[str, str] = {
     "after_tool": "#F0E442",  # yellow
     "on_exit": "#D55E00",  # vermillion
     "after_run": "#882255",  # wine (Tol)
+    "edit": "#999933",  # olive (Tol): an edit made by hand while a live run was paused (drawn as a diamond too)
 }
 
 #: Colour per kind where the hook point is not at hand ("a hook" in general); `color_for(kind, hook_point)` is
@@ -47,6 +48,7 @@ LABELS: dict[str, str] = {
     "llm": "LLM call",
     "tool": "tool call",
     **{point: f"hook: {point}" for point in HOOK_POINTS},
+    "edit": "edit by hand",
 }
 
 #: Badge colour per status (the workbench's badges and the trace view's outcome use the same).

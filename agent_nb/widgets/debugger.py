@@ -8,12 +8,15 @@
 - `Debugger` (under the header, only while paused): the banner ("paused before before_tool, step 2"),
   Continue / Step / Skip / Abort (keys F8 and F10 as in DevTools), the live State as JSON (validated as the
   fork editor's: `InvalidEdit` shown beside the field, nothing applied), the pending tool calls with editable
-  arguments, the pending LLM input, and Apply edits (`live.edit`). It follows the model's `paused` trait.
+  arguments, the pending LLM input before an LLM call (the fork editor's message rows: role and text, move,
+  delete, add; what you apply is what the model gets), and Apply edits (`live.edit`). It follows the model's
+  `paused` trait.
 
 CSS classes: `anb-breakpoints`, `anb-break-llm`, `anb-break-tool`, `anb-break-tool-name`, `anb-break-error`,
 `anb-break-condition`, `anb-break-condition-error`; `anb-debugger`, `anb-pause-banner`, `anb-continue-button`,
 `anb-step-button`, `anb-skip-button`, `anb-abort-button`, `anb-pause-state`, `anb-pause-state-error`,
-`anb-pause-args` (one per pending tool call), `anb-pause-args-error`, `anb-pause-llm`, `anb-apply-edits-button`,
+`anb-pause-args` (one per pending tool call), `anb-pause-args-error`, `anb-pause-llm`, `anb-pause-llm-add`,
+`anb-pause-llm-error` (the LLM input's rows are the fork editor's `anb-message-row`), `anb-apply-edits-button`,
 `anb-pause-status`.
 
 Usage:
@@ -38,15 +41,16 @@ from typing import Any
 import anywidget
 import ipywidgets as W
 import traitlets
+from haystack.dataclasses import ChatMessage
 
 from agent_nb.recording import Recorder
 from agent_nb.recording.breaks import Breakpoint
-from agent_nb.recording.diff import message_text
 from agent_nb.recording.options import MANAGED_KEYS
 from agent_nb.replay.edits import InvalidEdit, editable_keys, state_schema, tool_names_of
 from agent_nb.views.html import esc
+from agent_nb.widgets.fork_editor import MessageRow
 from agent_nb.widgets.model import WorkbenchModel
-from agent_nb.widgets.style import button, css, show
+from agent_nb.widgets.style import button, css, error_label, set_error, show
 
 #: A breakpoint the Workbench set: ("hook", point, name), ("llm",), ("tool", name or None), ("error",).
 Spot = tuple[Any, ...]
@@ -236,6 +240,84 @@ def _to_json(value: Any) -> Any:
     return json.loads(json.dumps(value, ensure_ascii=False, default=repr))
 
 
+class MessageList(W.VBox):
+    """Messages as the fork editor's rows (role and text; move up / down, delete; add a user message). Tool calls
+    and tool results show but cannot be retyped (move or delete them). `load(messages)`, then `messages()`.
+
+    Usage:
+        >>> from haystack.dataclasses import ChatMessage
+        >>> box = MessageList(); box.load([ChatMessage.from_user("What is 2 + 3?")])
+        >>> box.rows[0].text.value = "What is 2 + 40?"; box.changed, box.messages()[0].text
+        (True, 'What is 2 + 40?')
+    """
+
+    def __init__(self) -> None:
+        self.rows: list[MessageRow] = []
+        self.original: list[ChatMessage] = []
+        self.box = W.VBox(layout=W.Layout(width="100%"))
+        self.add_button = button("message", "anb-pause-llm-add", icon="plus", tooltip="add a user message at the end")
+        self.add_button.on_click(lambda _: self.add())
+        scroll = W.Box([self.box], layout=W.Layout(max_height="300px", overflow="auto", width="100%"))
+        super().__init__([scroll, self.add_button], layout=W.Layout(width="100%"))
+
+    def load(self, messages: list[ChatMessage]) -> None:
+        """Show `messages` (the rows keep each original, so an untouched one goes back as it was)."""
+        for row in self.rows:
+            row.close()
+        self.original = list(messages)
+        self.rows = [self._wire(MessageRow(m)) for m in messages]
+        self._relayout()
+
+    def add(self, role: str = "user", text: str = "") -> MessageRow:
+        """Append a new message row (a user message by default)."""
+        row = self._wire(MessageRow(role=role, text=text))
+        self.rows.append(row)
+        self._relayout()
+        return row
+
+    def move(self, row: MessageRow, delta: int) -> None:
+        """Move a row up (-1) or down (+1)."""
+        i = self.rows.index(row)
+        j = max(0, min(len(self.rows) - 1, i + delta))
+        self.rows[i], self.rows[j] = self.rows[j], self.rows[i]
+        self._relayout()
+
+    def delete(self, row: MessageRow) -> None:
+        """Remove a row."""
+        self.rows.remove(row)
+        row.close()
+        self._relayout()
+
+    def messages(self) -> list[ChatMessage]:
+        """The messages as the rows say; an `InvalidEdit` (field "llm_input") names an empty one, as the fork
+        editor does."""
+        for i, row in enumerate(self.rows):
+            if not row.locked and not row.text.value.strip():
+                raise InvalidEdit(f"Message [{i}] is empty: write something or delete it.", "llm_input", i)
+        return [row.to_message() for row in self.rows]
+
+    @property
+    def changed(self) -> bool:
+        """True when the rows no longer give the messages loaded (compared by content)."""
+        rows = self.rows
+        if len(rows) != len(self.original):
+            return True
+        return any(row.original is not m or row.changed for row, m in zip(rows, self.original, strict=True))
+
+    def _wire(self, row: MessageRow) -> MessageRow:
+        row.up.on_click(lambda _: self.move(row, -1))
+        row.down.on_click(lambda _: self.move(row, 1))
+        row.delete.on_click(lambda _: self.delete(row))
+        return row
+
+    def _relayout(self) -> None:
+        for i, row in enumerate(self.rows):
+            row.index.value = f'<span class="anb-muted">[{i}]</span>'
+            row.up.disabled = i == 0
+            row.down.disabled = i == len(self.rows) - 1
+        self.box.children = tuple(self.rows)
+
+
 class Debugger(W.VBox):
     """The paused run: banner, commands, State, pending tool calls and LLM input, Apply edits. Hidden while no
     run is paused. `resume`, `step`, `skip`, `abort`, `apply` are what the buttons (and F8 / F10) do.
@@ -267,6 +349,9 @@ class Debugger(W.VBox):
         self.arg_areas: list[W.Textarea] = []
         self.args_error = css(W.HTML(), "anb-pause-args-error")
         self.llm_input = css(W.HTML(), "anb-pause-llm")
+        self.llm_messages = MessageList()
+        self.llm_error = error_label("anb-pause-llm-error")
+        self.llm_box = W.VBox([self.llm_input, self.llm_messages, self.llm_error], layout=W.Layout(width="100%"))
         self.apply_button = button("Apply edits", "anb-apply-edits-button", style="warning", icon="check")
         self.apply_button.on_click(lambda _: self.apply())
         self.status = css(W.HTML(), "anb-pause-status")
@@ -282,7 +367,7 @@ class Debugger(W.VBox):
                 self.state_error,
                 self.args_box,
                 self.args_error,
-                self.llm_input,
+                self.llm_box,
                 W.HBox([self.apply_button, self.status]),
             ],
             layout=W.Layout(width="100%", border="1px solid #d97706", padding="4px", margin="4px 0"),
@@ -327,22 +412,24 @@ class Debugger(W.VBox):
         self._live("abort").abort()
 
     def apply(self) -> bool:
-        """Apply the edited State and tool arguments to the paused run (`live.edit`); False, with the error
-        shown beside its field and nothing applied, when one is invalid (the run stays paused)."""
-        for label in (self.state_error, self.args_error):
+        """Apply the edited State, tool arguments and LLM input to the paused run (`live.edit`); False, with the
+        error shown beside its field and nothing applied, when one is invalid (the run stays paused)."""
+        for label in (self.state_error, self.args_error, self.llm_error):
             label.value = ""
         try:
             live = self._live("apply edits")
             changes, arguments = self._collect()
-            if changes is None and arguments is None:
+            llm_input = self._collect_llm_input()
+            if changes is None and arguments is None and llm_input is None:
                 self.status.value = '<span class="anb-muted">nothing changed</span>'
                 return False
-            live.edit(changes, arguments=arguments)
+            live.edit(changes, arguments=arguments, llm_input=llm_input)
         except InvalidEdit as exc:
             # live.edit names the field: "arguments", or a tool's argument (its message starts "arguments")
             to_args = exc.field == "arguments" or str(exc).startswith("arguments")
-            label = self.args_error if to_args else self.state_error
-            label.value = f'<span class="anb-error-text">{esc(exc)}</span>'
+            to_llm = exc.field in ("llm_input", "messages")
+            label = self.args_error if to_args else (self.llm_error if to_llm else self.state_error)
+            set_error(label, str(exc))
             self.status.value = '<span class="anb-error-text">Not applied: fix the field marked in red.</span>'
             return False
         except Exception as exc:
@@ -374,6 +461,13 @@ class Debugger(W.VBox):
         if args is not None and pause is not None and pause.kind == "tool":
             args = arguments[0]  # before one tool call: its arguments themselves
         return (changes or None), args
+
+    def _collect_llm_input(self) -> list[ChatMessage] | None:
+        """The LLM input as edited, or None when there is none pending or nothing changed."""
+        pause = self.model.paused
+        if pause is None or pause.llm_input is None or not self.llm_messages.changed:
+            return None
+        return self.llm_messages.messages()
 
     def _clicked(self, action: Callable[[], Any]) -> None:
         try:
@@ -417,10 +511,15 @@ class Debugger(W.VBox):
         self.arg_areas = areas
         head = W.HTML('<span class="anb-muted">Pending tool calls (arguments as JSON)</span>')
         self.args_box.children = [head, *areas] if areas else []
+        set_error(self.llm_error, None)
         if pause.llm_input is not None:
-            lines = "".join(
-                f"<div><b>{esc(m.role.value)}</b>: {esc(message_text(m)[:400])}</div>" for m in pause.llm_input[-6:]
+            n = len(pause.llm_input)
+            self.llm_input.value = (
+                f'<span class="anb-muted">Pending LLM input: the {n} message{"s" * (n != 1)} the model gets '
+                "(change, move, delete or add; tool calls and results only move or go), then Apply edits</span>"
             )
-            self.llm_input.value = f'<div class="anb-muted">Pending LLM input (last messages)</div>{lines}'
+            self.llm_messages.load(pause.llm_input)
         else:
             self.llm_input.value = ""
+            self.llm_messages.load([])
+        show(self.llm_box, pause.llm_input is not None)

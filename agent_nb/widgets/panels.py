@@ -92,6 +92,8 @@ class TracePane:
         model.watch(self._mark, "mark")
         model.watch(lambda change: self.timeline.refresh(chart=change["new"].chart), "refresh")
         model.watch(self._compared, "compared")
+        # A pause sends no batch (the run waits): the trace view is told at once, to draw the paused event.
+        model.watch(lambda _: self.timeline.refresh(), "paused")
 
     def _view(self, change: dict) -> None:
         self.inspector.show_run(change["new"])

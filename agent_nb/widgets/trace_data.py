@@ -108,8 +108,10 @@ def outcome(run: Run | None) -> tuple[str, str]:
 #: The statuses the view shows: the timeline's, plus `given` (an LLM reply the user typed for a fork).
 VIEW_STATUSES: tuple[str, ...] = (*STATUSES, "given")
 #: The per-event columns the browser receives, in this order.
+#: `wait`: ms of the row's own time spent waiting for a person (an approval); `paused`: ms a live run was paused
+#: before the row's event ran (off the run's clock, so in no duration): both drawn as time that was the person's.
 FIELDS: tuple[str, ...] = ("seq", "step", "kind", "point", "name", "status", "t0", "dur", "flow", "err", "summary",
-                           "wait", "changed", "agent_changed")  # fmt: skip
+                           "wait", "changed", "agent_changed", "paused")  # fmt: skip
 _KIND_CODE = {k: i for i, k in enumerate(KINDS)}
 _POINT_CODE = {p: i for i, p in enumerate(HOOK_POINTS)}
 _STATUS_CODE = {s: i for i, s in enumerate(VIEW_STATUSES)}
@@ -143,9 +145,17 @@ class Encoder:
         ['add']
     """
 
-    def __init__(self, run: Run | None, notes: dict[int, str] | None = None, waits: dict[int, float] | None = None):
+    def __init__(
+        self,
+        run: Run | None,
+        notes: dict[int, str] | None = None,
+        waits: dict[int, float] | None = None,
+        pauses: dict[int, float] | None = None,
+    ):
         self.resumed = bool(run is not None and run.resumed)
         self.notes, self.waits = notes or {}, waits or {}
+        #: ms paused (a live run at a breakpoint) before the event of each seq: `paused_before(live.pauses)`.
+        self.pauses = pauses or {}
         self._names: dict[str, int] = {}
         self._flows: dict[str, int] = {}
         self.names: list[str] = []
@@ -180,7 +190,47 @@ class Encoder:
             round(self.waits.get(e.seq, 0.0), 3),
             ", ".join(map(str, e.changed)),
             ", ".join(map(str, e.agent_changed)),  # complete once `fill_agent_changed` has seen the row before
+            round(self.pauses.get(e.seq, 0.0), 3),
         )
+
+
+def paused_before(pauses: list[dict[str, Any]] | None) -> dict[int, float]:
+    """ms paused before each event, by its seq, from a live run's `live.pauses` (several pauses before one event,
+    e.g. a pause, an edit row, and Step to the next boundary of the same event, add up).
+
+    Usage:
+        >>> paused_before([{"seq": 4, "paused_ms": 1200.0}, {"seq": 4, "paused_ms": 300.0}])
+        {4: 1500.0}
+    """
+    out: dict[int, float] = {}
+    for p in list(pauses or ()):
+        out[int(p["seq"])] = out.get(int(p["seq"]), 0.0) + float(p.get("paused_ms") or 0.0)
+    return out
+
+
+def paused_meta(pause: Any, since_ms: float | None, now_ms: float) -> dict[str, Any]:
+    """What the view draws for a live run paused at a breakpoint: the event it paused before, as an open bar
+    from the pause's start (`t0`, run clock) on; `elapsed_ms` is how long it has been paused so far. {} when
+    not paused.
+
+    `kind` is the event's kind as the palette knows it ("hook" before a hook point's hooks or one hook, "llm",
+    "tool"), `at` the breakpoint's ("point", "hook", "llm", "tool"); `name` the hook, generator or tool
+    ("" before a point's hooks).
+
+    Usage:
+        >>> from agent_nb.replay.live import Pause
+        >>> p = Pause("before_tool", None, "point", 0, 4, {}, where="before_tool, step 0")
+        >>> m = paused_meta(p, 1.5, 2001.5); m["kind"], m["point"], m["step"], m["t0"], m["elapsed_ms"]
+        ('hook', 'before_tool', 0, 1.5, 2000.0)
+    """
+    if pause is None or since_ms is None:
+        return {}
+    kind = "hook" if pause.kind in ("point", "hook") else pause.kind
+    step = (-2 if pause.point == "after_run" else -1) if pause.step is None else int(pause.step)
+    return {"kind": kind, "at": pause.kind, "point": pause.point if kind == "hook" else "", "name": pause.name or "",
+            "step": step, "seq": int(pause.seq), "t0": round(float(since_ms), 3),
+            "elapsed_ms": round(max(float(now_ms) - float(since_ms), 0.0), 3), "where": pause.where,
+            "error": pause.error or ""}  # fmt: skip
 
 
 def _as_columns(rows: list[tuple[Any, ...]]) -> dict[str, list[Any]]:
@@ -257,7 +307,7 @@ def palette() -> dict[str, Any]:
     return {
         "colors": dict(COLORS),
         "labels": dict(LABELS),
-        "order": list(KEY_ORDER),
+        "order": [*KEY_ORDER, *(k for k in COLORS if k not in KEY_ORDER)],  # edits last
         "fallback": FALLBACK_COLOR,
         "error": ERROR_COLOR,
         "kinds": list(KINDS),
@@ -377,6 +427,8 @@ def _status_words(run: Run, e: Event) -> str:
             return "given (a reply you typed for this fork)"
         return "cached (served from the recording)"
     if e.status == "skipped":
+        if e.detail and e.detail.get("skipped_by_hand"):
+            return "skipped (by hand, at a breakpoint)"
         if run.resumed and e.hook_point == "before_run":
             return "not run (resumed after before_run)"
         return "skipped (switched off)"

@@ -99,7 +99,10 @@ function prepare(model) {
   // Events in progress (a live run: a hook waiting for an approval, an LLM or tool call in flight): open bars at
   // the end of their step, growing until they end. Their step may have no finished event yet.
   const meta = model.get("meta") || {};
-  const open = compare ? [] : meta.open || [];
+  const open = compare ? [] : [...(meta.open || [])];
+  // A live run paused at a breakpoint: the event it paused before is one more open bar, marked as paused.
+  const paused = !compare && meta.paused && meta.paused.kind ? { ...meta.paused, paused: true } : null;
+  if (paused) open.push(paused);
   open.forEach((o, k) => {
     let g = groups.get(o.step);
     if (!g) {
@@ -111,9 +114,11 @@ function prepare(model) {
   });
   const groupOf = new Int32Array(n);
   order.forEach((g, gi) => g.members.forEach((i) => (groupOf[i] = gi)));
-  const live = meta.status === "running";
+  // Paused: the Agent's clock stands still (the time is the person's), so the axis does not move.
+  const live = meta.status === "running" && !paused;
   return { d, pal, n, colorKey, groups: order, groupOf, maxEnd, maxRel, indexOfSeq, compare, lane, at, rs, pos, num,
-    open, live, nowMs: meta.now_ms || 0, metaAt: performance.now() };
+    open, live, paused, pausedGroup: paused ? groups.get(paused.step) : null, nowMs: meta.now_ms || 0,
+    metaAt: performance.now() };
 }
 
 // Merge a live batch (`delta`: rows from `start` on, new lookup entries) into the model's copy of `data`, in
@@ -209,15 +214,17 @@ function render({ model, el }) {
     return model.get("mode") === "step" ? o.t0 - (g.starts[0] < Infinity ? g.starts[0] : o.t0) : o.t0;
   }
   function fullSpan() {
-    if (model.get("mode") !== "step") return P.live ? Math.max(P.maxEnd, nowT()) : P.maxEnd;
-    let span = P.maxRel;
+    const pausedAt = P.paused ? openStart(P.pausedGroup, P.paused) : 0;
+    if (model.get("mode") !== "step") return Math.max(P.live ? Math.max(P.maxEnd, nowT()) : P.maxEnd, pausedAt);
+    let span = Math.max(P.maxRel, pausedAt);
     if (P.live) for (const g of P.groups) for (const k of g.open || []) span = Math.max(span, openStart(g, P.open[k]) + nowT() - P.open[k].t0);
     return span;
   }
   function domain() {
     const z = model.get("zoom");
     if (z && z.length === 2 && z[1] > z[0]) return [z[0], z[1]];
-    return [0, Math.max(fullSpan(), 1e-3) * 1.02];
+    // Paused: the last third of the plot or so is left to the paused event's open bar (hatch and label both show).
+    return [0, Math.max(fullSpan(), 1e-3) * (P.paused ? 1.6 : 1.02)];
   }
   function rel(i) {
     return model.get("mode") === "step" ? P.rs[i] : P.at[i];
@@ -298,7 +305,8 @@ function render({ model, el }) {
     const nA = P.compare ? P.d.n_a : P.n;
     const parts = [P.compare ? `${nA} + ${P.n - nA} events (A + B)` : `${P.n} events`,
       `${visible.length} shown${searching ? " (searching…)" : ""}`];
-    if (P.open.length) parts.push(`${P.open.length} in progress`);
+    const inProgress = P.open.length - (P.paused ? 1 : 0);
+    if (inProgress) parts.push(`${inProgress} in progress`);
     counts.textContent = parts.join(" · ");
     const err = h("span", errors ? "anb-tv-errcount" : "anb-tv-muted", ` · ${errors} error${errors === 1 ? "" : "s"}`);
     counts.appendChild(err);
@@ -341,10 +349,11 @@ function render({ model, el }) {
       ["anb-tv-m-err", "error"],
       ["anb-tv-m-skip", "skipped"],
       ["anb-tv-m-cached", "cached / given"],
-      ["anb-tv-m-wait", "waiting for you"],
+      ["anb-tv-m-wait", P.paused || (P.d.paused || []).some((v) => v > 0) ? "waiting for you / paused before" : "waiting for you"],
       ["anb-tv-m-flow", "▶ continue_run  ■ stop_run"],
     ];
-    if (P.live || P.open.length) marks.push(["anb-tv-m-open", "in progress"]);
+    if (P.live || P.open.length > (P.paused ? 1 : 0)) marks.push(["anb-tv-m-open", "in progress"]);
+    if (P.paused) marks.push(["anb-tv-m-paused", "paused here (not run yet)"]);
     for (const [cls, text] of marks) {
       const item = h("span", "anb-tv-legend-item");
       item.append(h("span", "anb-tv-swatch " + cls), document.createTextNode(text));
@@ -433,8 +442,24 @@ function render({ model, el }) {
     const d = P.d;
     const t = rel(i);
     const x = xOf(t);
+    if (P.colorKey[i] === "edit") return [x - (ROW_H - 8) / 2, y + 4, ROW_H - 8, ROW_H - 8]; // a diamond: an instant
     const w = Math.max(((d.dur[i]) / (domain()[1] - domain()[0])) * plotWidth(), d.status[i] === 2 ? 6 : 3);
     return [x, y + 4, w, ROW_H - 8];
+  }
+
+  // Time that was the person's, not the Agent's: an approval wait inside a hook's bar, or a pause at a breakpoint
+  // before an event (off the run's clock: a notch left of its bar). One look for both.
+  function drawPersonTime(ctx, C, x, by, w, bh, y, text) {
+    ctx.fillStyle = C.band;
+    ctx.fillRect(x, by, w, bh);
+    ctx.strokeStyle = C.muted;
+    ctx.setLineDash([2, 2]);
+    ctx.strokeRect(x + 0.5, by + 0.5, w, bh);
+    ctx.setLineDash([]);
+    if (text) {
+      ctx.fillStyle = C.fg;
+      ctx.fillText(text, x + 4, y + ROW_H / 2);
+    }
   }
 
   function drawEvent(ctx, C, i, y, dim) {
@@ -444,7 +469,21 @@ function render({ model, el }) {
     const color = P.pal.colors[P.colorKey[i]] || P.pal.fallback;
     const status = P.pal.statuses[d.status[i]];
     ctx.globalAlpha = dim ? 0.2 : 1;
-    if (status === "skipped") {
+    const pausedMs = d.paused ? d.paused[i] : 0;
+    if (pausedMs > 0 && x - 7 >= LABEL_W) drawPersonTime(ctx, C, x - 7, by, 6, bh, y, "");
+    if (P.colorKey[i] === "edit") {
+      // An edit made by hand while paused: a diamond (it takes no time), in the palette's edit colour.
+      ctx.fillStyle = color;
+      ctx.strokeStyle = C.fg;
+      ctx.beginPath();
+      ctx.moveTo(x + w / 2, by);
+      ctx.lineTo(x + w, by + bh / 2);
+      ctx.lineTo(x + w / 2, by + bh);
+      ctx.lineTo(x, by + bh / 2);
+      ctx.closePath();
+      ctx.fill();
+      ctx.stroke();
+    } else if (status === "skipped") {
       ctx.setLineDash([3, 2]);
       ctx.strokeStyle = color;
       ctx.lineWidth = 1.5;
@@ -474,16 +513,7 @@ function render({ model, el }) {
     if (wait > 0) {
       // Time spent waiting for a person, drawn apart from the hook's own time.
       const ww = Math.max((wait / (domain()[1] - domain()[0])) * plotWidth(), 3);
-      ctx.fillStyle = C.band;
-      ctx.fillRect(x, by, Math.min(ww, w), bh);
-      ctx.strokeStyle = C.muted;
-      ctx.setLineDash([2, 2]);
-      ctx.strokeRect(x + 0.5, by + 0.5, Math.min(ww, w), bh);
-      ctx.setLineDash([]);
-      if (ww > 70) {
-        ctx.fillStyle = C.fg;
-        ctx.fillText("waiting for you", x + 4, y + ROW_H / 2);
-      }
+      drawPersonTime(ctx, C, x, by, Math.min(ww, w), bh, y, ww > 70 ? "waiting for you" : "");
     }
     if (d.err[i] || status === "error") {
       ctx.strokeStyle = C.err;
@@ -518,8 +548,67 @@ function render({ model, el }) {
     ctx.lineWidth = 1;
   }
 
+  // A run paused at a breakpoint: the event it paused before has not run. An open bar from the pause's start to
+  // the plot's right end (the Agent's clock stands still; the time is the person's), hatched in the event's
+  // colour, labelled "paused" with the time paused so far.
+  function drawPaused(ctx, C, g, o, y) {
+    const key = o.kind === "hook" && o.point ? o.point : o.kind;
+    const color = P.pal.colors[key] || P.pal.fallback;
+    ctx.fillStyle = color;
+    ctx.fillRect(14, y + 6, 8, ROW_H - 12);
+    ctx.fillStyle = C.fg;
+    ctx.font = `600 12px ${C.font}`;
+    let text = `‖ ${o.point || o.kind} · ${o.name || "hooks"}`;
+    while (text.length > 4 && ctx.measureText(text).width > LABEL_W - 34) text = text.slice(0, -2) + "…";
+    ctx.fillText(text, 28, y + ROW_H / 2);
+    const x = Math.max(xOf(openStart(g, o)), LABEL_W);
+    const x2 = Math.max(LABEL_W + plotWidth(), x + 40);
+    const by = y + 3;
+    const bh = ROW_H - 6;
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(x, by, x2 - x, bh);
+    ctx.clip();
+    ctx.fillStyle = C.band;
+    ctx.fillRect(x, by, x2 - x, bh);
+    ctx.strokeStyle = color;
+    ctx.lineWidth = 2;
+    for (let s = x - bh; s < x2; s += 7) {
+      ctx.beginPath();
+      ctx.moveTo(s, by + bh);
+      ctx.lineTo(s + bh, by);
+      ctx.stroke();
+    }
+    ctx.restore();
+    ctx.strokeStyle = color;
+    ctx.lineWidth = 2;
+    ctx.beginPath();
+    ctx.moveTo(x2, by + 1);
+    ctx.lineTo(x + 1, by + 1);
+    ctx.lineTo(x + 1, by + bh - 1);
+    ctx.lineTo(x2, by + bh - 1);
+    ctx.stroke();
+    ctx.lineWidth = 1;
+    const elapsed = o.elapsed_ms + (performance.now() - P.metaAt);
+    const label = `${o.error ? "paused after an error" : "paused"} · ${fmtMs(elapsed)}`;
+    ctx.font = `600 12px ${C.font}`;
+    const lw = ctx.measureText(label).width;
+    // Left of the bar on its own row while there is room (the hatch stays whole); else inside it, on a backing.
+    const outside = x - 8 - lw >= LABEL_W + 4;
+    const lx = outside ? x - 8 - lw : Math.min(x + 8, Math.max(x2 - lw - 12, LABEL_W + 2));
+    if (!outside) {
+      ctx.fillStyle = C.bg;
+      ctx.fillRect(lx - 4, y + ROW_H / 2 - 8, lw + 8, 16);
+    }
+    ctx.fillStyle = C.fg;
+    ctx.fillText(label, lx, y + ROW_H / 2);
+    ctx.font = `12px ${C.font}`;
+    root.anbPaused = { label, x, y: by, w: x2 - x, h: bh }; // for tests: what was drawn, in canvas pixels
+  }
+
   // An event in progress: its label in italics, an open bar from its start to now (dashed, no end edge).
   function drawOpen(ctx, C, g, o, y) {
+    if (o.paused) return drawPaused(ctx, C, g, o, y);
     const key = o.kind === "hook" && o.point ? o.point : o.kind;
     const color = P.pal.colors[key] || P.pal.fallback;
     ctx.fillStyle = color;
@@ -718,7 +807,7 @@ function render({ model, el }) {
     }
     ctx.fillStyle = C.grid;
     ctx.fillRect(LABEL_W - 4, 0, 1, hgt);
-    if (!P.n) {
+    if (!P.n && !P.open.length) {
       ctx.fillStyle = C.muted;
       ctx.fillText("No events yet: run the agent.", LABEL_W + 10, 14);
     }
@@ -778,10 +867,24 @@ function render({ model, el }) {
       h("div", "anb-tv-tip-body", d.summary[i] || "(no summary)"),
     );
     if ((d.summary[i] || "").includes("…")) tip.appendChild(h("div", "anb-tv-muted", "cut short: click for the full text"));
+    if (d.wait[i] > 0) tip.appendChild(h("div", "anb-tv-muted", `waited for you ${fmtMs(d.wait[i])}`));
+    if (d.paused && d.paused[i] > 0) tip.appendChild(h("div", "anb-tv-muted", `paused ${fmtMs(d.paused[i])} before it ran (in no duration)`));
     const rect = wrap.getBoundingClientRect();
     tip.style.display = "block";
     const left = Math.min(ev.clientX - rect.left + 12, rect.width - 320);
     tip.style.left = Math.max(left, 0) + "px";
+    tip.style.top = ev.clientY - rect.top + 14 + "px";
+  }
+
+  function showPausedTip(ev, o) {
+    const head = o.error ? `paused after ${o.where} raised` : `paused before ${o.where}`;
+    tip.replaceChildren(
+      h("div", "anb-tv-tip-head", head),
+      h("div", "anb-tv-muted", o.error ? o.error : "it has not run yet: Continue, Step, Skip or Abort"),
+    );
+    const rect = wrap.getBoundingClientRect();
+    tip.style.display = "block";
+    tip.style.left = Math.max(Math.min(ev.clientX - rect.left + 12, rect.width - 320), 0) + "px";
     tip.style.top = ev.clientY - rect.top + 14 + "px";
   }
 
@@ -887,9 +990,11 @@ function render({ model, el }) {
 
   scroller.addEventListener("mousemove", (ev) => {
     if (drag && drag.moved) return;
-    const { i } = hit(ev);
+    const { i, row } = hit(ev);
     hoverI = i;
     scroller.style.cursor = i >= 0 ? "pointer" : "default";
+    const o = row && row.i === -2 ? P.open[row.o] : null;
+    if (o && o.paused) return showPausedTip(ev, o);
     showTip(ev, i);
   });
   scroller.addEventListener("mouseleave", () => {
@@ -1365,8 +1470,11 @@ function render({ model, el }) {
   });
   model.on("change:meta", onData); // the run's status and its events in progress are part of the picture
   // A live run: the axis keeps moving and open bars grow between batches (nothing is sent meanwhile).
+  let ticks = 0;
   const ticker = setInterval(() => {
+    ticks += 1;
     if (P.live && (P.open.length || !model.get("zoom").length)) draw();
+    else if (P.paused && ticks % 5 === 0) draw(); // the time paused, once a second
   }, 200);
   cleanups.push(() => clearInterval(ticker));
   model.on("change:palette", onData);
@@ -1391,6 +1499,19 @@ function render({ model, el }) {
     const [x, y, w, bh] = barRect(i, r * ROW_H - scroller.scrollTop);
     const rect = scroller.getBoundingClientRect();
     return [rect.left + x, rect.top + y, w, bh];
+  };
+  // The paused event's open bar (client coordinates: left, top, width, height) and its label; null when not paused.
+  root.anbPausedBar = () => {
+    if (!P.paused) return null;
+    const r = rows.findIndex((row) => row.i === -2 && P.open[row.o] === P.paused);
+    scroller.scrollTop = Math.max(r * ROW_H - scroller.clientHeight / 2, 0);
+    root.anbPaused = null;
+    draw();
+    const p = root.anbPaused;
+    if (!p) return null;
+    const rect = scroller.getBoundingClientRect();
+    return { left: rect.left + p.x, top: rect.top + p.y, width: p.w, height: p.h, label: p.label,
+      plotRight: rect.left + LABEL_W + plotWidth() };
   };
   root.anbBarCenter = (seq) => {
     const [x, y, w, bh] = root.anbBarRect(seq);

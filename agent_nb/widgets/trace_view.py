@@ -23,6 +23,13 @@ A live run's events in progress (`Run.in_progress`: a hook waiting for an approv
 flight) go in `meta["open"]` with the run's clock (`meta["now_ms"]`): the frontend draws them as open bars that
 grow, and the axis keeps moving between batches.
 
+A run started by `rec.start` and paused at a breakpoint (`agent_nb.replay.live`) goes in `meta["paused"]`: the
+event it paused before (kind, point, name, step, seq) from the pause's start (`t0`); the frontend draws it as an
+open, hatched bar labelled "paused" that reaches the plot's right end, and the axis stands still (the time
+paused is the person's, not the Agent's). Each pause that ended is in the `paused` column (ms, on the event it
+paused before), drawn as the approval wait is; `edit` rows (edits made while paused) have their own colour and
+a diamond.
+
 Layout: the detail pane sits beside the waterfall when the view is 900 px wide or more, else under it; the
 table's columns have pixel widths shared by header and rows, the least needed ones dropped before the summary
 goes under 30 characters; "maximize" fills the window (Esc restores); "e" / shift+"e" select the next or
@@ -53,6 +60,7 @@ import traitlets as T
 from agent_nb.recording import Event, Run
 from agent_nb.recording.events import KINDS, fill_agent_changed
 from agent_nb.recording.search import event_texts, matching_seqs
+from agent_nb.replay.live import live_of
 from agent_nb.widgets.trace_data import (
     FIELDS,
     WARM_SEARCH_FROM,
@@ -64,11 +72,13 @@ from agent_nb.widgets.trace_data import (
     event_detail,
     outcome,
     palette,
+    paused_before,
+    paused_meta,
 )
 
 _HERE = Path(__file__).parent
-#: What `TraceView.refresh` compares with (run, events, status of both runs) before anything was sent.
-_NOTHING_SENT: tuple[Any, ...] = (None, -1, "", None, -1, "")
+#: What `TraceView.refresh` compares with (run, events, status of both runs, ...) before anything was sent.
+_NOTHING_SENT: tuple[Any, ...] = (None, -1, "", None, -1, "", (), None, 0)
 
 
 class TraceView(anywidget.AnyWidget):
@@ -127,6 +137,9 @@ class TraceView(anywidget.AnyWidget):
         self._version = 0
         self._enc: Encoder | None = None
         self._rows: list[tuple[Any, ...]] = []
+        #: run_id -> its LiveRun's `pauses` (the list itself): kept once the LiveRun is gone, so a finished
+        #: run still shows where it was paused.
+        self._pause_lists: dict[str, list[dict[str, Any]]] = {}
         self._lock = threading.RLock()
         self.observe(self._on_selected, names="selected")
         self.observe(lambda _: self._answer_search(), names="search")
@@ -151,7 +164,7 @@ class TraceView(anywidget.AnyWidget):
                 if changed:  # a new run: one full send; the same run (a divergence to mark): its meta and news
                     self._clear_view()
                     self._sent = _NOTHING_SENT
-                self.meta = {**self._meta(run), **_open_meta(*(run.in_progress() if run else (0.0, [])))}
+                self.meta = self._live_meta(run, *(run.in_progress() if run else (0.0, [])), self._paused_of(run))
                 self.refresh()
             if changed and run is not None and run.status != "running" and len(run.events) > WARM_SEARCH_FROM:
                 # The first search of a run builds each event's searchable text (~40 us an event): built now, off
@@ -214,15 +227,18 @@ class TraceView(anywidget.AnyWidget):
         with self._lock:
             run, other = self.run, self.other
             now_ms, open_events = run.in_progress() if run is not None else (0.0, [])
+            paused = self._paused_of(run) if other is None else {}
+            n_pauses = len(self._pause_lists.get(run.run_id, ())) if run is not None else 0
             key = (id(run) if run is not None else None, len(run.events) if run else 0, run.status if run else "",
                    id(other), len(other.events) if other else 0, other.status if other else "",
-                   tuple(id(e) for e in open_events))  # fmt: skip
+                   tuple(id(e) for e in open_events), (paused.get("seq"), paused.get("t0")), n_pauses)  # fmt: skip
             if key == self._sent:
                 return False
             now = time.monotonic()
             same_run = key[0] == self._sent[0] and key[3] == self._sent[3]
             live = run is not None and run.status == "running" and same_run
-            if live and now - self._sent_at < self.live_interval:
+            # A pause (or its end) always goes at once: no batch follows it to carry it while the run waits.
+            if live and now - self._sent_at < self.live_interval and key[7] == self._sent[7]:
                 return False
             with self.hold_sync():
                 if other is not None:
@@ -231,7 +247,7 @@ class TraceView(anywidget.AnyWidget):
                     self._send_delta(run)
                 else:
                     self._send_full_run(run)
-                self.meta = {**self._meta(run), **_open_meta(now_ms, open_events)}
+                self.meta = self._live_meta(run, now_ms, open_events, paused)
                 n = self.data.get("n", 0)
                 if self.selected >= 0 and self.selected >= n:
                     self.selected = -1
@@ -256,6 +272,33 @@ class TraceView(anywidget.AnyWidget):
     def _annotations(self, run: Run | None) -> tuple[dict[int, str], dict[int, float]]:
         return self.annotate(run) if (self.annotate and run is not None) else ({}, {})
 
+    def _paused_of(self, run: Run | None) -> dict[str, Any]:
+        """The pause of `run` (a run of `rec.start` paused at a breakpoint) as `meta["paused"]`; {} when it is
+        not paused. Remembers the LiveRun's list of pauses for the `paused` column."""
+        if run is None:
+            return {}
+        if run.status != "running":  # looked up once: a finished run's pauses do not change
+            if run.run_id not in self._pause_lists:
+                done = live_of(run)
+                self._pause_lists[run.run_id] = done.pauses if done is not None else []
+            return {}
+        live = live_of(run)
+        if live is None:
+            return {}
+        self._pause_lists[run.run_id] = live.pauses
+        pause, since = live.paused, live.paused_since_ms
+        return paused_meta(pause, since, run.in_progress()[0]) if pause is not None else {}
+
+    def _pauses(self, run: Run | None) -> dict[int, float]:
+        return paused_before(self._pause_lists.get(run.run_id)) if run is not None else {}
+
+    def _live_meta(self, run: Run | None, now_ms: float, open_events: list[Event], paused: dict[str, Any]) -> dict:
+        meta = {**self._meta(run), **_open_meta(now_ms, open_events), "paused": paused}
+        if paused:
+            head = f"paused after {paused['where']} raised" if paused["error"] else f"paused before {paused['where']}"
+            meta.update(outcome="paused", outcome_text=head)
+        return meta
+
     def _send_full(self, data: dict[str, Any]) -> None:
         self._version += 1
         data["version"] = self._version
@@ -263,7 +306,7 @@ class TraceView(anywidget.AnyWidget):
         self.data = data
 
     def _send_full_run(self, run: Run | None) -> None:
-        self._enc = Encoder(run, *self._annotations(run))
+        self._enc = Encoder(run, *self._annotations(run), pauses=self._pauses(run))
         self._rows = [self._enc.row(e) for e in (run.events if run is not None else [])]
         self._send_full({"run_id": run.run_id if run is not None else "", "n": len(self._rows),
                          "names": list(self._enc.names), "flows": list(self._enc.flows),
@@ -276,6 +319,7 @@ class TraceView(anywidget.AnyWidget):
             self._send_full_run(run)
             return
         enc.notes, enc.waits = self._annotations(run)
+        enc.pauses = self._pauses(run)
         events = list(run.events)
         # Rows can still change while their step runs (an LLM or tool row settles when the next event starts;
         # tool rows of one batch are re-ordered): re-encode from the start of the step before the last sent row.
