@@ -14,6 +14,9 @@ Fidelity is the point of this module: the Agent under the Recorder must do exact
 - The generator: `GeneratorTap` wraps the chat generator. Its `run` reports the wrapped generator's exact
   signature, it has a `run_async` only when the wrapped one has, and it passes on exactly the arguments the
   Agent gives (no `tools=None` added).
+- Breakpoints: the hook loop, the tool runner and the generator tap are also where a run with a breaker
+  (`ctx.breaker`, see `breaks`) stops at event boundaries; without one they cost one attribute read per hook
+  point, LLM call and tool call.
 
 The patches are installed once, by the first `Recorder`, not at import (`install()`), and are inert outside
 recorded runs (one isinstance check, or one contextvar read per tool call).
@@ -150,14 +153,8 @@ class _HookCall:
     __slots__ = ("at", "ctx", "entry", "event", "parent_span", "point", "span", "state")
 
     def __init__(self, ctx: Any, point: Any, entry: Any, state: State, parent_span: Any, at: Any) -> None:
-        self.ctx, self.point, self.entry, self.state, self.parent_span, self.at = (
-            ctx,
-            point,
-            entry,
-            state,
-            parent_span,
-            at,
-        )
+        self.ctx, self.point, self.entry, self.state = ctx, point, entry, state
+        self.parent_span, self.at = parent_span, at
 
     def __enter__(self) -> None:
         self.span = _create_hook_span(hook=self.entry.hook, hook_point=self.point, parent_span=self.parent_span)
