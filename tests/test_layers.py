@@ -157,3 +157,29 @@ def test_importing_agent_nb_changes_no_environment():
         check=True,
     ).stdout
     assert out.strip() == "True"
+
+
+def agent_nb_modules(tree: ast.Module) -> set[str]:
+    """Every agent_nb name imported anywhere in `tree` (function bodies and `TYPE_CHECKING` blocks too): for
+    `from a.b import c` both `a.b` and `a.b.c`, since `c` may be a module."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return {name for name in found if name.split(".")[0] == "agent_nb"}
+
+
+def test_breakpoints_and_the_interception_points_import_one_way():
+    # interception (the one hook loop, tool runner and generator tap) uses breaks (what a breakpoint is); breaks
+    # never imports interception back, not even inside a function: no cycle inside the core.
+    def imports(module: str) -> set[str]:
+        return agent_nb_modules(ast.parse((PACKAGE / "recording" / f"{module}.py").read_text()))
+
+    assert "agent_nb.recording.breaks" in imports("interception")
+    assert not {m for m in imports("breaks") if m.startswith("agent_nb.recording.interception")}
+    # The check sees a function-level import, the shape the cycle had.
+    snippet = "def f():\n    from agent_nb.recording.interception import _HookCall\n"
+    assert "agent_nb.recording.interception" in agent_nb_modules(ast.parse(snippet))

@@ -1,8 +1,9 @@
-"""Breakpoints: where a live run may pause, and the recording paths that ask whether to.
+"""Breakpoints: where a live run may pause, what an event boundary is, and what a skip by hand records.
 
 A run's context carries a `breaker` (None unless the run has breakpoints, or replays edits made by hand). The
-interception points check `ctx.breaker is not None` once per hook point, LLM call and tool call; only then do
-they take the paths below, which ask the breaker at every event boundary, before the event runs:
+interception points (`interception`: the one hook loop, tool runner and generator tap) check `ctx.breaker is not
+None` once per hook point, LLM call and tool call; only then do they make a `Boundary` at every event boundary and
+ask the breaker there, before the event runs:
 
 - `point`: a hook point, after its bookkeeping (step, restored State) and before its hooks;
 - `hook`: before one hook; `llm`: before an LLM call; `tool`: before one tool call;
@@ -10,7 +11,7 @@ they take the paths below, which ask the breaker at every event boundary, before
 
 The breaker answers True to skip the event (the hook, tool or LLM call does not run; its row says
 `skipped by hand`), False to go on, or raises `RunAborted`. What a pause is (waiting, edits, commands) is the
-replay layer's (`agent_nb.replay.live`): the core only knows where boundaries are and what a skip records.
+replay layer's (`agent_nb.replay.live`). This module imports nothing of `interception` (which imports it).
 
 Usage:
     >>> Breakpoint("tool", name="add")
@@ -25,7 +26,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from haystack import tracing
 from haystack.dataclasses import ChatMessage
 from haystack.hooks import VALID_HOOK_POINTS
 
@@ -83,7 +83,7 @@ class Boundary:
     hook, generator class or tool; `arguments` the pending tool call's live arguments (a tool boundary).
     """
 
-    __slots__ = ("arguments", "error", "kind", "name", "place", "point", "state", "step", "tool_call")
+    __slots__ = ("arguments", "error", "kind", "name", "place", "point", "skip", "state", "step", "tool_call")
 
     def __init__(
         self,
@@ -101,6 +101,8 @@ class Boundary:
         self.arguments, self.tool_call, self.error = arguments, tool_call, error
         #: Set by the breaker: the place with its occurrence count, as rows record it (`detail["at"]`).
         self.place: tuple[Any, ...] | None = None
+        #: The breaker's answer, set by the interception point that asked: True when the event is skipped by hand.
+        self.skip = False
 
     @property
     def where(self) -> str:
@@ -173,154 +175,14 @@ def _names(recorder: Any, point: str) -> list[str] | None:
     return [s.name for s in recorder.hook_slots if s.point == point]
 
 
-# ---- the recording paths with a breaker -------------------------------------------------------------------
-def _skipped_hook(ctx: RunContext, point: Any, name: str, state: Any, at: Boundary) -> None:
-    ctx.hook_skipped(point, name, state)
-    event = ctx.run.events[-1]
-    event.detail = {"skipped_by_hand": True, "at": list(at.place or at.key)}
-    event.summary = "skipped by hand"
-
-
-def run_hooks(ctx: RunContext, hooks: Any, point: Any, state: Any) -> None:
-    """haystack's hook loop for a run with a breaker: a boundary before the point and before each hook."""
-    from agent_nb.recording.interception import _HookCall
-
-    breaker = ctx.breaker
-    ctx.enter_point(point, state)
-    at_point = Boundary("point", point, None, ctx._step_of(point), state)
-    skip_all = breaker.at(ctx, at_point)
-    parent_span = tracing.tracer.current_span() if dict.get(hooks, point) else None
-    for entry in hooks.entries.get(point, ()):
-        if not entry.enabled:
-            ctx.hook_skipped(point, entry.name, state)
-            continue
-        at = Boundary("hook", point, entry.name, at_point.step, state)
-        if skip_all or breaker.at(ctx, at):
-            _skipped_hook(ctx, point, entry.name, state, at_point if skip_all else at)
-            continue
-        try:
-            with _HookCall(ctx, point, entry, state, parent_span):
-                entry.hook.run(state)
-        except Exception as exc:
-            at.error = _text(exc)
-            breaker.failed(ctx, at)
-            raise
-    ctx.leave_point(point, state)
-
-
-async def run_hooks_async(ctx: RunContext, hooks: Any, point: Any, state: Any) -> None:
-    """`run_hooks` for `Agent.run_async`: the breaker's pauses are awaited, never blocking the event loop."""
-    from haystack.utils.async_utils import _execute_component_async
-
-    from agent_nb.recording.interception import _HookCall
-
-    breaker = ctx.breaker
-    ctx.enter_point(point, state)
-    at_point = Boundary("point", point, None, ctx._step_of(point), state)
-    skip_all = await breaker.at_async(ctx, at_point)
-    parent_span = tracing.tracer.current_span() if dict.get(hooks, point) else None
-    for entry in hooks.entries.get(point, ()):
-        if not entry.enabled:
-            ctx.hook_skipped(point, entry.name, state)
-            continue
-        at = Boundary("hook", point, entry.name, at_point.step, state)
-        if skip_all or await breaker.at_async(ctx, at):
-            _skipped_hook(ctx, point, entry.name, state, at_point if skip_all else at)
-            continue
-        try:
-            with _HookCall(ctx, point, entry, state, parent_span):
-                await _execute_component_async(entry.hook, state=state)
-        except Exception as exc:
-            at.error = _text(exc)
-            await breaker.failed_async(ctx, at)
-            raise
-    ctx.leave_point(point, state)
-
-
-def _text(exc: BaseException) -> str:
-    from agent_nb.recording.context import error_text
-
-    return error_text(exc)
-
-
-def _tool_boundary(ctx: RunContext, tool_call: Any, args: dict[str, Any]) -> Boundary:
+# ---- what a boundary and a skip by hand record (the interception points call these) -----------------------------
+def tool_boundary(ctx: RunContext, tool_call: Any, args: dict[str, Any]) -> Boundary:
+    """The boundary before one tool call: `arguments` are the call's live arguments (an edit changes them)."""
     return Boundary("tool", "tool", tool_call.tool_name, ctx.step, ctx.state, arguments=args, tool_call=tool_call)
 
 
-def _tool_call(ctx: RunContext, tool: Any, args: dict[str, Any], tool_call: Any, parent_span: Any, skipped: bool):
-    """The recording half of a tool call after its boundary: (call, runner or None when served)."""
-    from agent_nb.recording.interception import _recorded_args, _tool_source
-
-    before = ctx.tool_prepare()
-    recorded = _recorded_args(args)
-    found, value = (True, SKIPPED_TOOL_RESULT) if skipped else _tool_source(ctx, tool_call, recorded, before)
-    return before, recorded, found, value
-
-
-def _mark_skipped(event: Any, at: Boundary) -> None:
-    event.status = "skipped"
-    event.detail["skipped_by_hand"] = True
-    event.detail["at"] = list(at.place or at.key)
-
-
-def tool_runner(ctx: RunContext, tool: Any, args: dict[str, Any], tool_call: Any, parent_span: Any, runner: Any):
-    """haystack's tool runner for a run with a breaker: the boundary is on the Agent's thread, as the call is
-    scheduled; the call then runs (or is served, when skipped) as without one."""
-    from agent_nb.recording.interception import _served, _ToolCall
-
-    at = _tool_boundary(ctx, tool_call, args)
-    skipped = ctx.breaker.at(ctx, at)
-    before, recorded, found, value = _tool_call(ctx, tool, args, tool_call, parent_span, skipped)
-
-    def recorded_runner() -> Any:
-        with _ToolCall(ctx, tool_call, recorded, before, found and not skipped) as call:
-            if skipped:
-                _mark_skipped(call.event, at)
-            call.result = _served(tool, tool_call, parent_span, args, value) if found else runner()
-        if call.event.status == "error" and ctx.breaker is not None:
-            at.error = call.event.error
-            ctx.breaker.failed(ctx, at)
-        return call.result
-
-    return recorded_runner
-
-
-def tool_runner_async(
-    ctx: RunContext, tool: Any, args: dict[str, Any], semaphore: Any, tool_call: Any, parent_span: Any, runner: Any
-):
-    """`tool_runner` for `Agent.run_async`: the boundary is awaited as the call starts."""
-    from agent_nb.recording.interception import _served, _ToolCall
-
-    async def recorded_runner() -> Any:
-        at = _tool_boundary(ctx, tool_call, args)
-        skipped = await ctx.breaker.at_async(ctx, at)
-        before, recorded, found, value = _tool_call(ctx, tool, args, tool_call, parent_span, skipped)
-        with _ToolCall(ctx, tool_call, recorded, before, found and not skipped) as call:
-            if skipped:
-                _mark_skipped(call.event, at)
-            if found:
-                async with semaphore:
-                    call.result = _served(tool, tool_call, parent_span, args, value)
-            else:
-                from agent_nb.recording.context import tool_scope
-
-                with tool_scope(ctx):
-                    call.result = await runner()
-        if call.event.status == "error":
-            at.error = call.event.error
-            await ctx.breaker.failed_async(ctx, at)
-        return call.result
-
-    return recorded_runner
-
-
-def _llm_boundary(ctx: RunContext, name: str) -> Boundary:
-    return Boundary("llm", "llm", name, ctx.step, ctx.state)
-
-
-def _edited_input(ctx: RunContext, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[tuple[Any, ...], dict]:
+def edited_input(state: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[tuple[Any, ...], dict]:
     """The generator gets the State's messages as they are after the pause (an edit replaces the list)."""
-    state = ctx.state
     if state is None or "messages" not in state.data:
         return args, kwargs
     if "messages" in kwargs:
@@ -330,56 +192,21 @@ def _edited_input(ctx: RunContext, args: tuple[Any, ...], kwargs: dict[str, Any]
     return args, kwargs
 
 
-def _skip_llm(call: Any, at: Boundary) -> None:
-    call.served = [ChatMessage.from_assistant(SKIPPED_LLM_TEXT)]
-    call.result = {"replies": call.served}
-    _mark_skipped(call.event, at)
-    call.event.detail["generator_called"] = False
+def skip_hook(ctx: RunContext, point: Any, name: str, state: Any, at: Boundary) -> None:
+    """Record a hook skipped by hand: a `skipped` row that says so, and where (`detail["at"]`)."""
+    ctx.hook_skipped(point, name, state)
+    event = ctx.run.events[-1]
+    event.detail = {"skipped_by_hand": True, "at": list(at.place or at.key)}
+    event.summary = "skipped by hand"
 
 
-def llm_call(ctx: RunContext, name: str, run: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]):
-    """`GeneratorTap.run` for a run with a breaker: a boundary before the call, `failed` after one that raised."""
-    from agent_nb.recording.interception import _LLMCall
-
-    at = _llm_boundary(ctx, name)
-    skipped = ctx.breaker.at(ctx, at)
-    args, kwargs = _edited_input(ctx, args, kwargs)
-    call = _LLMCall.start(name, args, kwargs)
-    if skipped:
-        _skip_llm(call, at)
-    if call.served is None:
-        try:
-            call.result = run(*args, **kwargs)
-        except Exception as exc:
-            call.failed(exc)
-            at.error = _text(exc)
-            ctx.breaker.failed(ctx, at)
-            raise
-        except BaseException as exc:
-            call.failed(exc)
-            raise
-    return call.finish()
+def mark_skipped(event: Any, at: Boundary) -> None:
+    """Make a tool or LLM row one skipped by hand at `at`."""
+    event.status = "skipped"
+    event.detail["skipped_by_hand"] = True
+    event.detail["at"] = list(at.place or at.key)
 
 
-async def llm_call_async(ctx: RunContext, name: str, run: Callable[..., Any], args: tuple[Any, ...], kwargs: dict):
-    """`llm_call` for `run_async`."""
-    from agent_nb.recording.interception import _LLMCall
-
-    at = _llm_boundary(ctx, name)
-    skipped = await ctx.breaker.at_async(ctx, at)
-    args, kwargs = _edited_input(ctx, args, kwargs)
-    call = _LLMCall.start(name, args, kwargs)
-    if skipped:
-        _skip_llm(call, at)
-    if call.served is None:
-        try:
-            call.result = await run(*args, **kwargs)
-        except Exception as exc:
-            call.failed(exc)
-            at.error = _text(exc)
-            await ctx.breaker.failed_async(ctx, at)
-            raise
-        except BaseException as exc:
-            call.failed(exc)
-            raise
-    return call.finish()
+def skipped_reply() -> list[ChatMessage]:
+    """The replies of an LLM call skipped by hand: one text reply, so the Agent ends its run there."""
+    return [ChatMessage.from_assistant(SKIPPED_LLM_TEXT)]

@@ -14,6 +14,9 @@ Fidelity is the point of this module: the Agent under the Recorder must do exact
 - The generator: `GeneratorTap` wraps the chat generator. Its `run` reports the wrapped generator's exact
   signature, it has a `run_async` only when the wrapped one has, and it passes on exactly the arguments the
   Agent gives (no `tools=None` added).
+- Breakpoints: the hook loop, the tool runner and the generator tap are also where a run with a breaker
+  (`ctx.breaker`, see `breaks`) stops at event boundaries; without one they cost one attribute read per hook
+  point, LLM call and tool call.
 
 The patches are installed once, by the first `Recorder`, not at import (`install()`), and are inert outside
 recorded runs (one isinstance check, or one contextvar read per tool call).
@@ -41,7 +44,8 @@ from haystack.components.agents.state import State
 from haystack.tools.errors import ToolInvocationError
 
 from agent_nb.recording import breaks, seams
-from agent_nb.recording.context import current, tool_scope
+from agent_nb.recording.breaks import SKIPPED_TOOL_RESULT, Boundary
+from agent_nb.recording.context import current, error_text, tool_scope
 from agent_nb.recording.types import HookPoint
 from agent_nb.recording.values import copy_value, same_value
 
@@ -108,29 +112,49 @@ class RecordingHooks(dict):
         return (dict, (dict(self),))
 
 
-def _recorded_calls(ctx: Any, hooks: RecordingHooks, hook_point: Any, state: State) -> Iterator[tuple[Any, _HookCall]]:
-    """The recording half of haystack's hook loop, shared by the sync and async versions.
+def _hook_calls(ctx: Any, hooks: RecordingHooks, point: Any, state: State) -> Iterator[tuple[Any, Any]]:
+    """haystack's hook loop, recording: the one loop of the sync and async versions.
 
-    Yields each enabled hook with the context to run it in (haystack's own span, the recorded row); the caller
-    dispatches it, the only part that differs between sync and async, keeping haystack's plain loop shape.
+    Yields each enabled hook with its `_HookCall` (haystack's own span, the recorded row); the caller dispatches
+    it, the only part that differs between sync and async, keeping haystack's plain loop shape. A run with a
+    breaker (breakpoints) has event boundaries, before the point's hooks and before each hook: there the loop
+    yields `(None, boundary)`, the caller asks the breaker (blocking, or awaited) and sets `boundary.skip`, and the
+    loop reads it as it goes on. Without a breaker that costs one attribute read per hook point.
     """
-    ctx.enter_point(hook_point, state)
-    parent_span = tracing.tracer.current_span() if dict.get(hooks, hook_point) else None
-    for entry in hooks.entries.get(hook_point, ()):
-        if entry.enabled:
-            yield entry.hook, _HookCall(ctx, hook_point, entry, state, parent_span)
-        else:
-            ctx.hook_skipped(hook_point, entry.name, state)
-    ctx.leave_point(hook_point, state)
+    ctx.enter_point(point, state)
+    breaker = ctx.breaker
+    if breaker is not None:
+        at_point = Boundary("point", point, None, ctx._step_of(point), state)
+        yield None, at_point
+    parent_span = tracing.tracer.current_span() if dict.get(hooks, point) else None
+    for entry in hooks.entries.get(point, ()):
+        if not entry.enabled:
+            ctx.hook_skipped(point, entry.name, state)
+            continue
+        at = None
+        if breaker is not None:
+            at = at_point  # skipped at the point: every hook of it is
+            if not at.skip:
+                at = Boundary("hook", point, entry.name, at_point.step, state)
+                yield None, at
+            if at.skip:
+                breaks.skip_hook(ctx, point, entry.name, state, at)
+                continue
+        yield entry.hook, _HookCall(ctx, point, entry, state, parent_span, at)
+    ctx.leave_point(point, state)
 
 
 class _HookCall:
-    """One hook call inside haystack's span for it, recorded as a row; an exception is recorded and goes on."""
+    """One hook call inside haystack's span for it, recorded as a row; an exception is recorded and goes on.
 
-    __slots__ = ("ctx", "entry", "event", "parent_span", "point", "span", "state")
+    `at` is its boundary in a run with breakpoints (else None): where an `on_error` breakpoint pauses if it raised.
+    """
 
-    def __init__(self, ctx: Any, point: Any, entry: Any, state: State, parent_span: Any) -> None:
-        self.ctx, self.point, self.entry, self.state, self.parent_span = ctx, point, entry, state, parent_span
+    __slots__ = ("at", "ctx", "entry", "event", "parent_span", "point", "span", "state")
+
+    def __init__(self, ctx: Any, point: Any, entry: Any, state: State, parent_span: Any, at: Any) -> None:
+        self.ctx, self.point, self.entry, self.state = ctx, point, entry, state
+        self.parent_span, self.at = parent_span, at
 
     def __enter__(self) -> None:
         self.span = _create_hook_span(hook=self.entry.hook, hook_point=self.point, parent_span=self.parent_span)
@@ -144,30 +168,48 @@ class _HookCall:
             suppressed = self.span.__exit__(exc_type, exc, tb)
         return suppressed
 
+    def failed_at(self, exc: BaseException) -> Boundary:
+        """The boundary of a hook that raised `exc` (with breakpoints), its error set for the breaker."""
+        self.at.error = error_text(exc)
+        return self.at
+
 
 def _recorded_run_hooks(hooks: Any, hook_point: Any, state: State) -> None:
     """haystack's `_run_hooks`, recording each hook call when `hooks` is a RecordingHooks of a live run."""
     ctx = current() if isinstance(hooks, RecordingHooks) else None
     if ctx is None:
         return _ORIGINAL["run_hooks"](hooks=hooks, hook_point=hook_point, state=state)
-    if ctx.breaker is not None:  # breakpoints (i20): the loop with event boundaries
-        return breaks.run_hooks(ctx, hooks, hook_point, state)
-    for hook, recorded in _recorded_calls(ctx, hooks, hook_point, state):
-        with recorded:
-            hook.run(state)
+    for hook, call in _hook_calls(ctx, hooks, hook_point, state):
+        if hook is None:  # an event boundary (breakpoints): the breaker may pause the run here
+            call.skip = ctx.breaker.at(ctx, call)
+            continue
+        try:
+            with call:
+                hook.run(state)
+        except Exception as exc:
+            if call.at is not None:  # breakpoints: an on_error pause, then haystack gets the error as bare
+                ctx.breaker.failed(ctx, call.failed_at(exc))
+            raise
     return None
 
 
 async def _recorded_run_hooks_async(hooks: Any, hook_point: Any, state: State) -> None:
-    """haystack's `_run_hooks_async`, recording each hook call (same dispatch: run_async, else a thread)."""
+    """haystack's `_run_hooks_async`, recording each hook call (same dispatch: run_async, else a thread); the
+    breaker's pauses are awaited, never blocking the event loop."""
     ctx = current() if isinstance(hooks, RecordingHooks) else None
     if ctx is None:
         return await _ORIGINAL["run_hooks_async"](hooks=hooks, hook_point=hook_point, state=state)
-    if ctx.breaker is not None:  # breakpoints (i20)
-        return await breaks.run_hooks_async(ctx, hooks, hook_point, state)
-    for hook, recorded in _recorded_calls(ctx, hooks, hook_point, state):
-        with recorded:
-            await _execute_component_async(hook, state=state)
+    for hook, call in _hook_calls(ctx, hooks, hook_point, state):
+        if hook is None:
+            call.skip = await ctx.breaker.at_async(ctx, call)
+            continue
+        try:
+            with call:
+                await _execute_component_async(hook, state=state)
+        except Exception as exc:
+            if call.at is not None:
+                await ctx.breaker.failed_async(ctx, call.failed_at(exc))
+            raise
     return None
 
 
@@ -247,18 +289,33 @@ def _outcome(result: Any) -> BaseException | None:
 
 class _ToolCall:
     """One tool call recorded as a row (`cached` when served from a recording), shared by the sync and async
-    runners: the result the runner returned, or the exception it raised (recorded, and it goes on)."""
+    runners.
 
-    __slots__ = ("before", "cached", "call", "ctx", "event", "recorded", "result")
+    Made as the call is scheduled, on the Agent's thread (with breakpoints, once its boundary `at` is passed): it
+    takes the tools' before State and asks the tool source (a replay) for a result to serve (`found`, `value`); a
+    call skipped by hand is served `SKIPPED_TOOL_RESULT`. As a context it is the row: the result the runner
+    returned, or the exception it raised (recorded, and it goes on).
+    """
 
-    def __init__(self, ctx: Any, call: Any, recorded: dict[str, Any], before: Any, cached: bool) -> None:
-        self.ctx, self.call, self.recorded, self.before, self.cached = ctx, call, recorded, before, cached
+    __slots__ = ("at", "before", "call", "ctx", "event", "found", "recorded", "result", "value")
+
+    def __init__(self, ctx: Any, call: Any, args: dict[str, Any], at: Boundary | None) -> None:
+        self.ctx, self.call, self.at = ctx, call, at
+        self.before = ctx.tool_prepare()
+        self.recorded = _recorded_args(args)
+        if at is not None and at.skip:
+            self.found, self.value = True, SKIPPED_TOOL_RESULT
+        else:
+            self.found, self.value = _tool_source(ctx, call, self.recorded, self.before)
         self.result: Any = None
 
     def __enter__(self) -> _ToolCall:
         self.event = self.ctx.tool_begin(self.call.tool_name, self.recorded, self.call.id, self.before)
-        if self.cached:
-            self.event.status = "cached"
+        if self.found:
+            if self.at is not None and self.at.skip:
+                breaks.mark_skipped(self.event, self.at)
+            else:
+                self.event.status = "cached"
         return self
 
     def __exit__(self, exc_type: type | None, exc: BaseException | None, tb: Any) -> None:
@@ -269,6 +326,13 @@ class _ToolCall:
             _note_changed_arguments(self.ctx, self.event, self.recorded)
             self.ctx.tool_end(self.event, self.result, _outcome(self.result))
 
+    def failed_at(self) -> Boundary | None:
+        """With breakpoints, the boundary of a call whose row is an error (an on_error breakpoint pauses there)."""
+        if self.event.status != "error":
+            return None
+        self.at.error = self.event.error
+        return self.at
+
 
 def _recorded_invoke(tool: Any, args: dict[str, Any], tool_call: Any, parent_span: Any) -> Callable[[], Any]:
     """haystack's `_make_context_bound_invoke`, recording the call when it belongs to a live run."""
@@ -278,18 +342,20 @@ def _recorded_invoke(tool: Any, args: dict[str, Any], tool_call: Any, parent_spa
     # haystack snapshots the context here for the tool's thread: the snapshot is taken inside the tool scope.
     with tool_scope(ctx):
         runner = _ORIGINAL["invoke"](tool, args, tool_call, parent_span)
-    if ctx.breaker is not None:  # breakpoints (i20): a boundary before the call
-        return breaks.tool_runner(ctx, tool, args, tool_call, parent_span, runner)
-    before = ctx.tool_prepare()
-    recorded = _recorded_args(args)
-    found, value = _tool_source(ctx, tool_call, recorded, before)
-    if found:
+    at = None
+    if ctx.breaker is not None:  # breakpoints: the boundary is on the Agent's thread, as the call is scheduled
+        at = breaks.tool_boundary(ctx, tool_call, args)
+        at.skip = ctx.breaker.at(ctx, at)
+    call = _ToolCall(ctx, tool_call, args, at)
+    if call.found:
         context = contextvars.copy_context()
-        runner = functools.partial(context.run, _served, tool, tool_call, parent_span, args, value)
+        runner = functools.partial(context.run, _served, tool, tool_call, parent_span, args, call.value)
 
     def recorded_runner() -> Any:
-        with _ToolCall(ctx, tool_call, recorded, before, found) as call:
+        with call:
             call.result = runner()
+        if at is not None and (failed := call.failed_at()) is not None:
+            ctx.breaker.failed(ctx, failed)
         return call.result
 
     return recorded_runner
@@ -303,20 +369,24 @@ def _recorded_invoke_async(
     ctx = current()
     if ctx is None:
         return runner
-    if ctx.breaker is not None:  # breakpoints (i20): a boundary (awaited) as the call starts
-        return breaks.tool_runner_async(ctx, tool, args, semaphore, tool_call, parent_span, runner)
-    before = ctx.tool_prepare()
-    recorded = _recorded_args(args)
-    found, value = _tool_source(ctx, tool_call, recorded, before)
+    # Prepared now, as the call is scheduled; with breakpoints once its boundary is passed, as it starts (awaited).
+    prepared = _ToolCall(ctx, tool_call, args, None) if ctx.breaker is None else None
 
     async def recorded_runner() -> Any:
-        with _ToolCall(ctx, tool_call, recorded, before, found) as call:
-            if found:
+        call = prepared
+        if call is None:
+            at = breaks.tool_boundary(ctx, tool_call, args)
+            at.skip = await ctx.breaker.at_async(ctx, at)
+            call = _ToolCall(ctx, tool_call, args, at)
+        with call:
+            if call.found:
                 async with semaphore:
-                    call.result = _served(tool, tool_call, parent_span, args, value)
+                    call.result = _served(tool, tool_call, parent_span, args, call.value)
             else:
                 with tool_scope(ctx):
                     call.result = await runner()
+        if call.at is not None and (failed := call.failed_at()) is not None:
+            await ctx.breaker.failed_async(ctx, failed)
         return call.result
 
     return recorded_runner
@@ -364,16 +434,20 @@ class GeneratorTap:
         @functools.wraps(inner.run)
         def run(*args: Any, **kwargs: Any) -> Any:
             ctx = current()
-            if ctx is not None and ctx.breaker is not None:  # breakpoints (i20): a boundary before the call
-                return breaks.llm_call(ctx, self.name, inner.run, args, kwargs)
-            call = _LLMCall.start(self.name, args, kwargs)
+            at = None
+            if ctx is not None and ctx.breaker is not None:  # breakpoints: a boundary before the call
+                at = Boundary("llm", "llm", self.name, ctx.step, ctx.state)
+                at.skip = ctx.breaker.at(ctx, at)
+                args, kwargs = breaks.edited_input(ctx.state, args, kwargs)
+            call = _LLMCall.start(ctx, self.name, args, kwargs, at)
             if call is None:
                 return inner.run(*args, **kwargs)
             if call.served is None:
                 try:
                     call.result = inner.run(*args, **kwargs)
                 except BaseException as exc:
-                    call.failed(exc)
+                    if (failed := call.failed(exc)) is not None:
+                        ctx.breaker.failed(ctx, failed)
                     raise
             return call.finish()
 
@@ -385,16 +459,20 @@ class GeneratorTap:
             @functools.wraps(inner_async)
             async def run_async(*args: Any, **kwargs: Any) -> Any:
                 ctx = current()
-                if ctx is not None and ctx.breaker is not None:  # breakpoints (i20)
-                    return await breaks.llm_call_async(ctx, self.name, inner.run_async, args, kwargs)
-                call = _LLMCall.start(self.name, args, kwargs)
+                at = None
+                if ctx is not None and ctx.breaker is not None:
+                    at = Boundary("llm", "llm", self.name, ctx.step, ctx.state)
+                    at.skip = await ctx.breaker.at_async(ctx, at)
+                    args, kwargs = breaks.edited_input(ctx.state, args, kwargs)
+                call = _LLMCall.start(ctx, self.name, args, kwargs, at)
                 if call is None:
                     return await inner.run_async(*args, **kwargs)
                 if call.served is None:
                     try:
                         call.result = await inner.run_async(*args, **kwargs)
                     except BaseException as exc:
-                        call.failed(exc)
+                        if (failed := call.failed(exc)) is not None:
+                            await ctx.breaker.failed_async(ctx, failed)
                         raise
                 return call.finish()
 
@@ -406,28 +484,44 @@ class GeneratorTap:
 
 
 class _LLMCall:
-    """The recording half of one generator call, shared by `GeneratorTap.run` and `run_async`."""
+    """The recording half of one generator call, shared by `GeneratorTap.run` and `run_async`.
 
-    __slots__ = ("ctx", "event", "result", "served")
+    `at` is its boundary in a run with breakpoints (else None): a call skipped there is served a reply that says
+    so, and one that raised is where an `on_error` breakpoint pauses.
+    """
 
-    def __init__(self, ctx: Any, event: Any, served: list[Any] | None) -> None:
-        self.ctx, self.event, self.served = ctx, event, served
+    __slots__ = ("at", "ctx", "event", "result", "served")
+
+    def __init__(self, ctx: Any, event: Any, served: list[Any] | None, at: Boundary | None) -> None:
+        self.ctx, self.event, self.served, self.at = ctx, event, served, at
         self.result: Any = {"replies": served} if served is not None else None
 
     @classmethod
-    def start(cls, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _LLMCall | None:
+    def start(
+        cls, ctx: Any, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], at: Boundary | None
+    ) -> _LLMCall | None:
         """Open the LLM row (None outside a recorded run); in a replay `served` holds the recorded replies."""
-        ctx = current()
         if ctx is None:
             return None
         messages = kwargs.get("messages", args[0] if args else [])
         tools = kwargs.get("tools", args[1] if len(args) > 1 else None)
         event, served = ctx.llm_begin(name, messages, tools)
-        return cls(ctx, event, served)
+        call = cls(ctx, event, served, at)
+        if at is not None and at.skip:
+            call.served = breaks.skipped_reply()
+            call.result = {"replies": call.served}
+            breaks.mark_skipped(event, at)
+            event.detail["generator_called"] = False
+        return call
 
-    def failed(self, exc: BaseException) -> None:
-        """Record an exception of the wrapped call on the row (the caller re-raises it unchanged)."""
+    def failed(self, exc: BaseException) -> Boundary | None:
+        """Record an exception of the wrapped call on the row (the caller re-raises it unchanged); with breakpoints,
+        the boundary where an `on_error` breakpoint pauses (not for a cancellation or an exit)."""
         self.ctx.llm_end(self.event, None, exc)
+        if self.at is None or not isinstance(exc, Exception):
+            return None
+        self.at.error = self.event.error
+        return self.at
 
     def finish(self) -> Any:
         self.ctx.llm_end(self.event, self.result, None)
