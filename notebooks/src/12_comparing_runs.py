@@ -117,7 +117,8 @@ for prompt in PROMPTS:
         )
 summary = pd.DataFrame(rows)
 budget = summary[summary.config == "budget 150"]
-assert (budget.exit_reason == "token_budget").sum() == 2 and (budget.loc[budget.exit_reason == "token_budget", "steps"] == 3).all()
+stopped = budget[budget.exit_reason == "token_budget"]
+assert len(stopped) == 2 and (stopped.steps == 3).all()
 summary
 
 # %% [markdown]
