@@ -302,7 +302,7 @@ def test_fork_from_the_editor_with_a_state_key_and_message_edits(wb: Workbench, 
     assert json.loads(editor.state_json.value) == {"notes": None, "user_profile": None}
     editor.state_json.value = json.dumps({"notes": None, "user_profile": {"name": "Ada", "units": "celsius"}})
     n = len(editor.rows)
-    editor.add_button.click()
+    editor.message_list.add_button.click()
     editor.rows[-1].text.value = "Keep it short."
     editor.rows[-1].up.click()
     assert editor.rows[-2].text.value == "Keep it short." and len(editor.rows) == n + 1

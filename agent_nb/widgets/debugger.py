@@ -48,7 +48,7 @@ from agent_nb.recording.breaks import Breakpoint
 from agent_nb.recording.options import MANAGED_KEYS
 from agent_nb.replay.edits import InvalidEdit, editable_keys, state_schema, tool_names_of
 from agent_nb.views.html import esc
-from agent_nb.widgets.fork_editor import MessageRow
+from agent_nb.widgets.fork_editor import MessageList
 from agent_nb.widgets.model import WorkbenchModel
 from agent_nb.widgets.style import button, css, error_label, set_error, show
 
@@ -240,84 +240,6 @@ def _to_json(value: Any) -> Any:
     return json.loads(json.dumps(value, ensure_ascii=False, default=repr))
 
 
-class MessageList(W.VBox):
-    """Messages as the fork editor's rows (role and text; move up / down, delete; add a user message). Tool calls
-    and tool results show but cannot be retyped (move or delete them). `load(messages)`, then `messages()`.
-
-    Usage:
-        >>> from haystack.dataclasses import ChatMessage
-        >>> box = MessageList(); box.load([ChatMessage.from_user("What is 2 + 3?")])
-        >>> box.rows[0].text.value = "What is 2 + 40?"; box.changed, box.messages()[0].text
-        (True, 'What is 2 + 40?')
-    """
-
-    def __init__(self) -> None:
-        self.rows: list[MessageRow] = []
-        self.original: list[ChatMessage] = []
-        self.box = W.VBox(layout=W.Layout(width="100%"))
-        self.add_button = button("message", "anb-pause-llm-add", icon="plus", tooltip="add a user message at the end")
-        self.add_button.on_click(lambda _: self.add())
-        scroll = W.Box([self.box], layout=W.Layout(max_height="300px", overflow="auto", width="100%"))
-        super().__init__([scroll, self.add_button], layout=W.Layout(width="100%"))
-
-    def load(self, messages: list[ChatMessage]) -> None:
-        """Show `messages` (the rows keep each original, so an untouched one goes back as it was)."""
-        for row in self.rows:
-            row.close()
-        self.original = list(messages)
-        self.rows = [self._wire(MessageRow(m)) for m in messages]
-        self._relayout()
-
-    def add(self, role: str = "user", text: str = "") -> MessageRow:
-        """Append a new message row (a user message by default)."""
-        row = self._wire(MessageRow(role=role, text=text))
-        self.rows.append(row)
-        self._relayout()
-        return row
-
-    def move(self, row: MessageRow, delta: int) -> None:
-        """Move a row up (-1) or down (+1)."""
-        i = self.rows.index(row)
-        j = max(0, min(len(self.rows) - 1, i + delta))
-        self.rows[i], self.rows[j] = self.rows[j], self.rows[i]
-        self._relayout()
-
-    def delete(self, row: MessageRow) -> None:
-        """Remove a row."""
-        self.rows.remove(row)
-        row.close()
-        self._relayout()
-
-    def messages(self) -> list[ChatMessage]:
-        """The messages as the rows say; an `InvalidEdit` (field "llm_input") names an empty one, as the fork
-        editor does."""
-        for i, row in enumerate(self.rows):
-            if not row.locked and not row.text.value.strip():
-                raise InvalidEdit(f"Message [{i}] is empty: write something or delete it.", "llm_input", i)
-        return [row.to_message() for row in self.rows]
-
-    @property
-    def changed(self) -> bool:
-        """True when the rows no longer give the messages loaded (compared by content)."""
-        rows = self.rows
-        if len(rows) != len(self.original):
-            return True
-        return any(row.original is not m or row.changed for row, m in zip(rows, self.original, strict=True))
-
-    def _wire(self, row: MessageRow) -> MessageRow:
-        row.up.on_click(lambda _: self.move(row, -1))
-        row.down.on_click(lambda _: self.move(row, 1))
-        row.delete.on_click(lambda _: self.delete(row))
-        return row
-
-    def _relayout(self) -> None:
-        for i, row in enumerate(self.rows):
-            row.index.value = f'<span class="anb-muted">[{i}]</span>'
-            row.up.disabled = i == 0
-            row.down.disabled = i == len(self.rows) - 1
-        self.box.children = tuple(self.rows)
-
-
 class Debugger(W.VBox):
     """The paused run: banner, commands, State, pending tool calls and LLM input, Apply edits. Hidden while no
     run is paused. `resume`, `step`, `skip`, `abort`, `apply` are what the buttons (and F8 / F10) do.
@@ -349,7 +271,7 @@ class Debugger(W.VBox):
         self.arg_areas: list[W.Textarea] = []
         self.args_error = css(W.HTML(), "anb-pause-args-error")
         self.llm_input = css(W.HTML(), "anb-pause-llm")
-        self.llm_messages = MessageList()
+        self.llm_messages = MessageList("anb-pause-llm-add")
         self.llm_error = error_label("anb-pause-llm-error")
         self.llm_box = W.VBox([self.llm_input, self.llm_messages, self.llm_error], layout=W.Layout(width="100%"))
         self.apply_button = button("Apply edits", "anb-apply-edits-button", style="warning", icon="check")
@@ -467,6 +389,9 @@ class Debugger(W.VBox):
         pause = self.model.paused
         if pause is None or pause.llm_input is None or not self.llm_messages.changed:
             return None
+        empty = self.llm_messages.empty_message()
+        if empty is not None:
+            raise InvalidEdit(empty[1], "llm_input", empty[0])
         return self.llm_messages.messages()
 
     def _clicked(self, action: Callable[[], Any]) -> None:

@@ -180,6 +180,89 @@ def _to_json(value: Any) -> Any:
         return safe_repr(value)
 
 
+class MessageList(W.VBox):
+    """Messages as editable rows (role and text; move up / down, delete; add a user message): the fork editor's
+    conversation and the paused LLM input. Tool calls and tool results show but cannot be retyped (move or delete
+    them). `load(messages)`, then `messages()`; `add_class` names the add button, `max_height` the scroll area.
+
+    Usage:
+        >>> from haystack.dataclasses import ChatMessage
+        >>> box = MessageList(); box.load([ChatMessage.from_user("What is 2 + 3?")])
+        >>> box.rows[0].text.value = "What is 2 + 40?"; box.changed, box.messages()[0].text
+        (True, 'What is 2 + 40?')
+    """
+
+    def __init__(self, add_class: str = "anb-add-message", max_height: str = "300px", beside_add: Any = None) -> None:
+        self.rows: list[MessageRow] = []
+        self.original: list[ChatMessage] = []
+        self.box = W.VBox(layout=W.Layout(width="100%"))
+        self.add_button = button("message", add_class, icon="plus", tooltip="add a user message at the end")
+        self.add_button.on_click(lambda _: self.add())
+        scroll = W.Box([self.box], layout=W.Layout(max_height=max_height, overflow="auto", width="100%"))
+        under = W.HBox([self.add_button, beside_add], layout=W.Layout(align_items="center")) if beside_add else None
+        super().__init__([scroll, under or self.add_button], layout=W.Layout(width="100%"))
+
+    def load(self, messages: list[ChatMessage]) -> None:
+        """Show `messages` (the rows keep each original, so an untouched one goes back as it was)."""
+        for row in self.rows:
+            row.close()
+        self.original = list(messages)
+        self.rows = [self._wire(MessageRow(m)) for m in messages]
+        self._relayout()
+
+    def add(self, role: str = "user", text: str = "") -> MessageRow:
+        """Append a new message row (a user message by default)."""
+        row = self._wire(MessageRow(role=role, text=text))
+        self.rows.append(row)
+        self._relayout()
+        return row
+
+    def move(self, row: MessageRow, delta: int) -> None:
+        """Move a row up (-1) or down (+1)."""
+        i = self.rows.index(row)
+        j = max(0, min(len(self.rows) - 1, i + delta))
+        self.rows[i], self.rows[j] = self.rows[j], self.rows[i]
+        self._relayout()
+
+    def delete(self, row: MessageRow) -> None:
+        """Remove a row."""
+        self.rows.remove(row)
+        row.close()
+        self._relayout()
+
+    def empty_message(self) -> tuple[int, str] | None:
+        """The first message the user can type in that is empty, as (index, what to say), else None."""
+        for i, row in enumerate(self.rows):
+            if not row.locked and not row.text.value.strip():
+                return i, f"Message [{i}] is empty: write something or delete it."
+        return None
+
+    def messages(self) -> list[ChatMessage]:
+        """The messages as the rows say (check `empty_message()` first)."""
+        return [row.to_message() for row in self.rows]
+
+    @property
+    def changed(self) -> bool:
+        """True when the rows no longer give the messages loaded (compared by content)."""
+        rows = self.rows
+        if len(rows) != len(self.original):
+            return True
+        return any(row.original is not m or row.changed for row, m in zip(rows, self.original, strict=True))
+
+    def _wire(self, row: MessageRow) -> MessageRow:
+        row.up.on_click(lambda _: self.move(row, -1))
+        row.down.on_click(lambda _: self.move(row, 1))
+        row.delete.on_click(lambda _: self.delete(row))
+        return row
+
+    def _relayout(self) -> None:
+        for i, row in enumerate(self.rows):
+            row.index.value = f'<span class="anb-muted">[{i}]</span>'
+            row.up.disabled = i == 0
+            row.down.disabled = i == len(self.rows) - 1
+        self.box.children = tuple(self.rows)
+
+
 class ForkEditor(W.VBox):
     """Edit the State at the start of a step and fork.
 
@@ -205,7 +288,6 @@ class ForkEditor(W.VBox):
         self.on_fork = on_fork
         self.run: Run | None = None
         self.loaded: tuple[str, int] | None = None
-        self.rows: list[MessageRow] = []
         self._original_keys: dict[str, Any] = {}
         self._loading = False
 
@@ -217,11 +299,8 @@ class ForkEditor(W.VBox):
         )
         self.step.observe(self._step_changed, names="value")
         self.source = W.HTML()
-        self.messages_box = W.VBox(layout=W.Layout(width="100%"))
-        messages_scroll = W.Box([self.messages_box], layout=W.Layout(max_height="360px", overflow="auto", width="100%"))
-        self.add_button = button("message", "anb-add-message", icon="plus", tooltip="add a user message at the end")
-        self.add_button.on_click(lambda _: self.add_message())
         self.messages_error = error_label("anb-messages-error")
+        self.message_list = MessageList("anb-add-message", max_height="360px", beside_add=self.messages_error)
         self.state_json = css(W.Textarea(layout=W.Layout(width="100%", height="110px")), "anb-state-json")
         self.state_hint = W.HTML()
         self.state_error = error_label("anb-state-error")
@@ -249,8 +328,7 @@ class ForkEditor(W.VBox):
             [
                 W.HBox([self.step, self.source], layout=W.Layout(align_items="center")),
                 section_title("Messages", hint="edit, reorder, delete or add; tool calls and results are fixed"),
-                messages_scroll,
-                W.HBox([self.add_button, self.messages_error], layout=W.Layout(align_items="center")),
+                self.message_list,
                 section_title("State keys", hint="JSON; only the keys you change are sent"),
                 self.state_json,
                 self.state_hint,
@@ -330,8 +408,7 @@ class ForkEditor(W.VBox):
 
     def _clear(self, note: str) -> None:
         self.loaded = None
-        self.rows = []
-        self.messages_box.children = ()
+        self.message_list.load([])
         self.source.value = f'<span class="anb-muted">{esc(note)}</span>'
         self.state_json.value = ""
         self.reply_text.value = ""
@@ -349,8 +426,7 @@ class ForkEditor(W.VBox):
             f'<span class="anb-muted">Forks {esc(run.kind)} {esc(run.run_id)} from the State at the '
             f"start of step {step} (before its before_llm hooks).</span>"
         )
-        self.rows = [self._row(MessageRow(m)) for m in state.get("messages") or []]
-        self._relayout()
+        self.message_list.load(state.get("messages") or [])
         keys = [k for k in editable_keys(state, state_schema(self.agent)) if k != "messages"]
         shown = [k for k in keys if k not in MANAGED_KEYS]
         self._original_keys = {k: _to_json(state.get(k)) for k in shown}
@@ -383,18 +459,10 @@ class ForkEditor(W.VBox):
         show(self.reply_box, self.reply_toggle.value)
 
     # ---- message rows ----------------------------------------------------------------------------------------
-    def _row(self, row: MessageRow) -> MessageRow:
-        row.up.on_click(lambda _: self.move_message(row, -1))
-        row.down.on_click(lambda _: self.move_message(row, 1))
-        row.delete.on_click(lambda _: self.delete_message(row))
-        return row
-
-    def _relayout(self) -> None:
-        for i, row in enumerate(self.rows):
-            row.index.value = f'<span class="anb-muted">[{i}]</span>'
-            row.up.disabled = i == 0
-            row.down.disabled = i == len(self.rows) - 1
-        self.messages_box.children = tuple(self.rows)
+    @property
+    def rows(self) -> list[MessageRow]:
+        """The conversation's rows, in order."""
+        return self.message_list.rows
 
     def add_message(self, role: str = "user", text: str = "") -> MessageRow:
         """Append a new message row (user by default).
@@ -405,23 +473,7 @@ class ForkEditor(W.VBox):
             >>> editor.rows[-1] is row, row.role.value, row.text.value
             (True, 'user', 'Answer in French.')
         """
-        row = self._row(MessageRow(role=role, text=text))
-        self.rows.append(row)
-        self._relayout()
-        return row
-
-    def move_message(self, row: MessageRow, delta: int) -> None:
-        """Move a row up (-1) or down (+1)."""
-        i = self.rows.index(row)
-        j = max(0, min(len(self.rows) - 1, i + delta))
-        self.rows[i], self.rows[j] = self.rows[j], self.rows[i]
-        self._relayout()
-
-    def delete_message(self, row: MessageRow) -> None:
-        """Remove a row."""
-        self.rows.remove(row)
-        row.close()
-        self._relayout()
+        return self.message_list.add(role, text)
 
     # ---- collecting ------------------------------------------------------------------------------------------
     def collect(self) -> tuple[dict[str, Any] | None, ChatMessage | None]:
@@ -430,10 +482,10 @@ class ForkEditor(W.VBox):
             raise EditError("state", "Nothing to fork: run the agent first.")
         edit: dict[str, Any] = {}
         originals = self.run.state_at_step(self.loaded[1]).get("messages") or []
-        for i, row in enumerate(self.rows):
-            if not row.locked and not row.text.value.strip():
-                raise EditError("messages", f"Message [{i}] is empty: write something or delete it.")
-        messages = [row.to_message() for row in self.rows]
+        empty = self.message_list.empty_message()
+        if empty is not None:
+            raise EditError("messages", empty[1])
+        messages = self.message_list.messages()
         # Rows rebuild their messages: compare by content, so an untouched conversation is not sent as an edit.
         if len(messages) != len(originals) or any(
             a.to_dict() != b.to_dict() for a, b in zip(messages, originals, strict=False)
