@@ -321,7 +321,7 @@ def _load(blob: bytes, count: int) -> list[ChatMessage]:
     out: list[ChatMessage] = []
     stream = io.BytesIO(blob)
     for _ in range(0, count, _CHUNK):  # one pickle per chunk, each with its own memo
-        roles, counts, types, parts, names, metas = pickle.load(stream)  # noqa: S301 - made here, never a file
+        roles, counts, types, parts, names, metas = pickle.load(stream)  # bytes made here, never a file
         at = 0
         for role, n, name, meta in zip(roles, counts, names, metas, strict=True):
             new = _new(ChatMessage)
