@@ -49,6 +49,11 @@ QUICK = "--quick" in sys.argv
 
 
 def overhead(steps: int, reps: int) -> float:
+    return overhead_figures(steps, reps)[0]
+
+
+def overhead_figures(steps: int, reps: int) -> tuple[float, float]:
+    """(recorded / bare, the recorder's own cost in us per event) for a `steps`-step run with six hooks."""
     bare = six_hook_agent(max_agent_steps=steps + 5)
     rec = Recorder(six_hook_agent(max_agent_steps=steps + 5))
     prompt = [ChatMessage.from_user(f"steps {steps}")]
@@ -65,7 +70,7 @@ def overhead(steps: int, reps: int) -> float:
         f"  CPU per {steps}-step run: bare {bare_ms:.2f} ms, recorded {recorded_ms:.2f} ms; "
         f"the recorder's own cost {per_event:.1f} us per event ({events} events)"
     )
-    return medians["recorded"] / medians["bare"]
+    return medians["recorded"] / medians["bare"], per_event
 
 
 def modes(steps: int, reps: int) -> dict[str, tuple[float, float]]:
