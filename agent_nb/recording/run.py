@@ -365,7 +365,10 @@ class _Unread:
     def __get__(self, run: Any, owner: type | None = None) -> Any:
         if run is None:
             return self
-        value = run.__dict__[self.name]
+        try:
+            value = run.__dict__[self.name]
+        except KeyError:
+            raise AttributeError(self.name) from None
         if type(value) is dict and type(value.get("messages")) is LazyMessages:
             value["messages"] = value["messages"].materialize()
         return value

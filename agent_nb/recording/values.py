@@ -375,6 +375,9 @@ class PackedMessages:
             return None
         return None if _NAN_OR_INF.search(blob) else cls(blob, n)
 
+    def __reduce__(self) -> tuple[Any, ...]:  # copied or pickled with its run: the bytes, not the lock
+        return (PackedMessages, (self._blob, self.count))
+
     def unchanged(self, live: Sequence[Any]) -> bool:
         """Whether the live messages that were packed still hold what they held then (one pickle, one bytes
         comparison). False also when the pickle cannot tell: the caller then compares message by message."""
