@@ -1,5 +1,5 @@
 """Two versions of agent_nb side by side, each measurement in a fresh process, the versions alternating:
-`python benchmarks/bench_ab.py OLD_TREE NEW_TREE [--pairs 5] [--what overhead|long|modes]`.
+`python benchmarks/bench_ab.py OLD_TREE NEW_TREE [--pairs 5] [--what overhead|long|modes|steps2000]`.
 
 Each figure comes with the recorder's own cost beside the ratio: us per event (overhead, modes), us per input message
 (long); a ratio depends on how fast haystack's own step is on the machine, the cost in us much less.
@@ -22,12 +22,14 @@ HERE = Path(__file__).parent
 CODE = {
     "overhead": "import bench_recorder as b; print(json.dumps(list(b.overhead_figures(20, 40))))",
     "long": "import bench_recorder as b; print(json.dumps(list(b.long_conversation(5000, 9))))",
+    "steps2000": "import bench_recorder as b; print(json.dumps(list(b.overhead_figures(2000, 3))))",
     "modes": "import bench_recorder as b; m = b.modes(20, 30); print(json.dumps([x for k in ('fast', 'off', 'deep') for x in m[k]]))",  # noqa: E501
 }
 #: What each figure of a measurement is: ratios beside the recorder's own cost in microseconds.
 LABELS = {
     "overhead": ["20-step recorded / bare", "us per event"],
     "long": ["5,000 input messages recorded / bare", "us per input message"],
+    "steps2000": ["2,000-step recorded / bare", "us per event"],
     "modes": [f"{mode} {figure}" for mode in ("fast", "off", "deep") for figure in ("recorded / bare", "us per event")],
 }
 
