@@ -1,5 +1,8 @@
 """Two versions of agent_nb side by side, each measurement in a fresh process, the versions alternating:
-`python benchmarks/bench_ab.py OLD_TREE NEW_TREE [--pairs 5] [--what overhead|long|modes]`.
+`python benchmarks/bench_ab.py OLD_TREE NEW_TREE [--pairs 5] [--what overhead|long|modes|steps2000]`.
+
+Each figure comes with the recorder's own cost beside the ratio: us per event (overhead, modes), us per input message
+(long); a ratio depends on how fast haystack's own step is on the machine, the cost in us much less.
 
 A tree is a directory holding an `agent_nb` package (a git worktree, or `git archive <commit> agent_nb | tar -x -C
 DIR`). Each process imports one tree and runs one figure of `bench_recorder.py`; pairs alternate which version goes
@@ -17,9 +20,17 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 CODE = {
-    "overhead": "import bench_recorder as b; r = b.overhead(20, 40); print(json.dumps([r]))",
+    "overhead": "import bench_recorder as b; print(json.dumps(list(b.overhead_figures(20, 40))))",
     "long": "import bench_recorder as b; print(json.dumps(list(b.long_conversation(5000, 9))))",
-    "modes": "import bench_recorder as b; m = b.modes(20, 30); print(json.dumps([m[k][0] for k in ('fast', 'off', 'deep')]))",  # noqa: E501
+    "steps2000": "import bench_recorder as b; print(json.dumps(list(b.overhead_figures(2000, 3))))",
+    "modes": "import bench_recorder as b; m = b.modes(20, 30); print(json.dumps([x for k in ('fast', 'off', 'deep') for x in m[k]]))",  # noqa: E501
+}
+#: What each figure of a measurement is: ratios beside the recorder's own cost in microseconds.
+LABELS = {
+    "overhead": ["20-step recorded / bare", "us per event"],
+    "long": ["5,000 input messages recorded / bare", "us per input message"],
+    "steps2000": ["2,000-step recorded / bare", "us per event"],
+    "modes": [f"{mode} {figure}" for mode in ("fast", "off", "deep") for figure in ("recorded / bare", "us per event")],
 }
 
 
@@ -48,7 +59,8 @@ def main() -> None:
         print(f"  pair {i + 1}: old {results['old'][-1]}  new {results['new'][-1]}", flush=True)
     for side in ("old", "new"):
         medians = [statistics.median(col) for col in zip(*results[side], strict=True)]
-        print(f"  median {side}: {[round(m, 3) for m in medians]}")
+        shown = ", ".join(f"{label} {m:.3f}" for label, m in zip(LABELS[what], medians, strict=True))
+        print(f"  median {side}: {shown}")
     print(f"  load at the end {os.getloadavg()[0]:.2f}")
 
 

@@ -540,12 +540,13 @@ def _clone_params(agent_type: type) -> tuple[str, ...]:
 def _freeze_result(result: Any, snapshotter: Snapshotter) -> dict[str, Any] | None:
     """A private copy of the Agent's output for saving: the caller may change the one they were given.
 
-    Messages reuse the frozen copies the run's snapshots already hold (each message is copied once per run).
+    Messages reuse the frozen copies the run's snapshots already hold (each message is copied once per run); packed
+    input messages stay unread (`LazyMessages`) until `run.recorded_result` is first read.
     """
     if not isinstance(result, dict):
         return None
     return {
-        k: [snapshotter.freeze(m) for m in v]
+        k: snapshotter.freeze_list(v)
         if k == "messages" and isinstance(v, list)
         else snapshotter.freeze(v)
         if isinstance(v, ChatMessage)

@@ -26,7 +26,7 @@ from haystack.dataclasses import ChatMessage
 from agent_nb.recording.diff import StateDiff, state_diff
 from agent_nb.recording.events import Event, build_timeline
 from agent_nb.recording.types import RunStatus
-from agent_nb.recording.values import restore_value
+from agent_nb.recording.values import LazyMessages, restore_value
 from agent_nb.recording.verbs import Verb
 
 if TYPE_CHECKING:
@@ -352,6 +352,33 @@ class Run:
 
     def __repr__(self) -> str:
         return f"<Run {self.describe()}>"
+
+
+class _Unread:
+    """A Run field holding a dict whose "messages" may not be read back yet (`LazyMessages`: packed input messages,
+    see `agent_nb.recording.snapshots`): built into a list of ChatMessages at the first read, so a recording keeps a
+    long input conversation as bytes until someone looks at it. Readers see a plain list, as ever."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, run: Any, owner: type | None = None) -> Any:
+        if run is None:
+            return self
+        try:
+            value = run.__dict__[self.name]
+        except KeyError:
+            raise AttributeError(self.name) from None
+        if type(value) is dict and type(value.get("messages")) is LazyMessages:
+            value["messages"] = value["messages"].materialize()
+        return value
+
+    def __set__(self, run: Any, value: Any) -> None:
+        run.__dict__[self.name] = value
+
+
+Run.inputs = _Unread("inputs")  # type: ignore[assignment]
+Run.recorded_result = _Unread("recorded_result")  # type: ignore[assignment]
 
 
 def _known_sum(values: Any) -> int | None:

@@ -17,8 +17,9 @@ nothing gets the previous snapshot back. Three policies:
   fast (memory linear in the run); each event costs O(conversation) comparisons.
 - ``"off"``: snapshots feed the timeline's diff columns, then are dropped when the run ends.
 
-A run's input messages are frozen once: `run.inputs` and the first snapshot hold the same copy (in shells of
-their own, see `Snapshotter.freeze_inputs`).
+A run's input messages are frozen once, in fast and off modes packed as one bytes object (`PackedMessages`): the
+first snapshot and `run.inputs` read them back only when first read, and the check as the run ends is one pickle
+and one bytes comparison for all of them (see `Snapshotter.freeze_inputs`).
 
 A value that cannot be copied (a lock, an open file, a 3,000-deep nest) is stored as an `Uncopyable` marker
 that says what and why, once; one odd value never breaks a run.
@@ -32,6 +33,7 @@ Usage:
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -44,7 +46,9 @@ from agent_nb.recording.values import (
     _SCALAR_TYPES,
     _SCALARS,
     _UNEQUAL,
+    LazyMessages,
     MessageLog,
+    PackedMessages,
     Uncopyable,
     _elementwise,
     _fresh,
@@ -53,6 +57,7 @@ from agent_nb.recording.values import (
     _shell,
     _small_equal,
     copy_value,
+    find_run,
     freeze_message,
     same_parts,
     same_value,
@@ -63,6 +68,9 @@ SNAPSHOT_MODES: tuple[str, ...] = ("fast", "deep", "off")
 
 #: State keys never snapshotted: live tools and request-scoped user objects (may hold locks).
 SKIPPED_KEYS = LIVE_STATE_KEYS
+#: Input conversations of at least this many messages are packed (`PackedMessages`); below, a pickle costs more
+#: than the copies and the comparison it saves (about 7 us against 2 for one message; even at 4).
+PACK_MIN = 8
 
 
 class Snapshotter:
@@ -101,15 +109,24 @@ class Snapshotter:
         # taken as (so a change in place shows), and the value types (`1 == 1.0 == True`). None: take the slow path.
         self._shadow: dict[str, Any] | None = None
         self._types: tuple[type, ...] = ()
+        # The run's input messages, packed (None once read back into `_copies`), the live ones, and their ids.
+        self._packed: PackedMessages | None = None
+        self._packed_live: list[ChatMessage] = []
+        self._packed_ids: set[int] = set()
 
     def freeze(self, message: Any) -> Any:
         """The frozen copy of a message (made once per message and run), or a copy of any other value."""
         return self._freeze(message)
 
-    def freeze_inputs(self, messages: Sequence[Any]) -> list[Any]:
+    def freeze_inputs(self, messages: Sequence[Any]) -> list[Any] | LazyMessages:
         """Copies of a run's input messages for `run.inputs`, each frozen once: the first snapshot takes the same
-        frozen copy. Each is handed out in a shell of its own that shares the copy's (immutable) fields: a saved file
-        stores a message object once, so a shared one would change the file's bytes.
+        frozen copy.
+
+        Fast and off snapshots pack plain messages as one bytes object (`PackedMessages`): `run.inputs` gets a
+        `LazyMessages` (read back into copies of its own at the first read, see `Run`), the first snapshot a log
+        read back when first needed, and the end of the run compares bytes. Otherwise each copy is handed out in a
+        shell of its own that shares the frozen copy's (immutable) fields: a saved file stores a message object
+        once, so a shared one would change the file's bytes.
 
         Usage:
             >>> take, msg = Snapshotter(), ChatMessage.from_user("hi")
@@ -117,7 +134,17 @@ class Snapshotter:
             >>> first = take({"messages": [msg]})["messages"][0]
             >>> copy == first and copy is not first and copy._content is first._content
             True
+            >>> long = [ChatMessage.from_user(str(i)) for i in range(PACK_MIN)]
+            >>> take = Snapshotter(); inputs = take.freeze_inputs(long)
+            >>> first = take({"messages": long})["messages"]
+            >>> type(inputs).__name__, inputs.materialize() == list(first) == long
+            ('LazyMessages', True)
         """
+        if self.mode != "deep" and len(messages) >= PACK_MIN and self._packed is None and not self._copies:
+            packed = PackedMessages.pack(messages)
+            if packed is not None:
+                self._packed, self._packed_live, self._packed_ids = packed, list(messages), set(map(id, messages))
+                return LazyMessages((), packed, (), fresh=True)
         out = []
         for message in messages:
             frozen = self._freeze(message)
@@ -129,12 +156,34 @@ class Snapshotter:
                 out.append(_fresh(frozen))
         return out
 
+    def freeze_list(self, messages: list[Any]) -> list[Any] | LazyMessages:
+        """Frozen copies of a message list (the run's result): the snapshots' copies, packed ones unread."""
+        packed = self._packed
+        if packed is not None:
+            start = find_run(messages, self._packed_live)
+            if start is not None:
+                head, rest = messages[:start], messages[start + packed.count :]
+                return LazyMessages([self._freeze(m) for m in head], packed, [self._freeze(m) for m in rest])
+        return [self._freeze(m) for m in messages]
+
+    def _unpack(self) -> None:
+        """Read the packed input messages back into the cache of frozen copies: from here on they are checked and
+        taken one by one, as any other message."""
+        packed, self._packed = self._packed, None
+        if packed is not None:
+            for live, frozen in zip(self._packed_live, packed.messages(), strict=True):
+                self._copies[id(live)], self._originals[id(live)] = frozen, live
+            self._packed_live, self._packed_ids = [], set()
+
     def _freeze(self, message: Any) -> Any:
         if not isinstance(message, ChatMessage):
             return copy_value(message)
         key = id(message)
         if self._originals.get(key) is message:
             return self._copies[key]
+        if key in self._packed_ids:  # a packed input message: read them all back, then take the cached copy
+            self._unpack()
+            return self._freeze(message)
         frozen = self._copies[key] = freeze_message(message)
         self._originals[key] = message
         return frozen
@@ -173,12 +222,22 @@ class Snapshotter:
     def _changed_in_place(self, live: list[Any]) -> list[int]:
         """Positions of the messages of `live` that differ from their frozen copies, dropped from the cache.
 
-        One dataclass `==` per message (about 0.6 us). A fingerprint in C (orjson bytes) would be cheaper but
-        blind to some changes `==` sees (a list in the meta made a tuple, an enum set to its value).
+        One dataclass `==` per message (about 0.6 us). Packed input messages are checked together first, by one
+        pickle of the live ones compared with the packed bytes (exact types and values: a list made a tuple, an
+        enum set to its value show); only when they differ are they read back and compared one by one. (A
+        fingerprint in orjson would be cheaper still, but blind to such changes.)
         """
+        if self._packed is not None and not self._packed.unchanged(self._packed_live):
+            self._unpack()
+        positions: Any = enumerate(live)
+        if self._packed is not None:  # unchanged: the others only
+            start = find_run(live, self._packed_live)
+            if start is not None:
+                stop = start + self._packed.count
+                positions = itertools.chain(enumerate(live[:start]), enumerate(live[stop:], stop))
         changed = []
         originals, copies = self._originals, self._copies
-        for i, message in enumerate(live):
+        for i, message in positions:
             key = id(message)
             if originals.get(key) is message and not _same_message(copies[key], message):
                 changed.append(i)
@@ -206,6 +265,13 @@ class Snapshotter:
             if len(value) == n:
                 return prev
             return MessageLog(prev, tuple([self._freeze(m) for m in value[n:]]))
+        packed = self._packed
+        if packed is not None:  # the first snapshot: the input messages stay packed, read back when first read
+            start = find_run(value, self._packed_live)
+            if start is not None:
+                head, rest = value[:start], value[start + packed.count :]
+                lazy = LazyMessages([self._freeze(m) for m in head], packed, [self._freeze(m) for m in rest])
+                return MessageLog.packed(lazy)
         return MessageLog(None, tuple([self._freeze(m) for m in value]))
 
     def _changed_keys(self, data: Mapping[str, Any]) -> list[str] | None:

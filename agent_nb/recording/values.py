@@ -12,12 +12,18 @@ Usage:
 from __future__ import annotations
 
 import copy
+import io
+import itertools
+import operator
+import pickle
+import re
 import reprlib
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, overload
 
-from haystack.dataclasses import ChatMessage, TextContent, ToolCall, ToolCallResult
+from haystack.dataclasses import ChatMessage, ChatRole, TextContent, ToolCall, ToolCallResult
 
 from agent_nb.recording.text import cut
 
@@ -247,6 +253,197 @@ def _shell(message: ChatMessage) -> ChatMessage:
     return new
 
 
+# ---- messages kept as bytes -----------------------------------------------------------------------------------
+# A long input conversation frozen as thousands of ChatMessage copies is tens of thousands of Python objects that
+# Python's cyclic garbage collector walks at every full collection (a recording keeps them: about 2-4 us per object
+# and run, most of what a long conversation cost). Packed, the same copies are one bytes object, which the
+# collector never walks, read back into frozen ChatMessages only when someone reads them. The bytes are a pickle
+# made and read in this process only (never saved, never loaded from a file), of plain data and haystack's own
+# message parts: anything else sends the messages the usual way (`freeze_message`).
+# Messages are packed by columns (roles, part counts, part classes, part attribute dicts, names, metas), each built
+# in C (attrgetter, map, chain: no Python call per message); a part's attribute dict pickles about three times
+# faster than the part itself.
+_ROLE, _CONTENT, _NAME, _META = (operator.attrgetter(f) for f in ("_role", "_content", "_name", "_meta"))
+_REDUCE = operator.methodcaller("__reduce_ex__", 5)
+#: The message parts packed (as their class and attribute dict): haystack's dataclasses whose state is their dict.
+_PART_TYPES = frozenset({TextContent, ToolCall, ToolCallResult})
+
+
+class _NotPlain(Exception):
+    """A value the pickle would not copy exactly as `freeze_message` does (a subclass, a numpy array, an object)."""
+
+
+class _PackTable(dict):
+    """The pickler's reductions: haystack's message parts and roles as pickle reduces them by default (in C);
+    any other non-builtin type stops the pickle (`__missing__`, called once per such object)."""
+
+    def __missing__(self, kind: type) -> Any:
+        raise _NotPlain(kind.__name__)
+
+
+# The builtins pickle handles itself (exact types only: None, bool, int, float, str, bytes, list, tuple, dict, set,
+# frozenset, bytearray) copy as `copy_value` does; classes and functions are kept by reference, as deepcopy does.
+# The ChatRole class (its metaclass is not `type`) is kept by reference, as pickle keeps other classes.
+_PACK_TABLE = _PackTable(
+    {ChatRole: _REDUCE, type(ChatRole): operator.attrgetter("__qualname__"), ToolCall: _REDUCE}  # ToolCall: an origin
+)
+#: A NaN or infinite float in the pickle (BINFLOAT, big-endian, all exponent bits set): such messages go the usual
+#: way, since a copy keeps a NaN as the very object (`nan == nan` is False, but a container compares identity first).
+_NAN_OR_INF = re.compile(rb"G[\x7f\xff][\xf0-\xff]")
+
+
+#: Messages per pickle: the rows of a chunk are built, pickled and freed before the next (a pickler's memo keeps what
+#: it pickled): 5,000 rows alive at once would run the collector's young generations some ten times.
+_CHUNK = 256
+
+
+def _dump(messages: Sequence[Any]) -> bytes:
+    """The pickle of `messages` by columns, chunk by chunk; raises `_NotPlain` for what it would not copy exactly."""
+    out = io.BytesIO()
+    pickler = pickle.Pickler(out, 5)
+    pickler.dispatch_table = _PACK_TABLE
+    for start in range(0, len(messages), _CHUNK):
+        chunk = messages[start : start + _CHUNK]
+        contents = list(map(_CONTENT, chunk)) if set(map(type, chunk)) == {ChatMessage} else None
+        if contents is None or set(map(type, contents)) != {list}:
+            raise _NotPlain("a message")  # a subclass, or content that is not a list, is read back otherwise
+        parts = list(itertools.chain.from_iterable(contents))
+        types = list(map(type, parts))
+        if not _PART_TYPES.issuperset(types):
+            raise _NotPlain("a message part")
+        columns = list(map(_ROLE, chunk)), list(map(len, contents)), types, list(map(vars, parts))
+        pickler.dump((*columns, list(map(_NAME, chunk)), list(map(_META, chunk))))
+        pickler.clear_memo()
+    return out.getvalue()
+
+
+def _load(blob: bytes, count: int) -> list[ChatMessage]:
+    out: list[ChatMessage] = []
+    stream = io.BytesIO(blob)
+    for _ in range(0, count, _CHUNK):  # one pickle per chunk, each with its own memo
+        roles, counts, types, parts, names, metas = pickle.load(stream)  # bytes made here, never a file
+        at = 0
+        for role, n, name, meta in zip(roles, counts, names, metas, strict=True):
+            new = _new(ChatMessage)
+            _set(new, "_role", role)
+            _set(new, "_content", list(map(_part, types[at : at + n], parts[at : at + n])))
+            _set(new, "_name", name)
+            _set(new, "_meta", meta)
+            out.append(new)
+            at += n
+    return out
+
+
+def _part(kind: type, fields: dict[str, Any]) -> Any:
+    part = _new(kind)
+    for name, value in fields.items():
+        _set(part, name, value)
+    return part
+
+
+class PackedMessages:
+    """Frozen copies of a list of messages kept as one bytes object, read back once, when first needed, into
+    ChatMessages equal to what `freeze_message` makes of each.
+
+    Usage:
+        >>> live = [ChatMessage.from_user("hi"), ChatMessage.from_assistant("hello", meta={"n": [1]})]
+        >>> packed = PackedMessages.pack(live)
+        >>> list(packed.messages()) == [freeze_message(m) for m in live], packed.unchanged(live)
+        (True, True)
+        >>> live[1].meta["n"].append(2); packed.unchanged(live), packed.messages()[1].meta
+        (False, {'n': [1]})
+    """
+
+    __slots__ = ("_blob", "_lock", "_messages", "count")
+
+    def __init__(self, blob: bytes, count: int) -> None:
+        self._blob, self.count = blob, count
+        self._messages: tuple[ChatMessage, ...] | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def pack(cls, messages: Sequence[ChatMessage]) -> PackedMessages | None:
+        """The packed copies of `messages`, or None when one of them is not plain data (or is there twice)."""
+        n = len(messages)
+        if not n or len(set(map(id, messages))) != n:
+            return None
+        try:
+            if set(map(len, map(vars, messages))) != {4}:  # more attributes than the four fields: freeze_message
+                return None  # shares them with the original
+            blob = _dump(messages)
+        except Exception:  # not plain data (_NotPlain), not picklable, nested too deeply
+            return None
+        return None if _NAN_OR_INF.search(blob) else cls(blob, n)
+
+    def __reduce__(self) -> tuple[Any, ...]:  # copied or pickled with its run: the bytes, not the lock
+        return (PackedMessages, (self._blob, self.count))
+
+    def unchanged(self, live: Sequence[Any]) -> bool:
+        """Whether the live messages that were packed still hold what they held then (one pickle, one bytes
+        comparison). False also when the pickle cannot tell: the caller then compares message by message."""
+        if len(live) != self.count:
+            return False
+        try:
+            return _dump(live) == self._blob
+        except Exception:
+            return False
+
+    def messages(self) -> tuple[ChatMessage, ...]:
+        """The frozen copies, read back at the first call; the same objects at every call."""
+        with self._lock:
+            if self._messages is None:
+                self._messages = tuple(self.fresh())
+            return self._messages
+
+    def fresh(self) -> list[ChatMessage]:
+        """Frozen copies of their own: new objects at each call."""
+        return _load(self._blob, self.count)
+
+
+class LazyMessages:
+    """A list of frozen messages not built yet: `head`, the packed copies (the shared ones, or with `fresh`, new
+    ones), then `rest`. A run holds one where a message list would be, until that is first read (see `Run`).
+
+    Usage:
+        >>> packed = PackedMessages.pack([ChatMessage.from_user("hi")])
+        >>> [m.text for m in LazyMessages((), packed, (ChatMessage.from_assistant("hello"),)).materialize()]
+        ['hi', 'hello']
+    """
+
+    __slots__ = ("fresh", "head", "packed", "rest")
+
+    def __init__(
+        self,
+        head: Sequence[ChatMessage],
+        packed: PackedMessages,
+        rest: Sequence[ChatMessage],
+        fresh: bool = False,
+    ) -> None:
+        self.head, self.packed, self.rest, self.fresh = tuple(head), packed, tuple(rest), fresh
+
+    def materialize(self) -> list[ChatMessage]:
+        middle = self.packed.fresh() if self.fresh else self.packed.messages()
+        return [*self.head, *middle, *self.rest]
+
+
+def find_run(messages: Sequence[Any], run: Sequence[Any]) -> int | None:
+    """Where `run` (a non-empty list) stands in `messages`, element by element the same objects, or None.
+
+    Usage:
+        >>> a, b, c = object(), object(), object()
+        >>> find_run([a, b, c], [b, c]), find_run([a, b, c], [c, b])
+        (1, None)
+    """
+    first = run[0]
+    for start, message in enumerate(messages):  # the run starts near the front: after the system prompt
+        if message is first:
+            stop = start + len(run)
+            if stop <= len(messages) and all(map(operator.is_, messages[start:stop], run)):
+                return start
+            return None
+    return None
+
+
 class MessageLog(Sequence[ChatMessage]):
     """An immutable message list: `base` (an earlier log, or None) followed by `tail` (a tuple of messages).
 
@@ -260,12 +457,35 @@ class MessageLog(Sequence[ChatMessage]):
         (2, 'hello', True, ['hi', 'hello'])
     """
 
-    __slots__ = ("_len", "base", "tail")
+    # `_start`: how many messages the bases hold. `_lazy`: set on a log whose tail is not read back yet (`packed`).
+    __slots__ = ("_lazy", "_len", "_start", "base", "tail")
 
     def __init__(self, base: MessageLog | None, tail: tuple[ChatMessage, ...]) -> None:
         self.base = base if base else None
         self.tail = tail
-        self._len = (len(base) if base else 0) + len(tail)
+        self._start = len(base) if base else 0
+        self._len = self._start + len(tail)
+
+    @classmethod
+    def packed(cls, messages: LazyMessages) -> MessageLog:
+        """A log without a base whose tail is `messages`, read back when first needed.
+
+        Usage:
+            >>> packed = PackedMessages.pack([ChatMessage.from_user("hi")])
+            >>> log = MessageLog.packed(LazyMessages((), packed, ()))
+            >>> len(log), log[0].text, log[0] is packed.messages()[0]
+            (1, 'hi', True)
+        """
+        log = cls.__new__(cls)
+        log.base, log._lazy, log._start = None, messages, 0
+        log._len = len(messages.head) + messages.packed.count + len(messages.rest)
+        return log
+
+    def __getattr__(self, name: str) -> Any:  # only for a slot not set: the tail of a packed log
+        if name != "tail":
+            raise AttributeError(name)
+        tail = self.tail = tuple(self._lazy.materialize())
+        return tail
 
     @classmethod
     def from_parts(cls, base: MessageLog | Sequence[ChatMessage] | None, tail: Sequence[ChatMessage]) -> MessageLog:
@@ -295,7 +515,7 @@ class MessageLog(Sequence[ChatMessage]):
         chunks: list[tuple[ChatMessage, ...]] = []
         node: MessageLog | None = self
         while node is not None and node._len > start:
-            node_start = node._len - len(node.tail)
+            node_start = node._start
             chunks.append(node.tail if node_start >= start else node.tail[start - node_start :])
             node = node.base
         out: list[ChatMessage] = []
@@ -317,8 +537,7 @@ class MessageLog(Sequence[ChatMessage]):
             node = node.base
         if node._len == length:
             return node
-        start = node._len - len(node.tail)
-        return MessageLog(node.base, node.tail[: length - start])
+        return MessageLog(node.base, node.tail[: length - node._start])
 
     def _chunks(self) -> list[tuple[ChatMessage, ...]]:
         chunks, node = [], self
@@ -345,7 +564,7 @@ class MessageLog(Sequence[ChatMessage]):
             raise IndexError("MessageLog index out of range")
         node: MessageLog | None = self
         while node is not None:
-            start = node._len - len(node.tail)
+            start = node._start
             if index >= start:
                 return node.tail[index - start]
             node = node.base
