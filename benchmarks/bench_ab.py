@@ -19,18 +19,20 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
+#: The snapshot modes compared; "+ timeline" also reads the timeline once (see `bench_recorder.modes`).
+MODES = ("fast", "off", "fast + timeline", "off + timeline", "deep")
 CODE = {
     "overhead": "import bench_recorder as b; print(json.dumps(list(b.overhead_figures(20, 40))))",
     "long": "import bench_recorder as b; print(json.dumps(list(b.long_conversation(5000, 9))))",
     "steps2000": "import bench_recorder as b; print(json.dumps(list(b.overhead_figures(2000, 3))))",
-    "modes": "import bench_recorder as b; m = b.modes(20, 30); print(json.dumps([x for k in ('fast', 'off', 'deep') for x in m[k]]))",  # noqa: E501
+    "modes": f"import bench_recorder as b; m = b.modes(20, 30); print(json.dumps([x for k in {MODES} for x in m[k]]))",
 }
 #: What each figure of a measurement is: ratios beside the recorder's own cost in microseconds.
 LABELS = {
     "overhead": ["20-step recorded / bare", "us per event"],
     "long": ["5,000 input messages recorded / bare", "us per input message"],
     "steps2000": ["2,000-step recorded / bare", "us per event"],
-    "modes": [f"{mode} {figure}" for mode in ("fast", "off", "deep") for figure in ("recorded / bare", "us per event")],
+    "modes": [f"{mode} {figure}" for mode in MODES for figure in ("recorded / bare", "us per event")],
 }
 
 
