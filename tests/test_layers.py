@@ -7,6 +7,7 @@ blocks aside) and in a fresh interpreter (what importing a layer actually loads)
 from __future__ import annotations
 
 import ast
+import graphlib
 import json
 import subprocess
 import sys
@@ -160,10 +161,18 @@ def test_importing_agent_nb_changes_no_environment():
 
 
 def agent_nb_modules(tree: ast.Module) -> set[str]:
-    """Every agent_nb name imported anywhere in `tree` (function bodies and `TYPE_CHECKING` blocks too): for
-    `from a.b import c` both `a.b` and `a.b.c`, since `c` may be a module."""
+    """Every agent_nb name imported anywhere in `tree` (function bodies too; `TYPE_CHECKING` blocks aside, as
+    they never run): for `from a.b import c` both `a.b` and `a.b.c`, since `c` may be a module."""
+    typing_only = {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+        for inner in ast.walk(node)
+    }
     found = set()
     for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -172,14 +181,32 @@ def agent_nb_modules(tree: ast.Module) -> set[str]:
     return {name for name in found if name.split(".")[0] == "agent_nb"}
 
 
-def test_breakpoints_and_the_interception_points_import_one_way():
-    # interception (the one hook loop, tool runner and generator tap) uses breaks (what a breakpoint is); breaks
-    # never imports interception back, not even inside a function: no cycle inside the core.
-    def imports(module: str) -> set[str]:
-        return agent_nb_modules(ast.parse((PACKAGE / "recording" / f"{module}.py").read_text()))
+def import_cycle(root: Path) -> list[str] | None:
+    """A cycle of modules importing each other (at any level) under `root`, or None."""
+    modules = {
+        ".".join(p.relative_to(root.parent).with_suffix("").parts).removesuffix(".__init__"): p
+        for p in root.rglob("*.py")
+    }
+    graph = {
+        name: agent_nb_modules(ast.parse(path.read_text())) & modules.keys() - {name} for name, path in modules.items()
+    }
+    try:
+        graphlib.TopologicalSorter(graph).prepare()
+    except graphlib.CycleError as exc:
+        return exc.args[1]
+    return None
 
-    assert "agent_nb.recording.breaks" in imports("interception")
-    assert not {m for m in imports("breaks") if m.startswith("agent_nb.recording.interception")}
-    # The check sees a function-level import, the shape the cycle had.
-    snippet = "def f():\n    from agent_nb.recording.interception import _HookCall\n"
-    assert "agent_nb.recording.interception" in agent_nb_modules(ast.parse(snippet))
+
+def test_no_two_modules_import_each_other_even_inside_a_function():
+    # A cycle inside one layer is legal for the layer rules but makes import order matter and modules
+    # inseparable: e.g. breaks and interception once imported each other at function level.
+    assert import_cycle(PACKAGE) is None
+
+
+def test_the_cycle_check_sees_a_function_level_import_back(tmp_path):
+    fake = tmp_path / "agent_nb"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("")
+    (fake / "interception.py").write_text("from agent_nb.breaks import Boundary\n")
+    (fake / "breaks.py").write_text("def f():\n    from agent_nb.interception import _HookCall\n")
+    assert sorted(set(import_cycle(fake))) == ["agent_nb.breaks", "agent_nb.interception"]

@@ -43,7 +43,8 @@ from haystack import tracing
 from haystack.components.agents.state import State
 from haystack.tools.errors import ToolInvocationError
 
-from agent_nb.recording import breaks, seams
+import agent_nb.recording.breaks as breaks
+import agent_nb.recording.seams as seams
 from agent_nb.recording.breaks import SKIPPED_TOOL_RESULT, Boundary
 from agent_nb.recording.context import current, error_text, tool_scope
 from agent_nb.recording.types import HookPoint

@@ -23,9 +23,9 @@ from typing import Any
 
 import ipywidgets as W
 
+import agent_nb.widgets.export as export
 from agent_nb.recording import Run
 from agent_nb.views.html import esc
-from agent_nb.widgets import export
 from agent_nb.widgets.confirmation import WidgetConfirmationUI
 from agent_nb.widgets.fork_editor import ForkEditor
 from agent_nb.widgets.hooks_panel import HooksPanel
