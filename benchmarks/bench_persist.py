@@ -12,11 +12,16 @@ message digests again), side by side on the same run.
 And large State values, which must be stored once however many snapshots hold them:
 - a 10.5 MB string passed as a State value (the same object in every snapshot);
 - a 0.2 MB string that a hook sets afresh (an equal, new object) at every one of 100 steps.
+
+`python benchmarks/bench_persist.py --bomb` measures instead what refusing a gzip bomb costs: a 1 MB file that
+decompresses to 1 GiB, with an honest and a lying size trailer, loaded with the default limit in this fresh
+process (peak RSS against the RSS after the imports).
 """
 
 from __future__ import annotations
 
 import gzip
+import resource
 import statistics
 import sys
 import tempfile
@@ -32,6 +37,8 @@ from haystack.components.generators.chat import MockChatGenerator
 
 from agent_nb import Recorder, Run
 from agent_nb.recording.digest import InputDigests, llm_digest
+from agent_nb.recording.file_format import RunFileError
+from agent_nb.recording.persist import load_run
 
 SIZES = (50, 5_000, 10_000)
 
@@ -133,5 +140,31 @@ def main() -> None:
         measure("0.2 MB value set anew, 100 steps", run, folder, reps=2)
 
 
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def bomb() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        honest, lying = Path(tmp) / "honest.json.gz", Path(tmp) / "lying.json.gz"
+        with gzip.open(honest, "wb", compresslevel=9) as out:
+            zeros = b"0" * 2**20
+            for _ in range(1024):
+                out.write(zeros)
+        lying.write_bytes(honest.read_bytes()[:-4] + (100).to_bytes(4, "little"))  # states 100 bytes
+        base = peak_rss_mib()
+        for path in (honest, lying):
+            try:
+                load_run(path)
+                print(f"{path.name}: loaded (not refused!)")
+            except RunFileError as exc:
+                print(f"{path.name} ({path.stat().st_size / 1e6:.2f} MB): refused: {str(exc).split(': ', 1)[1][:60]}")
+        peak = peak_rss_mib()
+        print(f"peak RSS {peak:.0f} MiB, {base:.0f} MiB after the imports: refusing cost {peak - base:.0f} MiB")
+
+
 if __name__ == "__main__":
-    main()
+    if "--bomb" in sys.argv[1:]:
+        bomb()
+    else:
+        main()
