@@ -132,3 +132,16 @@ def test_nbval_fails_a_cell_whose_committed_outputs_are_stale(tmp_path):
     assert done.returncode == 1, done.stdout + done.stderr
     assert "1 failed, 2 passed" in done.stdout, done.stdout
     assert "committed: stdout: exit: max_agent_steps" in done.stdout and "fresh:     stdout: exit: text" in done.stdout
+
+
+@pytest.mark.parametrize("path", sorted((NOTEBOOKS / "data").glob("real_*.json.gz")), ids=lambda p: p.name)
+def test_saved_real_runs_carry_todays_summaries(path):
+    """07 shows the summaries stored in its saved runs: they must be what today's recorder writes (the runs recorded
+    on 2026-11-30 read `+user` where a hook had inserted a system message)."""
+    from agent_nb import Run
+    from agent_nb.recording.summary import summarize
+
+    run = Run.load(str(path))
+    stale = [(e.seq, e.summary, summarize(e)) for e in run.events if e.summary != summarize(e)]
+    assert not stale, f"refresh them: python notebooks/data/record_real_run.py --refresh-summaries; {stale[:2]}"
+    assert run.events[0].summary.startswith("+system")  # MemoryRetrievalHook inserts a system message
