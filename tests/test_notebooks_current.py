@@ -48,6 +48,14 @@ def test_every_source_has_its_committed_notebook_with_the_same_cells(tools):
         assert committed == fresh, f"{source.stem}: rebuild it (python notebooks/build.py {source.stem[:2]})"
 
 
+def test_a_solution_cell_is_refused_with_where_solutions_go(tools):
+    """GitHub and nbviewer show `source_hidden` cells, so a reference solution never becomes a cell."""
+    _, build = tools
+    with pytest.raises(ValueError, match=r"line 3: .*notebooks/solutions/nbNN\.py"):
+        build.parse("# %%\nmy_seq = None\n# %% [solution]\nmy_seq = 9\n")
+    assert build.parse("# %%\nmy_seq = None\n") == [("code", "my_seq = None")]
+
+
 @pytest.mark.parametrize("path", COMMITTED, ids=lambda p: p.stem)
 def test_committed_outputs_hold_no_temporary_paths_uuids_or_addresses(tools, path):
     meaning, _ = tools
