@@ -676,6 +676,21 @@ def missing_in_b_only(a, b):
     return None if gone.empty else int(gone["step"].min())
 
 
+def natural_first_missing_step(a, b):
+    """12.1 right, as a learner writes it: the frame's own min() (a numpy integer), no int()."""
+    table = nb_compare(a, b)
+    gone = table[table["status_a"].isna() | table["status_b"].isna()]
+    return None if gone.empty else gone["step"].min()
+
+
+def test_12_a_step_of_any_integer_type_is_accepted(nb, capsys):
+    nb.checks.check_first_missing_step(natural_first_missing_step)
+    nb.checks.check_first_missing_step(
+        lambda a, b: None if (s := nb.nb12.first_missing_step(a, b)) is None else np.int32(s)
+    )
+    assert capsys.readouterr().out.count("OK: ") == 2
+
+
 @pytest.mark.parametrize(
     ("answer", "match"),
     [

@@ -48,6 +48,14 @@ def test_every_source_has_its_committed_notebook_with_the_same_cells(tools):
         assert committed == fresh, f"{source.stem}: rebuild it (python notebooks/build.py {source.stem[:2]})"
 
 
+def test_a_solution_cell_is_refused_with_where_solutions_go(tools):
+    """GitHub and nbviewer show `source_hidden` cells, so a reference solution never becomes a cell."""
+    _, build = tools
+    with pytest.raises(ValueError, match=r"line 3: .*notebooks/solutions/nbNN\.py"):
+        build.parse("# %%\nmy_seq = None\n# %% [solution]\nmy_seq = 9\n")
+    assert build.parse("# %%\nmy_seq = None\n") == [("code", "my_seq = None")]
+
+
 @pytest.mark.parametrize("path", COMMITTED, ids=lambda p: p.stem)
 def test_committed_outputs_hold_no_temporary_paths_uuids_or_addresses(tools, path):
     meaning, _ = tools
@@ -132,3 +140,16 @@ def test_nbval_fails_a_cell_whose_committed_outputs_are_stale(tmp_path):
     assert done.returncode == 1, done.stdout + done.stderr
     assert "1 failed, 2 passed" in done.stdout, done.stdout
     assert "committed: stdout: exit: max_agent_steps" in done.stdout and "fresh:     stdout: exit: text" in done.stdout
+
+
+@pytest.mark.parametrize("path", sorted((NOTEBOOKS / "data").glob("real_*.json.gz")), ids=lambda p: p.name)
+def test_saved_real_runs_carry_todays_summaries(path):
+    """07 shows the summaries stored in its saved runs: they must be what today's recorder writes (the runs recorded
+    on 2026-11-30 read `+user` where a hook had inserted a system message)."""
+    from agent_nb import Run
+    from agent_nb.recording.summary import summarize
+
+    run = Run.load(str(path))
+    stale = [(e.seq, e.summary, summarize(e)) for e in run.events if e.summary != summarize(e)]
+    assert not stale, f"refresh them: python notebooks/data/record_real_run.py --refresh-summaries; {stale[:2]}"
+    assert run.events[0].summary.startswith("+system")  # MemoryRetrievalHook inserts a system message

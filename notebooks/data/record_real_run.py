@@ -13,6 +13,11 @@ before 2026-12-07 had 75-137-token prompts for that reason). The second run forc
 
 Usage:
     AGENT_NB_BASE_URL=http://127.0.0.1:8011/v1 python notebooks/data/record_real_run.py
+    python notebooks/data/record_real_run.py --refresh-summaries   # no server: today's summaries, nothing re-run
+
+`--refresh-summaries` loads each saved run, recomputes every event's one-line summary with today's code and saves
+it back: what was recorded (messages, State snapshots, timings, tokens) stays as it is. tests/test_notebooks_current.py
+fails while a saved run's summaries are not today's.
 """
 
 import os
@@ -92,7 +97,24 @@ def generator(cls: type = OpenAIChatGenerator) -> OpenAIChatGenerator:
     )
 
 
+def refresh_summaries() -> None:
+    """Save each committed run again with the summaries today's recorder writes (the recording itself unchanged)."""
+    from agent_nb import Run
+    from agent_nb.recording.summary import summarize
+
+    for path in sorted(HERE.glob("real_*.json.gz")):
+        run = Run.load(str(path))
+        stale = [e.seq for e in run.events if e.summary != summarize(e)]
+        for event in run.events:
+            event.summary = summarize(event)
+        run.save(str(path))
+        print(f"{path.name}: {len(stale)} summaries refreshed {stale}")
+
+
 def main() -> int:
+    if sys.argv[1:] == ["--refresh-summaries"]:
+        refresh_summaries()
+        return 0
     for name, cls in [("real_smollm2_run", OpenAIChatGenerator), ("real_smollm2_forced_run", ForcedToolGenerator)]:
         if len(sys.argv) > 1 and name not in sys.argv[1:]:
             continue

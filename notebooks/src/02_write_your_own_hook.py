@@ -589,9 +589,11 @@ def no_search(state: State) -> None:
 # - `state.set(key, list)` appends; replace with `handler_override=replace_values`. `state.get` copies,
 #   `state.data` is live.
 # - Only the last message's tool calls run after `before_tool`: rewrite that message, and answer refused calls with
-#   an error tool result, or the model asks again.
+#   an error tool result, or the model asks again. Real providers also hold you to the pairing rule: each tool call
+#   gets exactly one result, right after it.
 # - `continue_run` needs a message and a loop guard kept in the run's State; `max_agent_steps` overrides it.
-#   `stop_run` ends the run at the next `before_llm`; it is never reset.
+#   `stop_run` ends the run right after the next `before_llm` hooks, if a next step comes (not from `on_exit`
+#   without `continue_run`, nor at the last allowed step); it is never reset.
 # - Per-run objects go in `hook_context`; `allowed_hook_points` guards registration; resources open in `warm_up`
 #   (idempotent) and close in `close` (`*_async` variants for async runs).
 #

@@ -48,7 +48,8 @@ auto.timeline.query("kind != 'hook' or summary != 'no change'")[COLS]
 # b=35)`. Then it called `add(a=5, b=3)` at every step, eleven times, never answering in text, until the Agent's
 # `max_agent_steps` (12 in the demo agent) ended the run with no answer. So:
 #
-# - **The memories and the date** were in its input at every call (the first call below), and made no difference.
+# - **The memories and the date** were in its input at every call (the first call below); it called `add` all the
+#   same. (Whether they changed anything, these runs cannot tell: none was recorded without them.)
 # - **`RequireToolHook` never ran.** It runs at `on_exit`, and no exit came: only a text reply (or a listed tool)
 #   leads there. A hook at `on_exit` cannot stop a model that never stops calling tools.
 # - **`max_agent_steps` was the only way out.** Twelve slow LLM calls for a wrong answer that never came; a
