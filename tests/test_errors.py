@@ -6,6 +6,7 @@ import pytest
 from haystack.dataclasses import ChatMessage, ToolCall
 
 from agent_nb import AgentNbError, Recorder, Run, demo_agent
+from agent_nb.export import sweep, to_otel
 from agent_nb.recording.options import InvalidOption, ReplayOptions
 from agent_nb.replay import InvalidEdit, ReplayDivergence, compare
 from agent_nb.testing import hook_case, to_pytest
@@ -82,6 +83,16 @@ def test_a_tool_row_a_replay_interrupted_is_marked_and_never_served_again(tmp_pa
 
 def _loaded(run: Run, tmp_path) -> Run:
     return Run.load(run.save(tmp_path / "run.json"))
+
+
+def _run_in_workbench(rec: Recorder, prompt: str):
+    from agent_nb import Workbench
+
+    wb = Workbench(rec)
+    try:
+        return wb.run(prompt)
+    finally:
+        wb.close()
 
 
 def _ended_live(rec: Recorder):
@@ -162,6 +173,9 @@ MISTAKES = [
         id="to_pytest-tmp-test_x.py-agent_factory-m-",
     ),
     pytest.param(lambda rec, run, tmp: compare(run, {}), TypeError, id="compare-run"),
+    pytest.param(lambda rec, run, tmp: _run_in_workbench(rec, "  "), ValueError, id="wb.run-empty-prompt"),
+    pytest.param(lambda rec, run, tmp: to_otel("a run"), TypeError, id="to_otel-str"),
+    pytest.param(lambda rec, run, tmp: sweep(demo_agent, ["hi"], []), ValueError, id="sweep-no-configs"),
 ]
 
 
