@@ -542,7 +542,8 @@ def _check_args(value: Any, tool_name: str, state: Any, what: str) -> dict[str, 
         for key in value:
             if key not in valid:
                 raise InvalidEdit(
-                    f"{what}: tool {tool_name!r} has no argument {key!r}; its arguments: {', '.join(valid)}", key
+                    f"{what}: tool {tool_name!r} has no argument {key!r}; its arguments: {', '.join(valid)}",
+                    "arguments",
                 )
     return {k: copy_value(v) for k, v in value.items()}
 

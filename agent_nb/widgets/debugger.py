@@ -348,8 +348,7 @@ class Debugger(W.VBox):
                 return False
             live.edit(changes, arguments=arguments, llm_input=llm_input)
         except InvalidEdit as exc:
-            # live.edit names the field: "arguments", or a tool's argument (its message starts "arguments")
-            to_args = exc.field == "arguments" or str(exc).startswith("arguments")
+            to_args = exc.field == "arguments"  # live.edit names the field; the message is never parsed
             to_llm = exc.field in ("llm_input", "messages")
             label = self.args_error if to_args else (self.llm_error if to_llm else self.state_error)
             set_error(label, str(exc))
