@@ -249,3 +249,23 @@ def test_no_module_over_800_lines_and_a_workbench_of_at_most_30_methods() -> Non
         if isinstance(node, ast.ClassDef) and node.name == "Workbench"
     )
     assert sum(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) for n in workbench.body) <= 30
+
+
+def test_the_replay_option_types_and_the_live_keys_are_declared_once() -> None:
+    # recording/options.py declares them; everyone else imports them (a second `OnMiss = Literal[...]` or a
+    # set literal of the live keys would drift).
+    declared = {"OnMiss", "ToolsMode", "ON_MISS", "TOOL_MODES", "LIVE_STATE_KEYS", "LIVE_KWARGS", "ReplayOptions"}
+    places = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+            names = {getattr(t, "id", None) for t in targets}
+            if isinstance(node, ast.ClassDef):
+                names.add(node.name)
+            places += [f"{path.relative_to(PACKAGE)}:{node.lineno} {n}" for n in names & declared]
+            if isinstance(node, (ast.Set, ast.Tuple, ast.List)) and {"tools", "hook_context"} <= {
+                getattr(e, "value", None) for e in node.elts
+            }:
+                places.append(f"{path.relative_to(PACKAGE)}:{node.lineno} live keys")
+    assert sorted(p.split(":")[0] for p in places) == ["recording/options.py"] * 8, places
