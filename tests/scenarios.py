@@ -150,3 +150,16 @@ def until(predicate: Callable[[], bool], timeout: float = 60.0, every: float = 0
             return True
         time.sleep(every)
     return predicate()
+
+
+def serving(proc: Any, url: str, timeout: float) -> bool:
+    """Wait until the server process `proc` answers `url` with 200; False when it exited or `timeout` passed."""
+    import httpx  # only the server tests need it
+
+    def answers() -> bool:
+        try:
+            return proc.poll() is not None or httpx.get(url, timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    return until(answers, timeout, every=0.1) and proc.poll() is None

@@ -26,7 +26,7 @@ from haystack.utils import Secret
 
 from agent_nb import Recorder, Run, demo_agent
 from agent_nb.demo.hooks import inject_date
-from scenarios import until
+from scenarios import serving
 
 RULES = [
     {"name": "server_error", "when": {"messages_contain": "SERVER_ERROR"},
@@ -78,14 +78,7 @@ def server(tmp_path_factory) -> Iterator[Server]:
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        try:
-            return proc.poll() is not None or httpx.get(f"{base}/_fakellm/stats", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    if not until(up, 30, every=0.1) or proc.poll() is not None:
+    if not serving(proc, f"{base}/_fakellm/stats", 30):
         proc.kill()
         raise RuntimeError(f"fakellm did not start: {(folder / 'server.log').read_text()}")
     try:

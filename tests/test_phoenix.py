@@ -8,13 +8,12 @@ import subprocess
 import sys
 from collections.abc import Iterator
 
-import httpx
 import pandas as pd
 import pytest
 
 from agent_nb import Recorder, demo_agent
 from agent_nb.export import to_otel
-from scenarios import until
+from scenarios import serving, until
 
 pytestmark = pytest.mark.slow
 
@@ -46,15 +45,8 @@ def phoenix(tmp_path_factory) -> Iterator[str]:
         [sys.executable, "-m", "phoenix.server.main", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT
     )
     base = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        try:
-            return proc.poll() is not None or httpx.get(f"{base}/healthz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
     try:
-        if not until(healthy, 120, every=0.2) or proc.poll() is not None:
+        if not serving(proc, f"{base}/healthz", 120):
             raise RuntimeError(f"phoenix did not start (exit code {proc.poll()}): see {workdir / 'server.log'}")
         yield base
     finally:
