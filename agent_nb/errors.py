@@ -11,7 +11,30 @@ Usage:
 
 class AgentNbError(Exception):
     """Base of agent_nb's errors about a user's input: `InvalidEdit`, `InvalidOption`, `ReplayDivergence`,
-    `RunFileError`, `DatasetError`, `HookCaseError`, `TestExportError`, `CliError`."""
+    `RunFileError`, `DatasetError`, `HookCaseError`, `TestExportError`, `CliError`, and the plain mistakes below."""
+
+
+# A plain mistake is still the builtin error it always was, so callers catching that keep working.
+class InvalidArgument(AgentNbError, ValueError):
+    """A value agent_nb cannot use (an unknown mode, an id it cannot save), or a run it cannot use so (still
+    running, loaded without a Recorder)."""
+
+
+class InvalidType(AgentNbError, TypeError):
+    """An argument of the wrong type (a dict where a Run is needed)."""
+
+
+class UnknownName(AgentNbError, KeyError):
+    """A name agent_nb does not have: a run id, a hook, a hook point."""
+
+
+class OutOfRange(AgentNbError, IndexError):
+    """An event or step number the run does not have."""
+
+
+class InvalidState(AgentNbError, RuntimeError):
+    """A call made at a time it cannot be carried out (a live run that is not paused, `rec.run` with
+    breakpoints set)."""
 
 
 class RunInterrupted(BaseException):

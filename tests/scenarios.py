@@ -141,12 +141,25 @@ def rows(run: Any) -> list[tuple[Any, ...]]:
     ]
 
 
-def until(predicate: Callable[[], bool], timeout: float = 60.0) -> bool:
-    """Poll `predicate` until it is true or `timeout` seconds pass; its last answer (a wait for a background
-    thread, not an assertion: `assert until(...)`)."""
+def until(predicate: Callable[[], bool], timeout: float = 60.0, every: float = 0.01) -> bool:
+    """Poll `predicate` every `every` seconds until it is true or `timeout` seconds pass; its last answer (a wait
+    for a background thread or a server, not an assertion: `assert until(...)`). The tests' one poll helper."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if predicate():
             return True
-        time.sleep(0.01)
+        time.sleep(every)
     return predicate()
+
+
+def serving(proc: Any, url: str, timeout: float) -> bool:
+    """Wait until the server process `proc` answers `url` with 200; False when it exited or `timeout` passed."""
+    import httpx  # only the server tests need it
+
+    def answers() -> bool:
+        try:
+            return proc.poll() is not None or httpx.get(url, timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    return until(answers, timeout, every=0.1) and proc.poll() is None

@@ -248,8 +248,9 @@ def test_a_bad_edit_applies_nothing_and_stays_paused(rec: Recorder) -> None:
     pause = paused(live)
     with pytest.raises(InvalidEdit, match="unknown State key 'nope'"):
         live.edit({"nope": 1})
-    with pytest.raises(InvalidEdit, match="has no argument 'c'; its arguments: a, b"):
+    with pytest.raises(InvalidEdit, match="has no argument 'c'; its arguments: a, b") as info:
         live.edit(arguments={"c": 1})
+    assert info.value.field == "arguments"  # what a form marks, whatever the message says
     with pytest.raises(InvalidEdit, match="messages\\[0\\] is a str"):
         live.edit({"messages": ["hi"]})
     with pytest.raises(InvalidEdit, match="no LLM call is pending"):

@@ -6,8 +6,10 @@ import pytest
 from haystack.dataclasses import ChatMessage, ToolCall
 
 from agent_nb import AgentNbError, Recorder, Run, demo_agent
+from agent_nb.export import sweep, to_otel
 from agent_nb.recording.options import InvalidOption, ReplayOptions
-from agent_nb.replay import InvalidEdit, ReplayDivergence
+from agent_nb.replay import InvalidEdit, ReplayDivergence, compare
+from agent_nb.testing import hook_case, to_pytest
 from agent_nb.widgets.fork_editor import EditError, ForkEditor
 
 
@@ -77,3 +79,110 @@ def test_a_tool_row_a_replay_interrupted_is_marked_and_never_served_again(tmp_pa
     assert served.status == "ok" and served.detail["result"] == 42
     # A row a tool really failed on is not marked: it is a recorded result like any other.
     assert all("interrupted" not in e.detail for e in run.events)
+
+
+def _loaded(run: Run, tmp_path) -> Run:
+    return Run.load(run.save(tmp_path / "run.json"))
+
+
+def _run_in_workbench(rec: Recorder, prompt: str):
+    from agent_nb import Workbench
+
+    wb = Workbench(rec)
+    try:
+        return wb.run(prompt)
+    finally:
+        wb.close()
+
+
+def _ended_live(rec: Recorder):
+    live = rec.start("What is 2 + 3?")
+    live.wait(timeout=60)
+    return live
+
+
+#: (a user's mistake, the builtin class it always raised and callers may still catch).
+MISTAKES = [
+    pytest.param(lambda rec, run, tmp: Recorder("not an agent"), TypeError, id="Recorder-not-an-agent"),
+    pytest.param(
+        lambda rec, run, tmp: Recorder(demo_agent(), snapshots="sometimes"),
+        ValueError,
+        id="Recorder-demo_agent-snapshots-sometimes",
+    ),
+    pytest.param(
+        lambda rec, run, tmp: Recorder(demo_agent(), max_runs=0), ValueError, id="Recorder-demo_agent-max_runs-0"
+    ),
+    pytest.param(lambda rec, run, tmp: rec.run([42]), TypeError, id="rec.run-42"),
+    pytest.param(
+        lambda rec, run, tmp: rec.run("hi", hooks={"before_nothing": {}}),
+        KeyError,
+        id="rec.run-hi-hooks-before_nothing",
+    ),
+    pytest.param(
+        lambda rec, run, tmp: rec.run("hi", hooks={"before_llm": {"inject_date": "yes"}}),
+        TypeError,
+        id="rec.run-hi-hooks-before_llm-inject_date-",
+    ),
+    pytest.param(lambda rec, run, tmp: rec.get("no-such-run"), KeyError, id="rec.get-no-such-run"),
+    pytest.param(
+        lambda rec, run, tmp: rec.disable("before_llm", "no_such_hook"),
+        KeyError,
+        id="rec.disable-before_llm-no_such_hook",
+    ),
+    pytest.param(
+        lambda rec, run, tmp: rec.add_hook("before_nothing", object()),
+        ValueError,
+        id="rec.add_hook-before_nothing-object",
+    ),
+    pytest.param(
+        lambda rec, run, tmp: rec.add_hook("before_llm", object()), TypeError, id="rec.add_hook-before_llm-object"
+    ),
+    pytest.param(lambda rec, run, tmp: rec.break_at("before_tol"), ValueError, id="rec.break_at-before_tol"),
+    pytest.param(
+        lambda rec, run, tmp: rec.break_at("before_llm", when=3), TypeError, id="rec.break_at-before_llm-when-3"
+    ),
+    pytest.param(lambda rec, run, tmp: (rec.break_at("tool"), rec.run("hi")), RuntimeError, id="break_at-run"),
+    pytest.param(lambda rec, run, tmp: rec.start("hi", use_async="yes"), TypeError, id="rec.start-hi-use_async-yes"),
+    pytest.param(lambda rec, run, tmp: _ended_live(rec).step(), RuntimeError, id="_ended_live-rec-.step"),
+    pytest.param(lambda rec, run, tmp: run.event(999), IndexError, id="run.event-999"),
+    pytest.param(lambda rec, run, tmp: run.state_at(0, when="during"), ValueError, id="run.state_at-0-when-during"),
+    pytest.param(lambda rec, run, tmp: run.state_at_step(99), IndexError, id="run.state_at_step-99"),
+    pytest.param(lambda rec, run, tmp: run.search(3), TypeError, id="run.search-3"),
+    pytest.param(
+        lambda rec, run, tmp: (setattr(run, "run_id", "a/b"), run.save(tmp / "x.json")),
+        ValueError,
+        id="setattr-run-run_id-a-b-run.save-tmp-x.js",
+    ),
+    pytest.param(lambda rec, run, tmp: Run.save({}, tmp / "x.json"), TypeError, id="Run.save-tmp-x.json"),
+    pytest.param(
+        lambda rec, run, tmp: Run.load(run.save(tmp / "x.json"), max_bytes=0),
+        ValueError,
+        id="Run.load-run.save-tmp-x.json-max_bytes-0",
+    ),
+    pytest.param(lambda rec, run, tmp: _loaded(run, tmp).replay(), ValueError, id="_loaded-run-tmp-.replay"),
+    pytest.param(lambda rec, run, tmp: rec.replay({}), TypeError, id="rec.replay"),
+    pytest.param(
+        lambda rec, run, tmp: run.fork(step=1, hooks={"before_run": {"MemoryRetrievalHook": True}}),
+        ValueError,
+        id="run.fork-step-1-hooks-before_run-MemoryR",
+    ),
+    pytest.param(lambda rec, run, tmp: hook_case({}, 1), TypeError, id="hook_case-1"),
+    pytest.param(
+        lambda rec, run, tmp: to_pytest({}, tmp / "test_x.py", agent_factory="m:f"),
+        TypeError,
+        id="to_pytest-tmp-test_x.py-agent_factory-m-",
+    ),
+    pytest.param(lambda rec, run, tmp: compare(run, {}), TypeError, id="compare-run"),
+    pytest.param(lambda rec, run, tmp: _run_in_workbench(rec, "  "), ValueError, id="wb.run-empty-prompt"),
+    pytest.param(lambda rec, run, tmp: to_otel("a run"), TypeError, id="to_otel-str"),
+    pytest.param(lambda rec, run, tmp: sweep(demo_agent, ["hi"], []), ValueError, id="sweep-no-configs"),
+]
+
+
+@pytest.mark.parametrize(("mistake", "builtin"), MISTAKES)
+def test_every_mistake_is_an_agent_nb_error_and_still_the_builtin_it_was(mistake, builtin, tmp_path) -> None:
+    rec = Recorder(demo_agent())
+    run = rec.run("What is 2 + 3?")
+    with pytest.raises(AgentNbError) as info:
+        mistake(rec, run, tmp_path)
+    assert isinstance(info.value, builtin)  # callers catching the builtin still catch it

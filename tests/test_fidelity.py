@@ -26,7 +26,7 @@ from haystack.tracing import Span, Tracer
 
 from agent_nb import InvalidEdit, Recorder, Run
 from agent_nb.recording import Uncopyable
-from scenarios import TOOLS, Mark, add, mul, plan_prompt, respond
+from scenarios import TOOLS, Mark, add, mul, plan_prompt, respond, until
 
 
 # ---- collaborators that report what they were given --------------------------------------------------------
@@ -746,12 +746,7 @@ def test_cancelling_an_async_run_during_a_sync_tool_adds_no_row_after_the_end():
     rows = len(run.events)
     assert run.status == "error" and "CancelledError" in run.error
     release.set()
-    deadline = time.monotonic() + 10
-    while (
-        any(t.name.startswith("asyncio") and t.is_alive() for t in threading.enumerate())
-        and time.monotonic() < deadline
-    ):
-        time.sleep(0.01)
+    until(lambda: not any(t.name.startswith("asyncio") and t.is_alive() for t in threading.enumerate()), 10)
     assert len(run.events) == rows  # the tool thread finished after the end: nothing was added
     assert [e.error for e in run.events if e.kind == "tool"] in ([], ["CancelledError: "])
 

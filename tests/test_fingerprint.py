@@ -215,3 +215,23 @@ def test_hook_class_defined_in_a_notebook_cell_is_hashed_from_its_members():
     ]
     assert [e["source"] for e in entries] == ["available", "available"]
     assert entries[0]["source_sha256"] != entries[1]["source_sha256"]  # the property's new text counts
+
+
+def test_every_kind_of_tool_and_hook_change_reads_as_one_line_in_the_fingerprints_order() -> None:
+    old = {
+        "tools": [{"name": "add", "type": "Tool", "description": "Add."}, {"name": "gone", "type": "Tool"}],
+        "hooks": [{"point": "before_llm", "name": "a", "type": "A"}, {"point": "on_exit", "name": "b", "type": "B"}],
+    }
+    new = {
+        "tools": [{"name": "new", "type": "Tool"}, {"name": "add", "type": "ComponentTool", "description": "Sum."}],
+        "hooks": [{"point": "before_llm", "name": "a", "type": "A2"}, {"point": "before_llm", "name": "c"}],
+    }
+    assert fingerprint_changes(old, new) == [
+        "tool gone: removed",
+        "tool new: added",
+        "tool add: type changed (Tool -> ComponentTool)",
+        "tool add: description changed",
+        "hook on_exit/b: removed",
+        "hook before_llm/a: type changed (A -> A2)",
+        "hook before_llm/c: added",
+    ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import graphlib
+import inspect
 import json
 import subprocess
 import sys
@@ -16,6 +17,8 @@ from pathlib import Path
 import pytest
 
 import agent_nb
+from agent_nb import Recorder, Run, demo_agent
+from agent_nb.recording.verbs import Verb
 
 PACKAGE = Path(agent_nb.__file__).parent
 #: Each part of agent_nb (a subpackage or a top-level module) and the parts it may import. `verbs` are the core's
@@ -210,3 +213,59 @@ def test_the_cycle_check_sees_a_function_level_import_back(tmp_path):
     (fake / "interception.py").write_text("from agent_nb.breaks import Boundary\n")
     (fake / "breaks.py").write_text("def f():\n    from agent_nb.interception import _HookCall\n")
     assert sorted(set(import_cycle(fake))) == ["agent_nb.breaks", "agent_nb.interception"]
+
+
+def verbs_of(owner: type) -> dict[str, Verb]:
+    return {name: value for name, value in vars(owner).items() if isinstance(value, Verb)}
+
+
+@pytest.mark.parametrize("owner", [Run, Recorder])
+def test_each_verb_shows_the_signature_and_docs_written_once_in_its_own_layer(owner: type) -> None:
+    # `run.replay` is `agent_nb.replay.resume.replay` bound to the run: help() and tab completion show its own
+    # signature (the Recorder's copy drops the `recorder` keyword it fills in), and no copy lives in the core.
+    rec = Recorder(demo_agent())
+    instance = rec.run("What is 2 + 3?") if owner is Run else rec
+    assert len(verbs_of(owner)) >= (12 if owner is Run else 5)
+    for name, verb in verbs_of(owner).items():
+        function = verb.function()
+        assert not function.__module__.startswith("agent_nb.recording") or name in ("save", "load"), name
+        assert name in dir(instance)
+        bound = getattr(instance, name)
+        expected = inspect.signature(function).parameters
+        if verb.bind is not None:
+            expected = {k: v for k, v in expected.items() if k != verb.bind}
+        elif not verb.static:
+            expected = dict(list(expected.items())[1:])  # the record itself
+        assert list(inspect.signature(bound).parameters) == list(expected), name
+        assert inspect.getdoc(bound) == inspect.getdoc(function), name
+
+
+def test_no_module_over_800_lines_and_a_workbench_of_at_most_30_methods() -> None:
+    sizes = {str(p.relative_to(PACKAGE)): len(p.read_text().splitlines()) for p in PACKAGE.rglob("*.py")}
+    assert {p: n for p, n in sizes.items() if n > 800} == {}
+    workbench = next(
+        node
+        for node in ast.walk(ast.parse((PACKAGE / "widgets" / "workbench.py").read_text()))
+        if isinstance(node, ast.ClassDef) and node.name == "Workbench"
+    )
+    assert sum(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) for n in workbench.body) <= 30
+
+
+def test_the_replay_option_types_and_the_live_keys_are_declared_once() -> None:
+    # recording/options.py declares them; everyone else imports them (a second `OnMiss = Literal[...]` or a
+    # set literal of the live keys would drift).
+    declared = {"OnMiss", "ToolsMode", "ON_MISS", "TOOL_MODES", "LIVE_STATE_KEYS", "LIVE_KWARGS", "ReplayOptions"}
+    places = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+            names = {getattr(t, "id", None) for t in targets}
+            if isinstance(node, ast.ClassDef):
+                names.add(node.name)
+            places += [f"{path.relative_to(PACKAGE)}:{node.lineno} {n}" for n in names & declared]
+            if isinstance(node, (ast.Set, ast.Tuple, ast.List)) and {"tools", "hook_context"} <= {
+                getattr(e, "value", None) for e in node.elts
+            }:
+                places.append(f"{path.relative_to(PACKAGE)}:{node.lineno} live keys")
+    assert sorted(p.split(":")[0] for p in places) == ["recording/options.py"] * 8, places

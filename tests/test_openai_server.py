@@ -12,7 +12,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -27,6 +26,7 @@ from haystack.utils import Secret
 
 from agent_nb import Recorder, Run, demo_agent
 from agent_nb.demo.hooks import inject_date
+from scenarios import serving
 
 RULES = [
     {"name": "server_error", "when": {"messages_contain": "SERVER_ERROR"},
@@ -78,17 +78,9 @@ def server(tmp_path_factory) -> Iterator[Server]:
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{base}/_fakellm/stats", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"fakellm did not start: {(folder / 'server.log').read_text()}")
-        time.sleep(0.1)
+    if not serving(proc, f"{base}/_fakellm/stats", 30):
+        proc.kill()
+        raise RuntimeError(f"fakellm did not start: {(folder / 'server.log').read_text()}")
     try:
         yield Server(base)
     finally:

@@ -6,15 +6,14 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 
-import httpx
 import pandas as pd
 import pytest
 
 from agent_nb import Recorder, demo_agent
 from agent_nb.export import to_otel
+from scenarios import serving, until
 
 pytestmark = pytest.mark.slow
 
@@ -25,19 +24,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _poll(condition, timeout: float, what: str, proc: subprocess.Popen | None = None):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result is not None and result is not False:
-            return result
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"{what}: the server exited with {proc.returncode}")
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what}: not ready after {timeout} s")
-        time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")
@@ -59,15 +45,9 @@ def phoenix(tmp_path_factory) -> Iterator[str]:
         [sys.executable, "-m", "phoenix.server.main", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT
     )
     base = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        try:
-            return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
     try:
-        _poll(healthy, 120, "phoenix", proc)
+        if not serving(proc, f"{base}/healthz", 120):
+            raise RuntimeError(f"phoenix did not start (exit code {proc.poll()}): see {workdir / 'server.log'}")
         yield base
     finally:
         proc.terminate()
@@ -97,14 +77,17 @@ def test_run_reads_back_from_phoenix_with_tree_tokens_and_times(phoenix):
     client = Client(base_url=phoenix)
     expected = len(run.events) + run.steps + 1
 
-    def spans() -> pd.DataFrame | None:
-        try:
-            frame = client.spans.get_spans_dataframe(project_identifier=PROJECT, limit=1000)
-        except Exception:  # the project appears only once the first span is ingested
-            return None
-        return frame if len(frame) >= expected else None
+    seen: list[pd.DataFrame] = []
 
-    frame = _poll(spans, 60, "spans in phoenix")
+    def spans() -> bool:
+        try:
+            seen.append(client.spans.get_spans_dataframe(project_identifier=PROJECT, limit=1000))
+        except Exception:  # the project appears only once the first span is ingested
+            return False
+        return len(seen[-1]) >= expected
+
+    assert until(spans, 60, every=0.2), f"phoenix holds {len(seen[-1]) if seen else 0} of {expected} spans"
+    frame = seen[-1]
     if frame.index.name == "context.span_id":
         frame = frame.reset_index(drop="context.span_id" in frame.columns)
     assert len(frame) == expected

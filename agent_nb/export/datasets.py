@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from agent_nb.errors import AgentNbError
+from agent_nb.errors import AgentNbError, InvalidArgument, InvalidType
 from agent_nb.recording import TIMELINE_SCHEMA, Column, Run
 
 #: Version of the dataset layout; bumped when a column changes meaning (adding columns keeps old readers working).
@@ -209,9 +209,9 @@ def dataset_frame(runs: Iterable[Run]) -> pd.DataFrame:
     timelines, per_run, lengths = [], [], []
     for i, run in enumerate(runs):
         if not isinstance(run, Run):
-            raise TypeError(f"runs[{i}] is a {type(run).__name__}, not an agent_nb Run")
+            raise InvalidType(f"runs[{i}] is a {type(run).__name__}, not an agent_nb Run")
         if run.status == "running":
-            raise ValueError(f"run {run.run_id} is still running: write it when it has ended")
+            raise InvalidArgument(f"run {run.run_id} is still running: write it when it has ended")
         timeline = run.timeline
         timelines.append(timeline)
         per_run.append(run_columns(run))

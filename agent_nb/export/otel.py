@@ -62,6 +62,7 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from agent_nb.errors import InvalidArgument, InvalidType
 from agent_nb.export.datasets import fingerprint_sha256
 from agent_nb.recording import Event, Run
 from agent_nb.recording.context import error_text
@@ -392,12 +393,12 @@ def to_otel(
         >>> to_otel("not a run")
         Traceback (most recent call last):
         ...
-        TypeError: to_otel needs an agent_nb Run, got str
+        agent_nb.errors.InvalidType: to_otel needs an agent_nb Run, got str
     """
     if not isinstance(run, Run):
-        raise TypeError(f"to_otel needs an agent_nb Run, got {type(run).__name__}")
+        raise InvalidType(f"to_otel needs an agent_nb Run, got {type(run).__name__}")
     if run.status == "running":
-        raise ValueError(f"run {run.run_id} is still running: export it when it has ended (see OtelListener)")
+        raise InvalidArgument(f"run {run.run_id} is still running: export it when it has ended (see OtelListener)")
     from opentelemetry import trace
 
     provider = tracer_provider if tracer_provider is not None else trace.get_tracer_provider()

@@ -26,6 +26,7 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
+from agent_nb.errors import InvalidType
 from agent_nb.export.otel import to_otel
 from agent_nb.recording import Run
 
@@ -71,7 +72,7 @@ def otlp_json_lines(
     items = [runs] if isinstance(runs, Run) else list(runs)
     for i, run in enumerate(items):
         if not isinstance(run, Run):
-            raise TypeError(f"runs[{i}] is a {type(run).__name__}, not an agent_nb Run")
+            raise InvalidType(f"runs[{i}] is a {type(run).__name__}, not an agent_nb Run")
     memory = InMemorySpanExporter()
     # A private provider: the export never touches the process-wide one, and nothing leaves the process.
     provider = TracerProvider(resource=Resource.create({"service.name": service_name}))

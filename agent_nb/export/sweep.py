@@ -47,6 +47,7 @@ from typing import Any
 
 import pandas as pd
 
+from agent_nb.errors import InvalidArgument, InvalidType
 from agent_nb.recording import Column, Recorder, Run
 from agent_nb.recording.context import error_text
 from agent_nb.recording.hook_slots import HookConfig
@@ -191,11 +192,11 @@ def _configs(hook_configs: Mapping[str, HookConfig] | Iterable[HookConfig] | Non
     for i, (name, config) in enumerate(items):
         config = config or {}
         if not isinstance(config, Mapping) or not all(isinstance(v, Mapping) for v in config.values()):
-            raise TypeError(f"hook_configs[{name or i}] must map hook points to {{name: True/False}}, got {config!r}")
+            raise InvalidType(f"hook_configs[{name or i}] must map hook points to {{name: True/False}}, got {config!r}")
         plain = {str(p): {str(n): bool(v) for n, v in names.items()} for p, names in config.items()}
         out.append((str(name) if name is not None else _label(plain), plain))
     if not out:
-        raise ValueError("hook_configs is empty: pass at least one configuration ({} for the Agent's own hooks)")
+        raise InvalidArgument("hook_configs is empty: pass at least one configuration ({} for the Agent's own hooks)")
     return out
 
 
@@ -281,17 +282,17 @@ def sweep(
         (2, [(1, 2), (2, 2)])
     """
     if not callable(agent_factory):
-        raise TypeError(f"agent_factory must be a function that builds an Agent, got {type(agent_factory).__name__}")
+        raise InvalidType(f"agent_factory must be a function that builds an Agent, got {type(agent_factory).__name__}")
     prompt_list = [prompts] if isinstance(prompts, str) else list(prompts)
     for i, prompt in enumerate(prompt_list):
         if not isinstance(prompt, str):
-            raise TypeError(f"prompts[{i}] is a {type(prompt).__name__}, not a str")
+            raise InvalidType(f"prompts[{i}] is a {type(prompt).__name__}, not a str")
     configs = _configs(hook_configs)
     if isinstance(executor, ProcessPoolExecutor):
         try:
             pickle.dumps(agent_factory)
         except Exception as exc:
-            raise TypeError(
+            raise InvalidType(
                 f"agent_factory {agent_factory!r} cannot be sent to worker processes ({exc}); "
                 "define it as a module-level function"
             ) from exc

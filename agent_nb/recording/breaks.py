@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from haystack.dataclasses import ChatMessage
 from haystack.hooks import VALID_HOOK_POINTS
 
+from agent_nb.errors import InvalidArgument, InvalidType
+
 if TYPE_CHECKING:
     from agent_nb.recording.context import RunContext
 
@@ -132,33 +134,33 @@ class Breaker(Protocol):
 
 
 def check_breakpoint(recorder: Any, point: Any, name: Any, when: Any, on_error: Any) -> Breakpoint:
-    """A validated Breakpoint for `recorder`'s Agent (ValueError / TypeError naming what is valid).
+    """A validated Breakpoint for `recorder`'s Agent (an InvalidArgument / InvalidType naming what is valid).
 
     Usage:
         >>> check_breakpoint(rec, "tool", "sub", None, False)
         Traceback (most recent call last):
         ...
-        ValueError: no tool named 'sub'; valid names: add, multiply, get_weather, save_note, search
+        agent_nb.errors.InvalidArgument: no tool named 'sub'; valid names: add, multiply, get_weather, save_note, search
     """
     if not isinstance(on_error, bool):
-        raise TypeError(f"on_error must be True or False, got {on_error!r}")
+        raise InvalidType(f"on_error must be True or False, got {on_error!r}")
     if when is not None and not callable(when):
-        raise TypeError(f"when must be a function of the State (a dict), got {type(when).__name__}")
+        raise InvalidType(f"when must be a function of the State (a dict), got {type(when).__name__}")
     if point is None:
         if not on_error:
-            raise ValueError(f"give a point to break at (one of {', '.join(POINTS)}), or on_error=True")
+            raise InvalidArgument(f"give a point to break at (one of {', '.join(POINTS)}), or on_error=True")
         if name is not None:
-            raise ValueError("name needs a point: break_at('tool', name=...) or break_at('before_llm', name=...)")
+            raise InvalidArgument("name needs a point: break_at('tool', name=...) or break_at('before_llm', name=...)")
         return Breakpoint(None, None, when, True)
     if point not in POINTS:
-        raise ValueError(f"unknown breakpoint point {point!r}; valid points: {', '.join(POINTS)}")
+        raise InvalidArgument(f"unknown breakpoint point {point!r}; valid points: {', '.join(POINTS)}")
     if name is not None:
         if not isinstance(name, str):
-            raise TypeError(f"name must be a str (a hook or tool name), got {type(name).__name__}")
+            raise InvalidType(f"name must be a str (a hook or tool name), got {type(name).__name__}")
         valid = _names(recorder, point)
         if valid is not None and name not in valid:
             what = {"tool": "tool", "llm": "generator"}.get(point, f"hook at {point!r}")
-            raise ValueError(f"no {what} named {name!r}; valid names: {', '.join(valid) or 'none'}")
+            raise InvalidArgument(f"no {what} named {name!r}; valid names: {', '.join(valid) or 'none'}")
     return Breakpoint(point, name, when, on_error)
 
 

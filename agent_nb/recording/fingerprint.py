@@ -27,7 +27,7 @@ import hashlib
 import inspect
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from haystack.hooks import FunctionHook
@@ -359,25 +359,34 @@ def _generator_lines(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str
     return _param_line("generator", old.get("init_parameters"), new.get("init_parameters"))
 
 
-def _tool_lines(old: list[Mapping[str, Any]], new: list[Mapping[str, Any]]) -> list[str]:
-    before = {t.get("name"): t for t in old}
-    after = {t.get("name"): t for t in new}
-    lines: list[str] = []
-    for name in before:
-        if name not in after:
-            lines.append(f"tool {name}: removed")
-    for name, tool in after.items():
-        if name not in before:
-            lines.append(f"tool {name}: added")
+Items = Mapping[Any, Mapping[str, Any]]
+
+
+def _kept(
+    before: Items, after: Items, what: Callable[[Any], str], lines: list[str]
+) -> Iterator[tuple[str, Mapping[str, Any], Mapping[str, Any]]]:
+    """The items of `after` also in `before`, as (`what(key)`, was, now), in order; on the way `lines` gets
+    the removed items (first), the added ones and changed types, so the lines read in the fingerprint's order."""
+    lines += [f"{what(key)}: removed" for key in before if key not in after]
+    for key, now in after.items():
+        if key not in before:
+            lines.append(f"{what(key)}: added")
             continue
-        was = before[name]
-        if was.get("type") != tool.get("type"):
-            lines.append(f"tool {name}: type changed ({was.get('type')} -> {tool.get('type')})")
+        was = before[key]
+        if was.get("type") != now.get("type"):
+            lines.append(f"{what(key)}: type changed ({was.get('type')} -> {now.get('type')})")
+        yield what(key), was, now
+
+
+def _tool_lines(old: list[Mapping[str, Any]], new: list[Mapping[str, Any]]) -> list[str]:
+    lines: list[str] = []
+    named = {t.get("name"): t for t in old}, {t.get("name"): t for t in new}
+    for what, was, tool in _kept(*named, lambda name: f"tool {name}", lines):
         if was.get("parameters") != tool.get("parameters"):
-            lines.append(f"tool {name}: schema changed")
+            lines.append(f"{what}: schema changed")
         if was.get("description") != tool.get("description"):
-            lines.append(f"tool {name}: description changed")
-        lines += _source_line(f"tool {name}", was, tool, "code_sha256", "code")
+            lines.append(f"{what}: description changed")
+        lines += _source_line(what, was, tool, "code_sha256", "code")
     return lines
 
 
@@ -385,17 +394,7 @@ def _hook_lines(old: list[Mapping[str, Any]], new: list[Mapping[str, Any]]) -> l
     before = {(h.get("point"), h.get("name")): h for h in old}
     after = {(h.get("point"), h.get("name")): h for h in new}
     lines: list[str] = []
-    for key in before:
-        if key not in after:
-            lines.append(f"hook {key[0]}/{key[1]}: removed")
-    for key, hook in after.items():
-        what = f"hook {key[0]}/{key[1]}"
-        if key not in before:
-            lines.append(f"{what}: added")
-            continue
-        was = before[key]
-        if was.get("type") != hook.get("type"):
-            lines.append(f"{what}: type changed ({was.get('type')} -> {hook.get('type')})")
+    for what, was, hook in _kept(before, after, lambda key: f"hook {key[0]}/{key[1]}", lines):
         lines += _source_line(what, was, hook, "source_sha256", "source")
         lines += [
             line

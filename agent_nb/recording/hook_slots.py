@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 from haystack.hooks import VALID_HOOK_POINTS, FunctionHook
 
+from agent_nb.errors import InvalidArgument, InvalidType, UnknownName
 from agent_nb.recording.events import HOOKS_SCHEMA, frame_of
 from agent_nb.recording.interception import HookSlot
 from agent_nb.recording.options import HookOverrides
@@ -85,7 +86,7 @@ class HookSlots:
             if slot.point == point and slot.name == name:
                 return slot
         known = [f"{s.point}/{s.name}" for s in self._slots]
-        raise KeyError(f"no hook {name!r} at {point!r}; hooks: {', '.join(known) or 'none'}")
+        raise UnknownName(f"no hook {name!r} at {point!r}; hooks: {', '.join(known) or 'none'}")
 
     @property
     def hook_slots(self) -> list[HookSlot]:
@@ -179,13 +180,13 @@ class HookSlots:
             'my_hook'
         """
         if point not in VALID_HOOK_POINTS:
-            raise ValueError(f"unknown hook point {point!r}; valid points: {', '.join(VALID_HOOK_POINTS)}")
+            raise InvalidArgument(f"unknown hook point {point!r}; valid points: {', '.join(VALID_HOOK_POINTS)}")
         if not callable(getattr(hook, "run", None)):
             hint = " (wrap a function with haystack.hooks.hook)" if callable(hook) else ""
-            raise TypeError(f"a hook needs a callable run(state), got {type(hook).__name__}{hint}")
+            raise InvalidType(f"a hook needs a callable run(state), got {type(hook).__name__}{hint}")
         allowed = getattr(hook, "allowed_hook_points", None)
         if allowed is not None and point not in allowed:
-            raise ValueError(f"{type(hook).__name__} cannot run at {point!r}; it allows: {', '.join(allowed)}")
+            raise InvalidArgument(f"{type(hook).__name__} cannot run at {point!r}; it allows: {', '.join(allowed)}")
         slot = HookSlot(point, self._unique_name(point, name or hook_name(hook)), hook)
         self._slots.append(slot)
         self._hooks_changed()
@@ -214,12 +215,12 @@ class HookSlots:
         if overrides is None:
             return config, swaps
         if not isinstance(overrides, Mapping):
-            raise TypeError(f"hooks must map hook points to {{name: True/False}}, got {type(overrides).__name__}")
+            raise InvalidType(f"hooks must map hook points to {{name: True/False}}, got {type(overrides).__name__}")
         for point, names in overrides.items():
             if point not in VALID_HOOK_POINTS:
-                raise KeyError(f"unknown hook point {point!r}; valid points: {', '.join(VALID_HOOK_POINTS)}")
+                raise UnknownName(f"unknown hook point {point!r}; valid points: {', '.join(VALID_HOOK_POINTS)}")
             if not isinstance(names, Mapping):
-                raise TypeError(f"hooks[{point!r}] must map hook names to True/False, got {type(names).__name__}")
+                raise InvalidType(f"hooks[{point!r}] must map hook names to True/False, got {type(names).__name__}")
             for name, value in names.items():
                 self._slot(point, name)
                 if isinstance(value, bool):
@@ -227,11 +228,11 @@ class HookSlots:
                 elif callable(getattr(value, "run", None)):
                     allowed = getattr(value, "allowed_hook_points", None)
                     if allowed is not None and point not in allowed:
-                        raise ValueError(f"{type(value).__name__} cannot run at {point!r}; it allows: {allowed}")
+                        raise InvalidArgument(f"{type(value).__name__} cannot run at {point!r}; it allows: {allowed}")
                     config[point][name] = True
                     swaps[(point, name)] = value
                 else:
-                    raise TypeError(
+                    raise InvalidType(
                         f"hooks[{point!r}][{name!r}] must be True, False or a hook object (with run(state)), "
                         f"got {value!r}"
                     )

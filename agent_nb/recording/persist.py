@@ -54,6 +54,7 @@ import zlib
 from collections.abc import Iterator
 from typing import Any
 
+from agent_nb.errors import InvalidArgument, InvalidType
 from agent_nb.files import atomic_write, remove_stale_temps
 from agent_nb.recording.decode import document_to_run
 from agent_nb.recording.encode import _dumps, run_to_document
@@ -74,13 +75,13 @@ def save_run(run: Run, path: str | os.PathLike[str]) -> str:
         True
     """
     if not isinstance(run, Run):
-        raise TypeError(f"save_run needs a Run, got {type(run).__name__}")
+        raise InvalidType(f"save_run needs a Run, got {type(run).__name__}")
     if run.status == "running":
-        raise ValueError(f"run {run.run_id} is still running; save it once it has ended")
+        raise InvalidArgument(f"run {run.run_id} is still running; save it once it has ended")
     for name in ("run_id", "parent_id"):
         value = getattr(run, name)
         if (value is not None or name == "run_id") and not _valid_id(value):
-            raise ValueError(
+            raise InvalidArgument(
                 f"run.{name} {value!r} cannot be saved: a saved run id is 1 to 64 letters, digits, '_' or '-' "
                 "(it names files); set another one"
             )
@@ -195,7 +196,7 @@ def load_run(path: str | os.PathLike[str], *, max_bytes: int = DEFAULT_MAX_BYTES
     """
     path = os.fspath(path)
     if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1:
-        raise ValueError(f"max_bytes must be a positive int, got {max_bytes!r}")
+        raise InvalidArgument(f"max_bytes must be a positive int, got {max_bytes!r}")
     raw = _read(path, max_bytes)
     remove_stale_temps(os.path.dirname(os.path.abspath(path)))
     if not raw or raw.isspace():  # isspace, not strip: no copy of a large document

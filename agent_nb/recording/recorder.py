@@ -31,7 +31,7 @@ import pandas as pd
 from haystack.components.agents import Agent
 from haystack.dataclasses import ChatMessage
 
-from agent_nb.errors import RunAborted
+from agent_nb.errors import InvalidArgument, InvalidState, InvalidType, RunAborted, UnknownName
 from agent_nb.recording.breaks import Breakpoint, check_breakpoint
 from agent_nb.recording.context import CURRENT, STOP_REASON, ReplySource, RunContext, ToolSource, error_text
 from agent_nb.recording.dispatch import Dispatcher
@@ -111,7 +111,7 @@ def as_messages(messages: str | ChatMessage | list[ChatMessage]) -> list[ChatMes
     messages = list(messages)
     for i, m in enumerate(messages):
         if not isinstance(m, ChatMessage):
-            raise TypeError(f"messages[{i}] is a {type(m).__name__}, not a ChatMessage")
+            raise InvalidType(f"messages[{i}] is a {type(m).__name__}, not a ChatMessage")
     return messages
 
 
@@ -133,11 +133,11 @@ class Recorder(HookSlots):
 
     def __init__(self, agent: Agent, snapshots: str = "fast", *, max_runs: int | None = None) -> None:
         if not isinstance(agent, Agent):
-            raise TypeError(f"Recorder needs a haystack Agent, got {type(agent).__name__}")
+            raise InvalidType(f"Recorder needs a haystack Agent, got {type(agent).__name__}")
         if snapshots not in SNAPSHOT_MODES:
-            raise ValueError(f"snapshots must be one of {SNAPSHOT_MODES}, got {snapshots!r}")
+            raise InvalidArgument(f"snapshots must be one of {SNAPSHOT_MODES}, got {snapshots!r}")
         if max_runs is not None and (not isinstance(max_runs, int) or isinstance(max_runs, bool) or max_runs < 1):
-            raise ValueError(f"max_runs must be a positive int or None, got {max_runs!r}")
+            raise InvalidArgument(f"max_runs must be a positive int or None, got {max_runs!r}")
         install()
         self.agent = agent
         self.snapshots = snapshots
@@ -252,7 +252,7 @@ class Recorder(HookSlots):
         self, messages: Any, hooks: HookConfig | None, on_event: Listener | None, kwargs: dict[str, Any]
     ) -> RunSpec:
         if "messages" in kwargs:
-            raise TypeError("pass the messages as the first argument, not as messages=")
+            raise InvalidType("pass the messages as the first argument, not as messages=")
         return RunSpec(messages=as_messages(messages), kwargs=kwargs, hooks=hooks, on_event=on_event)
 
     def _start(self, spec: RunSpec) -> tuple[Run, RunContext, Agent, dict[str, Any]]:
@@ -392,7 +392,7 @@ class Recorder(HookSlots):
         for run in self.runs:
             if run.run_id == run_id:
                 return run
-        raise KeyError(f"no run {run_id!r}; runs: {', '.join(r.run_id for r in self.runs) or 'none'}")
+        raise UnknownName(f"no run {run_id!r}; runs: {', '.join(r.run_id for r in self.runs) or 'none'}")
 
     @property
     def tree(self) -> pd.DataFrame:
@@ -449,7 +449,7 @@ class Recorder(HookSlots):
     def _no_breakpoints(self, verb: str) -> None:
         # A run in a cell holds the kernel's main thread: nothing could resume it from a pause.
         if self._breakpoints:
-            raise RuntimeError(
+            raise InvalidState(
                 f"rec.{verb}() cannot pause at breakpoints: it holds the calling thread (in a notebook, the kernel), "
                 f"so nothing could resume it. Use live = rec.start(...) (then live.wait_paused(), live.resume()) or "
                 f"the Workbench; or rec.clear_breakpoints() first. Breakpoints set: {self._breakpoints}"

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pandas as pd
 from haystack.dataclasses import ChatMessage
 
+from agent_nb.errors import InvalidArgument, OutOfRange
 from agent_nb.recording.diff import StateDiff, state_diff
 from agent_nb.recording.events import Event, build_timeline
 from agent_nb.recording.types import RunStatus
@@ -132,16 +133,16 @@ class Run:
         return self._timeline.copy(deep=False)
 
     def event(self, seq: int) -> Event:
-        """The event with sequence number `seq` (an IndexError names the valid range).
+        """The event with sequence number `seq` (an OutOfRange, an IndexError, names the valid range).
 
         Usage:
             >>> Run(run_id="x").event(0)
             Traceback (most recent call last):
             ...
-            IndexError: run x has no event 0 (it has 0 events)
+            agent_nb.errors.OutOfRange: run x has no event 0 (it has 0 events)
         """
         if not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq < len(self.events):
-            raise IndexError(f"run {self.run_id} has no event {seq!r} (it has {len(self.events)} events)")
+            raise OutOfRange(f"run {self.run_id} has no event {seq!r} (it has {len(self.events)} events)")
         event = self.events[seq]
         if event.seq != seq:  # tool rows may be re-sorted while live
             event = next(e for e in self.events if e.seq == seq)
@@ -169,13 +170,13 @@ class Run:
             >>> run.state_at(4, when="after")["messages"][-1].text
         """
         if when not in ("before", "after"):
-            raise ValueError(f"when must be 'before' or 'after', got {when!r}")
+            raise InvalidArgument(f"when must be 'before' or 'after', got {when!r}")
         event = self.event(seq)
         snap = event.before if when == "before" else event.after
         if snap is None:
             if self.snapshots == "off":
-                raise ValueError(f"run {self.run_id} was recorded with snapshots='off': no State was kept")
-            raise ValueError(f"event {seq} of run {self.run_id} has no State {when} it (the run ended first)")
+                raise InvalidArgument(f"run {self.run_id} was recorded with snapshots='off': no State was kept")
+            raise InvalidArgument(f"event {seq} of run {self.run_id} has no State {when} it (the run ended first)")
         return {k: restore_value(v) for k, v in snap.items()}
 
     def diff(self, seq: int) -> StateDiff:
@@ -187,7 +188,7 @@ class Run:
         """
         event = self.event(seq)
         if event.before is None or event.after is None:
-            raise ValueError(f"event {seq} of run {self.run_id} has no snapshots (snapshots={self.snapshots!r})")
+            raise InvalidArgument(f"event {seq} of run {self.run_id} has no snapshots (snapshots={self.snapshots!r})")
         return state_diff(event.before, event.after)
 
     def state_at_step(self, step: int) -> dict[str, Any]:
@@ -199,7 +200,7 @@ class Run:
         """
         if step not in self.step_starts:
             known = sorted(self.step_starts)
-            raise IndexError(f"run {self.run_id} has no step {step!r}; steps with a snapshot: {known}")
+            raise OutOfRange(f"run {self.run_id} has no step {step!r}; steps with a snapshot: {known}")
         return {k: restore_value(v) for k, v in self.step_starts[step].items()}
 
     @property

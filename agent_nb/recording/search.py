@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from haystack.dataclasses import ChatMessage
 
+from agent_nb.errors import InvalidType
 from agent_nb.recording.diff import message_text, state_diff
 from agent_nb.recording.values import MessageLog
 
@@ -53,7 +54,7 @@ def matching_seqs(run: Run, text: str) -> list[int]:
         [0, 3]
     """
     if not isinstance(text, str):
-        raise TypeError(f"search text must be a str, got {type(text).__name__}")
+        raise InvalidType(f"search text must be a str, got {type(text).__name__}")
     needle = text.lower()
     texts = event_texts(run)
     return sorted([seq for seq, haystack in texts if needle in haystack])

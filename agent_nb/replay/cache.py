@@ -21,7 +21,7 @@ import json
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from haystack.dataclasses import ChatMessage
 
@@ -31,10 +31,8 @@ from agent_nb.recording.context import GivenReplies
 from agent_nb.recording.diff import format_args, message_text
 from agent_nb.recording.digest import InputDigests, event_digest, message_digest
 from agent_nb.recording.interception import ServedCall
+from agent_nb.recording.options import OnMiss
 from agent_nb.recording.values import copy_value, same_value, short_repr
-
-OnMiss = Literal["live", "error"]
-ON_MISS: tuple[str, ...] = ("live", "error")
 
 
 class ReplayDivergence(AgentNbError):

@@ -39,6 +39,7 @@ from typing import Any
 import pandas as pd
 from haystack.dataclasses import ChatMessage, TextContent, ToolCall, ToolCallResult
 
+from agent_nb.errors import InvalidType
 from agent_nb.recording import TIMELINE_SCHEMA, Event, Run
 from agent_nb.recording.diff import message_text
 from agent_nb.recording.events import AGENT_KEYS, Column, frame_of
@@ -455,7 +456,7 @@ def compare(a: Run, b: Run) -> pd.DataFrame:
         'no divergence: the runs agree'
     """
     if not isinstance(a, Run) or not isinstance(b, Run):
-        raise TypeError(f"compare needs two Runs, got {type(a).__name__} and {type(b).__name__}")
+        raise InvalidType(f"compare needs two Runs, got {type(a).__name__} and {type(b).__name__}")
     rows = merge_keyed(keyed_events(a.events), keyed_events(b.events))
     resumed_a, resumed_b = a.resumed, b.resumed
     a_inherits_b = resumed_a and a.parent_id == b.run_id

@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any
 
 from haystack.dataclasses import ChatMessage, ToolCall
 
-from agent_nb.errors import RunAborted
+from agent_nb.errors import InvalidArgument, InvalidState, InvalidType, RunAborted
 from agent_nb.recording.breaks import Boundary, Breakpoint
 from agent_nb.recording.events import Event
 from agent_nb.recording.values import copy_value, restore_value
@@ -185,8 +185,8 @@ class LiveRun:
         """The Run being recorded (live: its events appear as they happen)."""
         if self._run is None:
             if not self._ended:
-                raise RuntimeError("the run has not started yet (it starts when its loop runs it)")
-            raise RuntimeError(f"the run did not start: {self._error!r}")
+                raise InvalidState("the run has not started yet (it starts when its loop runs it)")
+            raise InvalidState(f"the run did not start: {self._error!r}")
         return self._run
 
     @property
@@ -266,7 +266,9 @@ class LiveRun:
         with self._cond:
             paused = self._require_paused("skip")
             if paused.pause.error is not None:
-                raise ValueError(f"nothing to skip: {paused.pause.where} already ran and raised; resume, step or abort")
+                raise InvalidArgument(
+                    f"nothing to skip: {paused.pause.where} already ran and raised; resume, step or abort"
+                )
         self._command("skip")
 
     def abort(self) -> None:
@@ -334,7 +336,7 @@ class LiveRun:
     def _require_paused(self, verb: str) -> _Paused:
         if self._paused is None:
             state = "ended" if self._ended else "running, not paused"
-            raise RuntimeError(f"cannot {verb}: the live run is {state} (wait for a pause with live.wait_paused())")
+            raise InvalidState(f"cannot {verb}: the live run is {state} (wait for a pause with live.wait_paused())")
         return self._paused
 
     def _command(self, command: str) -> None:
@@ -540,7 +542,8 @@ def _check_args(value: Any, tool_name: str, state: Any, what: str) -> dict[str, 
         for key in value:
             if key not in valid:
                 raise InvalidEdit(
-                    f"{what}: tool {tool_name!r} has no argument {key!r}; its arguments: {', '.join(valid)}", key
+                    f"{what}: tool {tool_name!r} has no argument {key!r}; its arguments: {', '.join(valid)}",
+                    "arguments",
                 )
     return {k: copy_value(v) for k, v in value.items()}
 
@@ -681,7 +684,7 @@ class Reapply:
         state = boundary.state if boundary.state is not None else ctx.state
         before = ctx.snap(state) or {}
         if recorded.after is None and recorded.changed:
-            raise ValueError(
+            raise InvalidArgument(
                 f"run {recorded.run_id}: the edit at {boundary.where} kept no State (snapshots='off'): "
                 "it cannot be re-applied"
             )
@@ -759,8 +762,8 @@ def start(
         'ok'
     """
     if not isinstance(use_async, bool):
-        raise TypeError(f"use_async must be True or False, got {use_async!r}")
+        raise InvalidType(f"use_async must be True or False, got {use_async!r}")
     if loop is not None and not isinstance(loop, asyncio.AbstractEventLoop):
-        raise TypeError(f"loop must be an asyncio event loop, got {type(loop).__name__}")
+        raise InvalidType(f"loop must be an asyncio event loop, got {type(loop).__name__}")
     spec = recorder._spec(messages, hooks, on_event, agent_kwargs)
     return LiveRun(recorder, spec, use_async, loop)

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from haystack.dataclasses import ChatMessage
 
+from agent_nb.errors import InvalidArgument, InvalidType
 from agent_nb.recording import Run, RunSpec, Uncopyable
 from agent_nb.recording.hook_slots import HookConfig
 from agent_nb.recording.options import LIVE_KWARGS, HookOverrides, OnMiss, ReplayOptions, ToolsMode
@@ -59,15 +60,15 @@ Plan = tuple["Recorder", RunSpec]
 
 def _recorder_for(run: Run, recorder: Recorder | None) -> Recorder:
     if not isinstance(run, Run):
-        raise TypeError(f"expected a Run, got {type(run).__name__}")
+        raise InvalidType(f"expected a Run, got {type(run).__name__}")
     rec = recorder if recorder is not None else run.recorder
     if rec is None:
-        raise ValueError(
+        raise InvalidArgument(
             f"run {run.run_id} has no Recorder (it was loaded from a file): replay it with rec.replay(run) "
             "or fork it with rec.fork(run, step=...), where rec = Recorder(agent)"
         )
     if run.status == "running":
-        raise ValueError(f"run {run.run_id} is still running; replay or fork it once it has ended")
+        raise InvalidArgument(f"run {run.run_id} is still running; replay or fork it once it has ended")
     return rec
 
 
@@ -110,7 +111,7 @@ def resolve_hook_config(
         for point, names in overrides.items():
             for name, enabled in names.items():
                 if resumed and point == "before_run" and enabled:
-                    raise ValueError(
+                    raise InvalidArgument(
                         f"before_run hook {name!r} cannot run in a fork: its effect is already in the State the "
                         "fork resumes from (and it would re-apply to the restored history)"
                     )
@@ -241,9 +242,9 @@ def replay_spec(run: Run, recorder: Recorder, options: ReplayOptions = DEFAULT_O
         messages = restore_value(list((run.inputs or {}).get("messages") or []))
         for i, message in enumerate(messages):
             if not isinstance(message, ChatMessage):
-                raise ValueError(f"run {run.run_id}: its input messages[{i}] is not a ChatMessage")
+                raise InvalidArgument(f"run {run.run_id}: its input messages[{i}] is not a ChatMessage")
         if not messages:
-            raise ValueError(f"run {run.run_id} has no input messages to replay")
+            raise InvalidArgument(f"run {run.run_id} has no input messages to replay")
         return RunSpec(
             messages=messages,
             kwargs=kwargs,
@@ -256,7 +257,7 @@ def replay_spec(run: Run, recorder: Recorder, options: ReplayOptions = DEFAULT_O
         )
     # A fork (or a replay of one) is replayed from the State it started with, as it was restored.
     if run.initial_state is None:
-        raise ValueError(
+        raise InvalidArgument(
             f"run {run.run_id} started from a restored State that was not kept (snapshots='off'): it cannot be replayed"
         )
     state = {k: restore_value(v) for k, v in run.initial_state.items()}

@@ -31,7 +31,7 @@ from haystack.components.agents.state import State
 from haystack.dataclasses import ChatMessage
 from haystack.hooks import FunctionHook
 
-from agent_nb.errors import AgentNbError
+from agent_nb.errors import AgentNbError, InvalidType
 from agent_nb.recording import Run, StateDiff, Uncopyable
 from agent_nb.recording.diff import state_diff
 from agent_nb.recording.options import LIVE_STATE_KEYS
@@ -126,7 +126,7 @@ class HookCase:
 
     def __init__(self, run: Run, seq: int) -> None:
         if not isinstance(run, Run):
-            raise TypeError(f"hook_case needs a Run, got {type(run).__name__}")
+            raise InvalidType(f"hook_case needs a Run, got {type(run).__name__}")
         if run.snapshots == "off":
             raise HookCaseError(
                 f"run {run.run_id} was recorded with snapshots='off': it kept no State, so its hook calls cannot "

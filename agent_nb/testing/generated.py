@@ -35,7 +35,7 @@ from typing import Any
 
 from haystack.dataclasses import ChatMessage
 
-from agent_nb.errors import AgentNbError
+from agent_nb.errors import AgentNbError, InvalidType
 from agent_nb.files import atomic_write
 from agent_nb.recording import Run
 
@@ -171,7 +171,7 @@ def to_pytest(
         notes.py: pytest collects test_*.py or *_test.py files; name the module e.g. test_notes.py
     """
     if not isinstance(run, Run):
-        raise TypeError(f"to_pytest needs a Run, got {type(run).__name__}")
+        raise InvalidType(f"to_pytest needs a Run, got {type(run).__name__}")
     target = Path(path)
     if target.suffix != ".py" or not (target.stem.startswith("test_") or target.stem.endswith("_test")):
         raise TestExportError(

@@ -158,7 +158,9 @@ class AgentReplay:
         written: list[str] | None = None,
     ) -> None:
         if mode not in RECORD_MODES:
-            raise ValueError(f"record mode must be one of {', '.join(RECORD_MODES)}, got {mode!r}")
+            from agent_nb.errors import InvalidArgument
+
+            raise InvalidArgument(f"record mode must be one of {', '.join(RECORD_MODES)}, got {mode!r}")
         self.mode = mode
         self.test_file = Path(test_file)
         self.test_name = test_name
@@ -260,7 +262,9 @@ class AgentReplay:
 
         agent = build()
         if not isinstance(agent, Agent):
-            raise TypeError(f"agent_replay needs a haystack Agent or a function that builds one, got {type(agent)}")
+            from agent_nb.errors import InvalidType
+
+            raise InvalidType(f"agent_replay needs a haystack Agent or a function that builds one, got {type(agent)}")
         return agent
 
     def _check_inputs(self, recorded: Run, messages: Any, file: Path) -> None:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from agent_nb.errors import InvalidType
 from agent_nb.recording.text import cut
 from agent_nb.views.html import figure_png
 from agent_nb.views.style import (
@@ -83,7 +84,7 @@ def _timeline(run: Run | pd.DataFrame) -> pd.DataFrame:
         return run
     timeline = getattr(run, "timeline", None)
     if not isinstance(timeline, pd.DataFrame):
-        raise TypeError(f"expected a Run or a timeline DataFrame, got {type(run).__name__}")
+        raise InvalidType(f"expected a Run or a timeline DataFrame, got {type(run).__name__}")
     return timeline
 
 

@@ -46,6 +46,7 @@ from haystack.hooks.human_in_the_loop import (
     ConfirmationUIResult,
 )
 
+from agent_nb.errors import InvalidArgument, InvalidType
 from agent_nb.views.html import esc
 from agent_nb.widgets.style import button, css, error_label, set_error, show
 
@@ -211,12 +212,12 @@ class WidgetConfirmationUI:
             >>> ui.approve()
             Traceback (most recent call last):
             ...
-            ValueError: ...
+            agent_nb.errors.InvalidArgument: ...
             >>> wb.close()
         """
         request = self._require_pending()
         if arguments is not None and not isinstance(arguments, dict):
-            raise TypeError(f"arguments must be a dict, got {type(arguments).__name__}")
+            raise InvalidType(f"arguments must be a dict, got {type(arguments).__name__}")
         if arguments is not None and arguments != request.tool_params:
             request.answer(ConfirmationUIResult(action="modify", feedback=feedback or None, new_tool_params=arguments))
         else:
@@ -267,7 +268,7 @@ class WidgetConfirmationUI:
     def _require_pending(self) -> PendingConfirmation:
         request = self.pending
         if request is None:
-            raise ValueError("no tool call is waiting for confirmation")
+            raise InvalidArgument("no tool call is waiting for confirmation")
         return request
 
     # ---- observers -------------------------------------------------------------------------------------------

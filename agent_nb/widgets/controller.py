@@ -24,6 +24,7 @@ from typing import Any
 import pandas as pd
 from haystack.dataclasses import ChatMessage
 
+from agent_nb.errors import InvalidArgument
 from agent_nb.recording import Recorder, Run, RunSpec, as_messages
 from agent_nb.recording.options import ReplayOptions
 from agent_nb.replay import compare
@@ -69,7 +70,7 @@ class Controller:
         if isinstance(run, str):
             return self.recorder.get(run)
         if self.model.view is None:
-            raise ValueError("No run yet: run the agent first.")
+            raise InvalidArgument("No run yet: run the agent first.")
         return self.model.view
 
     def start(self, fn: Callable[[], Run], label: str) -> Job:

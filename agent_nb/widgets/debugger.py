@@ -43,6 +43,7 @@ import ipywidgets as W
 import traitlets
 from haystack.dataclasses import ChatMessage
 
+from agent_nb.errors import InvalidArgument, InvalidState
 from agent_nb.recording import Recorder
 from agent_nb.recording.breaks import Breakpoint
 from agent_nb.recording.options import MANAGED_KEYS
@@ -67,7 +68,7 @@ def compile_condition(text: str) -> Callable[[dict[str, Any]], Any] | None:
         >>> compile_condition("state[") is None
         Traceback (most recent call last):
         ...
-        ValueError: not a Python expression: '[' was never closed (column 6)
+        agent_nb.errors.InvalidArgument: not a Python expression: '[' was never closed (column 6)
     """
     text = text.strip()
     if not text:
@@ -75,7 +76,7 @@ def compile_condition(text: str) -> Callable[[dict[str, Any]], Any] | None:
     try:
         code = compile(text, "<breakpoint condition>", "eval")
     except SyntaxError as exc:
-        raise ValueError(f"not a Python expression: {exc.msg} (column {exc.offset})") from None
+        raise InvalidArgument(f"not a Python expression: {exc.msg} (column {exc.offset})") from None
 
     def when(state: dict[str, Any]) -> Any:
         # The user's own expression, run in their own kernel as a cell would be: `state` is bound to the State
@@ -314,7 +315,7 @@ class Debugger(W.VBox):
     def _live(self, verb: str) -> Any:
         live = self.model.live
         if live is None or live.paused is None:
-            raise RuntimeError(f"cannot {verb}: no run is paused (set a breakpoint, then Run)")
+            raise InvalidState(f"cannot {verb}: no run is paused (set a breakpoint, then Run)")
         return live
 
     def resume(self) -> None:
@@ -347,8 +348,7 @@ class Debugger(W.VBox):
                 return False
             live.edit(changes, arguments=arguments, llm_input=llm_input)
         except InvalidEdit as exc:
-            # live.edit names the field: "arguments", or a tool's argument (its message starts "arguments")
-            to_args = exc.field == "arguments" or str(exc).startswith("arguments")
+            to_args = exc.field == "arguments"  # live.edit names the field; the message is never parsed
             to_llm = exc.field in ("llm_input", "messages")
             label = self.args_error if to_args else (self.llm_error if to_llm else self.state_error)
             set_error(label, str(exc))

@@ -16,6 +16,7 @@ import base64
 import re
 from pathlib import Path
 
+from agent_nb.errors import InvalidArgument
 from agent_nb.recording import Run
 from agent_nb.views.html import esc
 
@@ -50,7 +51,7 @@ def default_path(run: Run, suffix: str) -> Path:
     target = Path(EXPORT_DIR) / name
     # Belt and braces: the name has no separator, so it cannot leave the folder; check anyway.
     if target.resolve().parent != Path(EXPORT_DIR).resolve():
-        raise ValueError(f"refusing to export {run.run_id!r} outside {EXPORT_DIR}/")
+        raise InvalidArgument(f"refusing to export {run.run_id!r} outside {EXPORT_DIR}/")
     return target
 
 

@@ -33,6 +33,7 @@ from typing import Any
 import ipywidgets as W
 from haystack.dataclasses import ChatMessage, ToolCall
 
+from agent_nb.errors import InvalidArgument
 from agent_nb.recording import Run
 from agent_nb.recording.diff import message_text
 from agent_nb.recording.options import MANAGED_KEYS
@@ -389,7 +390,9 @@ class ForkEditor(W.VBox):
     def select_step(self, step: int) -> None:
         """Load the State at the start of `step` into the fields (discarding unsaved edits)."""
         if self.run is None or step not in self.run.step_starts:
-            raise ValueError(f"no step {step} to fork from; steps: {sorted(self.run.step_starts) if self.run else []}")
+            raise InvalidArgument(
+                f"no step {step} to fork from; steps: {sorted(self.run.step_starts) if self.run else []}"
+            )
         self._loading = True
         try:
             self.step.value = step

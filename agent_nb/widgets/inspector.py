@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import ipywidgets as W
 import pandas as pd
 
+from agent_nb.errors import InvalidArgument
 from agent_nb.recording import Event, Run
 from agent_nb.recording.summary import json_text
 from agent_nb.views.html import diff_html, esc, kind_badge, state_html, status_badge
@@ -219,7 +220,7 @@ class InspectorPanel(W.VBox):
             True
         """
         if self._trace is not None:
-            raise ValueError("this inspector already follows a trace view")
+            raise InvalidArgument("this inspector already follows a trace view")
         self._trace = trace
         trace.observe(self._trace_selected, names="selected")
         trace.observe(lambda _: self._list_from_trace(), names=["data", "kinds", "matches", "brush", "mode"])
@@ -276,7 +277,7 @@ class InspectorPanel(W.VBox):
             (4, 'add')
         """
         if self.run is None:
-            raise ValueError("no run is shown")
+            raise InvalidArgument("no run is shown")
         event = self.run.event(seq)
         self._setting = True
         try:

@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from agent_nb.errors import InvalidState
 from agent_nb.recording import Event, Recorder, Run
 
 logger = logging.getLogger("agent_nb")
@@ -126,7 +127,7 @@ class Runner:
         """
         with self._lock:
             if self.busy:
-                raise RuntimeError("a run is in progress: stop it or wait for it (wb.stop(), wb.wait())")
+                raise InvalidState("a run is in progress: stop it or wait for it (wb.stop(), wb.wait())")
             job = Job(label)
             self.job = job
             self.dirty = True

@@ -78,6 +78,7 @@ from haystack.components.agents import Agent
 from haystack.dataclasses import ChatMessage
 from haystack.hooks.human_in_the_loop import ConfirmationHook
 
+from agent_nb.errors import InvalidArgument, InvalidType, UnknownName
 from agent_nb.recording import Recorder, Run
 from agent_nb.recording.options import OnMiss, ReplayOptions, ToolsMode
 from agent_nb.replay.edits import tool_names_of
@@ -119,7 +120,7 @@ class Workbench(W.VBox):
         if isinstance(target, Agent):
             target = Recorder(target)
         elif not isinstance(target, Recorder):
-            raise TypeError(f"Workbench needs a Recorder or a haystack Agent, got {type(target).__name__}")
+            raise InvalidType(f"Workbench needs a Recorder or a haystack Agent, got {type(target).__name__}")
         self.recorder, self.max_table_rows = target, max_table_rows  # no row cap any more: accepted, ignored
         self.model = model = WorkbenchModel()
         self.control = control = Controller(target, model)
@@ -219,7 +220,7 @@ class Workbench(W.VBox):
         else:
             self.prompt.value = prompt
         if not prompt.strip():
-            raise ValueError("Type a prompt first.")
+            raise InvalidArgument("Type a prompt first.")
         if wait is None:
             wait = not self.recorder.breakpoints
         return self.control.outcome(self.control.run(prompt, agent_kwargs), wait, timeout)
@@ -255,7 +256,7 @@ class Workbench(W.VBox):
         for point, names in (swap or {}).items():
             for name, hook_object in names.items():
                 if name not in hooks.get(point, {}):
-                    raise KeyError(f"no hook slot {point}/{name}; slots: {sorted(self.recorder.hook_config)}")
+                    raise UnknownName(f"no hook slot {point}/{name}; slots: {sorted(self.recorder.hook_config)}")
                 hooks[point][name] = hook_object
         tools = tools or ("cached" if self.tools_cached.value else "live")
         options = ReplayOptions(hooks=hooks, tools=tools, on_miss=on_miss, label=label)
