@@ -196,6 +196,10 @@ function render({ model, el }) {
   root.append(bar, main, tableBox);
 
   // ---- view state (frontend only) ----
+  // Live batches are merged by a view: those sent while none was shown (`wb.run(...)` in one cell, `wb` in the
+  // next) left the model's copy behind its last delta. That delta is merged now when it follows the copy; else
+  // the whole columns are asked for (below, once the view listens): no later batch may come to notice it.
+  const caughtUp = mergeDelta(model, (model.get("palette") || {}).fields || []);
   let P = prepare(model);
   let expanded = new Set(); // group keys shown one row per event
   let autoFold = true;
@@ -364,7 +368,8 @@ function render({ model, el }) {
       item.append(h("b", "anb-tv-differs-mark", "A/B"), document.createTextNode(" in red: the aligned rows differ"));
       legend.appendChild(item);
     }
-    legend.appendChild(h("span", "anb-tv-muted", " · wheel over the axis (or ctrl+wheel) zooms, drag pans, ↑/↓ step through events, e: next error"));
+    // Its own line (a flex item that wrapped used to start with a stray " · ").
+    legend.appendChild(h("span", "anb-tv-muted anb-tv-hint", "wheel over the axis (or ctrl+wheel) zooms, drag pans, ↑/↓ step through events, e: next error"));
   }
 
   // ---- canvas drawing ----
@@ -1544,6 +1549,7 @@ function render({ model, el }) {
   cleanups.push(() => ro.disconnect(), () => mo.disconnect());
   all();
   drawDetail();
+  if (!caughtUp) model.send({ type: "resync" });
   return () => cleanups.forEach((f) => f());
 }
 
