@@ -317,7 +317,7 @@ function render({ model, el }) {
     if (meta.resumed) counts.appendChild(h("span", "anb-tv-muted", ` · fork of ${meta.parent_id} @ step ${meta.start_step}`));
     if (meta.compare) {
       counts.appendChild(h("span", "anb-tv-lanes", ` · A ${meta.runs[0]}, B ${meta.runs[1]} (under A)`));
-      counts.appendChild(h("div", "anb-tv-divtext", meta.divergence_text));
+      counts.appendChild(h("div", "anb-tv-divtext" + (meta.agree ? " anb-tv-agree" : ""), meta.divergence_text));
     }
     modeBtn.textContent = model.get("mode") === "step" ? "time: per step" : "time: absolute";
     const shown = new Set(model.get("kinds"));
