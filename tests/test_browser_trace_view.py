@@ -206,6 +206,17 @@ def test_live_batches_merge_into_the_same_table_a_full_send_shows(browser):
     assert errors == []
 
 
+def test_an_empty_view_has_no_ticks_and_a_run_has_distinct_ones(browser, run):
+    page, errors = open_view(browser, TraceView())
+    assert page.evaluate("document.querySelector('.anb-tv').anbTicks") == []  # not "0.00 ms" five times
+    page.close()
+    page, errors = open_view(browser, TraceView(run))
+    ticks = page.evaluate("document.querySelector('.anb-tv').anbTicks")
+    assert len(ticks) >= 3 and len(set(ticks)) == len(ticks) and ticks[0] == "0 ms", ticks
+    assert errors == []
+    page.close()
+
+
 def test_a_view_rendered_after_batches_it_did_not_see_shows_the_whole_run(browser):
     """`wb.run(...)` in one cell, `wb` in the next: the batches went while no view was there to merge them."""
     source = synthetic_run(30)
@@ -277,6 +288,10 @@ def test_compare_a_run_and_its_fork_and_jump_to_the_divergence(browser, run):
         row = page.locator(".anb-tv-row.anb-tv-row-selected")
         assert row.count() == 1 and "anb-tv-row-divergence" in row.get_attribute("class")
         assert row.inner_text().startswith(f"B {first['seq_b']}")
+        # The "first divergence" label sits inside its own row: it covers no other row's bar.
+        label = page.evaluate("document.querySelector('.anb-tv').anbDivergenceLabel")
+        assert label["rowTop"] is not None, "the divergent row is in view after the jump"
+        assert label["rowTop"] <= label["y"] and label["y"] + label["h"] <= label["rowTop"] + label["rowH"], label
         page.screenshot(path=str(OUTPUT / f"trace_compare_{theme}.png"))
         assert errors == []
         page.close()

@@ -154,7 +154,7 @@ function render({ model, el }) {
   const kindBox = h("span", "anb-tv-kinds");
   const search = h("input", "anb-tv-search");
   search.type = "search";
-  search.placeholder = "search: messages, arguments, results, State…";
+  search.placeholder = "search all content"; // short enough for the narrowest bar; the title says what is searched
   search.title = "case-insensitive; finds what run.search finds: messages, tool arguments and results, State changes, errors";
   const foldBtn = h("button", "anb-tv-fold", "expand all");
   const resetBtn = h("button", "anb-tv-reset", "reset zoom");
@@ -419,6 +419,7 @@ function render({ model, el }) {
     ctx.fillStyle = C.muted;
     ctx.textBaseline = "middle";
     ctx.fillText(model.get("mode") === "step" ? "ms since step start" : "ms since run start", 6, AXIS_H / 2);
+    root.anbTicks = []; // for tests: the tick labels drawn
     if (!P.n && !P.open.length) return; // nothing to measure yet: no ticks (not "0.00 ms" five times)
     const [x0, x1] = domain();
     const step = niceStep(x1 - x0, plotWidth());
@@ -432,7 +433,10 @@ function render({ model, el }) {
       ctx.stroke();
       ctx.fillStyle = C.fg;
       const label = fmtMs(Math.abs(t) < step / 1e6 ? 0 : t, step);
-      if (x + 3 + ctx.measureText(label).width < w) ctx.fillText(label, x + 3, AXIS_H / 2 - 2);
+      if (x + 3 + ctx.measureText(label).width < w) {
+        ctx.fillText(label, x + 3, AXIS_H / 2 - 2);
+        root.anbTicks.push(label);
+      }
     }
     const br = model.get("brush") || [];
     if (br.length === 2) {
@@ -809,6 +813,8 @@ function render({ model, el }) {
       ctx.fillStyle = C.err;
       ctx.fillText(text, lx, ly);
       ctx.font = `12px ${C.font}`;
+      // For tests: the label's box and its row's (null off screen), in canvas pixels.
+      root.anbDivergenceLabel = { x: lx - 2, y: ly - 8, w: tw + 4, h: 16, rowTop: onScreen ? ry : null, rowH: ROW_H };
     }
     ctx.fillStyle = C.grid;
     ctx.fillRect(LABEL_W - 4, 0, 1, hgt);
