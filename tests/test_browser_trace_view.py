@@ -81,6 +81,13 @@ def test_click_a_bar_shows_its_detail_and_arrow_keys_step(browser, run):
     page.wait_for_function(f"window.anbModel.get('detail').seq === {tool.seq - 1}")
     assert "LLM input" in detail.inner_text() and "reply" in detail.inner_text()
     page.screenshot(path=str(OUTPUT / "trace_light.png"))
+    # A cut summary: its row's tooltip and its bar's have the whole line.
+    memory = next(e for e in run.events if e.name == "MemoryRetrievalHook")
+    cell = page.locator(f".anb-tv-row[data-seq='{memory.seq}'] .anb-tv-c-summary")
+    assert "…" in cell.inner_text() and "The user prefers Celsius." in cell.get_attribute("title")
+    x, y = page.evaluate(f"document.querySelector('.anb-tv').anbBarCenter({memory.seq})")
+    page.mouse.move(x, y)
+    assert "The user prefers Celsius." in page.locator(".anb-tv-tip").inner_text()
     # Copy buttons: a tool call's arguments and result, the State diff and a whole State, each as shown in full.
     page.locator(f".anb-tv-row[data-seq='{tool.seq}']").click()
     page.wait_for_function(f"window.anbModel.get('detail').seq === {tool.seq}")

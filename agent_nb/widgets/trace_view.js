@@ -875,9 +875,9 @@ function render({ model, el }) {
     const status = P.pal.statuses[d.status[i]];
     tip.replaceChildren(
       h("div", "anb-tv-tip-head", `${P.compare ? (P.lane[i] ? "B " : "A ") : ""}#${P.num[i]} ${d.names[d.name[i]]} · ${status} · ${fmtMs(d.dur[i])}`),
-      h("div", "anb-tv-tip-body", d.summary[i] || "(no summary)"),
+      h("div", "anb-tv-tip-body", fullText(i) || "(no summary)"),
     );
-    if ((d.summary[i] || "").includes("…")) tip.appendChild(h("div", "anb-tv-muted", "cut short: click for the full text"));
+    if (fullText(i).includes("…")) tip.appendChild(h("div", "anb-tv-muted", "click for the full text in the detail"));
     if (d.wait[i] > 0) tip.appendChild(h("div", "anb-tv-muted", `waited for you ${fmtMs(d.wait[i])}`));
     if (d.paused && d.paused[i] > 0) tip.appendChild(h("div", "anb-tv-muted", `paused ${fmtMs(d.paused[i])} before it ran (in no duration)`));
     const rect = wrap.getBoundingClientRect();
@@ -1215,6 +1215,10 @@ function render({ model, el }) {
       thead.appendChild(cell);
     }
   }
+  // A row's whole summary (sent only where the shown one is cut), else the shown one.
+  function fullText(i) {
+    return (P.d.full && P.d.full[i]) || P.d.summary[i] || "";
+  }
   function cellText(c, i) {
     const d = P.d;
     switch (c.name) {
@@ -1270,7 +1274,8 @@ function render({ model, el }) {
         const text = cellText(c, i);
         const cell = h("div", "anb-tv-td anb-tv-c-" + c.name, text);
         // Cut by the column (CSS adds "…") or by the view: the whole line on hover, the full text in the detail.
-        if (c.name === "summary" || c.name === "name" || c.name === "flow") cell.title = String(text);
+        if (c.name === "summary") cell.title = fullText(i);
+        else if (c.name === "name" || c.name === "flow") cell.title = String(text);
         if (c.name === "kind") {
           cell.style.borderLeft = `4px solid ${P.pal.colors[P.colorKey[i]] || P.pal.fallback}`;
         }
