@@ -130,3 +130,34 @@ def test_a_live_view_gets_the_same_rows_as_the_finished_run() -> None:
     run = rec.run(DEMO)
     view.refresh()
     assert seen and view.data["agent_changed"] == [", ".join(k) for k in run.timeline["agent_changed"]]
+
+
+def test_the_report_shows_both_columns_and_the_event_block_says_what_the_agent_changed(run: Run) -> None:
+    import html
+    import re
+
+    from agent_nb.views.report import run_report
+
+    page = run_report(run)
+    table = page[page.index("<h2>Timeline</h2>") :]
+    heads = re.findall(r"<th[^>]*>([^<]*)</th>", table[: table.index("</tr>")])
+    assert heads[heads.index("changed") + 1] == "agent changed"
+    llm = run.timeline.query("kind == 'llm'").iloc[0]
+    row = re.search(rf'<tr [^>]*data-seq="{llm.seq}">.*?</tr>', table, re.S).group(0)
+    cells = [html.unescape(c) for c in re.findall(r'<td class="anb-text">([^<]*)</td>', row)]
+    assert cells == [", ".join(llm.changed), ", ".join(llm.agent_changed)]
+    assert cells == ["messages", "token_usage, context_tokens"]
+    # The event's own block in the report: the Agent's bookkeeping on its own line.
+    block = page[page.index(f'<details id="ev-{llm.seq}">') :]
+    assert "<th>agent changed</th><td>token_usage, context_tokens</td>" in block[: block.index("</details>")]
+
+
+def test_the_widgets_detail_pane_shows_both(run: Run) -> None:
+    from agent_nb.widgets.trace_data import event_detail
+
+    llm = run.timeline.query("kind == 'llm'").iloc[0]
+    fields = dict(event_detail(run, int(llm.seq))["fields"])
+    assert fields["changed"] == "messages"
+    assert fields["agent changed"] == ", ".join(llm.agent_changed)
+    quiet = next(e for e in run.events if e.kind == "hook" and not e.changed and not e.agent_changed)
+    assert not {"changed", "agent changed"} & set(dict(event_detail(run, quiet.seq)["fields"]))

@@ -1,10 +1,10 @@
 """The trace view's layout in JupyterLab at 1366x768 with the file browser open (Lab's default layout), in chromium.
 
-A Workbench shows a 150-step run (750 events). Checked: the table's header cells sit over their columns, the
-summary column keeps its minimum width, the detail pane goes under the waterfall when the view is narrow and
-beside it when maximized, maximize fills the window and Esc restores, and the Inspector follows the trace's
-selection over every event (the picker used to list the first 500). Screenshots in light and dark go to
-tests/output/browser/ (look at them).
+A Workbench shows a 150-step run (900 events), run in the cell before the one that shows it. Checked: the table's
+header cells sit over their columns, the summary column keeps its minimum width, the detail pane goes under the
+waterfall when the view is narrow and beside it when maximized, maximize fills the window and Esc restores, and
+the Inspector follows the trace's selection over every event (the picker used to list the first 500). Screenshots
+in light and dark go to tests/output/browser/ (look at them).
 """
 
 from __future__ import annotations
@@ -24,9 +24,16 @@ HERE = Path(__file__).parent
 CELLS = [
     "import sys\n"
     f"sys.path.insert(0, {str(HERE.parent / 'benchmarks')!r})\n"
+    "import time\n"
     "from common import six_hook_agent\n"
     "from agent_nb import Recorder, Workbench\n"
-    "wb = Workbench(Recorder(six_hook_agent(150)))\n"
+    "class Pace:\n"
+    '    """Paces the run (~1 s): live batches go out while this cell runs, before any view is shown."""\n'
+    "    def run(self, state):\n"
+    "        time.sleep(0.006)\n"
+    "rec = Recorder(six_hook_agent(150))\n"
+    "_ = rec.add_hook('after_tool', Pace())\n"
+    "wb = Workbench(rec)\n"
     "run = wb.run('count 150')\n"
     "len(run.events)",
     "wb",
@@ -94,6 +101,10 @@ def test_trace_view_layout_at_1366_with_the_file_browser_open(lab, browser):  # 
                 break
         n = int(page.locator(".anb-tv-counts").first.inner_text().split(" events")[0])
         assert n > 500  # more than the Inspector's picker used to list
+        # Every event of the run (`len(run.events)`, the first cell's output): the batches sent while the run
+        # ran in that cell, before any view of the Workbench was shown, are in the view too.
+        recorded = page.locator(".jp-Cell").first.locator(".jp-OutputArea-output").last.inner_text()
+        assert n == int(recorded.strip()), f"the view shows {n} events, the run recorded {recorded.strip()}"
         assert page.locator(".jp-FileBrowser").first.is_visible()  # Lab's default: the file browser open
         page.locator(".anb-tabs").evaluate("el => el.scrollIntoView({block: 'start'})")
         root = page.locator(".anb-tv").first

@@ -10,6 +10,7 @@ jumps to the divergence, draws a live run paused at a breakpoint (the paused eve
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import pytest
@@ -80,6 +81,26 @@ def test_click_a_bar_shows_its_detail_and_arrow_keys_step(browser, run):
     page.wait_for_function(f"window.anbModel.get('detail').seq === {tool.seq - 1}")
     assert "LLM input" in detail.inner_text() and "reply" in detail.inner_text()
     page.screenshot(path=str(OUTPUT / "trace_light.png"))
+    # A cut summary: its row's tooltip and its bar's have the whole line.
+    memory = next(e for e in run.events if e.name == "MemoryRetrievalHook")
+    cell = page.locator(f".anb-tv-row[data-seq='{memory.seq}'] .anb-tv-c-summary")
+    assert "…" in cell.inner_text() and "The user prefers Celsius." in cell.get_attribute("title")
+    x, y = page.evaluate(f"document.querySelector('.anb-tv').anbBarCenter({memory.seq})")
+    page.mouse.move(x, y)
+    assert "The user prefers Celsius." in page.locator(".anb-tv-tip").inner_text()
+    # Copy buttons: a tool call's arguments and result, the State diff and a whole State, each as shown in full.
+    page.locator(f".anb-tv-row[data-seq='{tool.seq}']").click()
+    page.wait_for_function(f"window.anbModel.get('detail').seq === {tool.seq}")
+    copied = "document.querySelector('.anb-tv').anbCopied"
+    for title in ("arguments", "result", "State diff", "State after"):
+        page.evaluate("document.querySelector('.anb-tv').anbCopied = undefined")
+        page.locator(".anb-tv-detail .anb-tv-sec summary", has_text=title).locator(".anb-tv-copy").click()
+        page.wait_for_function(f"{copied} !== undefined")
+        text = page.evaluate(copied)
+        if title in ("arguments", "result", "State after"):
+            assert text == view.detail[{"State after": "after"}.get(title, title)], title
+        else:
+            assert "18°C, cloudy" in text  # the tool's result message the call added
     assert errors == []
 
 
@@ -192,6 +213,53 @@ def test_live_batches_merge_into_the_same_table_a_full_send_shows(browser):
     assert errors == []
 
 
+def test_an_empty_view_has_no_ticks_and_a_run_has_distinct_ones(browser, run):
+    page, errors = open_view(browser, TraceView())
+    assert page.evaluate("document.querySelector('.anb-tv').anbTicks") == []  # not "0.00 ms" five times
+    page.close()
+    page, errors = open_view(browser, TraceView(run))
+    ticks = page.evaluate("document.querySelector('.anb-tv').anbTicks")
+    assert len(ticks) >= 3 and len(set(ticks)) == len(ticks) and ticks[0] == "0 ms", ticks
+    assert errors == []
+    page.close()
+
+
+def test_a_view_rendered_after_batches_it_did_not_see_shows_the_whole_run(browser):
+    """`wb.run(...)` in one cell, `wb` in the next: the batches went while no view was there to merge them."""
+    source = synthetic_run(30)
+    live = Run(run_id=source.run_id, status="running")
+    live.events.extend(source.events[:40])
+    view = TraceView(live)
+    view.live_interval = 0.0
+    first_send = copy.deepcopy(view.data)  # what the browser's model holds: deltas are merged by a view
+    deltas = []
+    for end in (70, len(source.events)):
+        live.events.extend(source.events[len(live.events) : end])
+        live.status = "ok" if end == len(source.events) else "running"
+        assert view.refresh()
+        deltas.append(copy.deepcopy(view.delta))
+    n = len(source.events)
+    full = copy.deepcopy(view.data)
+    # One batch missed: the view merges the model's last delta as it renders.
+    view.data, view.delta = copy.deepcopy(first_send), deltas[0]
+    page, errors = open_view(browser, view)
+    assert "70 events · 70 shown" in page.locator(".anb-tv-counts").inner_text()
+    assert page.evaluate("window.anbSent || []") == []
+    page.close()
+    # Two missed: the last delta does not follow the model's copy; the view asks for the whole columns again.
+    view.data, view.delta = copy.deepcopy(first_send), deltas[1]
+    page, errors = open_view(browser, view)
+    assert page.evaluate("window.anbSent || []") == [{"type": "resync"}]
+    view._on_frontend_msg(view, {"type": "resync"}, [])  # what the kernel does with that message
+    assert view.data["n"] == n and {k: view.data[k] for k in full if k != "version"} == {
+        k: full[k] for k in full if k != "version"
+    }
+    push(page, view, "data", "delta", "meta")
+    page.wait_for_function(f"document.querySelector('.anb-tv-counts').innerText.startsWith('{n} events')")
+    assert errors == []
+    page.close()
+
+
 def test_compare_a_run_and_its_fork_and_jump_to_the_divergence(browser, run):
     fork = run.fork(1, edit={"user_profile": {"name": "Ada", "units": "celsius"}})
     for theme in ("light", "dark"):
@@ -227,6 +295,10 @@ def test_compare_a_run_and_its_fork_and_jump_to_the_divergence(browser, run):
         row = page.locator(".anb-tv-row.anb-tv-row-selected")
         assert row.count() == 1 and "anb-tv-row-divergence" in row.get_attribute("class")
         assert row.inner_text().startswith(f"B {first['seq_b']}")
+        # The "first divergence" label sits inside its own row: it covers no other row's bar.
+        label = page.evaluate("document.querySelector('.anb-tv').anbDivergenceLabel")
+        assert label["rowTop"] is not None, "the divergent row is in view after the jump"
+        assert label["rowTop"] <= label["y"] and label["y"] + label["h"] <= label["rowTop"] + label["rowH"], label
         page.screenshot(path=str(OUTPUT / f"trace_compare_{theme}.png"))
         assert errors == []
         page.close()

@@ -179,6 +179,24 @@ def test_a_tool_result() -> None:
     assert (df.attrs["divergence"]["a"], df.attrs["divergence"]["b"]) == ("5", "6")
 
 
+def test_a_different_tool_is_named_on_both_sides() -> None:
+    def mul_instead(messages: list[ChatMessage], tools: Any = None) -> ChatMessage:
+        planned = [ChatMessage.from_user(plan_prompt("mul", "text")) if m.role.value == "user" else m for m in messages]
+        return respond(planned, tools)
+
+    a = Recorder(agent()).run(plan_prompt("add", "text"))
+    b = Recorder(agent(response_fn=mul_instead)).run(plan_prompt("add", "text"))
+    df = compare(a, b)
+    # The LLM's reply is where they part: both tool calls named, by tool name and arguments.
+    assert (first(df)["kind"], first(df)["field"]) == ("llm", "reply")
+    assert df.attrs["divergence"]["a"] == "assistant: add(a=2, b=3)"
+    assert df.attrs["divergence"]["b"] == "assistant: mul(a=4, b=5)"
+    # Rows align by tool name: each tool call is a row of its own run only, never "same".
+    tools = df[df.kind == "tool"][["name", "seq_a", "seq_b", "same"]]
+    assert tools["name"].tolist() == ["add", "mul"] and not tools["same"].any()
+    assert tools["seq_a"].notna().tolist() == [True, False] and tools["seq_b"].notna().tolist() == [False, True]
+
+
 def test_tool_arguments_and_errors_event_by_event() -> None:
     def tool_event(**detail: Any) -> Event:
         error = detail.pop("error", None)
@@ -194,6 +212,8 @@ def test_tool_arguments_and_errors_event_by_event() -> None:
     assert event_difference(ok, failed)["field"] == "status"
     other_error = tool_event(arguments={"a": 2}, error="ValueError: yes")
     assert event_difference(failed, other_error)["field"] == "error"
+    mul = Event("r", 4, 0, "tool", None, "mul", "ok", 1.0, 2.0, detail={"arguments": {"a": 2}, "result": 5})
+    assert event_difference(ok, mul) == {"field": "tool name", "a": "add", "b": "mul"}
     # The call id (and the timings) never count.
     assert event_difference(ok, tool_event(arguments={"a": 2}, result=5, tool_call_id="call_9")) is None
 

@@ -571,6 +571,10 @@ def test_a_cut_summary_is_marked_and_the_detail_shows_it_whole(rec: Recorder):
     row = view.data["summary"][memory.seq]
     assert "…" in row and "Celsius" not in row  # cut, and says so
     assert "prefers Celsius" in view.select(memory.seq)["summary"]  # the detail pane has the whole line
+    # The row's tooltip has the whole line too; rows cut nowhere carry none (a few bytes per event).
+    full = view.data["full"]
+    assert "The user prefers Celsius." in full[memory.seq] and "…" not in full[memory.seq]
+    assert all(f == "" for f, s in zip(full, view.data["summary"], strict=True) if "…" not in s)
 
 
 def test_a_paused_live_run_shows_the_paused_event_open_its_pauses_and_its_edit_rows(rec: Recorder):

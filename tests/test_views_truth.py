@@ -26,6 +26,7 @@ from agent_nb.recording.text import cut
 from agent_nb.views.outcome import decision_text, fold_traceback
 from agent_nb.views.report import run_report
 from agent_nb.widgets.trace_data import event_detail
+from agent_nb.widgets.trace_view import TraceView
 from scenarios import TOOLS, plan_prompt, respond
 
 DEMO = "What is 2 + 3, and the weather in Paris?"
@@ -75,7 +76,7 @@ def test_the_cli_table_marks_its_cuts(tmp_path, capsys) -> None:
 
 
 # ---- one comparison text --------------------------------------------------------------------------------------
-def test_compare_the_report_and_the_cli_say_the_same(demo, tmp_path, capsys) -> None:
+def test_compare_the_report_the_cli_and_the_trace_view_say_the_same(demo, tmp_path, capsys) -> None:
     rec, run = demo
     other = rec.run(FRENCH)
     frame = compare(run, other)
@@ -83,6 +84,12 @@ def test_compare_the_report_and_the_cli_say_the_same(demo, tmp_path, capsys) -> 
     assert summary.startswith("inputs differ")
     page = run_report(other, tmp_path / "b.html", comparison=frame)
     assert html.escape(summary) in page
+    view = TraceView()
+    view.show_compare(run, other, frame)
+    assert view.meta["divergence_text"] == summary and "French" in summary  # whole: not cut before the part
+    assert view.meta["agree"] is False
+    view.show_compare(run, run.replay())
+    assert view.meta["divergence_text"] == "no divergence: the runs agree" and view.meta["agree"] is True
     a, b = run.save(tmp_path / "a.json"), other.save(tmp_path / "b.json")
     capsys.readouterr()
     assert main(["compare", a, b, "-o", str(tmp_path / "c.html")]) == 1

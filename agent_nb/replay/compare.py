@@ -275,6 +275,7 @@ def _fields(kind: str, forms: _Forms) -> list[Field]:
         ]
     elif kind == "tool":
         out += [
+            ("tool name", lambda e: e.name, str),  # compare() aligns by name; two events given by hand may differ
             ("arguments", lambda e: e.detail.get("arguments"), _value_line),
             ("result", lambda e: e.detail.get("result", NONE), _value_line),
         ]

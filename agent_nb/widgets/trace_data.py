@@ -27,6 +27,8 @@ from agent_nb.views.style import COLORS, ERROR_COLOR, FALLBACK_COLOR, KEY_ORDER,
 
 #: Longest summary sent per event (the detail pane shows the full text).
 SUMMARY_LIMIT = 160
+#: Longest full text sent for a row whose summary is cut (its tooltip; the detail pane has all of it).
+FULL_LIMIT = 1_000
 #: Longest single text (a message, a State dump) in the detail pane before it is cut with an ellipsis.
 TEXT_LIMIT = 20_000
 #: Runs longer than this get their search texts built in the background when shown.
@@ -110,8 +112,9 @@ VIEW_STATUSES: tuple[str, ...] = (*STATUSES, "given")
 #: The per-event columns the browser receives, in this order.
 #: `wait`: ms of the row's own time spent waiting for a person (an approval); `paused`: ms a live run was paused
 #: before the row's event ran (off the run's clock, so in no duration): both drawn as time that was the person's.
+#: `full`: the whole summary of a row whose `summary` is cut (its tooltip), "" when nothing was cut.
 FIELDS: tuple[str, ...] = ("seq", "step", "kind", "point", "name", "status", "t0", "dur", "flow", "err", "summary",
-                           "wait", "changed", "agent_changed", "paused")  # fmt: skip
+                           "wait", "changed", "agent_changed", "paused", "full")  # fmt: skip
 _KIND_CODE = {k: i for i, k in enumerate(KINDS)}
 _POINT_CODE = {p: i for i, p in enumerate(HOOK_POINTS)}
 _STATUS_CODE = {s: i for i, s in enumerate(VIEW_STATUSES)}
@@ -173,6 +176,11 @@ class Encoder:
         summary = self.notes.get(e.seq) or e.summary or ""
         if self.resumed and e.status == "skipped" and e.hook_point == "before_run":
             summary = "not run: this run resumed a recorded State after before_run"
+        shown = _cut(" ".join(summary.split()), SUMMARY_LIMIT)
+        full = ""
+        if "…" in shown:  # cut here or by the core: the whole line goes along for the tooltip
+            whole = " ".join((full_summary(e) if summary == e.summary else summary).split())
+            full = _cut(whole, FULL_LIMIT) if whole != shown else ""
         # Rows before the first step (before_run) have no step: -1; rows after the last (after_run): -2.
         step = (-2 if e.hook_point == "after_run" else -1) if e.step is None else int(e.step)
         return (
@@ -186,11 +194,12 @@ class Encoder:
             round(float(e.duration_ms), 3),
             self._code(self._flows, self.flows, e.flow) if e.flow else -1,
             1 if e.error else 0,
-            _cut(" ".join(summary.split()), SUMMARY_LIMIT),
+            shown,
             round(self.waits.get(e.seq, 0.0), 3),
             ", ".join(map(str, e.changed)),
             ", ".join(map(str, e.agent_changed)),  # complete once `fill_agent_changed` has seen the row before
             round(self.pauses.get(e.seq, 0.0), 3),
+            full,
         )
 
 

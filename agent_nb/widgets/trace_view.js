@@ -154,7 +154,7 @@ function render({ model, el }) {
   const kindBox = h("span", "anb-tv-kinds");
   const search = h("input", "anb-tv-search");
   search.type = "search";
-  search.placeholder = "search: messages, arguments, results, State…";
+  search.placeholder = "search all content"; // short enough for the narrowest bar; the title says what is searched
   search.title = "case-insensitive; finds what run.search finds: messages, tool arguments and results, State changes, errors";
   const foldBtn = h("button", "anb-tv-fold", "expand all");
   const resetBtn = h("button", "anb-tv-reset", "reset zoom");
@@ -196,6 +196,10 @@ function render({ model, el }) {
   root.append(bar, main, tableBox);
 
   // ---- view state (frontend only) ----
+  // Live batches are merged by a view: those sent while none was shown (`wb.run(...)` in one cell, `wb` in the
+  // next) left the model's copy behind its last delta. That delta is merged now when it follows the copy; else
+  // the whole columns are asked for (below, once the view listens): no later batch may come to notice it.
+  const caughtUp = mergeDelta(model, (model.get("palette") || {}).fields || []);
   let P = prepare(model);
   let expanded = new Set(); // group keys shown one row per event
   let autoFold = true;
@@ -313,7 +317,7 @@ function render({ model, el }) {
     if (meta.resumed) counts.appendChild(h("span", "anb-tv-muted", ` · fork of ${meta.parent_id} @ step ${meta.start_step}`));
     if (meta.compare) {
       counts.appendChild(h("span", "anb-tv-lanes", ` · A ${meta.runs[0]}, B ${meta.runs[1]} (under A)`));
-      counts.appendChild(h("div", "anb-tv-divtext", meta.divergence_text));
+      counts.appendChild(h("div", "anb-tv-divtext" + (meta.agree ? " anb-tv-agree" : ""), meta.divergence_text));
     }
     modeBtn.textContent = model.get("mode") === "step" ? "time: per step" : "time: absolute";
     const shown = new Set(model.get("kinds"));
@@ -364,7 +368,8 @@ function render({ model, el }) {
       item.append(h("b", "anb-tv-differs-mark", "A/B"), document.createTextNode(" in red: the aligned rows differ"));
       legend.appendChild(item);
     }
-    legend.appendChild(h("span", "anb-tv-muted", " · wheel over the axis (or ctrl+wheel) zooms, drag pans, ↑/↓ step through events, e: next error"));
+    // Its own line (a flex item that wrapped used to start with a stray " · ").
+    legend.appendChild(h("span", "anb-tv-muted anb-tv-hint", "wheel over the axis (or ctrl+wheel) zooms, drag pans, ↑/↓ step through events, e: next error"));
   }
 
   // ---- canvas drawing ----
@@ -414,6 +419,7 @@ function render({ model, el }) {
     ctx.fillStyle = C.muted;
     ctx.textBaseline = "middle";
     ctx.fillText(model.get("mode") === "step" ? "ms since step start" : "ms since run start", 6, AXIS_H / 2);
+    root.anbTicks = []; // for tests: the tick labels drawn
     if (!P.n && !P.open.length) return; // nothing to measure yet: no ticks (not "0.00 ms" five times)
     const [x0, x1] = domain();
     const step = niceStep(x1 - x0, plotWidth());
@@ -427,7 +433,10 @@ function render({ model, el }) {
       ctx.stroke();
       ctx.fillStyle = C.fg;
       const label = fmtMs(Math.abs(t) < step / 1e6 ? 0 : t, step);
-      if (x + 3 + ctx.measureText(label).width < w) ctx.fillText(label, x + 3, AXIS_H / 2 - 2);
+      if (x + 3 + ctx.measureText(label).width < w) {
+        ctx.fillText(label, x + 3, AXIS_H / 2 - 2);
+        root.anbTicks.push(label);
+      }
     }
     const br = model.get("brush") || [];
     if (br.length === 2) {
@@ -804,6 +813,8 @@ function render({ model, el }) {
       ctx.fillStyle = C.err;
       ctx.fillText(text, lx, ly);
       ctx.font = `12px ${C.font}`;
+      // For tests: the label's box and its row's (null off screen), in canvas pixels.
+      root.anbDivergenceLabel = { x: lx - 2, y: ly - 8, w: tw + 4, h: 16, rowTop: onScreen ? ry : null, rowH: ROW_H };
     }
     ctx.fillStyle = C.grid;
     ctx.fillRect(LABEL_W - 4, 0, 1, hgt);
@@ -864,9 +875,9 @@ function render({ model, el }) {
     const status = P.pal.statuses[d.status[i]];
     tip.replaceChildren(
       h("div", "anb-tv-tip-head", `${P.compare ? (P.lane[i] ? "B " : "A ") : ""}#${P.num[i]} ${d.names[d.name[i]]} · ${status} · ${fmtMs(d.dur[i])}`),
-      h("div", "anb-tv-tip-body", d.summary[i] || "(no summary)"),
+      h("div", "anb-tv-tip-body", fullText(i) || "(no summary)"),
     );
-    if ((d.summary[i] || "").includes("…")) tip.appendChild(h("div", "anb-tv-muted", "cut short: click for the full text"));
+    if (fullText(i).includes("…")) tip.appendChild(h("div", "anb-tv-muted", "click for the full text in the detail"));
     if (d.wait[i] > 0) tip.appendChild(h("div", "anb-tv-muted", `waited for you ${fmtMs(d.wait[i])}`));
     if (d.paused && d.paused[i] > 0) tip.appendChild(h("div", "anb-tv-muted", `paused ${fmtMs(d.paused[i])} before it ran (in no duration)`));
     const rect = wrap.getBoundingClientRect();
@@ -1204,6 +1215,10 @@ function render({ model, el }) {
       thead.appendChild(cell);
     }
   }
+  // A row's whole summary (sent only where the shown one is cut), else the shown one.
+  function fullText(i) {
+    return (P.d.full && P.d.full[i]) || P.d.summary[i] || "";
+  }
   function cellText(c, i) {
     const d = P.d;
     switch (c.name) {
@@ -1259,7 +1274,8 @@ function render({ model, el }) {
         const text = cellText(c, i);
         const cell = h("div", "anb-tv-td anb-tv-c-" + c.name, text);
         // Cut by the column (CSS adds "…") or by the view: the whole line on hover, the full text in the detail.
-        if (c.name === "summary" || c.name === "name" || c.name === "flow") cell.title = String(text);
+        if (c.name === "summary") cell.title = fullText(i);
+        else if (c.name === "name" || c.name === "flow") cell.title = String(text);
         if (c.name === "kind") {
           cell.style.borderLeft = `4px solid ${P.pal.colors[P.colorKey[i]] || P.pal.fallback}`;
         }
@@ -1544,6 +1560,7 @@ function render({ model, el }) {
   cleanups.push(() => ro.disconnect(), () => mo.disconnect());
   all();
   drawDetail();
+  if (!caughtUp) model.send({ type: "resync" });
   return () => cleanups.forEach((f) => f());
 }
 

@@ -66,7 +66,6 @@ from agent_nb.widgets.trace_data import (
     WARM_SEARCH_FROM,
     Encoder,
     _as_columns,
-    _cut,
     _divergence_text,
     compare_columns,
     event_detail,
@@ -392,8 +391,10 @@ class TraceView(anywidget.AnyWidget):
                 other_outcome_text=o_text,
                 errors=errors + sum(1 for e in other.events if e.status == "error" or e.error),
                 divergence=int(self.data.get("divergence", -1)),
-                # compare's own line (inputs first, then the first divergence), the one every view shows
-                divergence_text=_cut(self._frame.attrs.get("summary") or _divergence_text(first), 200),
+                # compare's own line (inputs first, then the first divergence), the one every view shows, whole:
+                # its values are already cut with a mark (cutting it again lost where the runs part)
+                divergence_text=self._frame.attrs.get("summary") or _divergence_text(first),
+                agree=first is None and not self._frame.attrs.get("inputs"),
                 resumed=False,
             )
         return meta
