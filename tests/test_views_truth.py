@@ -144,6 +144,14 @@ class Quiet:
         state.data.get("step_count")
 
 
+def test_a_before_tool_hook_that_is_no_confirmation_approves_nothing() -> None:
+    agent = Agent(
+        chat_generator=MockChatGenerator(response_fn=respond), tools=list(TOOLS), hooks={"before_tool": [Quiet()]}
+    )
+    run = Recorder(agent).run(plan_prompt("add", "text"))
+    assert decisions(run)[0] == "no change: add(a=2, b=3) went ahead"
+
+
 def test_a_hook_that_raised_or_did_nothing_says_so() -> None:
     agent = Agent(
         chat_generator=MockChatGenerator(response_fn=respond),

@@ -67,7 +67,9 @@ def _confirmation(event: Event) -> list[str]:
     if not pending:
         return []
     if "messages" not in event.changed:  # the calls go ahead as the LLM made them
-        return ["approved " + ", ".join(f"{c.tool_name}({format_args(c.arguments)})" for c in pending)]
+        calls = ", ".join(f"{c.tool_name}({format_args(c.arguments)})" for c in pending)
+        # Only a confirmation hook decided anything; any other hook that left the calls alone just let them pass.
+        return [f"approved {calls}" if event.name == "ConfirmationHook" else f"no change: {calls} went ahead"]
     tail = [m for m in after[len(before) - 1 :] if isinstance(m, ChatMessage)]
     rejected = {id_of(r.origin) for m in tail for r in m.tool_call_results if r.error}
     kept = {id_of(c): c for m in tail for c in m.tool_calls}
