@@ -25,7 +25,15 @@ class InvalidType(AgentNbError, TypeError):
 
 
 class UnknownName(AgentNbError, KeyError):
-    """A name agent_nb does not have: a run id, a hook, a hook point."""
+    """A name agent_nb does not have: a run id, a hook, a hook point.
+
+    Usage:
+        >>> print(UnknownName("no hook 'x' at before_llm"))  # a sentence, not quoted as a KeyError's key is
+        no hook 'x' at before_llm
+    """
+
+    def __str__(self) -> str:
+        return Exception.__str__(self)
 
 
 class OutOfRange(AgentNbError, IndexError):
