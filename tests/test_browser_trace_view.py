@@ -181,12 +181,18 @@ def test_dark_theme_screenshot(browser, run):
     assert errors == []
 
 
-def test_live_batches_merge_into_the_same_table_a_full_send_shows(browser):
-    source = synthetic_run(30)
+def live_view(source: Run, first: int = 40) -> tuple[Run, TraceView]:
+    """A live copy of `source` holding its first events, shown by a view that refreshes at every call."""
     live = Run(run_id=source.run_id, status="running")
-    live.events.extend(source.events[:40])
+    live.events.extend(source.events[:first])
     view = TraceView(live)
     view.live_interval = 0.0
+    return live, view
+
+
+def test_live_batches_merge_into_the_same_table_a_full_send_shows(browser):
+    source = synthetic_run(30)
+    live, view = live_view(source)
     page, errors = open_view(browser, view)
     assert "40 events · 40 shown" in page.locator(".anb-tv-counts").inner_text()
     for end in (70, 100, len(source.events)):
@@ -227,10 +233,7 @@ def test_an_empty_view_has_no_ticks_and_a_run_has_distinct_ones(browser, run):
 def test_a_view_rendered_after_batches_it_did_not_see_shows_the_whole_run(browser):
     """`wb.run(...)` in one cell, `wb` in the next: the batches went while no view was there to merge them."""
     source = synthetic_run(30)
-    live = Run(run_id=source.run_id, status="running")
-    live.events.extend(source.events[:40])
-    view = TraceView(live)
-    view.live_interval = 0.0
+    live, view = live_view(source)
     first_send = copy.deepcopy(view.data)  # what the browser's model holds: deltas are merged by a view
     deltas = []
     for end in (70, len(source.events)):
