@@ -36,9 +36,12 @@ def test_python_blocks_run(index: int, tmp_path: Path) -> None:
 
 
 def test_make_demo_runs_and_says_where_its_output_went(tmp_path: Path) -> None:
-    # The venv exists when the tests run (make test made it), so this runs the demo itself.
+    # The venv exists when the tests run (make test made it), so this runs the demo itself. `-o` keeps make from
+    # reinstalling into it when pyproject.toml is newer than its stamp (any other checkout sharing the venv):
+    # that would point the venv's editable install at the checkout the tests happen to run from.
+    venv = Path(sys.executable).parent.parent
     out = subprocess.run(
-        ["make", "demo", f"VENV={Path(sys.executable).parent.parent}"],
+        ["make", "demo", f"VENV={venv}", "-o", str(venv / ".installed")],
         cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr[-3000:]
