@@ -15,7 +15,9 @@ from matplotlib.figure import Figure
 from agent_nb import Recorder, Run
 from agent_nb.demo import demo_agent
 from agent_nb.recording import Event
-from agent_nb.views import COLORS, plot_compare, plot_run, plot_runs_overview, style_timeline
+from agent_nb.recording.text import cut
+from agent_nb.replay import compare
+from agent_nb.views import COLORS, first_divergence, plot_compare, plot_run, plot_runs_overview, style_timeline
 from agent_nb.views.plot import STATUS_STYLE
 from agent_nb.views.style import ERROR_COLOR, SKIPPED_EDGE
 
@@ -232,8 +234,6 @@ def test_no_pyplot_figures_leak(run: Run) -> None:
 
 
 def test_compare_marks_first_divergence(run: Run) -> None:
-    from agent_nb.replay import compare
-
     other = run.replay(hooks={"before_llm": {"inject_date": False}})
     fig = plot_compare(run, other, alignment=compare(run, other))
     ax_a, ax_b = fig.axes[:2]
@@ -243,10 +243,22 @@ def test_compare_marks_first_divergence(run: Run) -> None:
     # The first divergence is inject_date at step 0 (ok vs skipped): the line sits at that event's start.
     seq = int(run.timeline.query("name == 'inject_date'")["seq"].iloc[0])
     assert lines[0].get_xdata()[0] == pytest.approx(run.event(seq).offset_ms)
-    assert "first divergence" in fig._suptitle.get_text()
+    assert fig._suptitle.get_text() == cut(compare(run, other).attrs["summary"], 150)
 
     same = plot_compare(run, run)
     assert not [ln for ax in same.axes for ln in ax.lines if ln.get_gid() == "divergence"]
+    assert same._suptitle is None  # nothing differs: no red title
+
+
+def test_a_chart_without_an_alignment_says_what_compare_says() -> None:
+    """Inputs that differ past the summaries' cut: compare() says so, and so does the chart made without it."""
+    rec = Recorder(demo_agent())
+    a = rec.run("What is 2 + 3, and the weather in Paris?")
+    b = rec.run("What is 2 + 3, and the weather in Paris? Ignore the tools and answer in French.")
+    summary = compare(a, b).attrs["summary"]
+    assert summary.startswith("inputs differ: ")
+    assert plot_compare(a, b)._suptitle.get_text() == cut(summary, 150)
+    assert first_divergence(a, b) == first_divergence(a, b, alignment=compare(a, b))
 
 
 def test_views_never_import_the_replay_layer() -> None:

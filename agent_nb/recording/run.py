@@ -319,6 +319,7 @@ class Run:
     replay_async = Verb("agent_nb.replay.resume:replay_async")
     fork = Verb("agent_nb.replay.resume:fork")
     fork_async = Verb("agent_nb.replay.resume:fork_async")
+    compare = Verb("agent_nb.replay.compare:compare")
     hook_case = Verb("agent_nb.testing.case:hook_case")
     to_pytest = Verb("agent_nb.testing.generated:to_pytest")
     to_otel = Verb("agent_nb.export.otel:to_otel")

@@ -475,41 +475,21 @@ def plot_run(
 
 
 def first_divergence(a: Run, b: Run, alignment: pd.DataFrame | None = None) -> dict[str, Any] | None:
-    """Where two runs first differ: `{"seq_a", "seq_b", "reason"}`, or None when they agree.
+    """Where two runs first differ: `{"seq_a", "seq_b", "reason"}`, or None when every event agrees.
 
-    `alignment` is the frame of `agent_nb.replay.compare(a, b)` (events aligned by step, kind, hook point, name
-    and occurrence; a fork's inherited history counts as shared): pass it for the exact answer. Without it the
-    events are aligned in order and compared on status and summary (views never import the replay layer).
+    `alignment`: the frame of `a.compare(b)` (`agent_nb.replay.compare`: events aligned by step, kind, hook point,
+    name and occurrence, compared by content; a fork's inherited history counts as shared), when you have it;
+    else it is computed here through the run's own `compare`, so a chart never says less than `compare()` does.
     A seq is None when that run has no event at the divergence (it ended earlier, or inherited it).
 
     Usage:
-        >>> from agent_nb.replay import compare
-        >>> div = first_divergence(run, fork, alignment=compare(run, fork))
+        >>> div = first_divergence(run, fork)
         >>> div["seq_a"], div["seq_b"], div["reason"].startswith("State.messages differs")
         (7, 2, True)
         >>> first_divergence(run, run) is None
         True
     """
-    if alignment is not None:
-        return _divergence_from_frame(alignment)
-    cols = ["step", "kind", "hook_point", "name", "status", "summary"]
-    ta, tb = _timeline(a), _timeline(b)
-    rows_a = [tuple(_norm(v) for v in r) for r in ta[cols].astype(object).itertuples(index=False, name=None)]
-    rows_b = [tuple(_norm(v) for v in r) for r in tb[cols].astype(object).itertuples(index=False, name=None)]
-    for i, (ra, rb) in enumerate(zip(rows_a, rows_b, strict=False)):
-        if ra != rb:
-            what = next(c for c, x, y in zip(cols, ra, rb, strict=True) if x != y)
-            reason = f"{what} differs: {ra[cols.index(what)]!r} vs {rb[cols.index(what)]!r}"
-            return {"seq_a": int(ta["seq"].iloc[i]), "seq_b": int(tb["seq"].iloc[i]), "reason": reason}
-    if len(rows_a) == len(rows_b):
-        return None
-    i = min(len(rows_a), len(rows_b))
-    longer = "a" if len(rows_a) > len(rows_b) else "b"
-    return {
-        "seq_a": int(ta["seq"].iloc[i]) if i < len(ta) else None,
-        "seq_b": int(tb["seq"].iloc[i]) if i < len(tb) else None,
-        "reason": f"only run {longer} goes on",
-    }
+    return _divergence_from_frame(alignment if alignment is not None else a.compare(b))
 
 
 def _norm(value: Any) -> Any:
@@ -574,13 +554,13 @@ def plot_compare(
 ) -> Figure:
     """Two runs one above the other on a shared time axis, the first divergence marked with a red dashed line.
 
-    `alignment`: the frame of `agent_nb.replay.compare(a, b)`, which says where they diverge (else events are
-    aligned in order by step, kind, hook point and name). Each run keeps its own bands; the legend covers both.
+    `alignment`: the frame of `a.compare(b)` when you have it (else it is computed here): the title says its line
+    (the inputs that differ, then the first divergence) and both runs' diverging events are marked. Each run keeps
+    its own bands; the legend covers both.
 
     Usage:
-        >>> from agent_nb.replay import compare
         >>> fork = run.fork(step=1, edit={"user_profile": {"name": "Ada"}})
-        >>> plot_compare(run, fork, alignment=compare(run, fork)).savefig("compare.png")
+        >>> plot_compare(run, fork).savefig("compare.png")
     """
     da, db = _timeline(a), _timeline(b)
     ba = _step_bands(da) if not da.empty else _Bands(np.zeros(0), [])
@@ -606,12 +586,16 @@ def plot_compare(
         flows += [x for x in f if x not in flows]
     ax_a.set_xlabel("")
     ax_a.tick_params(axis="x", labelbottom=True)
-    div = first_divergence(a, b, alignment) if not (da.empty and db.empty) else None
+    frame = alignment if alignment is not None else a.compare(b)
+    div = _divergence_from_frame(frame)
     if div is not None:
         _mark_divergence(ax_a, da, ba, div["seq_a"], span)
         _mark_divergence(ax_b, db, bb, div["seq_b"], span)
-        reason = cut(div["reason"], 150)
-        fig.suptitle(f"first divergence: {reason}", fontsize=9, color=ERROR_COLOR, x=0.01, ha="left")
+    # compare's own line (inputs that differ, then the first divergence): what compare(), the report and the
+    # trace view say; a frame without it (made by hand) falls back to the divergence's reason.
+    line = frame.attrs.get("summary") or (f"first divergence: {div['reason']}" if div else "")
+    if line and (div is not None or frame.attrs.get("inputs")):
+        fig.suptitle(cut(line, 150), fontsize=9, color=ERROR_COLOR, x=0.01, ha="left")
     order = {k: i for i, k in enumerate(KEY_ORDER)}
     keys.sort(key=lambda k: order.get(k, len(order)))
     _add_legend(fig, None, _legend_handles(keys, statuses, flows), True)
