@@ -15,7 +15,6 @@ from matplotlib.figure import Figure
 from agent_nb import Recorder, Run
 from agent_nb.demo import demo_agent
 from agent_nb.recording import Event
-from agent_nb.recording.text import cut
 from agent_nb.replay import compare
 from agent_nb.views import COLORS, first_divergence, plot_compare, plot_run, plot_runs_overview, style_timeline
 from agent_nb.views.plot import STATUS_STYLE
@@ -243,7 +242,12 @@ def test_compare_marks_first_divergence(run: Run) -> None:
     # The first divergence is inject_date at step 0 (ok vs skipped): the line sits at that event's start.
     seq = int(run.timeline.query("name == 'inject_date'")["seq"].iloc[0])
     assert lines[0].get_xdata()[0] == pytest.approx(run.event(seq).offset_ms)
-    assert fig._suptitle.get_text() == cut(compare(run, other).attrs["summary"], 150)
+    assert fig._suptitle.get_text().replace("\n", " ") == compare(run, other).attrs["summary"]  # whole, wrapped
+
+    long = compare(run, other)
+    long.attrs["summary"] = "first divergence: " + "word " * 200
+    title = plot_compare(run, other, alignment=long)._suptitle.get_text()
+    assert title.count("\n") == 3 and title.endswith("…")  # four lines at most, and the cut says so
 
     same = plot_compare(run, run)
     assert not [ln for ax in same.axes for ln in ax.lines if ln.get_gid() == "divergence"]
@@ -257,7 +261,7 @@ def test_a_chart_without_an_alignment_says_what_compare_says() -> None:
     b = rec.run("What is 2 + 3, and the weather in Paris? Ignore the tools and answer in French.")
     summary = compare(a, b).attrs["summary"]
     assert summary.startswith("inputs differ: ")
-    assert plot_compare(a, b)._suptitle.get_text() == cut(summary, 150)
+    assert plot_compare(a, b)._suptitle.get_text().replace("\n", " ") == summary
     assert first_divergence(a, b) == first_divergence(a, b, alignment=compare(a, b))
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import math
+import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -543,6 +544,10 @@ def _mark_divergence(ax: Axes, df: pd.DataFrame, bands: _Bands, seq: int | None,
     )  # fmt: skip
 
 
+#: Characters per line of a compare chart's title (11-inch figure, 9 pt).
+TITLE_WIDTH = 150
+
+
 def plot_compare(
     a: Run,
     b: Run,
@@ -592,10 +597,12 @@ def plot_compare(
         _mark_divergence(ax_a, da, ba, div["seq_a"], span)
         _mark_divergence(ax_b, db, bb, div["seq_b"], span)
     # compare's own line (inputs that differ, then the first divergence): what compare(), the report and the
-    # trace view say; a frame without it (made by hand) falls back to the divergence's reason.
+    # trace view say; a frame without it (made by hand) falls back to the divergence's reason. Wrapped, not cut:
+    # its values are already cut with a mark, and where the runs part comes last.
     line = frame.attrs.get("summary") or (f"first divergence: {div['reason']}" if div else "")
     if line and (div is not None or frame.attrs.get("inputs")):
-        fig.suptitle(cut(line, 150), fontsize=9, color=ERROR_COLOR, x=0.01, ha="left")
+        title = textwrap.fill(line, TITLE_WIDTH, max_lines=4, placeholder="…", break_on_hyphens=False)
+        fig.suptitle(title, fontsize=9, color=ERROR_COLOR, x=0.01, ha="left")
     order = {k: i for i, k in enumerate(KEY_ORDER)}
     keys.sort(key=lambda k: order.get(k, len(order)))
     _add_legend(fig, None, _legend_handles(keys, statuses, flows), True)
